@@ -1,0 +1,93 @@
+# scratchllama — Llama, trained and run from scratch in plain C.
+#
+#   make            build every program into bin/
+#   make test       build and run the whole test suite (ends with "N passed, N failed")
+#   make train      install deps, fetch + tokenize the corpus, train the tiny preset, sample
+#   make debug      the same programs built with -O0 -g (for gdb)
+#   make bench      speed as ratios to this machine's measured limits
+#   make clean
+#
+# Every .c file under model/ data/ train/ infer/ that is not a program's main goes into
+# build/libscratchllama.a; each program below links it. tests/test_*.c become bin/test_*.
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -fopenmp -g
+SAN     ?=
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+PKGS    := openblas libpcre2-8 libcjson
+DEPS_OK := $(shell scripts/deps.sh >&2 && echo ok)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+              -I. $(PKG_CFLAGS) $(CFLAGS)
+LIBS        = $(PKG_LIBS) -lm -fopenmp $(LDFLAGS)
+
+BUILD   ?= build
+BIN     ?= bin
+
+# program name : its main file
+PROGRAMS := train:train/train.c infer:infer/infer.c tokenize:data/tokenize.c \
+            bpe-train:data/bpe_train.c prepare:data/prepare.c
+prog_main = $(word 2,$(subst :, ,$(filter $(1):%,$(PROGRAMS))))
+PROG_NAMES := $(foreach p,$(PROGRAMS),$(word 1,$(subst :, ,$(p))))
+PROG_MAINS := $(foreach p,$(PROGRAMS),$(word 2,$(subst :, ,$(p))))
+PROG_BINS  := $(foreach n,$(PROG_NAMES),$(if $(wildcard $(call prog_main,$(n))),$(BIN)/$(n)))
+
+LIB_SRCS := $(filter-out $(PROG_MAINS),$(wildcard model/*.c data/*.c train/*.c infer/*.c))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB      := $(BUILD)/libscratchllama.a
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BIN)/%,$(TEST_SRCS))
+TEST_HELPERS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/*.c)))
+HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h)
+
+.PHONY: all test train debug bench clean plot fuzz deps
+all: $(PROG_BINS) $(TEST_BINS)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/tests/%.o $(TEST_HELPERS) $(LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
+
+define PROGRAM_RULE
+$(BIN)/$(1): $(BUILD)/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(LIB)
+	@mkdir -p $(BIN)
+	$$(CC) $$(ALL_CFLAGS) $$^ -o $$@ $$(LIBS)
+endef
+$(foreach n,$(PROG_NAMES),$(eval $(call PROGRAM_RULE,$(n))))
+
+test: all
+	@tests/run.sh
+
+debug:
+	$(MAKE) BUILD=build-debug OPT="-O0" CFLAGS="-O0 -g -fopenmp" all
+
+train: all
+	@scripts/train.sh
+
+bench: all
+	@scripts/bench.sh
+
+plot:
+	@scripts/plot.sh
+
+clean:
+	rm -rf build build-debug bin

@@ -1,0 +1,117 @@
+// model/model.h — the one Llama module of scratchllama: config, parameter layout, training
+// forward/backward, and the KV-cached inference forward. Training (train/) and inference
+// (infer/) both use exactly this code.
+//
+// Shapes: B batch, T sequence, C dim, L layers, NH query heads, NKV key/value heads,
+// HD head_dim, H SwiGLU hidden width, V vocab.
+//
+// RoPE convention: Hugging Face "rotate-half" — within each head, dimension i (< HD/2) is
+// rotated together with dimension i + HD/2. HF checkpoints load as they are; llama2.c / Meta
+// checkpoints (interleaved pairs 2i, 2i+1) have their wq/wk rows permuted by the loader.
+//
+// Linear layers store weights like PyTorch: (out_features, in_features), y = x W^T.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "model/dtype.h"
+
+typedef struct {
+    int dim;          // C
+    int n_layers;     // L
+    int n_heads;      // NH
+    int n_kv_heads;   // NKV (GQA when < NH, MQA when 1); NH % NKV == 0
+    int head_dim;     // HD (normally C / NH; HF configs may set it)
+    int hidden_dim;   // H, SwiGLU width
+    int vocab_size;   // V
+    int max_seq_len;  // longest sequence RoPE tables / KV cache cover
+    float norm_eps;   // RMSNorm epsilon
+    float rope_theta; // RoPE base
+    // Llama 3 RoPE frequency scaling; off when rope_factor == 0
+    float rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_original_max_pos;
+    int tied_embeddings; // 1: the output head reuses tok_emb
+    float dropout;       // residual dropout probability during training
+} Config;
+
+// All parameters, float32, in one contiguous buffer (the llm.c pattern). Gradients use an
+// identical second buffer. Per-layer tensors are stacked (L, ...).
+#define NUM_PARAM_TENSORS 12
+typedef struct {
+    float *tok_emb;   // (V, C)
+    float *rms_att;   // (L, C)          input_layernorm
+    float *wq;        // (L, NH*HD, C)   q_proj
+    float *wk;        // (L, NKV*HD, C)  k_proj
+    float *wv;        // (L, NKV*HD, C)  v_proj
+    float *wo;        // (L, C, NH*HD)   o_proj
+    float *rms_ffn;   // (L, C)          post_attention_layernorm
+    float *w1;        // (L, H, C)       gate_proj
+    float *w3;        // (L, H, C)       up_proj
+    float *w2;        // (L, C, H)       down_proj
+    float *rms_final; // (C)             model.norm
+    float *lm_head;   // (V, C)          lm_head; 0 elements when tied
+} ParameterTensors;
+
+extern const char *const param_tensor_names[NUM_PARAM_TENSORS];
+void fill_in_parameter_sizes(size_t *sizes, const Config *c);
+
+// What the forward reads: matrices as Mat (f32 params, or bf16/f16 in an mmap), norm weights
+// always f32. Built from ParameterTensors by model_point_weights(), or by a loader.
+typedef struct {
+    Mat wq, wk, wv, wo, w1, w2, w3;
+    const float *rms_att, *rms_ffn;
+} LayerWeights;
+typedef struct {
+    Mat tok_emb;          // (V, C)
+    Mat lm_head;          // (V, C); == tok_emb when tied
+    const float *rms_final;
+    LayerWeights *layers; // L entries
+} Weights;
+
+typedef struct Model Model;
+
+// ---- lifetime ----
+// model_create: validates the config (one-line message in err on failure, returns NULL),
+// computes RoPE tables, and allocates the f32 parameter buffer when with_params != 0
+// (training, our checkpoints); loaders of mmapped bf16 weights pass 0 and fill m->w.
+Model *model_create(const Config *c, int with_params, char *err, size_t errlen);
+void model_free(Model *m);
+// Random init for training: N(0, 0.02) matrices (residual projections wo, w2 scaled by
+// 1/sqrt(2L)), RMSNorm weights 1. Deterministic for a seed.
+void model_init_random(Model *m, uint64_t seed);
+// Point m->w at the f32 parameter buffer (call after filling params).
+void model_point_weights(Model *m);
+
+// ---- training ----
+// Full-sequence forward over a (B,T) batch. targets may be NULL (then returns -1).
+// Returns the mean cross-entropy over B*T; logits stay in model_logits(m) as (B,T,V).
+// Dropout is active only while m->training != 0.
+float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
+void model_zero_grad(Model *m);
+// Accumulates d(mean loss)/d(param) into the gradient buffer (needs a forward with targets).
+void model_backward(Model *m);
+const float *model_logits(const Model *m);
+
+// ---- inference (B = 1) ----
+// Allocates the KV cache (L, max_len, NKV*HD) for K and for V, and no-grad activations.
+int model_kv_alloc(Model *m, int max_len);
+// Runs tokens[0..T) at positions pos..pos+T-1, writing their K/V into the cache, and returns
+// the logits: of the last position only (V floats) unless all_logits, then (T, V).
+float *model_forward_kv(Model *m, const int *tokens, int T, int pos, int all_logits);
+
+struct Model {
+    Config config;
+    // f32 parameters and their gradients (NULL when the weights live in an mmap)
+    ParameterTensors params;
+    size_t param_sizes[NUM_PARAM_TENSORS];
+    float *params_memory;
+    size_t num_parameters;
+    ParameterTensors grads;
+    float *grads_memory;
+    Weights w;
+    // dropout: active when training; the mask is a hash of (dropout_seed, dropout_step,
+    // layer, site, element), so a step is reproducible and backward recomputes it.
+    int training;
+    uint64_t dropout_seed, dropout_step;
+    // internal state (activations, RoPE tables, KV cache) — see model/model.c
+    void *internal;
+};

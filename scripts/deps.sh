@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the Debian packages scratchllama builds against, but only those that are missing.
+# Called by every `make`; silent when everything is already there.
+set -e
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for p in gcc make pkg-config libopenblas-dev libstb-dev libpcre2-dev libcjson-dev curl ca-certificates; do
+  have "$p" || need+=("$p")
+done
+# stb_ds.h is the one header we take from libstb-dev
+[ -f /usr/include/stb/stb_ds.h ] || need+=(libstb-dev)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "deps.sh: installing ${need[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# tests/run.sh — run every test program (bin/test_*) and shell test (tests/*_test.sh),
+# then print the one line CI reads: "N passed, N failed". Exit non-zero on any failure.
+# A test that crashes, or ends without its RESULT line, counts as one failure.
+cd "$(dirname "$0")/.." || exit 1
+total_pass=0; total_fail=0
+for t in bin/test_* tests/*_test.sh; do
+  [ -e "$t" ] || continue
+  echo "== $t"
+  start=$(date +%s.%N)
+  out=$( { if [[ $t == *.sh ]]; then bash "$t"; else "$t"; fi; } 2>&1 ); rc=$?
+  printf '%s\n' "$out" | grep -v '^RESULT '
+  res=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -1)
+  if [ -n "$res" ]; then
+    set -- $res
+    total_pass=$((total_pass + $2)); total_fail=$((total_fail + $3))
+    [ "$rc" != 0 ] && [ "$3" = 0 ] && { echo "FAIL $t exited $rc"; total_fail=$((total_fail + 1)); }
+  else
+    echo "FAIL $t ended without a RESULT line (exit $rc)"; total_fail=$((total_fail + 1))
+  fi
+  awk -v a="$start" -v b="$(date +%s.%N)" -v t="$t" 'BEGIN { printf "   (%s: %.1f s)\n", t, b - a }'
+done
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
