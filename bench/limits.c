@@ -67,7 +67,8 @@ static void time_gemm(Gemm *g, int reps, float *A, float *B, float *C) {
 
 // The linear layers of one (BT rows) training step; lm_head is (V,C), so its forward is
 // (BT,C).(C,V) — the largest product of a small model.
-static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, int H, int V) {
+static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, int H, int V,
+                      int fwd_only, int no_head) {
     struct { const char *name; int out, in, count; } lin[] = {
         {"wq", NH * HD, C, L},  {"wk", NKV * HD, C, L}, {"wv", NKV * HD, C, L},
         {"wo", C, NH * HD, L},  {"w1", H, C, L},        {"w3", H, C, L},
@@ -75,6 +76,7 @@ static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, in
     };
     int n = 0;
     for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++) {
+        if (no_head && !strcmp(lin[i].name, "lm_head")) continue;
         int o = lin[i].out, in = lin[i].in;
         Gemm fwd = {"", BT, o, in, 0, 1, lin[i].count, 0};
         Gemm dx = {"", BT, in, o, 0, 0, lin[i].count, 0};
@@ -82,7 +84,8 @@ static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, in
         snprintf(fwd.name, sizeof fwd.name, "%s fwd", lin[i].name);
         snprintf(dx.name, sizeof dx.name, "%s bwd dx", lin[i].name);
         snprintf(dw.name, sizeof dw.name, "%s bwd dW", lin[i].name);
-        g[n++] = fwd, g[n++] = dx, g[n++] = dw;
+        g[n++] = fwd;
+        if (!fwd_only) g[n++] = dx, g[n++] = dw;
     }
     return n;
 }
@@ -101,6 +104,8 @@ static void usage(FILE *f) {
             "  --vocab N       vocabulary V (default 1024)\n"
             "  --reps N        repetitions per measurement, median reported (default 7)\n"
             "  --mem-gib X     size of the read array in GiB; triad uses 3 arrays of half (default 1)\n"
+            "  --fwd-only      only the forward products (prefill: no backward)\n"
+            "  --no-head       leave out the output head (prefill runs it for one row only)\n"
             "  --no-mem        skip the bandwidth measurement\n"
             "  --no-gemm       skip the sgemm measurement\n"
             "  -h, --help      this text\n");
@@ -119,12 +124,13 @@ static long parse_pos(const char *s, const char *flag) {
 int main(int argc, char **argv) {
     int rows = 2048, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
     double mem_gib = 1.0;
-    int do_mem = 1, do_gemm = 1;
+    int do_mem = 1, do_gemm = 1, fwd_only = 0, no_head = 0;
     static struct option opts[] = {
         {"rows", 1, 0, 'r'},   {"dim", 1, 0, 'd'},      {"n-layers", 1, 0, 'l'},
         {"n-heads", 1, 0, 'a'}, {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'},
         {"hidden-dim", 1, 0, 'f'}, {"vocab", 1, 0, 'v'}, {"reps", 1, 0, 'n'},
         {"mem-gib", 1, 0, 'm'}, {"no-mem", 0, 0, 'M'},   {"no-gemm", 0, 0, 'G'},
+        {"fwd-only", 0, 0, 'F'}, {"no-head", 0, 0, 'H'},
         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -150,6 +156,8 @@ int main(int argc, char **argv) {
         }
         case 'M': do_mem = 0; break;
         case 'G': do_gemm = 0; break;
+        case 'F': fwd_only = 1; break;
+        case 'H': no_head = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -178,7 +186,7 @@ int main(int argc, char **argv) {
 
     if (do_gemm) {
         Gemm g[32];
-        int ng = step_gemms(g, rows, C, L, NH, NKV, HD, H, V);
+        int ng = step_gemms(g, rows, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
         size_t maxa = 0, maxb = 0, maxc = 0;
         for (int i = 0; i < ng; i++) {
             size_t a = (size_t)g[i].M * g[i].K, b = (size_t)g[i].K * g[i].N,
@@ -195,12 +203,14 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < maxa; i++) A[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
         for (size_t i = 0; i < maxb; i++) B[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
         memset(Cm, 0, maxc * 4);
-        fprintf(stderr, "sgemm at a training step's shapes (rows B*T=%d, C=%d L=%d NH=%d NKV=%d HD=%d "
-                "H=%d V=%d), median of %d:\n", rows, C, L, NH, NKV, HD, H, V, reps);
+        fprintf(stderr, "sgemm at %s shapes (rows %d, C=%d L=%d NH=%d NKV=%d HD=%d H=%d V=%d%s), "
+                "median of %d:\n", fwd_only ? "forward" : "a training step's", rows, C, L, NH, NKV, HD,
+                H, V, no_head ? ", no head" : "", reps);
         double flops = 0, secs = 0, best = 0, lm_fwd = 0;
         printf(",\n  \"shape\": {\"rows\": %d, \"dim\": %d, \"n_layers\": %d, \"n_heads\": %d, "
-               "\"n_kv_heads\": %d, \"head_dim\": %d, \"hidden_dim\": %d, \"vocab\": %d},\n"
-               "  \"sgemm\": [", rows, C, L, NH, NKV, HD, H, V);
+               "\"n_kv_heads\": %d, \"head_dim\": %d, \"hidden_dim\": %d, \"vocab\": %d, "
+               "\"fwd_only\": %d, \"no_head\": %d},\n"
+               "  \"sgemm\": [", rows, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
         for (int i = 0; i < ng; i++) {
             time_gemm(&g[i], reps, A, B, Cm);
             double f = 2.0 * g[i].M * g[i].N * g[i].K * g[i].count;
