@@ -25,3 +25,21 @@ def write_fixture(path, tensors):
             f.write(struct.pack("<II", code, a.ndim))
             f.write(struct.pack("<%dI" % a.ndim, *a.shape))
             f.write(np.ascontiguousarray(a).tobytes())
+
+
+def read_fixture(path):
+    """The inverse of write_fixture: dict name -> numpy array (for checking fixtures by eye)."""
+    out = {}
+    with open(path, "rb") as f:
+        assert f.read(4) == b"SLFX", "%s: not a fixture file" % path
+        version, count = struct.unpack("<II", f.read(8))
+        assert version == 1
+        for _ in range(count):
+            (n,) = struct.unpack("<I", f.read(4))
+            name = f.read(n).decode()
+            code, ndim = struct.unpack("<II", f.read(8))
+            dims = struct.unpack("<%dI" % ndim, f.read(4 * ndim))
+            count_el = int(np.prod(dims)) if ndim else 1
+            dt = "<f4" if code == 0 else "<i4"
+            out[name] = np.frombuffer(f.read(4 * count_el), dtype=dt).reshape(dims)
+    return out
