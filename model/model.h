@@ -83,8 +83,10 @@ void model_point_weights(Model *m);
 
 // ---- training ----
 // Full-sequence forward over a (B,T) batch. targets may be NULL (then returns -1).
-// Returns the mean cross-entropy over B*T; logits stay in model_logits(m) as (B,T,V).
-// Dropout is active only while m->training != 0.
+// Returns the mean cross-entropy over the positions with targets >= 0 (a negative target marks
+// padding); logits stay in model_logits(m) as (B,T,V). Dropout is active only while
+// m->training != 0. Returns NAN (nothing computed) when B < 1, T < 1, T > max_seq_len, a token
+// or target is >= V, or a token is < 0, or (out of memory) the activations can't be allocated.
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
 void model_zero_grad(Model *m);
 // Accumulates d(mean loss)/d(param) into the gradient buffer (needs a forward with targets).
@@ -96,7 +98,41 @@ const float *model_logits(const Model *m);
 int model_kv_alloc(Model *m, int max_len);
 // Runs tokens[0..T) at positions pos..pos+T-1, writing their K/V into the cache, and returns
 // the logits: of the last position only (V floats) unless all_logits, then (T, V).
+// The returned pointer is into the model's buffer (valid until the next call). Returns NULL,
+// touching nothing, on input it cannot run: no cache, T < 1, pos < 0, pos+T > max_len, a token
+// outside [0,V), or all_logits with T > m->kv_chunk. The caller prints the message.
 float *model_forward_kv(Model *m, const int *tokens, int T, int pos, int all_logits);
+
+// Activations of a forward pass, one contiguous buffer (llm.c). Per-layer tensors are stacked
+// (Ls, ...), where Ls = L for training (the backward needs every layer's) and Ls = 1 for the
+// no-grad KV-cache path and for the gradient scratch (the backward walks one layer at a time).
+// Tk = T in training; the KV path's attention spans up to max_len cached keys.
+#define NUM_ACTIVATION_TENSORS 22
+typedef struct {
+    float *resid;      // (Ls+1, B, T, C) residual stream entering each layer; [Ls] leaves the last
+    float *att_norm;   // (Ls, B, T, C)   rmsnorm(resid) feeding q, k, v
+    float *att_rstd;   // (Ls, B, T)      its 1/rms, for rmsnorm_backward
+    float *q;          // (Ls, B, T, NH*HD)   x wq^T, before RoPE
+    float *k;          // (Ls, B, T, NKV*HD)  x wk^T, before RoPE
+    float *v;          // (Ls, B, T, NKV*HD)  x wv^T
+    float *qr;         // (Ls, B, T, NH*HD)   q after RoPE
+    float *kr;         // (Ls, B, T, NKV*HD)  k after RoPE
+    float *att;        // (Ls, B, NH, T, Tk)  softmax probabilities
+    float *atty;       // (Ls, B, T, NH*HD)   attention output, heads side by side
+    float *att_out;    // (Ls, B, T, C)   atty wo^T, after dropout
+    float *resid_mid;  // (Ls, B, T, C)   resid + att_out
+    float *ffn_norm;   // (Ls, B, T, C)
+    float *ffn_rstd;   // (Ls, B, T)
+    float *gate;       // (Ls, B, T, H)   x w1^T
+    float *up;         // (Ls, B, T, H)   x w3^T
+    float *hmid;       // (Ls, B, T, H)   silu(gate) * up
+    float *ffn_out;    // (Ls, B, T, C)   hmid w2^T, after dropout
+    float *final_norm; // (B, T, C)
+    float *final_rstd; // (B, T)
+    float *logits;     // (B, T, V)
+    float *losses;     // (B, T)
+} ActivationTensors;
+void fill_in_activation_sizes(size_t *sizes, const Config *c, int B, int T, int Tk, int Ls);
 
 struct Model {
     Config config;
@@ -112,6 +148,26 @@ struct Model {
     // layer, site, element), so a step is reproducible and backward recomputes it.
     int training;
     uint64_t dropout_seed, dropout_step;
-    // internal state (activations, RoPE tables, KV cache) — see model/model.c
-    void *internal;
+    // RoPE tables (max_seq_len, HD/2), built at model_create
+    float *rope_cos, *rope_sin;
+    // widening buffer for bf16/f16 weights in matmul_forward (matmul_scratch_floats(max K))
+    float *matmul_scratch;
+    // training activations: allocated by the first model_forward for its (B,T); a later call
+    // with a larger B or T reallocates once, a smaller one reuses the buffer. Never per step.
+    ActivationTensors acts;
+    float *acts_memory;
+    ActivationTensors grad_acts;  // one layer's worth (Ls = 1), zeroed layer by layer
+    float *grad_acts_memory;
+    int act_B, act_T;             // shape of the last forward
+    int alloc_B, alloc_T;         // shape the buffers were allocated for
+    int *inputs, *targets;        // the last batch (alloc_B*alloc_T), kept for the backward
+    int have_targets;             // last forward had targets (the backward needs them)
+    float mean_loss, act_dropout; // its loss, and the dropout p it used (backward reuses it)
+    // inference: KV cache (L, kv_max_len, NKV*HD) for K (after RoPE) and V, and no-grad
+    // activations for one layer of up to kv_chunk tokens (model_forward_kv runs longer inputs
+    // chunk by chunk; all_logits needs T <= kv_chunk).
+    float *key_cache, *value_cache;
+    int kv_max_len, kv_chunk;
+    ActivationTensors kv_acts;
+    float *kv_acts_memory;
 };

@@ -1,0 +1,94 @@
+// model/attention.c — causal grouped-query self-attention on already-projected, already-rotated
+// q, k, v.
+//
+// q (B,T,NH*HD); k, v (B,Tk,NKV*HD); out (B,T,NH*HD); att (B,NH,T,Tk).
+// Query t of a batch row sits at absolute position Tk-T+t and may see keys 0..Tk-T+t: in
+// training Tk == T (plain causal mask); against a KV cache the T new queries see all Tk = pos+T
+// cached keys up to their own position. GQA: query head h reads KV head g = h / (NH/NKV), so
+// NH/NKV query heads share one K/V head (MQA when NKV = 1).
+//
+//   forward:  S = q_h k_g^T / sqrt(HD),  P = softmax(S + mask) row-wise,  out_h = P v_g
+//   backward: dP = dout_h v_g^T,  dv_g += P^T dout_h
+//             dS = P * (dP - rowsum(dP * P))                  (softmax Jacobian)
+//             dq_h += dS k_g / sqrt(HD),  dk_g += dS^T q_h / sqrt(HD)
+//   Because several heads share k_g, v_g, their dk/dv contributions add up (the += does it).
+// Caches P in att: the backward needs it for dv and for the softmax Jacobian.
+//
+// Every product is a cblas_sgemm on strided views (a head is HD columns of a row of width
+// NH*HD, hence lda = NH*HD). The (b,h) loop is sequential and each sgemm uses OpenBLAS's own
+// threads: calling the pthreads build of OpenBLAS from inside an OpenMP region would
+// oversubscribe the cores (or serialize on its lock). The softmax rows run under OpenMP.
+#include <math.h>
+#include <cblas.h>
+#include "model/ops.h"
+
+void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                       int B, int T, int Tk, int NH, int NKV, int HD) {
+    int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
+    float scale = 1.0f / sqrtf((float)HD);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            int g = h / group;
+            const float *qh = q + (size_t)b * T * QD + (size_t)h * HD;
+            const float *kg = k + (size_t)b * Tk * KVD + (size_t)g * HD;
+            const float *vg = v + (size_t)b * Tk * KVD + (size_t)g * HD;
+            float *P = att + ((size_t)b * NH + h) * T * Tk;
+            float *oh = out + (size_t)b * T * QD + (size_t)h * HD;
+            // S (T,Tk) = scale * q_h (T,HD) · k_g^T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, Tk, HD,
+                        scale, qh, QD, kg, KVD, 0.0f, P, Tk);
+            // causal softmax in place: row t keeps keys 0..past+t, the rest become exact 0
+            #pragma omp parallel for if ((size_t)T * Tk >= OMP_MIN_WORK)
+            for (int t = 0; t < T; t++) {
+                float *row = P + (size_t)t * Tk;
+                int n = past + t + 1;
+                float mx = row[0];
+                for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+                float sum = 0.0f;
+                for (int j = 0; j < n; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+                float inv = 1.0f / sum;
+                for (int j = 0; j < n; j++) row[j] *= inv;
+                for (int j = n; j < Tk; j++) row[j] = 0.0f;
+            }
+            // out_h (T,HD) = P (T,Tk) · v_g (Tk,HD)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, Tk,
+                        1.0f, P, Tk, vg, KVD, 0.0f, oh, QD);
+        }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
+                        const float *q, const float *k, const float *v, const float *att,
+                        int B, int T, int Tk, int NH, int NKV, int HD) {
+    int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
+    float scale = 1.0f / sqrtf((float)HD);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            int g = h / group;
+            size_t qoff = (size_t)b * T * QD + (size_t)h * HD;
+            size_t kvoff = (size_t)b * Tk * KVD + (size_t)g * HD;
+            const float *P = att + ((size_t)b * NH + h) * T * Tk;
+            float *dP = datt + ((size_t)b * NH + h) * T * Tk;
+            // dP (T,Tk) = dout_h (T,HD) · v_g^T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, Tk, HD,
+                        1.0f, dout + qoff, QD, v + kvoff, KVD, 0.0f, dP, Tk);
+            // dv_g (Tk,HD) += P^T · dout_h
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HD, T,
+                        1.0f, P, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
+            // dS = P * (dP - sum_j dP_j P_j), in place in dP (masked entries have P = 0)
+            #pragma omp parallel for if ((size_t)T * Tk >= OMP_MIN_WORK)
+            for (int t = 0; t < T; t++) {
+                const float *p = P + (size_t)t * Tk;
+                float *d = dP + (size_t)t * Tk;
+                int n = past + t + 1;
+                float dot = 0.0f;
+                for (int j = 0; j < n; j++) dot += d[j] * p[j];
+                for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
+                for (int j = n; j < Tk; j++) d[j] = 0.0f;
+            }
+            // dq_h (T,HD) += scale * dS · k_g;   dk_g (Tk,HD) += scale * dS^T · q_h
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HD, Tk,
+                        scale, dP, Tk, k + kvoff, KVD, 1.0f, dq + qoff, QD);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, HD, T,
+                        scale, dP, Tk, q + qoff, QD, 1.0f, dk + kvoff, KVD);
+        }
+}

@@ -1,0 +1,49 @@
+// model/dropout.c — inverted dropout whose mask is a pure function of counters.
+//
+//   keep(i) = u(hash(key, i)) >= p,   u uniform in [0,1) from the top 24 bits
+//   forward:  out_i = keep(i) ? inp_i / (1-p) : 0        (so E[out] = inp: no rescale at eval)
+//   backward: dinp_i += keep(i) ? dout_i / (1-p) : 0
+// key = dropout_key(seed, step, layer, site) mixes the run's seed, the optimizer step, the layer
+// and which of the layer's two sites (0 attention branch, 1 MLP branch) this is. Because the mask
+// is recomputed from (key, i), nothing is stored between forward and backward, a step is
+// reproducible, and the gradient check can hold the mask fixed while it perturbs inputs.
+#include "model/ops.h"
+
+// splitmix64 (Steele, Lea, Flood 2014): a bijective mixer; consecutive counters give
+// statistically independent outputs.
+static inline uint64_t splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+uint64_t dropout_key(uint64_t seed, uint64_t step, int layer, int site) {
+    uint64_t k = splitmix64(seed);
+    k = splitmix64(k ^ step);
+    k = splitmix64(k ^ ((uint64_t)layer << 1 | (uint64_t)site));
+    return k;
+}
+
+int dropout_keep(uint64_t key, size_t i, float p) {
+    uint64_t h = splitmix64(key ^ splitmix64((uint64_t)i));
+    float u = (float)(h >> 40) * (1.0f / 16777216.0f);   // 24 bits -> [0,1)
+    return u >= p;
+}
+
+void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
+    if (p <= 0.0f) {                                     // exact identity
+        if (out != inp) memcpy(out, inp, N * sizeof(float));
+        return;
+    }
+    float scale = 1.0f / (1.0f - p);
+    #pragma omp parallel for if (N >= OMP_MIN_WORK)
+    for (size_t i = 0; i < N; i++) out[i] = dropout_keep(key, i, p) ? inp[i] * scale : 0.0f;
+}
+
+void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
+    float scale = p <= 0.0f ? 1.0f : 1.0f / (1.0f - p);
+    #pragma omp parallel for if (N >= OMP_MIN_WORK)
+    for (size_t i = 0; i < N; i++)
+        if (p <= 0.0f || dropout_keep(key, i, p)) dinp[i] += dout[i] * scale;
+}

@@ -1,0 +1,490 @@
+// model/model.c — the Llama model: config checks, parameter and activation layout, the forward
+// pass (training and KV-cached inference share one layer function), and the backward pass.
+// The ops it strings together are in model/ops.h; the math is in docs/model.md.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/model.h"
+#include "model/ops.h"
+
+const char *const param_tensor_names[NUM_PARAM_TENSORS] = {
+    "tok_emb", "rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w3", "w2", "rms_final", "lm_head",
+};
+
+void fill_in_parameter_sizes(size_t *sizes, const Config *c) {
+    size_t C = c->dim, L = c->n_layers, H = c->hidden_dim, V = c->vocab_size;
+    size_t QD = (size_t)c->n_heads * c->head_dim, KVD = (size_t)c->n_kv_heads * c->head_dim;
+    sizes[0] = V * C;                       // tok_emb
+    sizes[1] = L * C;                       // rms_att
+    sizes[2] = L * QD * C;                  // wq
+    sizes[3] = L * KVD * C;                 // wk
+    sizes[4] = L * KVD * C;                 // wv
+    sizes[5] = L * C * QD;                  // wo
+    sizes[6] = L * C;                       // rms_ffn
+    sizes[7] = L * H * C;                   // w1
+    sizes[8] = L * H * C;                   // w3
+    sizes[9] = L * C * H;                   // w2
+    sizes[10] = C;                          // rms_final
+    sizes[11] = c->tied_embeddings ? 0 : V * C; // lm_head
+}
+
+// Point the NUM_PARAM_TENSORS fields of p, in order, into one buffer.
+static void point_parameters(ParameterTensors *p, float *mem, const size_t *sizes) {
+    float **ptrs[NUM_PARAM_TENSORS] = {
+        &p->tok_emb, &p->rms_att, &p->wq, &p->wk, &p->wv, &p->wo, &p->rms_ffn,
+        &p->w1, &p->w3, &p->w2, &p->rms_final, &p->lm_head,
+    };
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) { *ptrs[i] = sizes[i] ? mem : NULL; mem += sizes[i]; }
+}
+
+void fill_in_activation_sizes(size_t *s, const Config *c, int B, int T, int Tk, int Ls) {
+    size_t BT = (size_t)B * T, C = c->dim, H = c->hidden_dim, V = c->vocab_size;
+    size_t QD = (size_t)c->n_heads * c->head_dim, KVD = (size_t)c->n_kv_heads * c->head_dim;
+    s[0] = (Ls + 1) * BT * C;                           // resid
+    s[1] = Ls * BT * C;                                 // att_norm
+    s[2] = Ls * BT;                                     // att_rstd
+    s[3] = Ls * BT * QD;                                // q
+    s[4] = Ls * BT * KVD;                               // k
+    s[5] = Ls * BT * KVD;                               // v
+    s[6] = Ls * BT * QD;                                // qr
+    s[7] = Ls * BT * KVD;                               // kr
+    s[8] = (size_t)Ls * B * c->n_heads * T * Tk;        // att
+    s[9] = Ls * BT * QD;                                // atty
+    s[10] = Ls * BT * C;                                // att_out
+    s[11] = Ls * BT * C;                                // resid_mid
+    s[12] = Ls * BT * C;                                // ffn_norm
+    s[13] = Ls * BT;                                    // ffn_rstd
+    s[14] = Ls * BT * H;                                // gate
+    s[15] = Ls * BT * H;                                // up
+    s[16] = Ls * BT * H;                                // hmid
+    s[17] = Ls * BT * C;                                // ffn_out
+    s[18] = BT * C;                                     // final_norm
+    s[19] = BT;                                         // final_rstd
+    s[20] = BT * V;                                     // logits
+    s[21] = BT;                                         // losses
+}
+
+static size_t point_activations(ActivationTensors *a, float *mem, const size_t *sizes) {
+    float **ptrs[NUM_ACTIVATION_TENSORS] = {
+        &a->resid, &a->att_norm, &a->att_rstd, &a->q, &a->k, &a->v, &a->qr, &a->kr, &a->att,
+        &a->atty, &a->att_out, &a->resid_mid, &a->ffn_norm, &a->ffn_rstd, &a->gate, &a->up,
+        &a->hmid, &a->ffn_out, &a->final_norm, &a->final_rstd, &a->logits, &a->losses,
+    };
+    size_t total = 0;
+    for (int i = 0; i < NUM_ACTIVATION_TENSORS; i++) {
+        if (mem) *ptrs[i] = mem + total;
+        total += sizes[i];
+    }
+    return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// lifetime
+
+static int check_config(const Config *c, char *err, size_t errlen) {
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+    if (c->dim < 1 || c->n_layers < 1 || c->n_heads < 1 || c->n_kv_heads < 1 || c->head_dim < 1 ||
+        c->hidden_dim < 1 || c->vocab_size < 1 || c->max_seq_len < 1)
+        BAD("config: dim, n_layers, n_heads, n_kv_heads, head_dim, hidden_dim, vocab_size and "
+            "max_seq_len must all be positive");
+    if (c->n_heads % c->n_kv_heads) BAD("config: n_heads (%d) is not a multiple of n_kv_heads (%d)",
+                                        c->n_heads, c->n_kv_heads);
+    if (c->head_dim % 2) BAD("config: head_dim (%d) must be even for RoPE", c->head_dim);
+    if (!(c->norm_eps > 0)) BAD("config: norm_eps must be > 0");
+    if (!(c->rope_theta > 0)) BAD("config: rope_theta must be > 0");
+    if (!(c->dropout >= 0 && c->dropout < 1)) BAD("config: dropout must be in [0, 1)");
+    if (c->rope_factor != 0 && !(c->rope_factor > 0 && c->rope_low_freq_factor > 0 &&
+                                 c->rope_high_freq_factor > c->rope_low_freq_factor &&
+                                 c->rope_original_max_pos > 0))
+        BAD("config: llama3 rope scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor, "
+            "original_max_position_embeddings > 0");
+    return 0;
+#undef BAD
+}
+
+Model *model_create(const Config *c, int with_params, char *err, size_t errlen) {
+    if (check_config(c, err, errlen)) return NULL;
+    Model *m = calloc(1, sizeof *m);
+    if (!m) { snprintf(err, errlen, "out of memory"); return NULL; }
+    m->config = *c;
+    fill_in_parameter_sizes(m->param_sizes, c);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) m->num_parameters += m->param_sizes[i];
+    int half = c->head_dim / 2;
+    int maxK = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
+    if (c->n_heads * c->head_dim > maxK) maxK = c->n_heads * c->head_dim;
+    m->rope_cos = malloc((size_t)c->max_seq_len * half * sizeof(float));
+    m->rope_sin = malloc((size_t)c->max_seq_len * half * sizeof(float));
+    m->matmul_scratch = malloc(matmul_scratch_floats(maxK) * sizeof(float));
+    m->w.layers = calloc(c->n_layers, sizeof(LayerWeights));
+    if (with_params) m->params_memory = calloc(m->num_parameters, sizeof(float));
+    if (!m->rope_cos || !m->rope_sin || !m->matmul_scratch || !m->w.layers ||
+        (with_params && !m->params_memory)) {
+        snprintf(err, errlen, "out of memory (%zu parameters)", m->num_parameters);
+        model_free(m);
+        return NULL;
+    }
+    rope_tables(m->rope_cos, m->rope_sin, c->max_seq_len, c->head_dim, c->rope_theta,
+                c->rope_factor, c->rope_low_freq_factor, c->rope_high_freq_factor,
+                c->rope_original_max_pos);
+    if (with_params) {
+        point_parameters(&m->params, m->params_memory, m->param_sizes);
+        model_point_weights(m);
+    }
+    return m;
+}
+
+void model_free(Model *m) {
+    if (!m) return;
+    free(m->params_memory); free(m->grads_memory);
+    free(m->rope_cos); free(m->rope_sin); free(m->matmul_scratch); free(m->w.layers);
+    free(m->acts_memory); free(m->grad_acts_memory); free(m->inputs); free(m->targets);
+    free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
+    free(m);
+}
+
+void model_point_weights(Model *m) {
+    const Config *c = &m->config;
+    size_t C = c->dim, H = c->hidden_dim;
+    size_t QD = (size_t)c->n_heads * c->head_dim, KVD = (size_t)c->n_kv_heads * c->head_dim;
+    ParameterTensors *p = &m->params;
+    m->w.tok_emb = (Mat){ p->tok_emb, DTYPE_F32 };
+    m->w.lm_head = c->tied_embeddings ? m->w.tok_emb : (Mat){ p->lm_head, DTYPE_F32 };
+    m->w.rms_final = p->rms_final;
+    for (int l = 0; l < c->n_layers; l++) {
+        LayerWeights *lw = &m->w.layers[l];
+        lw->wq = (Mat){ p->wq + l * QD * C, DTYPE_F32 };
+        lw->wk = (Mat){ p->wk + l * KVD * C, DTYPE_F32 };
+        lw->wv = (Mat){ p->wv + l * KVD * C, DTYPE_F32 };
+        lw->wo = (Mat){ p->wo + l * C * QD, DTYPE_F32 };
+        lw->w1 = (Mat){ p->w1 + l * H * C, DTYPE_F32 };
+        lw->w3 = (Mat){ p->w3 + l * H * C, DTYPE_F32 };
+        lw->w2 = (Mat){ p->w2 + l * C * H, DTYPE_F32 };
+        lw->rms_att = p->rms_att + l * C;
+        lw->rms_ffn = p->rms_ffn + l * C;
+    }
+}
+
+// splitmix64 stream + Box-Muller: a deterministic N(0,1) source for init.
+static uint64_t sm64(uint64_t *s) {
+    uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+static void fill_normal(float *x, size_t n, float std, uint64_t *s) {
+    for (size_t i = 0; i < n; i += 2) {
+        double u1 = ((sm64(s) >> 11) + 1.0) * 0x1.0p-53, u2 = (sm64(s) >> 11) * 0x1.0p-53;
+        double r = sqrt(-2.0 * log(u1));
+        x[i] = (float)(std * r * cos(2 * M_PI * u2));
+        if (i + 1 < n) x[i + 1] = (float)(std * r * sin(2 * M_PI * u2));
+    }
+}
+
+void model_init_random(Model *m, uint64_t seed) {
+    const Config *c = &m->config;
+    ParameterTensors *p = &m->params;
+    const size_t *sz = m->param_sizes;
+    uint64_t s = seed;
+    // residual projections (wo, w2) add into the stream once per layer: scale them down so the
+    // stream's variance does not grow with depth (GPT-2's 1/sqrt(2L)).
+    float std = 0.02f, std_res = 0.02f / sqrtf(2.0f * c->n_layers);
+    fill_normal(p->tok_emb, sz[0], std, &s);
+    fill_normal(p->wq, sz[2], std, &s);
+    fill_normal(p->wk, sz[3], std, &s);
+    fill_normal(p->wv, sz[4], std, &s);
+    fill_normal(p->wo, sz[5], std_res, &s);
+    fill_normal(p->w1, sz[7], std, &s);
+    fill_normal(p->w3, sz[8], std, &s);
+    fill_normal(p->w2, sz[9], std_res, &s);
+    if (sz[11]) fill_normal(p->lm_head, sz[11], std, &s);
+    for (size_t i = 0; i < sz[1]; i++) p->rms_att[i] = 1.0f;
+    for (size_t i = 0; i < sz[6]; i++) p->rms_ffn[i] = 1.0f;
+    for (size_t i = 0; i < sz[10]; i++) p->rms_final[i] = 1.0f;
+    model_point_weights(m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// one transformer layer, shared by the training forward and the KV-cached forward
+
+// Where one layer reads and writes. For training these point into layer l of m->acts; the KV
+// path points kr/v at the cache rows of the new positions and kall/vall at the whole cache.
+typedef struct {
+    float *x, *att_norm, *att_rstd, *q, *k, *v, *qr, *kr, *att, *atty, *att_out, *resid_mid,
+        *ffn_norm, *ffn_rstd, *gate, *up, *hmid, *ffn_out, *x_out;
+    float *kall, *vall; // (B, Tk, NKV*HD): the keys/values attention reads
+} LayerActs;
+
+// Layer li of stacked activations a sized for (B,T,Tk).
+static LayerActs layer_acts(const ActivationTensors *a, const Config *c, int li, int B, int T, int Tk) {
+    size_t BT = (size_t)B * T, C = c->dim, H = c->hidden_dim;
+    size_t QD = (size_t)c->n_heads * c->head_dim, KVD = (size_t)c->n_kv_heads * c->head_dim;
+    LayerActs la = {
+        .x = a->resid + li * BT * C,
+        .att_norm = a->att_norm + li * BT * C, .att_rstd = a->att_rstd + li * BT,
+        .q = a->q + li * BT * QD, .k = a->k + li * BT * KVD, .v = a->v + li * BT * KVD,
+        .qr = a->qr + li * BT * QD, .kr = a->kr + li * BT * KVD,
+        .att = a->att + (size_t)li * B * c->n_heads * T * Tk,
+        .atty = a->atty + li * BT * QD, .att_out = a->att_out + li * BT * C,
+        .resid_mid = a->resid_mid + li * BT * C,
+        .ffn_norm = a->ffn_norm + li * BT * C, .ffn_rstd = a->ffn_rstd + li * BT,
+        .gate = a->gate + li * BT * H, .up = a->up + li * BT * H, .hmid = a->hmid + li * BT * H,
+        .ffn_out = a->ffn_out + li * BT * C,
+        .x_out = a->resid + (li + 1) * BT * C,
+    };
+    la.kall = la.kr;
+    la.vall = la.v;
+    return la;
+}
+
+// x_out = x + drop(attention(rmsnorm(x))),  then  x_out += drop(mlp(rmsnorm(x_out)))
+// The T tokens sit at positions pos0..pos0+T-1; attention spans Tk keys (see attention.c).
+static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int Tk, int pos0,
+                          float p_drop) {
+    const Config *c = &m->config;
+    const LayerWeights *w = &m->w.layers[l];
+    int BT = B * T, C = c->dim, H = c->hidden_dim, NH = c->n_heads, NKV = c->n_kv_heads;
+    int HD = c->head_dim, QD = NH * HD, KVD = NKV * HD;
+    float *scr = m->matmul_scratch;
+    // attention block
+    rmsnorm_forward(a->att_norm, a->att_rstd, a->x, w->rms_att, BT, C, c->norm_eps);
+    matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD);
+    matmul_forward(a->k, a->att_norm, w->wk, scr, BT, C, KVD);
+    matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD);
+    rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0);
+    rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0);
+    attention_forward(a->atty, a->att, a->qr, a->kall, a->vall, B, T, Tk, NH, NKV, HD);
+    matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C);
+    dropout_forward(a->att_out, a->att_out, p_drop, dropout_key(m->dropout_seed, m->dropout_step, l, 0),
+                    (size_t)BT * C);
+    residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C);
+    // MLP block
+    rmsnorm_forward(a->ffn_norm, a->ffn_rstd, a->resid_mid, w->rms_ffn, BT, C, c->norm_eps);
+    matmul_forward(a->gate, a->ffn_norm, w->w1, scr, BT, C, H);
+    matmul_forward(a->up, a->ffn_norm, w->w3, scr, BT, C, H);
+    swiglu_forward(a->hmid, a->gate, a->up, (size_t)BT * H);
+    matmul_forward(a->ffn_out, a->hmid, w->w2, scr, BT, H, C);
+    dropout_forward(a->ffn_out, a->ffn_out, p_drop, dropout_key(m->dropout_seed, m->dropout_step, l, 1),
+                    (size_t)BT * C);
+    residual_forward(a->x_out, a->resid_mid, a->ffn_out, (size_t)BT * C);
+}
+
+// ---------------------------------------------------------------------------------------------
+// training forward / backward
+
+// Make the activation buffers fit (B,T): allocate for the first shape, grow if B or T grows,
+// otherwise re-point the tensors into the existing buffers (all sizes grow with B and T).
+static int ensure_activations(Model *m, int B, int T) {
+    const Config *c = &m->config;
+    size_t sizes[NUM_ACTIVATION_TENSORS], gsizes[NUM_ACTIVATION_TENSORS];
+    if (B > m->alloc_B || T > m->alloc_T) {
+        int nB = B > m->alloc_B ? B : m->alloc_B, nT = T > m->alloc_T ? T : m->alloc_T;
+        fill_in_activation_sizes(sizes, c, nB, nT, nT, c->n_layers);
+        fill_in_activation_sizes(gsizes, c, nB, nT, nT, 1);
+        free(m->acts_memory); free(m->grad_acts_memory); free(m->inputs); free(m->targets);
+        m->acts_memory = malloc(point_activations(&m->acts, NULL, sizes) * sizeof(float));
+        m->grad_acts_memory = malloc(point_activations(&m->grad_acts, NULL, gsizes) * sizeof(float));
+        m->inputs = malloc((size_t)nB * nT * sizeof(int));
+        m->targets = malloc((size_t)nB * nT * sizeof(int));
+        if (!m->acts_memory || !m->grad_acts_memory || !m->inputs || !m->targets) {
+            free(m->acts_memory); free(m->grad_acts_memory); free(m->inputs); free(m->targets);
+            m->acts_memory = m->grad_acts_memory = NULL; m->inputs = m->targets = NULL;
+            m->alloc_B = m->alloc_T = 0;
+            return -1;
+        }
+        m->alloc_B = nB; m->alloc_T = nT;
+    }
+    fill_in_activation_sizes(sizes, c, B, T, T, c->n_layers);
+    fill_in_activation_sizes(gsizes, c, B, T, T, 1);
+    point_activations(&m->acts, m->acts_memory, sizes);
+    point_activations(&m->grad_acts, m->grad_acts_memory, gsizes);
+    return 0;
+}
+
+float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
+    const Config *c = &m->config;
+    int V = c->vocab_size, C = c->dim, L = c->n_layers, BT = B * T;
+    m->have_targets = 0;
+    if (B < 1 || T < 1 || T > c->max_seq_len) return NAN;
+    for (int i = 0; i < BT; i++)
+        if (inputs[i] < 0 || inputs[i] >= V || (targets && targets[i] >= V)) return NAN;
+    if (ensure_activations(m, B, T)) return NAN;
+    m->act_B = B; m->act_T = T;
+    memcpy(m->inputs, inputs, (size_t)BT * sizeof(int));
+    float p = m->training ? c->dropout : 0.0f;
+    m->act_dropout = p;
+    ActivationTensors *a = &m->acts;
+
+    embedding_forward(a->resid, inputs, m->w.tok_emb, BT, C);
+    for (int l = 0; l < L; l++) {
+        LayerActs la = layer_acts(a, c, l, B, T, T);
+        layer_forward(m, l, &la, B, T, T, 0, p);
+    }
+    const float *x = a->resid + (size_t)L * BT * C;
+    rmsnorm_forward(a->final_norm, a->final_rstd, x, m->w.rms_final, BT, C, c->norm_eps);
+    matmul_forward(a->logits, a->final_norm, m->w.lm_head, m->matmul_scratch, BT, C, V);
+    if (!targets) return -1.0f;
+
+    memcpy(m->targets, targets, (size_t)BT * sizeof(int));
+    crossentropy_forward(a->losses, a->logits, targets, BT, V);
+    double sum = 0.0;
+    int count = 0;
+    for (int i = 0; i < BT; i++) if (targets[i] >= 0) { sum += a->losses[i]; count++; }
+    m->mean_loss = count ? (float)(sum / count) : 0.0f;
+    m->have_targets = 1;
+    return m->mean_loss;
+}
+
+const float *model_logits(const Model *m) { return m->acts.logits; }
+
+static int ensure_grads(Model *m) {
+    if (m->grads_memory) return 0;
+    if (!m->params_memory) return -1;
+    m->grads_memory = calloc(m->num_parameters, sizeof(float));
+    if (!m->grads_memory) return -1;
+    point_parameters(&m->grads, m->grads_memory, m->param_sizes);
+    return 0;
+}
+
+void model_zero_grad(Model *m) {
+    if (ensure_grads(m)) return;
+    memset(m->grads_memory, 0, m->num_parameters * sizeof(float));
+}
+
+// Backward through everything model_forward did, in reverse, accumulating into m->grads.
+// The gradient activations hold one layer (zeroed before each layer). dresid carries
+// d loss / d residual stream down the network: a residual add y = x + f(x) passes dy to x
+// unchanged, so each block reads dresid into its branch and then its first op (the RMSNorm)
+// adds the branch's contribution back into dresid: residual_backward, done in place.
+void model_backward(Model *m) {
+    if (!m->have_targets || ensure_grads(m)) {
+        fprintf(stderr, "model_backward: needs f32 parameters and a forward with targets\n");
+        return;
+    }
+    const Config *c = &m->config;
+    int B = m->act_B, T = m->act_T, BT = B * T, C = c->dim, L = c->n_layers, V = c->vocab_size;
+    int H = c->hidden_dim, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim;
+    int QD = NH * HD, KVD = NKV * HD;
+    float p = m->act_dropout;
+    ActivationTensors *a = &m->acts, *g = &m->grad_acts;
+    ParameterTensors *P = &m->params, *G = &m->grads;
+    size_t gsizes[NUM_ACTIVATION_TENSORS];
+    fill_in_activation_sizes(gsizes, c, B, T, T, 1);
+    memset(g->resid, 0, point_activations(g, NULL, gsizes) * sizeof(float));
+    float *dresid = g->resid;
+
+    // d(mean loss)/d(loss_n) = 1/count for the positions that have a target
+    int count = 0;
+    for (int i = 0; i < BT; i++) count += m->targets[i] >= 0;
+    for (int i = 0; i < BT; i++) g->losses[i] = m->targets[i] >= 0 ? 1.0f / count : 0.0f;
+    crossentropy_backward(g->logits, g->losses, a->logits, m->targets, BT, V);
+    // output head; when tied its weight is tok_emb, so its gradient lands in grads.tok_emb
+    const float *head = c->tied_embeddings ? P->tok_emb : P->lm_head;
+    float *dhead = c->tied_embeddings ? G->tok_emb : G->lm_head;
+    matmul_backward(g->final_norm, dhead, g->logits, a->final_norm, head, BT, C, V);
+    rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
+                     P->rms_final, a->final_rstd, BT, C);
+
+    // layer-sized gradient buffers: att_norm .. ffn_out lie contiguously after resid
+    size_t layer_bytes = (size_t)(g->final_norm - g->att_norm) * sizeof(float);
+    for (int l = L - 1; l >= 0; l--) {
+        LayerActs la = layer_acts(a, c, l, B, T, T);
+        LayerActs dl = layer_acts(g, c, 0, B, T, T);
+        memset(g->att_norm, 0, layer_bytes);
+        size_t lC = (size_t)l * C;
+        // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
+        dropout_backward(dl.ffn_out, dresid, p, dropout_key(m->dropout_seed, m->dropout_step, l, 1),
+                         (size_t)BT * C);
+        matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid, P->w2 + lC * H, BT, H, C);
+        swiglu_backward(dl.gate, dl.up, dl.hmid, la.gate, la.up, (size_t)BT * H);
+        matmul_backward(dl.ffn_norm, G->w1 + lC * H, dl.gate, la.ffn_norm, P->w1 + lC * H, BT, C, H);
+        matmul_backward(dl.ffn_norm, G->w3 + lC * H, dl.up, la.ffn_norm, P->w3 + lC * H, BT, C, H);
+        rmsnorm_backward(dresid, G->rms_ffn + lC, dl.ffn_norm, la.resid_mid, P->rms_ffn + lC,
+                         la.ffn_rstd, BT, C);
+        // attention block: resid_mid = x + drop(wo(attn(rope(wq n), rope(wk n), wv n))), n = rmsnorm(x)
+        dropout_backward(dl.att_out, dresid, p, dropout_key(m->dropout_seed, m->dropout_step, l, 0),
+                         (size_t)BT * C);
+        matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty, P->wo + lC * QD, BT, QD, C);
+        attention_backward(dl.qr, dl.kr, dl.v, dl.att, dl.atty, la.qr, la.kr, la.v, la.att,
+                           B, T, T, NH, NKV, HD);
+        rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0);
+        rope_backward(dl.k, dl.kr, m->rope_cos, m->rope_sin, B, T, NKV, HD, 0);
+        matmul_backward(dl.att_norm, G->wq + lC * QD, dl.q, la.att_norm, P->wq + lC * QD, BT, C, QD);
+        matmul_backward(dl.att_norm, G->wk + lC * KVD, dl.k, la.att_norm, P->wk + lC * KVD, BT, C, KVD);
+        matmul_backward(dl.att_norm, G->wv + lC * KVD, dl.v, la.att_norm, P->wv + lC * KVD, BT, C, KVD);
+        rmsnorm_backward(dresid, G->rms_att + lC, dl.att_norm, la.x, P->rms_att + lC, la.att_rstd, BT, C);
+    }
+    embedding_backward(G->tok_emb, dresid, m->inputs, BT, C);
+}
+
+// ---------------------------------------------------------------------------------------------
+// inference with a KV cache (B = 1)
+
+#define KV_CHUNK 128
+
+int model_kv_alloc(Model *m, int max_len) {
+    const Config *c = &m->config;
+    if (max_len < 1 || max_len > c->max_seq_len) return -1;
+    size_t KVD = (size_t)c->n_kv_heads * c->head_dim, sizes[NUM_ACTIVATION_TENSORS];
+    free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
+    m->kv_chunk = max_len < KV_CHUNK ? max_len : KV_CHUNK;
+    fill_in_activation_sizes(sizes, c, 1, m->kv_chunk, max_len, 1);
+    m->key_cache = calloc((size_t)c->n_layers * max_len * KVD, sizeof(float));
+    m->value_cache = calloc((size_t)c->n_layers * max_len * KVD, sizeof(float));
+    m->kv_acts_memory = malloc(point_activations(&m->kv_acts, NULL, sizes) * sizeof(float));
+    if (!m->key_cache || !m->value_cache || !m->kv_acts_memory) {
+        free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
+        m->key_cache = m->value_cache = m->kv_acts_memory = NULL;
+        m->kv_max_len = m->kv_chunk = 0;
+        return -1;
+    }
+    point_activations(&m->kv_acts, m->kv_acts_memory, sizes);
+    m->kv_max_len = max_len;
+    return 0;
+}
+
+// One chunk of T <= kv_chunk tokens at positions pos..pos+T-1 through every layer; leaves the
+// final residual in kv_acts.resid + (L % 2) * T*C.
+static float *forward_kv_chunk(Model *m, const int *tokens, int T, int pos) {
+    const Config *c = &m->config;
+    int C = c->dim, L = c->n_layers, Tk = pos + T;
+    size_t KVD = (size_t)c->n_kv_heads * c->head_dim, TC = (size_t)T * C;
+    ActivationTensors *a = &m->kv_acts;
+    embedding_forward(a->resid, tokens, m->w.tok_emb, T, C);
+    for (int l = 0; l < L; l++) {
+        // one set of activations reused by every layer; the residual ping-pongs between the
+        // two (T,C) halves of resid
+        LayerActs la = layer_acts(a, c, 0, 1, T, Tk);
+        la.x = a->resid + (l % 2) * TC;
+        la.x_out = a->resid + ((l + 1) % 2) * TC;
+        float *kc = m->key_cache + (size_t)l * m->kv_max_len * KVD;
+        float *vc = m->value_cache + (size_t)l * m->kv_max_len * KVD;
+        la.kr = kc + (size_t)pos * KVD;   // the step writes its rotated K and its V straight
+        la.v = vc + (size_t)pos * KVD;    // into the cache rows of its positions...
+        la.kall = kc;                     // ...and attends over all rows 0..pos+T-1
+        la.vall = vc;
+        layer_forward(m, l, &la, 1, T, Tk, pos, 0.0f);
+    }
+    return a->resid + (L % 2) * TC;
+}
+
+float *model_forward_kv(Model *m, const int *tokens, int T, int pos, int all_logits) {
+    const Config *c = &m->config;
+    int C = c->dim, V = c->vocab_size;
+    if (!m->key_cache || T < 1 || pos < 0 || pos + T > m->kv_max_len) return NULL;
+    if (all_logits && T > m->kv_chunk) return NULL;
+    for (int i = 0; i < T; i++) if (tokens[i] < 0 || tokens[i] >= V) return NULL;
+    ActivationTensors *a = &m->kv_acts;
+    float *x = NULL;
+    int Tc = 0;
+    for (int t0 = 0; t0 < T; t0 += m->kv_chunk) {
+        Tc = T - t0 < m->kv_chunk ? T - t0 : m->kv_chunk;
+        x = forward_kv_chunk(m, tokens + t0, Tc, pos + t0);
+    }
+    // output head: every position of the (single) chunk, or only the last one
+    int rows = all_logits ? Tc : 1;
+    const float *xin = x + (size_t)(Tc - rows) * C;
+    rmsnorm_forward(a->final_norm, a->final_rstd, xin, m->w.rms_final, rows, C, c->norm_eps);
+    matmul_forward(a->logits, a->final_norm, m->w.lm_head, m->matmul_scratch, rows, C, V);
+    return a->logits;
+}

@@ -1,0 +1,291 @@
+// tests/test_ops.c — every op's backward against central finite differences of its forward
+// (tests/gradcheck.h explains the objective, the error measure and the tolerance), plus the
+// matmul dtype paths against a double-precision reference and dropout's exact identity at p=0.
+// Each backward's gradient buffers start at 0.5 and the check subtracts it, so the test also
+// proves the backward ACCUMULATES (+=) rather than overwrites.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include "model/ops.h"
+#include "tests/gradcheck.h"
+
+#define PRE 0.5f   // gradient buffers start here; backward must add to it
+static float *pre(size_t n) { float *g = malloc(n * sizeof(float)); for (size_t i = 0; i < n; i++) g[i] = PRE; return g; }
+static void unpre(float *g, size_t n) { for (size_t i = 0; i < n; i++) g[i] -= PRE; }
+
+// ---- embedding ----
+enum { EN = 7, EC = 5, EV = 4 };
+static int e_tok[EN] = { 3, 1, 3, 0, 2, 3, 1 };   // repeats: the scatter-add must sum them
+static float *e_table, *e_out, *e_R;
+static double e_obj(void) {
+    embedding_forward(e_out, e_tok, (Mat){ e_table, DTYPE_F32 }, EN, EC);
+    return gc_dot(e_out, e_R, EN * EC);
+}
+static void test_embedding(void) {
+    e_table = gc_rand(EV * EC, 1); e_out = malloc(EN * EC * 4); e_R = gc_rand(EN * EC, 1);
+    float *g = pre(EV * EC);
+    e_obj();
+    embedding_backward(g, e_R, e_tok, EN, EC);
+    unpre(g, EV * EC);
+    gc_check("embedding_backward dtable", e_table, g, EV * EC, e_obj, GC_TOL, 1000);
+    free(e_table); free(e_out); free(e_R); free(g);
+}
+
+// ---- rmsnorm ----
+enum { RN = 6, RC = 16 };
+static float *r_x, *r_w, *r_out, *r_rstd, *r_R;
+static double r_obj(void) {
+    rmsnorm_forward(r_out, r_rstd, r_x, r_w, RN, RC, 1e-5f);
+    return gc_dot(r_out, r_R, RN * RC);
+}
+static void test_rmsnorm(void) {
+    r_x = gc_rand(RN * RC, 1); r_w = gc_rand(RC, 1); r_out = malloc(RN * RC * 4);
+    r_rstd = malloc(RN * 4); r_R = gc_rand(RN * RC, 1);
+    float *dx = pre(RN * RC), *dw = pre(RC);
+    r_obj();
+    rmsnorm_backward(dx, dw, r_R, r_x, r_w, r_rstd, RN, RC);
+    unpre(dx, RN * RC); unpre(dw, RC);
+    gc_check("rmsnorm_backward dinp", r_x, dx, RN * RC, r_obj, GC_TOL, 1000);
+    gc_check("rmsnorm_backward dweight", r_w, dw, RC, r_obj, GC_TOL, 1000);
+    free(r_x); free(r_w); free(r_out); free(r_rstd); free(r_R); free(dx); free(dw);
+}
+
+// ---- matmul ----
+enum { MM = 5, MK = 7, MN = 6 };
+static float *m_x, *m_w, *m_out, *m_R;
+static double m_obj(void) {
+    matmul_forward(m_out, m_x, (Mat){ m_w, DTYPE_F32 }, NULL, MM, MK, MN);
+    return gc_dot(m_out, m_R, MM * MN);
+}
+static void test_matmul_grad(void) {
+    m_x = gc_rand(MM * MK, 1); m_w = gc_rand(MN * MK, 1); m_out = malloc(MM * MN * 4);
+    m_R = gc_rand(MM * MN, 1);
+    float *dx = pre(MM * MK), *dw = pre(MN * MK);
+    m_obj();
+    matmul_backward(dx, dw, m_R, m_x, m_w, MM, MK, MN);
+    unpre(dx, MM * MK); unpre(dw, MN * MK);
+    gc_check("matmul_backward dinp", m_x, dx, MM * MK, m_obj, GC_TOL, 1000);
+    gc_check("matmul_backward dweight", m_w, dw, MN * MK, m_obj, GC_TOL, 1000);
+    free(m_x); free(m_w); free(m_out); free(m_R); free(dx); free(dw);
+}
+
+// The forward's dtype paths against a double reference. W has N = 300 rows (> 2 blocks of
+// MATMUL_BLOCK_ROWS, last one partial), so the block loop and its edges run.
+static void test_matmul_dtypes(void) {
+    int M = 9, K = 200, N = 300;
+    float *x = gc_rand((size_t)M * K, 1), *w = gc_rand((size_t)N * K, 1);
+    float *out = malloc((size_t)M * N * 4), *out1 = malloc((size_t)N * 4);
+    float *scratch = malloc(matmul_scratch_floats(K) * 4), *wr = malloc((size_t)N * K * 4);
+    uint16_t *wh = malloc((size_t)N * K * 2);
+    const char *names[3] = { "f32", "bf16", "f16" };
+    for (int d = 0; d < 3; d++) {
+        // the weights this dtype can hold, rounded, and the double reference from them
+        for (size_t i = 0; i < (size_t)N * K; i++) {
+            if (d == 1) { wh[i] = f32_to_bf16(w[i]); wr[i] = bf16_to_f32(wh[i]); }
+            else if (d == 2) { _Float16 h = (_Float16)w[i]; memcpy(&wh[i], &h, 2); wr[i] = f16_to_f32(wh[i]); }
+            else wr[i] = w[i];
+        }
+        Mat W = { d == 0 ? (const void *)w : (const void *)wh, (DType)d };
+        double worst = 0, worst1 = 0, worst_orig = 0, scale = 0;
+        matmul_forward(out, x, W, scratch, M, K, N);            // sgemm (blocked for bf16/f16)
+        for (int r = 0; r < M; r++) {
+            matmul_forward(out1, x + (size_t)r * K, W, scratch, 1, K, N);   // gemv, row r alone
+            for (int n = 0; n < N; n++) {
+                double ref = 0, ref_orig = 0;
+                for (int k = 0; k < K; k++) {
+                    ref += (double)x[(size_t)r * K + k] * wr[(size_t)n * K + k];
+                    ref_orig += (double)x[(size_t)r * K + k] * w[(size_t)n * K + k];
+                }
+                if (fabs(ref) > scale) scale = fabs(ref);
+                worst = fmax(worst, fabs(out[(size_t)r * N + n] - ref));
+                worst1 = fmax(worst1, fabs(out1[n] - ref));
+                worst_orig = fmax(worst_orig, fabs(out[(size_t)r * N + n] - ref_orig));
+            }
+        }
+        // float32 accumulation of K=200 products: ~1e-6 of the scale
+        CHECK(worst / scale < 1e-5, "matmul_forward %s sgemm path (M=%d) vs double: max err / scale %.2e (tol 1e-05)",
+              names[d], M, worst / scale);
+        CHECK(worst1 / scale < 1e-5, "matmul_forward %s gemv path (M=1) vs double: max err / scale %.2e (tol 1e-05)",
+              names[d], worst1 / scale);
+        // against the unrounded f32 weights: the dtype's own rounding (bf16 8 bits, f16 11 bits)
+        double tol = d == 1 ? 1e-2 : d == 2 ? 2e-3 : 1e-5;
+        CHECK(worst_orig / scale < tol, "matmul_forward %s vs f32-weight double reference: max err / scale %.2e (tol %.0e)",
+              names[d], worst_orig / scale, tol);
+    }
+    free(x); free(w); free(out); free(out1); free(scratch); free(wr); free(wh);
+}
+
+// ---- rope ----
+enum { PB = 2, PT = 5, PNH = 3, PHD = 8, PMAX = 16, PPOS = 4 };
+static float *p_cos, *p_sin, *p_x, *p_out, *p_R;
+static double p_obj(void) {
+    rope_forward(p_out, p_x, p_cos, p_sin, PB, PT, PNH, PHD, PPOS);
+    return gc_dot(p_out, p_R, PB * PT * PNH * PHD);
+}
+static void test_rope(void) {
+    size_t n = PB * PT * PNH * PHD;
+    p_cos = malloc(PMAX * PHD / 2 * 4); p_sin = malloc(PMAX * PHD / 2 * 4);
+    // llama3 scaling with original_max_pos 64: HD=8 spans all three frequency bands
+    rope_tables(p_cos, p_sin, PMAX, PHD, 10000.0, 8.0, 1.0, 4.0, 64.0);
+    p_x = gc_rand(n, 1); p_out = malloc(n * 4); p_R = gc_rand(n, 1);
+    float *dx = pre(n);
+    p_obj();
+    rope_backward(dx, p_R, p_cos, p_sin, PB, PT, PNH, PHD, PPOS);
+    unpre(dx, n);
+    gc_check("rope_backward dinp (pos0 4, llama3 scaling)", p_x, dx, n, p_obj, GC_TOL, 1000);
+    // in place must equal out of place
+    float *y = malloc(n * 4); memcpy(y, p_x, n * 4);
+    rope_forward(y, y, p_cos, p_sin, PB, PT, PNH, PHD, PPOS);
+    CHECK(memcmp(y, p_out, n * 4) == 0, "rope_forward in place == out of place");
+    free(y); free(p_cos); free(p_sin); free(p_x); free(p_out); free(p_R); free(dx);
+}
+
+// ---- attention ----
+static int a_B, a_T, a_Tk, a_NH, a_NKV, a_HD;
+static float *a_q, *a_k, *a_v, *a_out, *a_att, *a_R;
+static double a_obj(void) {
+    attention_forward(a_out, a_att, a_q, a_k, a_v, a_B, a_T, a_Tk, a_NH, a_NKV, a_HD);
+    return gc_dot(a_out, a_R, (size_t)a_B * a_T * a_NH * a_HD);
+}
+static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD) {
+    a_B = B; a_T = T; a_Tk = Tk; a_NH = NH; a_NKV = NKV; a_HD = HD;
+    size_t nq = (size_t)B * T * NH * HD, nk = (size_t)B * Tk * NKV * HD, na = (size_t)B * NH * T * Tk;
+    a_q = gc_rand(nq, 1); a_k = gc_rand(nk, 1); a_v = gc_rand(nk, 1); a_R = gc_rand(nq, 1);
+    a_out = malloc(nq * 4); a_att = malloc(na * 4);
+    float *dq = pre(nq), *dk = pre(nk), *dv = pre(nk), *datt = malloc(na * 4);
+    a_obj();
+    // every row of P sums to 1 over its visible keys and is 0 beyond them
+    double worst = 0;
+    for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
+        const float *row = a_att + (((size_t)b * NH + h) * T + t) * Tk;
+        double s = 0; int masked_ok = 1;
+        for (int j = 0; j < Tk; j++) { s += row[j]; if (j > Tk - T + t && row[j] != 0) masked_ok = 0; }
+        worst = fmax(worst, fabs(s - 1) + (masked_ok ? 0 : 1));
+    }
+    char what[160];
+    snprintf(what, sizeof what, "attention B%d T%d Tk%d NH%d NKV%d HD%d", B, T, Tk, NH, NKV, HD);
+    CHECK(worst < 1e-6, "%s: softmax rows sum to 1, masked keys exactly 0: max err %.2e (tol 1e-06)", what, worst);
+    attention_backward(dq, dk, dv, datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
+    unpre(dq, nq); unpre(dk, nk); unpre(dv, nk);
+    char w2[200];
+    snprintf(w2, sizeof w2, "%s dq", what); gc_check(w2, a_q, dq, nq, a_obj, GC_TOL, 400);
+    snprintf(w2, sizeof w2, "%s dk", what); gc_check(w2, a_k, dk, nk, a_obj, GC_TOL, 400);
+    snprintf(w2, sizeof w2, "%s dv", what); gc_check(w2, a_v, dv, nk, a_obj, GC_TOL, 400);
+    free(a_q); free(a_k); free(a_v); free(a_R); free(a_out); free(a_att);
+    free(dq); free(dk); free(dv); free(datt);
+}
+
+// ---- swiglu ----
+enum { SN = 40 };
+static float *s_g, *s_u, *s_out, *s_R;
+static double s_obj(void) { swiglu_forward(s_out, s_g, s_u, SN); return gc_dot(s_out, s_R, SN); }
+static void test_swiglu(void) {
+    s_g = gc_rand(SN, 3); s_u = gc_rand(SN, 1); s_out = malloc(SN * 4); s_R = gc_rand(SN, 1);
+    float *dg = pre(SN), *du = pre(SN);
+    s_obj();
+    swiglu_backward(dg, du, s_R, s_g, s_u, SN);
+    unpre(dg, SN); unpre(du, SN);
+    gc_check("swiglu_backward dgate", s_g, dg, SN, s_obj, GC_TOL, 1000);
+    gc_check("swiglu_backward dup", s_u, du, SN, s_obj, GC_TOL, 1000);
+    free(s_g); free(s_u); free(s_out); free(s_R); free(dg); free(du);
+}
+
+// ---- residual ----
+enum { QN = 30 };
+static float *q_a, *q_b, *q_out, *q_R;
+static double q_obj(void) { residual_forward(q_out, q_a, q_b, QN); return gc_dot(q_out, q_R, QN); }
+static void test_residual(void) {
+    q_a = gc_rand(QN, 1); q_b = gc_rand(QN, 1); q_out = malloc(QN * 4); q_R = gc_rand(QN, 1);
+    float *da = pre(QN), *db = pre(QN);
+    q_obj();
+    residual_backward(da, db, q_R, QN);
+    unpre(da, QN); unpre(db, QN);
+    gc_check("residual_backward dinp1", q_a, da, QN, q_obj, GC_TOL, 1000);
+    gc_check("residual_backward dinp2", q_b, db, QN, q_obj, GC_TOL, 1000);
+    free(q_a); free(q_b); free(q_out); free(q_R); free(da); free(db);
+}
+
+// ---- dropout ----
+enum { DN = 200 };
+static float *d_x, *d_out, *d_R, d_p;
+static uint64_t d_key;
+static double d_obj(void) { dropout_forward(d_out, d_x, d_p, d_key, DN); return gc_dot(d_out, d_R, DN); }
+static void test_dropout(float p) {
+    d_p = p; d_key = dropout_key(42, 7, 1, 0);
+    d_x = gc_rand(DN, 1); d_out = malloc(DN * 4); d_R = gc_rand(DN, 1);
+    float *dx = pre(DN);
+    d_obj();
+    dropout_backward(dx, d_R, p, d_key, DN);
+    unpre(dx, DN);
+    char what[80];
+    snprintf(what, sizeof what, "dropout_backward dinp (p=%.1f, fixed seed/step)", p);
+    gc_check(what, d_x, dx, DN, d_obj, GC_TOL, 1000);
+    if (p == 0) {
+        CHECK(memcmp(d_out, d_x, DN * 4) == 0, "dropout_forward p=0 is an exact identity");
+    }
+    free(d_x); free(d_out); free(d_R); free(dx);
+}
+static void test_dropout_stats(void) {
+    // the mask's keep rate over 1e6 elements, and independence of the sites' keys
+    size_t n = 1000000, kept = 0, same = 0;
+    uint64_t k0 = dropout_key(1, 0, 0, 0), k1 = dropout_key(1, 0, 0, 1);
+    for (size_t i = 0; i < n; i++) {
+        int a = dropout_keep(k0, i, 0.1f), b = dropout_keep(k1, i, 0.1f);
+        kept += a; same += a == b;
+    }
+    double rate = 1.0 - (double)kept / n;
+    // binomial std of the rate: sqrt(0.1*0.9/1e6) = 3e-4; 5 sigma
+    CHECK(fabs(rate - 0.1) < 1.5e-3, "dropout mask drop rate %.5f (want 0.1 +- 1.5e-3)", rate);
+    // independent masks agree with probability 0.9^2 + 0.1^2 = 0.82
+    double agree = (double)same / n;
+    CHECK(fabs(agree - 0.82) < 2e-3, "dropout masks of two sites agree on %.4f (independent: 0.82 +- 2e-3)", agree);
+}
+
+// ---- cross-entropy ----
+enum { XN = 5, XV = 9 };
+static int x_tgt[XN] = { 3, 0, -1, 8, 3 };   // -1: no target at that position
+static float *x_z, *x_loss, *x_R;
+static double x_obj(void) {
+    crossentropy_forward(x_loss, x_z, x_tgt, XN, XV);
+    return gc_dot(x_loss, x_R, XN);
+}
+static void test_crossentropy(void) {
+    x_z = gc_rand(XN * XV, 3); x_loss = malloc(XN * 4); x_R = gc_rand(XN, 1);
+    float *dz = pre(XN * XV);
+    x_obj();
+    // forward against the textbook formula in double
+    double worst = 0;
+    for (int n = 0; n < XN; n++) {
+        double s = 0, want = 0;
+        if (x_tgt[n] >= 0) {
+            for (int i = 0; i < XV; i++) s += exp(x_z[n * XV + i]);
+            want = log(s) - x_z[n * XV + x_tgt[n]];
+        }
+        worst = fmax(worst, fabs(x_loss[n] - want));
+    }
+    CHECK(worst < 1e-6, "crossentropy_forward vs log(sum exp z) - z[y]: max err %.2e (tol 1e-06)", worst);
+    crossentropy_backward(dz, x_R, x_z, x_tgt, XN, XV);
+    unpre(dz, XN * XV);
+    gc_check("crossentropy_backward dlogits (one target -1)", x_z, dz, XN * XV, x_obj, GC_TOL, 1000);
+    free(x_z); free(x_loss); free(x_R); free(dz);
+}
+
+int main(void) {
+    test_embedding();
+    test_rmsnorm();
+    test_matmul_grad();
+    test_matmul_dtypes();
+    test_rope();
+    test_attention(2, 5, 5, 4, 2, 4);   // GQA, 2 query heads per KV head
+    test_attention(2, 5, 5, 4, 4, 4);   // plain multi-head
+    test_attention(1, 4, 4, 3, 1, 6);   // MQA
+    test_attention(2, 3, 7, 4, 2, 4);   // queries at positions 4..6 over 7 keys (KV cache shape)
+    test_swiglu();
+    test_residual();
+    test_dropout(0.0f);
+    test_dropout(0.1f);
+    test_dropout_stats();
+    test_crossentropy();
+    return test_summary();
+}
