@@ -47,7 +47,7 @@ static cJSON *read_json(const char *path, int *missing, char *err, size_t errlen
     free(text);
     if (!j || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
-        fail(err, errlen, "%s: malformed JSON (not a JSON object)", path);
+        fail(err, errlen, "%s: malformed JSON (or not a JSON object)", path);
         return NULL;
     }
     return j;

@@ -63,6 +63,14 @@ static void copy_dir(const char *src, const char *dst) {
 
 static int one_line(const char *err) { return err[0] && !strchr(err, '\n'); }
 
+// The first line of s, at most 30 bytes, for naming a case in one output line.
+static const char *head_of(const char *s) {
+    static char buf[40];
+    size_t n = strcspn(s, "\n");
+    snprintf(buf, sizeof buf, "%.*s%s", (int)(n < 30 ? n : 30), s, s[n] || n > 30 ? "..." : "");
+    return buf;
+}
+
 // A safetensors file from a header string and a data buffer; hdr_len_override replaces the
 // 8-byte length when nonzero.
 static void write_st(const char *path, const char *header, const void *data, size_t n, uint64_t hdr_len_override) {
@@ -522,7 +530,7 @@ static void test_sp_tokenizer(void) {
         int n = sp_encode(&t, cases[c].text, 1, 0, ids);
         int same = n == cases[c].n;
         for (int i = 0; same && i < n; i++) same = ids[i] == cases[c].ids[i];
-        CHECK(same, "sp_encode \"%.30s...\": %d ids identical to SentencePiece", cases[c].text, cases[c].n);
+        CHECK(same, "sp_encode \"%s\": %d ids identical to SentencePiece", head_of(cases[c].text), cases[c].n);
         // and back: decode each piece after its predecessor, as bin/infer prints
         char out[1024];
         size_t len = 0, k;
@@ -532,7 +540,7 @@ static void test_sp_tokenizer(void) {
             len += k;
         }
         out[len] = '\0';
-        CHECK(strcmp(out, cases[c].text) == 0, "sp_decode round trip \"%.30s...\"", cases[c].text);
+        CHECK(strcmp(out, cases[c].text) == 0, "sp_decode round trip \"%s\"", head_of(cases[c].text));
     }
     // byte fallback: a code point with no piece becomes its UTF-8 bytes as <0xXX> tokens (id 3+byte)
     int ids[32];
