@@ -25,7 +25,7 @@
 
 // ---- errors: one line on stderr, exit 1 ----
 
-static void die(const char *fmt, ...) {
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "infer: ");
@@ -290,7 +290,9 @@ int main(int argc, char **argv) {
     sampler_init(&sampler, V, temperature, top_k, top_p, min_p, seed);
     Printer pr = { tok, print_ids, bos, 0, {0} };
     utf8out_init(&pr.out, stdout);
-    float *dump = dump_path ? malloc((size_t)V * sizeof(float)) : NULL;
+    float *dump = dump_path ? calloc((size_t)V, sizeof(float)) : NULL;
+    FILE *dump_file = dump_path ? fopen(dump_path, "wb") : NULL; // opened now: fail before any work
+    if (dump_path && !dump_file) die("%s: cannot write: %s", dump_path, strerror(errno));
     int pos = 0;
 
     if (!chat) {
@@ -366,8 +368,7 @@ int main(int argc, char **argv) {
     }
 
     if (dump) {
-        FILE *f = fopen(dump_path, "wb");
-        if (!f || fwrite(dump, sizeof(float), V, f) != (size_t)V || fclose(f) != 0)
+        if (fwrite(dump, sizeof(float), V, dump_file) != (size_t)V || fclose(dump_file) != 0)
             die("%s: cannot write: %s", dump_path, strerror(errno));
         free(dump);
     }
