@@ -561,7 +561,6 @@ static int *finish(EncodeCtx *c, size_t *n_out) {
 
 int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out) {
     EncodeCtx c = {.t = t};
-    t->err[0] = 0;
     if (encode_segment(t, &c, bytes, len) != 0) {
         arrfree(c.ids);
         arrfree(c.bounds);
@@ -573,7 +572,6 @@ int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t
 int *tiktoken_encode(Tiktoken *t, const char *bytes, size_t len,
                      const char *const *allowed_special, size_t *n_out) {
     if (!allowed_special) return tiktoken_encode_ordinary(t, bytes, len, n_out);
-    t->err[0] = 0;
     // The allowed specials, as indices into t->special_name.
     int *allowed = NULL;  // stb_ds array
     if (allowed_special == TIKTOKEN_ALL_SPECIAL) {

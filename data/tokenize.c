@@ -100,7 +100,8 @@ int main(int argc, char **argv) {
             if (i >= len) break;
             size_t j = i;
             while (j < len && in[j] >= '0' && in[j] <= '9') j++;
-            if (j == i || (j < len && !strchr(" \t\r\n", in[j])) || in[j] == 0 || j - i > 9) {
+            int ends_well = j == len || (in[j] != 0 && strchr(" \t\r\n", in[j]));
+            if (j == i || j - i > 9 || !ends_well) {
                 size_t k = i;
                 while (k < len && k < i + 20 && !strchr(" \t\r\n", in[k]) && in[k]) k++;
                 die("not a token id: '%.*s'", (int)(k > i ? k - i : 1), in + i);
