@@ -3,12 +3,15 @@
 //     parameter tensor, for GQA + tied head and MHA + untied head, dropout 0 and 0.1 (fixed
 //     seed and step, so the mask is fixed and the loss is a smooth function of the parameters);
 //  2. model_forward_kv (all at once, token by token, in chunks) against model_forward;
-//  3. forward + backward against PyTorch/transformers (tests/fixtures/model_*.fx, written by
+//  3. the OpenMP loops give bitwise the results of one thread (a medium model, so that every
+//     loop is above OMP_MIN_WORK and really runs in parallel: races would show here);
+//  4. forward + backward against PyTorch/transformers (tests/fixtures/model_*.fx, written by
 //     tools/make_model_fixtures.py): logits, loss, and every parameter's gradient.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <omp.h>
 #include "model/model.h"
 #include "tests/fixture.h"
 #include "tests/gradcheck.h"
@@ -119,7 +122,39 @@ static void test_kv(void) {
     model_free(m);
 }
 
-// ---- 3. against PyTorch ----
+// ---- 3. threads vs one thread ----
+static void test_threads(void) {
+    Config c = tiny_config(2, 1, 0.1f);
+    c.dim = 128; c.head_dim = 32; c.hidden_dim = 256; c.vocab_size = 512; c.max_seq_len = 128;
+    int B = 2, T = 128, n = B * T;
+    int *in = malloc(n * sizeof(int)), *tg = malloc(n * sizeof(int));
+    for (int i = 0; i < n; i++) { in[i] = (i * 37 + 11) % c.vocab_size; tg[i] = (i * 53 + 5) % c.vocab_size; }
+    float loss[2], *logits[2], *grads[2];
+    Model *m = tiny_model(&c, 3);
+    size_t nl = (size_t)n * c.vocab_size;
+    m->training = 1; m->dropout_seed = 9; m->dropout_step = 2;
+    int threads = omp_get_max_threads();
+    for (int run = 0; run < 2; run++) {
+        omp_set_num_threads(run == 0 ? threads : 1);
+        loss[run] = model_forward(m, in, tg, B, T);
+        model_zero_grad(m);
+        model_backward(m);
+        logits[run] = malloc(nl * sizeof(float));
+        memcpy(logits[run], model_logits(m), nl * sizeof(float));
+        grads[run] = malloc(m->num_parameters * sizeof(float));
+        memcpy(grads[run], m->grads_memory, m->num_parameters * sizeof(float));
+    }
+    omp_set_num_threads(threads);
+    CHECK(loss[0] == loss[1] && !memcmp(logits[0], logits[1], nl * sizeof(float)) &&
+          !memcmp(grads[0], grads[1], m->num_parameters * sizeof(float)),
+          "forward+backward (C 128, T 128, dropout 0.1) with %d OpenMP threads == with 1: bitwise "
+          "(loss %.7f vs %.7f)", threads, loss[0], loss[1]);
+    for (int r = 0; r < 2; r++) { free(logits[r]); free(grads[r]); }
+    free(in); free(tg);
+    model_free(m);
+}
+
+// ---- 4. against PyTorch ----
 static double max_abs(const float *a, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s = fmax(s, fabs(a[i])); return s; }
 
 static void test_fixture(const char *file) {
@@ -208,6 +243,7 @@ int main(void) {
     test_model_fd(2, 1, 0.1f);   // dropout at a fixed mask
     test_model_fd(4, 0, 0.1f);
     test_kv();
+    test_threads();
     test_fixture("model_gqa_tied.fx");
     test_fixture("model_mha_untied.fx");
     return test_summary();
