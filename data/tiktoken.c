@@ -151,9 +151,10 @@ int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t l
 // Byte-pair merge.
 
 #define NO_RANK INT_MAX
-// Pieces longer than this use the heap; below it tiktoken's scan is faster (no allocation,
-// everything in cache). Measured with bin/tokenize --bench; the result is the same either way.
-#define HEAP_MIN_LEN 128
+// Pieces this long or longer use the heap; below it tiktoken's scan is faster (no allocation,
+// fewer steps per merge). Measured on random letter pieces with GPT-2 ranks: scan 27 us vs heap
+// 35 us at 128 bytes, 84 vs 78 at 256, 222 vs 138 at 512. The result is the same either way.
+#define HEAP_MIN_LEN 256
 
 static inline int rank_of(const BytesMap *ranks, const unsigned char *p, size_t a, size_t b) {
     int r = bytes_map_get(ranks, p + a, b - a);
@@ -560,7 +561,6 @@ static int *finish(EncodeCtx *c, size_t *n_out) {
 
 int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out) {
     EncodeCtx c = {.t = t};
-    t->err[0] = 0;
     if (encode_segment(t, &c, bytes, len) != 0) {
         arrfree(c.ids);
         arrfree(c.bounds);
@@ -572,7 +572,6 @@ int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t
 int *tiktoken_encode(Tiktoken *t, const char *bytes, size_t len,
                      const char *const *allowed_special, size_t *n_out) {
     if (!allowed_special) return tiktoken_encode_ordinary(t, bytes, len, n_out);
-    t->err[0] = 0;
     // The allowed specials, as indices into t->special_name.
     int *allowed = NULL;  // stb_ds array
     if (allowed_special == TIKTOKEN_ALL_SPECIAL) {

@@ -6,7 +6,8 @@
 // docs/tokenizer.md explains the pieces, the merge loop and the file format.
 //
 // Memory: every int* / char* a function returns is malloc'd and the caller free()s it.
-// Threads: after tiktoken_load, any number of threads may encode/decode with one Tiktoken at once.
+// Threads: after tiktoken_load, any number of threads may encode/decode with one Tiktoken at once
+// (the rank table is only read; each call has its own PCRE2 match data).
 #pragma once
 #include <stddef.h>
 #include "data/bytes_map.h"
@@ -54,7 +55,8 @@ int tiktoken_special_id(const Tiktoken *t, const char *name);
 // How many special tokens, and the name and id of the i-th (in id order).
 int tiktoken_n_special(const Tiktoken *t);
 const char *tiktoken_special_name(const Tiktoken *t, int i, int *id);
-// The message of the last failed encode call on t (or "" if none).
+// The message of the last encode call on t that returned NULL (only failed calls write it, so
+// threads that share t do not race on it while all goes well).
 const char *tiktoken_error(const Tiktoken *t);
 
 // Streaming decoder for printing token by token: a token may end in the middle of a UTF-8

@@ -167,6 +167,29 @@ static void check_corpus(Tiktoken **tk, const cJSON *corpus, const char *text, s
     }
 }
 
+// Several threads encoding with one Tiktoken at once get the single-thread ids (two threads
+// encode the whole corpus, two a tail of it, all at the same time).
+static void check_threads(Tiktoken *t, const char *name, const char *text, size_t len) {
+    size_t n_whole, n_tail;
+    int *whole = tiktoken_encode_ordinary(t, text, len, &n_whole);
+    int *tail = tiktoken_encode_ordinary(t, text + 3000, len - 3000, &n_tail);
+    int ok = 0;
+#pragma omp parallel for num_threads(4) reduction(+ : ok)
+    for (int k = 0; k < 4; k++) {
+        size_t n;
+        int *ids = k % 2 ? tiktoken_encode_ordinary(t, text + 3000, len - 3000, &n)
+                         : tiktoken_encode_ordinary(t, text, len, &n);
+        const int *want = k % 2 ? tail : whole;
+        size_t want_n = k % 2 ? n_tail : n_whole;
+        if (ids && want && n == want_n && memcmp(ids, want, n * sizeof *ids) == 0) ok++;
+        free(ids);
+    }
+    CHECK(ok == 4, "%s: 4 threads encoding tiny Shakespeare with one Tiktoken at once: %d/4 equal to "
+          "the single-thread ids", name, ok);
+    free(whole);
+    free(tail);
+}
+
 // ---- round trips on arbitrary bytes ---------------------------------------------------------
 
 static uint64_t rng_state = 0x853c49e6748fea9bull;
@@ -453,6 +476,7 @@ int main(void) {
                                 cJSON_GetObjectItem(cJSON_GetObjectItem(cases, "encodings"), ENC_NAMES[e]));
         check_cases(tk, cJSON_GetObjectItem(cases, "cases"));
         check_corpus(tk, corpus, text, text_len);
+        check_threads(tk[1], ENC_NAMES[1], text, text_len);
     }
     check_round_trips(tk);
     check_stream(tk);

@@ -54,23 +54,25 @@ def llama3_specials(n_base):
     return {name: n_base + i for i, name in enumerate(names)}
 
 
-def openai_encoding(ctor_name, ranks, log):
-    """tiktoken's own constructor (pattern, specials), with its rank download replaced by ranks."""
+def openai_definition(ctor_name, ranks, log):
+    """tiktoken's own constructor dict (pat_str, special_tokens...), its rank download replaced."""
     try:
         import tiktoken_ext.openai_public as op
         op.load_tiktoken_bpe = lambda *a, **k: ranks
-        d = getattr(op, ctor_name)()
-        src = "tiktoken_ext.openai_public." + ctor_name
+        return getattr(op, ctor_name)(), "tiktoken_ext.openai_public." + ctor_name
     except Exception as e:  # noqa: BLE001
         log(f"WARNING: {ctor_name} constructor failed ({e!r}); using fallback pattern")
-        if ctor_name == "r50k_base":
-            d = {"pat_str": GPT2_PAT_FALLBACK, "special_tokens": {"<|endoftext|>": 50256},
-                 "explicit_n_vocab": 50257}
-        else:
-            d = {"pat_str": CL100K_PAT_FALLBACK, "special_tokens": {
-                "<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
-                "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276}}
-        src = "fallback"
+    if ctor_name == "r50k_base":
+        return {"pat_str": GPT2_PAT_FALLBACK, "special_tokens": {"<|endoftext|>": 50256},
+                "explicit_n_vocab": 50257}, "fallback"
+    return {"pat_str": CL100K_PAT_FALLBACK, "special_tokens": {
+        "<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
+        "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276}}, "fallback"
+
+
+def openai_encoding(ctor_name, ranks, log):
+    """The Encoding tiktoken's constructor describes, built from local ranks."""
+    d, src = openai_definition(ctor_name, ranks, log)
     enc = tiktoken.Encoding(name=ctor_name, pat_str=d["pat_str"], mergeable_ranks=ranks,
                             special_tokens=d["special_tokens"],
                             explicit_n_vocab=d.get("explicit_n_vocab"))
