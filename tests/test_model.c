@@ -3,12 +3,15 @@
 //     parameter tensor, for GQA + tied head and MHA + untied head, dropout 0 and 0.1 (fixed
 //     seed and step, so the mask is fixed and the loss is a smooth function of the parameters);
 //  2. model_forward_kv (all at once, token by token, in chunks) against model_forward;
-//  3. forward + backward against PyTorch/transformers (tests/fixtures/model_*.fx, written by
+//  3. the OpenMP loops give bitwise the results of one thread (a medium model, so that every
+//     loop is above OMP_MIN_WORK and really runs in parallel: races would show here);
+//  4. forward + backward against PyTorch/transformers (tests/fixtures/model_*.fx, written by
 //     tools/make_model_fixtures.py): logits, loss, and every parameter's gradient.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <omp.h>
 #include "model/model.h"
 #include "tests/fixture.h"
 #include "tests/gradcheck.h"
@@ -119,7 +122,85 @@ static void test_kv(void) {
     model_free(m);
 }
 
-// ---- 3. against PyTorch ----
+// ---- lifetime: config checks and the random init ----
+static void test_create_init(void) {
+    char err[200] = "";
+    Config c = tiny_config(3, 1, 0.0f);   // 4 heads are not a multiple of 3 KV heads
+    Model *m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "n_kv_heads"), "model_create rejects n_heads %% n_kv_heads != 0: \"%s\"", err);
+    c = tiny_config(2, 1, 0.0f); c.head_dim = 5;
+    m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "head_dim"), "model_create rejects an odd head_dim: \"%s\"", err);
+    c = tiny_config(2, 1, 1.0f);
+    m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "dropout"), "model_create rejects dropout 1: \"%s\"", err);
+
+    // init: deterministic for a seed, N(0, 0.02) matrices, wo/w2 at 0.02/sqrt(2L), norms 1
+    c = tiny_config(2, 0, 0.0f);
+    c.dim = 64; c.hidden_dim = 128; c.vocab_size = 256; c.head_dim = 16;
+    Model *a = model_create(&c, 1, err, sizeof err), *b = model_create(&c, 1, err, sizeof err);
+    model_init_random(a, 5); model_init_random(b, 5);
+    CHECK(!memcmp(a->params_memory, b->params_memory, a->num_parameters * sizeof(float)),
+          "model_init_random is deterministic for a seed");
+    const ParameterTensors *p = &a->params;
+    struct { const char *name; const float *x; size_t n; double want; } t[] = {
+        { "wq", p->wq, a->param_sizes[2], 0.02 }, { "w1", p->w1, a->param_sizes[7], 0.02 },
+        { "lm_head", p->lm_head, a->param_sizes[11], 0.02 },
+        { "wo", p->wo, a->param_sizes[5], 0.02 / sqrt(2.0 * c.n_layers) },
+        { "w2", p->w2, a->param_sizes[9], 0.02 / sqrt(2.0 * c.n_layers) },
+    };
+    for (int i = 0; i < 5; i++) {
+        double ss = 0, mean = 0;
+        for (size_t j = 0; j < t[i].n; j++) { ss += (double)t[i].x[j] * t[i].x[j]; mean += t[i].x[j]; }
+        double sd = sqrt(ss / t[i].n);
+        mean /= t[i].n;
+        // n >= 8192 samples: the std estimate's own error is 1/sqrt(2n) <= 0.8% and the mean's
+        // sd/sqrt(n) <= 1.1% of sd, so 5% bounds sit > 4 sigma out
+        CHECK(fabs(sd / t[i].want - 1) < 0.05 && fabs(mean) < 0.05 * t[i].want,
+              "model_init_random %s: std %.5f (want %.5f +- 5%%), mean %.1e", t[i].name, sd, t[i].want, mean);
+    }
+    int ones = 1;
+    for (size_t j = 0; j < a->param_sizes[1]; j++) ones &= p->rms_att[j] == 1.0f;
+    for (size_t j = 0; j < a->param_sizes[10]; j++) ones &= p->rms_final[j] == 1.0f;
+    CHECK(ones, "model_init_random sets the RMSNorm weights to 1");
+    int tok = 1;
+    CHECK(isnan(model_forward(a, &tok, NULL, 1, c.max_seq_len + 1)), "model_forward T > max_seq_len returns NAN");
+    model_free(a); model_free(b);
+}
+
+// ---- 3. threads vs one thread ----
+static void test_threads(void) {
+    Config c = tiny_config(2, 1, 0.1f);
+    c.dim = 128; c.head_dim = 32; c.hidden_dim = 256; c.vocab_size = 512; c.max_seq_len = 128;
+    int B = 2, T = 128, n = B * T;
+    int *in = malloc(n * sizeof(int)), *tg = malloc(n * sizeof(int));
+    for (int i = 0; i < n; i++) { in[i] = (i * 37 + 11) % c.vocab_size; tg[i] = (i * 53 + 5) % c.vocab_size; }
+    float loss[2], *logits[2], *grads[2];
+    Model *m = tiny_model(&c, 3);
+    size_t nl = (size_t)n * c.vocab_size;
+    m->training = 1; m->dropout_seed = 9; m->dropout_step = 2;
+    int threads = omp_get_max_threads();
+    for (int run = 0; run < 2; run++) {
+        omp_set_num_threads(run == 0 ? threads : 1);
+        loss[run] = model_forward(m, in, tg, B, T);
+        model_zero_grad(m);
+        model_backward(m);
+        logits[run] = malloc(nl * sizeof(float));
+        memcpy(logits[run], model_logits(m), nl * sizeof(float));
+        grads[run] = malloc(m->num_parameters * sizeof(float));
+        memcpy(grads[run], m->grads_memory, m->num_parameters * sizeof(float));
+    }
+    omp_set_num_threads(threads);
+    CHECK(loss[0] == loss[1] && !memcmp(logits[0], logits[1], nl * sizeof(float)) &&
+          !memcmp(grads[0], grads[1], m->num_parameters * sizeof(float)),
+          "forward+backward (C 128, T 128, dropout 0.1) with %d OpenMP threads == with 1: bitwise "
+          "(loss %.7f vs %.7f)", threads, loss[0], loss[1]);
+    for (int r = 0; r < 2; r++) { free(logits[r]); free(grads[r]); }
+    free(in); free(tg);
+    model_free(m);
+}
+
+// ---- 4. against PyTorch ----
 static double max_abs(const float *a, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s = fmax(s, fabs(a[i])); return s; }
 
 static void test_fixture(const char *file) {
@@ -207,7 +288,9 @@ int main(void) {
     test_model_fd(4, 0, 0.0f);   // MHA, untied head
     test_model_fd(2, 1, 0.1f);   // dropout at a fixed mask
     test_model_fd(4, 0, 0.1f);
+    test_create_init();
     test_kv();
+    test_threads();
     test_fixture("model_gqa_tied.fx");
     test_fixture("model_mha_untied.fx");
     return test_summary();

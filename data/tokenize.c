@@ -1,0 +1,157 @@
+// data/tokenize.c — bin/tokenize: text on stdin -> token ids on stdout, or back with --decode.
+//
+//   bin/tokenize --encoding ../shared/tokenizers/gpt2/r50k_base.tiktoken < text.txt
+//   echo 15496 11 995 | bin/tokenize --encoding r50k_base.tiktoken --decode
+//   bin/tokenize --encoding r50k_base.tiktoken --bench < ../shared/data/tinyshakespeare.txt
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <stb/stb_ds.h>
+
+#include "data/tiktoken.h"
+
+static const char *PROG = "tokenize";
+
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", PROG);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: bin/tokenize --encoding FILE [options] < input\n"
+        "Encodes stdin to token ids (space-separated, one line) or decodes ids back to bytes.\n"
+        "  --encoding FILE   tiktoken rank file: r50k_base.tiktoken, cl100k_base.tiktoken, Llama 3\n"
+        "                    tokenizer.model, or one from bin/bpe-train (required)\n"
+        "  --pattern NAME    gpt2 | cl100k | llama3 (default: detected from the number of ranks)\n"
+        "  --special         encode special-token text such as <|endoftext|> as the special token\n"
+        "                    (default: off, it is encoded as ordinary text)\n"
+        "  --decode          read ids from stdin, write the bytes they stand for (default: off)\n"
+        "  --count           print only the number of tokens (default: off)\n"
+        "  --bench           encode stdin repeatedly on one thread and print MB/s (default: off)\n"
+        "  --help            this text\n");
+}
+
+static char *read_all(FILE *f, size_t *len) {
+    char *buf = NULL;  // stb_ds array
+    for (;;) {
+        char *dst = arraddnptr(buf, 1 << 16);
+        size_t got = fread(dst, 1, 1 << 16, f);
+        arrsetlen(buf, arrlenu(buf) - (1 << 16) + got);
+        if (got == 0) break;
+    }
+    if (ferror(f)) die("read error on stdin");
+    *len = arrlenu(buf);
+    return buf;
+}
+
+static double seconds(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    const char *encoding = NULL, *pattern = NULL;
+    int special = 0, decode = 0, count = 0, bench = 0;
+    static const struct option opts[] = {
+        {"encoding", required_argument, 0, 'e'}, {"pattern", required_argument, 0, 'p'},
+        {"special", no_argument, 0, 's'},        {"decode", no_argument, 0, 'd'},
+        {"count", no_argument, 0, 'c'},          {"bench", no_argument, 0, 'b'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'e': encoding = optarg; break;
+        case 'p': pattern = optarg; break;
+        case 's': special = 1; break;
+        case 'd': decode = 1; break;
+        case 'c': count = 1; break;
+        case 'b': bench = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) die("unexpected argument '%s' (input comes from stdin)", argv[optind]);
+    if (!encoding) die("--encoding FILE is required (see --help)");
+
+    char err[512];
+    Tiktoken *t = tiktoken_load(encoding, pattern, err, sizeof err);
+    if (!t) die("%s", err);
+    size_t len;
+    char *in = read_all(stdin, &len);
+
+    if (decode) {
+        // Ids separated by whitespace; each must be a token of this encoding.
+        int *ids = NULL;
+        size_t i = 0;
+        while (i < len) {
+            while (i < len && strchr(" \t\r\n", in[i]) && in[i]) i++;
+            if (i >= len) break;
+            size_t j = i;
+            while (j < len && in[j] >= '0' && in[j] <= '9') j++;
+            int ends_well = j == len || (in[j] != 0 && strchr(" \t\r\n", in[j]));
+            if (j == i || j - i > 9 || !ends_well) {
+                size_t k = i;
+                while (k < len && k < i + 20 && !strchr(" \t\r\n", in[k]) && in[k]) k++;
+                die("not a token id: '%.*s'", (int)(k > i ? k - i : 1), in + i);
+            }
+            long id = strtol(in + i, NULL, 10);
+            if (!tiktoken_token_bytes(t, (int)id, NULL))
+                die("id %ld is out of range (not a token of %s, vocabulary size %d)", id, encoding,
+                    tiktoken_vocab_size(t));
+            arrput(ids, (int)id);
+            i = j;
+        }
+        char *out;
+        size_t out_len;
+        if (tiktoken_decode(t, ids, arrlenu(ids), &out, &out_len) != 0) die("out of memory");
+        fwrite(out, 1, out_len, stdout);
+        free(out);
+        arrfree(ids);
+    } else if (bench) {
+        // Best of several runs over the whole input, single thread. Wall-clock time, and this
+        // thread's CPU time (less disturbed when other processes share the cores).
+        size_t n = 0;
+        double best = 1e30, best_cpu = 1e30, total = 0;
+        for (int rep = 0; rep < 20 && (rep < 3 || total < 2.0); rep++) {
+            double t0 = seconds(CLOCK_MONOTONIC), c0 = seconds(CLOCK_THREAD_CPUTIME_ID);
+            int *ids = tiktoken_encode_ordinary(t, in, len, &n);
+            double dt = seconds(CLOCK_MONOTONIC) - t0, dc = seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
+            if (!ids) die("%s", tiktoken_error(t));
+            free(ids);
+            total += dt;
+            if (dt < best) best = dt;
+            if (dc < best_cpu) best_cpu = dc;
+        }
+        printf("tokenize --bench %s (%s): %zu bytes -> %zu tokens, encode %.2f MB/s wall, "
+               "%.2f MB/s CPU time (best of runs, 1 thread)\n", encoding,
+               tiktoken_pattern_name(t), len, n, len / best / 1e6, len / best_cpu / 1e6);
+    } else {
+        size_t n;
+        int *ids = special ? tiktoken_encode(t, in, len, TIKTOKEN_ALL_SPECIAL, &n)
+                           : tiktoken_encode_ordinary(t, in, len, &n);
+        if (!ids) die("%s", tiktoken_error(t));
+        if (count) {
+            printf("%zu\n", n);
+        } else {
+            for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+            printf("\n");
+        }
+        free(ids);
+    }
+    if (fflush(stdout) != 0) die("write error on stdout: %s", strerror(errno));
+    arrfree(in);
+    tiktoken_free(t);
+    return 0;
+}

@@ -1,0 +1,379 @@
+// infer/infer.c — bin/infer: run a Llama (Hugging Face folder, llama2.c .bin, or our checkpoint)
+// on a prompt, or chat with it, sampling with a KV cache. docs/inference.md explains the parts.
+//
+//   bin/infer MODEL [--prompt TEXT | --prompt-ids "i j k" | --chat] [-n N] [--temperature T]
+//             [--top-k K] [--top-p P] [--min-p P] [--seed S] [--ctx N] [--threads N]
+//             [--tokenizer FILE] [--system TEXT] [--print-ids] [--dump-logits FILE]
+//
+// Text goes to stdout as it is generated; progress, errors and the stats line go to stderr.
+#include <cblas.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <time.h>
+#include "infer/generate.h"
+#include "infer/load.h"
+#include "infer/sampler.h"
+#include "infer/tokenizer.h"
+
+// ---- errors: one line on stderr, exit 1 ----
+
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "infer: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static long parse_long(const char *flag, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) die("%s: \"%s\" is not an integer in [%ld, %ld]", flag, s, lo, hi);
+    return v;
+}
+
+static float parse_float(const char *flag, const char *s, float lo, float hi, int open_lo) {
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !(open_lo ? v > lo : v >= lo) || !(v <= hi))
+        die("%s: \"%s\" is not a number in %c%g, %g]", flag, s, open_lo ? '(' : '[', lo, hi);
+    return v;
+}
+
+static void usage(void) {
+    printf("usage: bin/infer MODEL [options]\n"
+           "  MODEL                  a Hugging Face Llama folder, a llama2.c .bin, or a bin/train checkpoint\n"
+           "  --prompt TEXT          text to continue (BOS is prepended when the model has one)\n"
+           "  --prompt-ids \"i j k\"   token ids, used verbatim as the whole prompt (no BOS added)\n"
+           "  --chat                 interactive Llama 3 chat on stdin, keeping the KV cache across turns\n"
+           "  --system TEXT          system message for --chat (default: none)\n"
+           "  -n, --max-new N        tokens to generate (per chat turn) (default 256)\n"
+           "  --temperature T        0 = greedy (default 1.0)\n"
+           "  --top-k K              keep the K most likely tokens, 0 = off (default 0)\n"
+           "  --top-p P              nucleus sampling, 1 = off (default 0.9)\n"
+           "  --min-p P              drop tokens below P x the top probability, 0 = off (default 0)\n"
+           "  --seed S               sampling seed (default: from the clock)\n"
+           "  --ctx N                context length / KV cache positions (default: the model's, at most %d\n"
+           "                         for Hugging Face configs)\n"
+           "  --threads N            OpenMP and OpenBLAS threads (default: the environment's)\n"
+           "  --tokenizer FILE       tiktoken rank file or llama2.c tokenizer.bin (default: found next to\n"
+           "                         the model, or recorded in our checkpoint)\n"
+           "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
+           "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
+           "  -h, --help             this help\n",
+           LOAD_DEFAULT_CTX);
+}
+
+// ---- output ----
+
+typedef struct {
+    Tokenizer *tok; // NULL: no tokenizer, ids only
+    int print_ids;
+    int prev;       // the token before (SentencePiece drops a space after BOS)
+    int count;
+    Utf8Out out;
+} Printer;
+
+static int print_token(void *user, int token) {
+    Printer *p = user;
+    if (p->print_ids || !p->tok) {
+        printf(p->count ? " %d" : "%d", token);
+        fflush(stdout);
+    } else {
+        size_t len;
+        const char *b = tokenizer_token_bytes(p->tok, p->prev, token, &len);
+        if (b) utf8out_write(&p->out, b, len);
+    }
+    p->prev = token;
+    p->count++;
+    return 0;
+}
+
+static size_t peak_rss_bytes(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (size_t)ru.ru_maxrss * 1024; // Linux reports KiB
+}
+
+static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen, int n_decode, double decode_s,
+                        const LoadedModel *lm) {
+    const Config *c = &lm->m->config;
+    double kv = 2.0 * c->n_layers * lm->ctx * c->n_kv_heads * c->head_dim * sizeof(float);
+    const char *dt = lm->m->w.layers[0].wq.dtype == DTYPE_BF16 ? "bf16" :
+                     lm->m->w.layers[0].wq.dtype == DTYPE_F16 ? "f16" : "f32";
+    fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
+            "peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
+            load_s, n_prompt, prefill_s > 0 ? n_prompt / prefill_s : 0.0, n_gen,
+            decode_s > 0 ? n_decode / decode_s : 0.0, n_decode ? 1e3 * decode_s / n_decode : 0.0,
+            peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt, lm->format == FORMAT_HF ? " mmapped" : "", kv / 1e6);
+}
+
+// Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
+static int *parse_ids(const char *s, int V, int *n) {
+    int *ids = malloc((strlen(s) / 2 + 2) * sizeof(int));
+    *n = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno) die("--prompt-ids: \"%.20s\" is not a token id", p);
+        if (v < 0 || v >= V) die("--prompt-ids: token id %ld is outside the vocabulary [0, %d)", v, V);
+        ids[(*n)++] = (int)v;
+        p = end;
+    }
+    if (*n == 0) die("--prompt-ids: no ids given");
+    return ids;
+}
+
+// ids[*n ..] += what text encodes to
+static void append_text(Tokenizer *tok, const char *text, int **ids, int *n, int *cap) {
+    char err[512];
+    int k;
+    int *t = tokenizer_encode(tok, text, &k, err, sizeof err);
+    if (!t) die("%s", err);
+    if (*n + k + 1 > *cap) {
+        *cap = 2 * (*n + k + 1);
+        *ids = realloc(*ids, *cap * sizeof(int));
+    }
+    memcpy(*ids + *n, t, k * sizeof(int));
+    *n += k;
+    free(t);
+}
+
+static void append_id(int id, int **ids, int *n, int *cap) {
+    if (*n + 1 > *cap) {
+        *cap = 2 * (*n + 1);
+        *ids = realloc(*ids, *cap * sizeof(int));
+    }
+    (*ids)[(*n)++] = id;
+}
+
+// Llama 3 chat: <|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>
+// (content trimmed, as the official template does).
+typedef struct { int start_header, end_header, eot; } ChatIds;
+
+static void append_message(Tokenizer *tok, ChatIds ch, const char *role, const char *content, int **ids, int *n,
+                           int *cap) {
+    append_id(ch.start_header, ids, n, cap);
+    append_text(tok, role, ids, n, cap);
+    append_id(ch.end_header, ids, n, cap);
+    if (content) {
+        while (*content == ' ' || *content == '\t' || *content == '\n' || *content == '\r') content++;
+        size_t len = strlen(content);
+        while (len && strchr(" \t\n\r", content[len - 1])) len--;
+        char *text = malloc(len + 3);
+        memcpy(text, "\n\n", 2);
+        memcpy(text + 2, content, len);
+        text[len + 2] = '\0';
+        append_text(tok, text, ids, n, cap);
+        free(text);
+        append_id(ch.eot, ids, n, cap);
+    } else {
+        append_text(tok, "\n\n", ids, n, cap);
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL;
+    int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
+    float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
+    unsigned long long seed = 0;
+    enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP };
+    static const struct option opts[] = {
+        {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
+        {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
+        {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
+        {"top-p", required_argument, 0, O_TOPP}, {"min-p", required_argument, 0, O_MINP},
+        {"seed", required_argument, 0, O_SEED}, {"ctx", required_argument, 0, O_CTX},
+        {"threads", required_argument, 0, O_THREADS}, {"tokenizer", required_argument, 0, O_TOKENIZER},
+        {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
+        {"dump-logits", required_argument, 0, O_DUMP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_PROMPT: prompt = optarg; break;
+        case O_PROMPT_IDS: prompt_ids = optarg; break;
+        case O_CHAT: chat = 1; break;
+        case 'n': max_new = (int)parse_long("-n", optarg, 0, INT_MAX); break;
+        case O_TEMP: temperature = parse_float("--temperature", optarg, 0, 100, 0); break;
+        case O_TOPK: top_k = (int)parse_long("--top-k", optarg, 0, INT_MAX); break;
+        case O_TOPP: top_p = parse_float("--top-p", optarg, 0, 1, 1); break;
+        case O_MINP: min_p = parse_float("--min-p", optarg, 0, 1, 0); break;
+        case O_SEED: seed = (unsigned long long)parse_long("--seed", optarg, 0, LONG_MAX); have_seed = 1; break;
+        case O_CTX: ctx = (int)parse_long("--ctx", optarg, 1, INT_MAX); break;
+        case O_THREADS: threads = (int)parse_long("--threads", optarg, 1, 1024); break;
+        case O_TOKENIZER: tokenizer_path = optarg; break;
+        case O_SYSTEM: system_msg = optarg; break;
+        case O_PRINT_IDS: print_ids = 1; break;
+        case O_DUMP: dump_path = optarg; break;
+        case 'h': usage(); return 0;
+        case ':': die("%s needs a value (see --help)", argv[optind - 1]);
+        default: die("unknown option %s (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) die(optind >= argc ? "no MODEL given (see --help)" : "one MODEL only, got \"%s\" too",
+                                argv[optind + 1 < argc ? optind + 1 : optind]);
+    const char *model_path = argv[optind];
+    if ((prompt != NULL) + (prompt_ids != NULL) + chat > 1) die("give one of --prompt, --prompt-ids, --chat");
+    if (system_msg && !chat) die("--system needs --chat");
+    if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
+    if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
+    if (!have_seed) seed = (unsigned long long)time(NULL);
+    if (threads) {
+        omp_set_num_threads(threads);
+        openblas_set_num_threads(threads);
+    }
+
+    // ---- model ----
+    char err[1024];
+    double t0 = now_s();
+    LoadedModel lm;
+    if (load_model(&lm, model_path, ctx, err, sizeof err) != 0) die("%s", err);
+    Model *m = lm.m;
+    const int V = m->config.vocab_size;
+
+    // ---- tokenizer: --tokenizer, else the one found with the model ----
+    Tokenizer tok_storage, *tok = NULL;
+    const char *tpath = tokenizer_path ? tokenizer_path : (lm.tokenizer_path[0] ? lm.tokenizer_path : NULL);
+    if (tpath) {
+        if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && access(tpath, R_OK) != 0) {
+            if (!prompt_ids) die("the checkpoint's tokenizer %s is missing: pass --tokenizer FILE", tpath);
+        } else {
+            if (tokenizer_open(&tok_storage, tpath, err, sizeof err) != 0) die("%s", err);
+            tok = &tok_storage;
+            if (tok->kind == TOKENIZER_SP ? tok->vocab_size != V : tok->vocab_size > V)
+                die("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok->vocab_size, V);
+        }
+    }
+    if (!tok && (prompt || chat)) die("no tokenizer found for %s: pass --tokenizer FILE, or use --prompt-ids", model_path);
+    double load_s = now_s() - t0;
+
+    // BOS: config.json's bos_token_id for HF (Llama 3: <|begin_of_text|>, as transformers'
+    // tokenizer adds it); 1 for llama2.c; <|begin_of_text|> for our models when the tokenizer has it.
+    int bos = lm.bos_id;
+    if (lm.format == FORMAT_CHECKPOINT && tok) bos = tokenizer_special(tok, "<|begin_of_text|>");
+
+    // stop ids: the model's EOS ids, and the tokenizer's end-of-turn / end-of-text specials
+    int stop[LOAD_MAX_EOS + 3], n_stop = 0;
+    for (int k = 0; k < lm.n_eos; k++) stop[n_stop++] = lm.eos_ids[k];
+    const char *stop_names[] = {"<|eot_id|>", "<|end_of_text|>", "<|endoftext|>"};
+    for (int k = 0; k < 3 && tok; k++) {
+        int id = tokenizer_special(tok, stop_names[k]);
+        if (id >= 0 && id < V) stop[n_stop++] = id;
+    }
+
+    if (model_kv_alloc(m, lm.ctx) != 0) die("cannot allocate the KV cache for --ctx %d", lm.ctx);
+    Sampler sampler;
+    sampler_init(&sampler, V, temperature, top_k, top_p, min_p, seed);
+    Printer pr = { tok, print_ids, bos, 0, {0} };
+    utf8out_init(&pr.out, stdout);
+    float *dump = dump_path ? calloc((size_t)V, sizeof(float)) : NULL;
+    FILE *dump_file = dump_path ? fopen(dump_path, "wb") : NULL; // opened now: fail before any work
+    if (dump_path && !dump_file) die("%s: cannot write: %s", dump_path, strerror(errno));
+    int pos = 0;
+
+    if (!chat) {
+        // ---- one prompt ----
+        int n = 0, cap = 16, *ids = malloc(cap * sizeof(int));
+        if (prompt_ids) {
+            free(ids);
+            ids = parse_ids(prompt_ids, V, &n);
+        } else {
+            if (bos >= 0) append_id(bos, &ids, &n, &cap);
+            if (prompt) append_text(tok, prompt, &ids, &n, &cap);
+            if (n == 0) die("no prompt (and the model has no BOS token): give --prompt or --prompt-ids");
+        }
+        if (n > lm.ctx) die("the prompt has %d tokens but the context holds %d (--ctx)", n, lm.ctx);
+        if (prompt && !print_ids) { // echo the prompt, then continue it
+            fputs(prompt, stdout);
+            fflush(stdout);
+            pr.prev = ids[n - 1];
+        }
+        GenResult r;
+        if (generate(m, &sampler, lm.ctx, ids, n, &pos, max_new, stop, n_stop, print_token, &pr, dump, &r, err,
+                     sizeof err) != 0)
+            die("%s", err);
+        utf8out_flush(&pr.out);
+        printf("\n");
+        fflush(stdout);
+        if (r.stop == GEN_STOP_CONTEXT) fprintf(stderr, "infer: context full (%d tokens): stopped\n", lm.ctx);
+        print_stats(load_s, r.n_prompt, r.prefill_s, r.n_generated, r.n_decode, r.decode_s, &lm);
+        free(ids);
+    } else {
+        // ---- Llama 3 chat: every turn continues the same KV cache ----
+        ChatIds ch = { tokenizer_special(tok, "<|start_header_id|>"), tokenizer_special(tok, "<|end_header_id|>"),
+                       tokenizer_special(tok, "<|eot_id|>") };
+        if (ch.start_header < 0 || ch.end_header < 0 || ch.eot < 0 || ch.eot >= V)
+            die("--chat needs a Llama 3 tokenizer (<|start_header_id|>, <|end_header_id|>, <|eot_id|>)");
+        int n = 0, cap = 256, *ids = malloc(cap * sizeof(int));
+        if (bos >= 0) append_id(bos, &ids, &n, &cap);
+        if (system_msg) append_message(tok, ch, "system", system_msg, &ids, &n, &cap);
+        char *line = NULL;
+        size_t line_cap = 0;
+        int pending = -1; // a sampled token not yet in the cache
+        int turn_prompt = 0, turn_gen = 0, turn_decode = 0;
+        double turn_prefill = 0, turn_decode_s = 0;
+        for (;;) {
+            fprintf(stderr, "> ");
+            fflush(stderr);
+            ssize_t got = getline(&line, &line_cap, stdin);
+            if (got < 0) break;
+            if (!utf8_valid(line, got)) { fprintf(stderr, "infer: that line is not valid UTF-8; try again\n"); continue; }
+            // the assistant's last turn ends with <|eot_id|>, whether or not the model said it
+            if (pending >= 0 && pending != ch.eot) append_id(pending, &ids, &n, &cap);
+            if (pos > 0) append_id(ch.eot, &ids, &n, &cap);
+            append_message(tok, ch, "user", line, &ids, &n, &cap);
+            append_message(tok, ch, "assistant", NULL, &ids, &n, &cap);
+            if (pos + n > lm.ctx) { fprintf(stderr, "infer: context full (%d tokens): ending the chat\n", lm.ctx); break; }
+            pr.prev = ids[n - 1];
+            GenResult r;
+            if (generate(m, &sampler, lm.ctx, ids, n, &pos, max_new, stop, n_stop, print_token, &pr,
+                         turn_prompt ? NULL : dump, &r, err, sizeof err) != 0)
+                die("%s", err);
+            utf8out_flush(&pr.out);
+            printf("\n");
+            fflush(stdout);
+            pending = r.stop == GEN_STOP_EOS ? ch.eot : r.last_token;
+            turn_prompt += r.n_prompt; turn_gen += r.n_generated; turn_decode += r.n_decode;
+            turn_prefill += r.prefill_s; turn_decode_s += r.decode_s;
+            n = 0;
+            if (r.stop == GEN_STOP_CONTEXT) { fprintf(stderr, "infer: context full (%d tokens): ending the chat\n", lm.ctx); break; }
+        }
+        free(line);
+        free(ids);
+        print_stats(load_s, turn_prompt, turn_prefill, turn_gen, turn_decode, turn_decode_s, &lm);
+    }
+
+    if (dump) {
+        if (fwrite(dump, sizeof(float), V, dump_file) != (size_t)V || fclose(dump_file) != 0)
+            die("%s: cannot write: %s", dump_path, strerror(errno));
+        free(dump);
+    }
+    sampler_free(&sampler);
+    if (tok) tokenizer_close(tok);
+    unload_model(&lm);
+    return 0;
+}

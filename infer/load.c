@@ -1,0 +1,103 @@
+// infer/load.c — see load.h.
+#include "infer/load.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "data/sp_tokenizer.h"
+#include "model/llama2c_loader.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int is_file(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+// Bytes of weights one decode step streams: every layer matrix and the output head (the
+// embedding is read one row per token, so it does not count).
+static size_t weight_bytes(const Model *m) {
+    const Config *c = &m->config;
+    size_t C = c->dim, H = c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim;
+    size_t KVD = (size_t)c->n_kv_heads * c->head_dim, total = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        const LayerWeights *w = &m->w.layers[l];
+        total += dtype_size(w->wq.dtype) * QD * C + dtype_size(w->wk.dtype) * KVD * C +
+                 dtype_size(w->wv.dtype) * KVD * C + dtype_size(w->wo.dtype) * C * QD +
+                 dtype_size(w->w1.dtype) * H * C + dtype_size(w->w3.dtype) * H * C +
+                 dtype_size(w->w2.dtype) * C * H;
+    }
+    return total + dtype_size(m->w.lm_head.dtype) * c->vocab_size * C;
+}
+
+int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
+    memset(lm, 0, sizeof *lm);
+    lm->bos_id = -1;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return fail(err, errlen, "%s: %s", path, strerror(errno));
+
+    if (S_ISDIR(sb.st_mode)) {
+        lm->format = FORMAT_HF;
+        Config c;
+        if (hf_read_config(&c, &lm->hf, path, 0, err, errlen) != 0) return -1;
+        int max_pos = lm->hf.max_position_embeddings;
+        if (ctx > max_pos) return fail(err, errlen, "--ctx %d is longer than the model's max_position_embeddings %d",
+                                       ctx, max_pos);
+        lm->ctx = ctx ? ctx : (max_pos < LOAD_DEFAULT_CTX ? max_pos : LOAD_DEFAULT_CTX);
+        if (hf_load(&lm->hf, path, 0, lm->ctx, err, errlen) != 0) return -1;
+        lm->m = lm->hf.model;
+        lm->bos_id = lm->hf.bos_id;
+        lm->n_eos = lm->hf.n_eos;
+        memcpy(lm->eos_ids, lm->hf.eos_ids, sizeof lm->eos_ids);
+        // Llama 3 ships a tiktoken tokenizer.model at the top, or under original/ (Meta's files)
+        const char *where[] = {"%s/tokenizer.model", "%s/original/tokenizer.model"};
+        for (int k = 0; k < 2 && !lm->tokenizer_path[0]; k++) {
+            char p[4096];
+            snprintf(p, sizeof p, where[k], path);
+            if (is_file(p)) snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", p);
+        }
+    } else {
+        unsigned char head[8] = {0};
+        FILE *f = fopen(path, "rb");
+        if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        size_t got = fread(head, 1, 8, f);
+        fclose(f);
+        if (got == 8 && memcmp(head, "SLMODEL", 8) == 0) {
+            // TODO(infer): load through checkpoint_load_info once model/checkpoint.c lands
+            return fail(err, errlen, "%s: bin/train checkpoints are not readable yet (model/checkpoint.c has not landed)", path);
+        } else {
+            lm->format = FORMAT_LLAMA2C; // "ak42" v1, or legacy (its size is the check)
+            lm->m = llama2c_load(path, ctx, err, errlen);
+            if (!lm->m) return -1;
+            lm->ctx = lm->m->config.max_seq_len;
+            lm->bos_id = SP_BOS;
+            // run.c stops when BOS comes out (it delimits stories); EOS too, to be safe
+            lm->eos_ids[lm->n_eos++] = SP_BOS;
+            lm->eos_ids[lm->n_eos++] = SP_EOS;
+            // llama2.c's tokenizer.bin sits next to the model
+            char p[4096];
+            snprintf(p, sizeof p, "%s", path);
+            char *slash = strrchr(p, '/');
+            if (slash) snprintf(slash + 1, sizeof p - (slash + 1 - p), "tokenizer.bin");
+            else snprintf(p, sizeof p, "tokenizer.bin");
+            if (is_file(p)) snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", p);
+        }
+    }
+    lm->weight_bytes = weight_bytes(lm->m);
+    return 0;
+}
+
+void unload_model(LoadedModel *lm) {
+    if (lm->format == FORMAT_HF) hf_free(&lm->hf);
+    else model_free(lm->m);
+    memset(lm, 0, sizeof *lm);
+}

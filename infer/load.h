@@ -1,0 +1,33 @@
+// infer/load.h — open whatever bin/infer is pointed at as a Model, plus what generation needs
+// to know about it (BOS, EOS ids, where its tokenizer is).
+//
+//   a directory                   -> Hugging Face Llama (model/hf_loader.h), bf16/f16/f32 mmapped
+//   a file starting "SLMODEL\0"   -> our checkpoint from bin/train (model/checkpoint.h)
+//   a file starting "ak42" magic  -> llama2.c v1 (model/llama2c_loader.h)
+//   any other file                -> llama2.c legacy, checked by its exact size
+#pragma once
+#include <stddef.h>
+#include "model/hf_loader.h"
+#include "model/model.h"
+
+typedef enum { FORMAT_HF, FORMAT_LLAMA2C, FORMAT_CHECKPOINT } ModelFormat;
+
+#define LOAD_MAX_EOS 8
+#define LOAD_DEFAULT_CTX 2048 // when a HF config allows far more (Llama 3.2: 131072)
+
+typedef struct {
+    ModelFormat format;
+    Model *m;
+    HfModel hf;                // FORMAT_HF: owns m and the mmaps
+    int ctx;                   // the context the RoPE tables cover (KV cache length)
+    int bos_id;                // -1: none
+    int eos_ids[LOAD_MAX_EOS]; // the model's own stop ids (tokenizer specials are added later)
+    int n_eos;
+    char tokenizer_path[4096]; // found next to the model or recorded in it; "" if none
+    size_t weight_bytes;       // bytes of weights the forward reads
+} LoadedModel;
+
+// ctx: the context wanted (0: the model's own, at most LOAD_DEFAULT_CTX for HF configs).
+// Returns 0, or -1 with a one-line reason in err.
+int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen);
+void unload_model(LoadedModel *lm);

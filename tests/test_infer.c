@@ -1,0 +1,213 @@
+// tests/test_infer.c — samplers, streaming UTF-8 output, and generation with the real trained
+// checkpoint in ../shared/models/shakespeare-llama3-tiny against transformers
+// (tests/fixtures/shakespeare_romeo.fx, tools/make_hf_fixtures.py), both through generate()
+// and through bin/infer itself.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "infer/generate.h"
+#include "infer/load.h"
+#include "infer/sampler.h"
+#include "infer/tokenizer.h"
+#include "tests/fixture.h"
+#include "tests/test.h"
+
+// ---- samplers ----
+
+// The kept distribution sampler_filter returns, as a dense vector over the vocabulary.
+static void filtered(Sampler *s, const float *logits, float *dense) {
+    memset(dense, 0, s->vocab_size * sizeof(float));
+    int n = sampler_filter(s, logits);
+    for (int i = 0; i < n; i++) dense[s->candidates[i].index] = s->candidates[i].prob;
+}
+
+static double max_abs_diff(const float *a, const double *b, int n) {
+    double w = 0;
+    for (int i = 0; i < n; i++) w = fmax(w, fabs(a[i] - b[i]));
+    return w;
+}
+
+static void test_samplers(void) {
+    // logits = log of (0.4, 0.3, 0.15, 0.1, 0.05): softmax gives those probabilities back, and
+    // each filter's result follows from its definition by hand:
+    enum { V = 5 };
+    const double p[V] = {0.4, 0.3, 0.15, 0.1, 0.05};
+    float logits[V], dense[V];
+    for (int i = 0; i < V; i++) logits[i] = (float)log(p[i]) + 3.0f; // a shift changes nothing
+    struct { const char *what; float temp; int k; float top_p, min_p; double want[V]; } cases[] = {
+        {"temperature 1, no filter", 1, 0, 1, 0, {0.4, 0.3, 0.15, 0.1, 0.05}},
+        // T = 0.5 squares the probabilities: 0.16, 0.09, 0.0225, 0.01, 0.0025 over 0.285
+        {"temperature 0.5", 0.5f, 0, 1, 0, {0.16 / 0.285, 0.09 / 0.285, 0.0225 / 0.285, 0.01 / 0.285, 0.0025 / 0.285}},
+        {"top-k 2", 1, 2, 1, 0, {0.4 / 0.7, 0.3 / 0.7, 0, 0, 0}},
+        {"top-p 0.8 (0.4+0.3 < 0.8 <= 0.85)", 1, 0, 0.8f, 0, {0.4 / 0.85, 0.3 / 0.85, 0.15 / 0.85, 0, 0}},
+        {"top-p 0.69 (0.4 < 0.69 <= 0.4+0.3)", 1, 0, 0.69f, 0, {0.4 / 0.7, 0.3 / 0.7, 0, 0, 0}},
+        {"min-p 0.3 (keep p >= 0.12)", 1, 0, 1, 0.3f, {0.4 / 0.85, 0.3 / 0.85, 0.15 / 0.85, 0, 0}},
+        {"top-k 4 then top-p 0.9 of the renormalised 4 (0.85 < 0.9*0.95)", 1, 4, 0.9f, 0, {0.4 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0.1 / 0.95, 0}},
+        {"top-k 3 then min-p 0.5 (keep p >= 0.2)", 1, 3, 1, 0.5f, {0.4 / 0.7, 0.3 / 0.7, 0, 0, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        Sampler s;
+        sampler_init(&s, V, cases[c].temp, cases[c].k, cases[c].top_p, cases[c].min_p, 7);
+        filtered(&s, logits, dense);
+        double e = max_abs_diff(dense, cases[c].want, V);
+        CHECK(e < 1e-6, "sampler_filter %s: kept distribution max abs err %.1e (tol 1e-06)", cases[c].what, e);
+        sampler_free(&s);
+    }
+    // draws follow the kept distribution: 200k draws, each frequency within 5 sigma
+    Sampler s;
+    sampler_init(&s, V, 1.0f, 0, 0.8f, 0, 123);
+    int counts[V] = {0};
+    const int N = 200000;
+    for (int i = 0; i < N; i++) counts[sampler_sample(&s, logits)]++;
+    double worst = 0;
+    for (int i = 0; i < V; i++) {
+        double q = cases[3].want[i], sd = sqrt(q * (1 - q) / N) + 1e-12;
+        worst = fmax(worst, fabs(counts[i] / (double)N - q) / sd);
+    }
+    CHECK(worst < 5 && counts[3] == 0 && counts[4] == 0,
+          "sampler_sample top-p 0.8, %d draws: worst frequency deviation %.2f sigma (tol 5), filtered ids never drawn", N, worst);
+    sampler_free(&s);
+    // greedy is the argmax; the same seed gives the same draws, another seed other draws
+    sampler_init(&s, V, 0.0f, 0, 1, 0, 1);
+    CHECK(sampler_sample(&s, logits) == 0, "temperature 0: argmax");
+    sampler_free(&s);
+    int a[64], b[64], c2[64], same_ab = 1, same_ac = 1;
+    for (int run = 0; run < 3; run++) {
+        sampler_init(&s, V, 1.0f, 0, 1, 0, run == 2 ? 43 : 42);
+        for (int i = 0; i < 64; i++) (run == 0 ? a : run == 1 ? b : c2)[i] = sampler_sample(&s, logits);
+        sampler_free(&s);
+    }
+    for (int i = 0; i < 64; i++) { same_ab &= a[i] == b[i]; same_ac &= a[i] == c2[i]; }
+    CHECK(same_ab && !same_ac, "--seed: same seed same 64 draws, another seed different draws");
+    // top-k on a large vocabulary: quickselect keeps exactly the k largest
+    enum { BIG = 5000 };
+    float *big = malloc(BIG * sizeof(float));
+    for (int i = 0; i < BIG; i++) big[i] = (float)((i * 7919) % BIG) / 100.0f; // a permutation of 0..49.99
+    sampler_init(&s, BIG, 1.0f, 40, 1, 0, 5);
+    int n = sampler_filter(&s, big), ok = n == 40;
+    for (int i = 0; i < n; i++) ok &= big[s.candidates[i].index] >= (BIG - 40) / 100.0f - 1e-4f;
+    CHECK(ok, "top-k 40 of %d logits: exactly the 40 largest kept", BIG);
+    sampler_free(&s);
+    free(big);
+}
+
+// ---- UTF-8 held back across tokens ----
+
+static void test_utf8out(void) {
+    char buf[64] = {0};
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    Utf8Out o;
+    utf8out_init(&o, f);
+    const char *llama = "\xF0\x9F\xA6\x99"; // U+1F999, 4 bytes
+    utf8out_write(&o, "a", 1);
+    utf8out_write(&o, llama, 2);
+    long after_half = ftell(f);
+    utf8out_write(&o, llama + 2, 2);
+    long after_full = ftell(f);
+    utf8out_write(&o, "\xC3", 1);  // a lead byte...
+    utf8out_write(&o, "b", 1);     // ...that never completes: passed on as it is
+    utf8out_flush(&o);
+    fclose(f);
+    CHECK(after_half == 1 && after_full == 5 && memcmp(buf, "a\xF0\x9F\xA6\x99\xC3" "b", 7) == 0,
+          "Utf8Out: half an emoji held back (%ld bytes out), complete after the rest (%ld), broken lead byte passed on",
+          after_half, after_full);
+    CHECK(utf8_valid("h\xC3\xA9llo", 6) && !utf8_valid("\xC3", 1) && !utf8_valid("\xED\xA0\x80", 3) &&
+          !utf8_valid("\xC0\xAF", 2), "utf8_valid: accepts é, rejects a cut sequence, a surrogate and an overlong");
+}
+
+// ---- the real checkpoint ----
+
+typedef struct { int *ids, n; } Collect;
+static int collect(void *u, int t) {
+    Collect *c = u;
+    c->ids[c->n++] = t;
+    return 0;
+}
+
+static void test_shakespeare(void) {
+    char dir[512], err[512];
+    snprintf(dir, sizeof dir, "%s/models/shakespeare-llama3-tiny", test_shared_dir());
+    LoadedModel lm;
+    int rc = load_model(&lm, dir, 256, err, sizeof err);
+    CHECK(rc == 0, "load_model %s (%s)", dir, rc ? err : "ok");
+    if (rc) return;
+    Fixture fx;
+    if (fixture_load(&fx, "tests/fixtures/shakespeare_romeo.fx") != 0) { CHECK(0, "shakespeare fixture"); return; }
+    Model *m = lm.m;
+    const int V = m->config.vocab_size;
+    Tokenizer tok;
+    rc = tokenizer_open(&tok, lm.tokenizer_path, err, sizeof err);
+    CHECK(rc == 0 && tok.kind == TOKENIZER_TIKTOKEN, "tokenizer found with the model: %s (%s)", lm.tokenizer_path,
+          rc ? err : "tiktoken");
+    model_kv_alloc(m, lm.ctx);
+    Sampler greedy;
+    sampler_init(&greedy, V, 0.0f, 0, 1, 0, 1);
+    const char *texts[] = {"ROMEO:", "JULIET:\n"};
+    float *last = malloc(V * sizeof(float));
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "prompt%d", k);
+        FixtureTensor *tp = fixture_get(&fx, name);
+        snprintf(name, sizeof name, "greedy%d", k);
+        FixtureTensor *tg = fixture_get(&fx, name);
+        const int *prompt = tp->data, T = (int)tp->numel, G = (int)tg->numel, *ref = tg->data;
+        // BOS + tiktoken encoding of the text, as bin/infer builds its prompt
+        int n = 0, *enc = rc == 0 ? tokenizer_encode(&tok, texts[k], &n, err, sizeof err) : NULL;
+        int same = enc && n + 1 == T && prompt[0] == lm.bos_id;
+        for (int i = 0; same && i < n; i++) same = enc[i] == prompt[i + 1];
+        CHECK(same, "prompt \"%s\": <|begin_of_text|> + tokenizer ids == the fixture's (tiktoken)", k ? "JULIET:\\n" : "ROMEO:");
+        free(enc);
+
+        int ids[128], pos = 0, stop[LOAD_MAX_EOS];
+        memcpy(stop, lm.eos_ids, sizeof stop);
+        Collect col = { ids, 0 };
+        GenResult r;
+        rc = generate(m, &greedy, lm.ctx, prompt, T, &pos, G, stop, lm.n_eos, collect, &col, last, &r, err, sizeof err);
+        snprintf(name, sizeof name, "logits_last%d", k);
+        const float *ref_logits = fixture_get(&fx, name)->data;
+        double num = 0, den = 0;
+        for (int i = 0; i < V; i++) { num = fmax(num, fabs(last[i] - ref_logits[i])); den = fmax(den, fabs(ref_logits[i])); }
+        CHECK(rc == 0 && num / den < 1e-4, "shakespeare \"%s\": last-position logits (bf16 weights, f32 math) vs "
+              "transformers: max rel err %.2e (tol 1e-04)", texts[k][0] == 'R' ? "ROMEO:" : "JULIET:", num / den);
+        same = col.n == G;
+        for (int i = 0; same && i < G; i++) same = ids[i] == ref[i];
+        CHECK(same, "shakespeare \"%s\": greedy %d tokens identical to transformers generate() (got %d)",
+              texts[k][0] == 'R' ? "ROMEO:" : "JULIET:", G, col.n);
+        if (rc == 0 && tok.tt) {
+            char *text;
+            size_t len;
+            if (tiktoken_decode(tok.tt, ids, col.n, &text, &len) == 0) {
+                printf("     text: %s%s\n", texts[k], text);
+                free(text);
+            }
+        }
+        printf("     (prefill %d tok %.2f ms, decode %d tok %.1f tok/s)\n", r.n_prompt, 1e3 * r.prefill_s, r.n_decode,
+               r.decode_s > 0 ? r.n_decode / r.decode_s : 0);
+    }
+    free(last);
+    sampler_free(&greedy);
+
+    // bin/infer end to end: the same greedy ids from the text prompt, printed with --print-ids
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "bin/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", dir);
+    FILE *p = popen(cmd, "r");
+    int got[128], n = 0;
+    while (p && n < 128 && fscanf(p, "%d", &got[n]) == 1) n++;
+    int status = p ? pclose(p) : -1;
+    FixtureTensor *tg = fixture_get(&fx, "greedy0");
+    int same = status == 0 && n == (int)tg->numel;
+    for (int i = 0; same && i < n; i++) same = got[i] == ((int *)tg->data)[i];
+    CHECK(same, "bin/infer --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids == transformers' 64 greedy ids "
+          "(exit %d, %d ids)", status, n);
+    if (rc == 0 || tok.tt) tokenizer_close(&tok);
+    fixture_free(&fx);
+    unload_model(&lm);
+}
+
+int main(void) {
+    test_samplers();
+    test_utf8out();
+    test_shakespeare();
+    return test_summary();
+}
