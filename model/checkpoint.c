@@ -26,8 +26,8 @@ static void get_config(SerialIn *in, Config *c) {
     c->rope_low_freq_factor = des_f32(in); c->rope_high_freq_factor = des_f32(in); c->dropout = des_f32(in);
 }
 
-int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer_path, uint64_t step,
-                         char *err, size_t errlen) {
+int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer_path,
+                         const char *tokenizer_pattern, uint64_t step, char *err, size_t errlen) {
     if (!m->params_memory) { snprintf(err, errlen, "%s: model has no f32 parameters to save", path); return -1; }
     char sha[65] = "";
     if (tokenizer_path && *tokenizer_path && sha256_file_hex(tokenizer_path, sha) != 0) {
@@ -45,6 +45,7 @@ int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer
     ser_u64(&o, checksum64(m->params_memory, nbytes));
     ser_str(&o, tokenizer_path ? tokenizer_path : "");
     ser_str(&o, sha);
+    ser_str(&o, tokenizer_pattern ? tokenizer_pattern : "");
     static const uint8_t zeros[64];
     ser_bytes(&o, zeros, (64 - o.n % 64) % 64);   // parameters start 64-byte aligned (mmap-friendly)
     if (o.oom) { free(o.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
@@ -63,7 +64,7 @@ out:
 }
 
 int checkpoint_save(const Model *m, const char *path, const char *tokenizer_path, char *err, size_t errlen) {
-    return checkpoint_save_step(m, path, tokenizer_path, 0, err, errlen);
+    return checkpoint_save_step(m, path, tokenizer_path, NULL, 0, err, errlen);
 }
 
 // Sizes must be sane before fill_in_parameter_sizes multiplies them: bound every dimension so
@@ -125,6 +126,7 @@ static int read_header(FILE *fp, const char *path, size_t size, CheckpointInfo *
     info->checksum = des_u64(&in);
     des_str(&in, info->tokenizer_path, sizeof info->tokenizer_path);
     des_str(&in, info->tokenizer_sha256, sizeof info->tokenizer_sha256);
+    des_str(&in, info->tokenizer_pattern, sizeof info->tokenizer_pattern);
     free(buf);
     if (in.bad) { snprintf(err, errlen, "%s: malformed checkpoint header", path); return -1; }
     const char *bad = config_sanity(&info->config);

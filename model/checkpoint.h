@@ -12,6 +12,7 @@
 //   u64      checksum of the parameter bytes (checksum64 in data/serial.h)
 //   str      tokenizer path as given to bin/train (u32 length + bytes; may be empty)
 //   str      its sha256 in hex (empty when there is no tokenizer file)
+//   str      its split pattern name for tiktoken_load: gpt2, cl100k, llama3 (may be empty)
 //   ...      zero padding up to header_bytes
 //   f32 x num_parameters, in the order of fill_in_parameter_sizes (model/model.h)
 //
@@ -34,14 +35,15 @@ typedef struct {
     size_t header_bytes;
     char tokenizer_path[CHECKPOINT_PATH_MAX];
     char tokenizer_sha256[65];      // "" when unknown
+    char tokenizer_pattern[16];     // "gpt2", "cl100k", "llama3"; "" when unknown
 } CheckpointInfo;
 
 // Writes m's parameters atomically (temp file, fsync, rename, fsync dir: see data/atomic_file.h).
 // tokenizer_path may be NULL; when it names a readable file its sha256 is recorded.
 int checkpoint_save(const Model *m, const char *path, const char *tokenizer_path, char *err, size_t errlen);
-// The same, recording the training step.
-int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer_path, uint64_t step,
-                         char *err, size_t errlen);
+// The same, also recording the tokenizer's split pattern (NULL: none) and the training step.
+int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer_path,
+                         const char *tokenizer_pattern, uint64_t step, char *err, size_t errlen);
 // Reads and validates the header only (cheap: to find the tokenizer before loading).
 int checkpoint_read_info(const char *path, CheckpointInfo *info, char *err, size_t errlen);
 // Loads a model (f32 parameters, weights pointed) or returns NULL with the reason in err.

@@ -303,7 +303,7 @@ static void test_checkpoint(void) {
     snprintf(path, sizeof path, "%s/model.bin", tmpdir);
     snprintf(tokpath, sizeof tokpath, "%s/tok.tiktoken", tmpdir);
     write_bytes(tokpath, "abc", 3);
-    int rc = checkpoint_save_step(m, path, tokpath, 1234, err, sizeof err);
+    int rc = checkpoint_save_step(m, path, tokpath, "gpt2", 1234, err, sizeof err);
     CheckpointInfo info;
     Model *l = rc == 0 ? checkpoint_load_info(path, &info, err, sizeof err) : NULL;
     int same = l && l->num_parameters == m->num_parameters &&
@@ -311,7 +311,7 @@ static void test_checkpoint(void) {
                !memcmp(&l->config, &m->config, sizeof(Config));
     CHECK(same, "checkpoint round trip: config and %zu parameters bit-identical", m->num_parameters);
     // the tokenizer hash is SHA-256 of "abc" (FIPS 180-2, appendix B.1)
-    CHECK(l && info.step == 1234 && !strcmp(info.tokenizer_path, tokpath) &&
+    CHECK(l && info.step == 1234 && !strcmp(info.tokenizer_path, tokpath) && !strcmp(info.tokenizer_pattern, "gpt2") &&
           !strcmp(info.tokenizer_sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
           "checkpoint header: step %llu, tokenizer path, sha256(\"abc\") = %.16s...",
           l ? (unsigned long long)info.step : 0ull, l ? info.tokenizer_sha256 : "");

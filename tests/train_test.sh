@@ -25,8 +25,8 @@ tb=$(stat -c %s "$T/train.txt"); vb=$(stat -c %s "$T/val.txt")
 [ "$(stat -c %s "$T/val.bin")" = $((1024 + 2 * vb)) ] && ok "prepare: val.bin holds $vb uint16 tokens" ||
   fail "prepare: val.bin size $(stat -c %s "$T/val.bin")"
 
-TRAIN=(bin/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken"
-       --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
+BASE=(bin/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken")
+TRAIN=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
        --steps 20 --warmup 5 --lr 1e-2 --min-lr 1e-3 --dropout 0.1 --shuffle 1 --seed 7
        --eval-every 5 --eval-batches 2 --sample-every 0 --sample-chars 40 --ckpt-every 4 --threads 2)
 
@@ -72,18 +72,29 @@ n=$(ls "$T/c" | grep -c '^state_')
 
 # bad input: one line on stderr, exit 1
 head -c 3000 "$T/a/model_00000020.bin" > "$T/trunc.bin"
-expect_fail "--init truncated checkpoint" "${TRAIN[@]}" --ckpt-dir "$T/d" --init "$T/trunc.bin"
-expect_fail "--init foreign file" "${TRAIN[@]}" --ckpt-dir "$T/d" --init "$T/text.txt"
+INIT=("${BASE[@]}" --seq 32 --batch 4 --steps 2 --ckpt-dir "$T/d")
+"${INIT[@]}" --init "$T/a/model_00000020.bin" > "$T/init.out" 2>&1 && grep -q '^eval step 2:' "$T/init.out" &&
+  ok "--init from our checkpoint trains on: $(grep '^eval step 0' "$T/init.out")" || fail "--init: $(tail -2 "$T/init.out")"
+rm -rf "$T/d"
+expect_fail "--init truncated checkpoint" "${INIT[@]}" --init "$T/trunc.bin"
+expect_fail "--init foreign file" "${INIT[@]}" --init "$T/text.txt"
+expect_fail "--init with a shape flag" "${INIT[@]}" --init "$T/a/model_00000020.bin" --dim 64
 mkdir -p "$T/e"
 head -c 5000 "$T/a/state_00000020.bin" > "$T/e/state_00000020.bin"
 cp "$T/a/model_00000020.bin" "$T/e/"
 expect_fail "--resume with a truncated state" bin/train --resume "$T/e"
-expect_fail "--resume of an empty directory" bin/train --resume "$T/d"
+mkdir -p "$T/empty"
+expect_fail "--resume of an empty directory" bin/train --resume "$T/empty"
+expect_fail "--resume of a missing directory" bin/train --resume "$T/none"
 expect_fail "fresh run into a directory that holds a run" "${TRAIN[@]}" --ckpt-dir "$T/a"
 expect_fail "--resume changing --lr" bin/train --resume "$T/b" --lr 0.5
 expect_fail "--lr abc" bin/train --lr abc
 expect_fail "unknown flag" bin/train --no-such-flag
-expect_fail "--data missing file" bin/train --data "$T/none.bin"
+expect_fail "--data missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/none.bin"
+expect_fail "--tokenizer missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --tokenizer "$T/none.tiktoken"
+expect_fail "--n-kv-heads not dividing --n-heads" "${TRAIN[@]}" --ckpt-dir "$T/d" --n-kv-heads 3
+expect_fail "--seq 0" bin/train --seq 0
+expect_fail "--min-lr above --lr" "${TRAIN[@]}" --ckpt-dir "$T/d" --min-lr 0.5
 expect_fail "--data a text file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/text.txt"
 expect_fail "prepare with a text file as the rank file" bin/prepare --tokenizer "$T/text.txt" "$T/text.txt"
 bin/train --help | grep -q -- '--grad-clip X' && ok "--help lists the flags" || fail "--help"

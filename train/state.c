@@ -15,7 +15,8 @@
 #define STATE_VERSION 1
 
 static void put_opts(SerialOut *o, const TrainOptions *p) {
-    ser_str(o, p->data); ser_str(o, p->val_data); ser_str(o, p->tokenizer); ser_str(o, p->preset);
+    ser_str(o, p->data); ser_str(o, p->val_data); ser_str(o, p->tokenizer); ser_str(o, p->pattern);
+    ser_str(o, p->preset);
     ser_i32(o, p->dim); ser_i32(o, p->n_layers); ser_i32(o, p->n_heads); ser_i32(o, p->n_kv_heads);
     ser_i32(o, p->hidden_dim); ser_i32(o, p->seq); ser_i32(o, p->batch); ser_i32(o, p->grad_accum);
     ser_u64(o, (uint64_t)p->steps); ser_f64(o, p->max_minutes); ser_u64(o, (uint64_t)p->stop_at);
@@ -31,7 +32,8 @@ static void put_opts(SerialOut *o, const TrainOptions *p) {
 static void get_opts(SerialIn *in, TrainOptions *p) {
     memset(p, 0, sizeof *p);
     des_str(in, p->data, sizeof p->data); des_str(in, p->val_data, sizeof p->val_data);
-    des_str(in, p->tokenizer, sizeof p->tokenizer); des_str(in, p->preset, sizeof p->preset);
+    des_str(in, p->tokenizer, sizeof p->tokenizer); des_str(in, p->pattern, sizeof p->pattern);
+    des_str(in, p->preset, sizeof p->preset);
     p->dim = des_i32(in); p->n_layers = des_i32(in); p->n_heads = des_i32(in); p->n_kv_heads = des_i32(in);
     p->hidden_dim = des_i32(in); p->seq = des_i32(in); p->batch = des_i32(in); p->grad_accum = des_i32(in);
     p->steps = (long)des_u64(in); p->max_minutes = des_f64(in); p->stop_at = (long)des_u64(in);

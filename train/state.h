@@ -23,6 +23,7 @@
 // Every bin/train flag (train/train.c documents each with its default).
 typedef struct {
     char data[TRAIN_PATH_MAX], val_data[TRAIN_PATH_MAX], tokenizer[TRAIN_PATH_MAX];
+    char pattern[16];       // tokenizer split pattern ("": detect from the rank count)
     char preset[32];
     int dim, n_layers, n_heads, n_kv_heads, hidden_dim, seq;
     int batch, grad_accum;

@@ -79,7 +79,7 @@ static const Preset presets[] = {
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
 
 enum {
-    O_DATA = 256, O_VAL_DATA, O_TOKENIZER, O_PRESET, O_DIM, O_N_LAYERS, O_N_HEADS, O_N_KV_HEADS,
+    O_DATA = 256, O_VAL_DATA, O_TOKENIZER, O_PATTERN, O_PRESET, O_DIM, O_N_LAYERS, O_N_HEADS, O_N_KV_HEADS,
     O_HIDDEN_DIM, O_SEQ, O_BATCH, O_GRAD_ACCUM, O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_LR, O_MIN_LR,
     O_WARMUP, O_LR_SCHEDULE, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
     O_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
@@ -89,7 +89,7 @@ static int given[O_END];   // which flags the command line set
 
 static const struct option long_opts[] = {
     {"data", 1, 0, O_DATA}, {"val-data", 1, 0, O_VAL_DATA}, {"tokenizer", 1, 0, O_TOKENIZER},
-    {"preset", 1, 0, O_PRESET}, {"dim", 1, 0, O_DIM}, {"n-layers", 1, 0, O_N_LAYERS},
+    {"pattern", 1, 0, O_PATTERN},    {"preset", 1, 0, O_PRESET}, {"dim", 1, 0, O_DIM}, {"n-layers", 1, 0, O_N_LAYERS},
     {"n-heads", 1, 0, O_N_HEADS}, {"n-kv-heads", 1, 0, O_N_KV_HEADS}, {"hidden-dim", 1, 0, O_HIDDEN_DIM},
     {"seq", 1, 0, O_SEQ}, {"batch", 1, 0, O_BATCH}, {"grad-accum", 1, 0, O_GRAD_ACCUM},
     {"steps", 1, 0, O_STEPS}, {"max-minutes", 1, 0, O_MAX_MINUTES}, {"stop-at", 1, 0, O_STOP_AT},
@@ -114,6 +114,9 @@ static void usage(FILE *f) {
 "  --val-data FILE      validation shard (default data/shakespeare/val.bin)\n"
 "  --tokenizer FILE     tiktoken rank file the shards were made with; needed for bits/byte\n"
 "                       and samples (default data/shakespeare/bpe.tiktoken; \"\" for none)\n"
+"  --pattern NAME       the tokenizer's split pattern: gpt2 | cl100k | llama3 (default: known\n"
+"                       from the rank count of the three original files, else gpt2, which\n"
+"                       bin/bpe-train vocabularies use)\n"
 "  --shuffle 0|1        1: seeded random order of rows each epoch; 0: sequential, wrapping\n"
 "                       around like llm.c (default 1)\n"
 "model (default: the preset's; vocabulary from the tokenizer)\n"
@@ -199,6 +202,11 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_DATA: copy_path(o->data, name, optarg); break;
         case O_VAL_DATA: copy_path(o->val_data, name, optarg); break;
         case O_TOKENIZER: copy_path(o->tokenizer, name, optarg); break;
+        case O_PATTERN:
+            if (strcmp(optarg, "gpt2") && strcmp(optarg, "cl100k") && strcmp(optarg, "llama3"))
+                die("--pattern: expected gpt2, cl100k or llama3, got \"%s\"", optarg);
+            strcpy(o->pattern, optarg);
+            break;
         case O_PRESET:
             if (strlen(optarg) >= sizeof o->preset) die("--preset: unknown preset \"%s\" (tiny, small)", optarg);
             strcpy(o->preset, optarg);
@@ -418,7 +426,7 @@ static void save_pair(Run *r) {
     r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
     double banked = r->st.elapsed_s;
     // model first, then state: --resume only trusts a state whose model is already complete
-    if (checkpoint_save_step(r->m, mp, r->o.tokenizer[0] ? r->o.tokenizer : NULL, r->st.step, err, sizeof err) ||
+    if (checkpoint_save_step(r->m, mp, r->o.tokenizer[0] ? r->o.tokenizer : NULL, r->o.pattern, r->st.step, err, sizeof err) ||
         train_state_save(sp, &r->st, r->adam_m, r->adam_v, r->m->num_parameters, err, sizeof err))
         die("saving checkpoint: %s (the previous checkpoint is intact)", err);
     r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
@@ -500,7 +508,7 @@ static Model *load_resume(Run *r) {
     uint64_t *steps = ckpt_list_steps(dir, &n);
     if (!steps) die("--resume %s: cannot read the directory: %s", dir, strerror(errno));
     if (n == 0) die("--resume %s: no state_<step>.bin in it", dir);
-    char err[600], last_err[600] = "";
+    char err[1400], last_err[1400] = "";
     for (size_t i = 0; i < n; i++) {
         char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64];
         ckpt_model_path(mp, sizeof mp, dir, steps[i]);
@@ -517,7 +525,7 @@ static Model *load_resume(Run *r) {
                     free(steps);
                     return m;
                 }
-                snprintf(err, sizeof err, "%s does not belong to %s", sp, mp);
+                snprintf(err, sizeof err, "%.600s does not belong to %.600s", sp, mp);
             }
             free(am); free(av);
             model_free(m);
@@ -558,8 +566,14 @@ int main(int argc, char **argv) {
 
     // tokenizer (optional): vocabulary size, bytes per token for bits/byte, samples
     if (o->tokenizer[0]) {
-        r->tok = tiktoken_load(o->tokenizer, NULL, err, sizeof err);
-        if (!r->tok) die("--tokenizer %s: %s", o->tokenizer, err);
+        r->tok = tiktoken_load(o->tokenizer, o->pattern[0] ? o->pattern : NULL, err, sizeof err);
+        if (!r->tok && !o->pattern[0]) {
+            // not one of the three original files: a bin/bpe-train vocabulary, gpt2 pattern
+            char err2[600];
+            r->tok = tiktoken_load(o->tokenizer, "gpt2", err2, sizeof err2);
+        }
+        if (!r->tok) die("--tokenizer %s", err);
+        strcpy(o->pattern, tiktoken_pattern_name(r->tok));
     }
 
     // data
@@ -705,7 +719,7 @@ int main(int argc, char **argv) {
                 r->st.best_step = (uint64_t)step;
                 char bp[TRAIN_PATH_MAX + 64];
                 snprintf(bp, sizeof bp, "%s/model_best.bin", o->ckpt_dir);
-                if (checkpoint_save_step(m, bp, o->tokenizer[0] ? o->tokenizer : NULL, (uint64_t)step, err, sizeof err))
+                if (checkpoint_save_step(m, bp, o->tokenizer[0] ? o->tokenizer : NULL, o->pattern, (uint64_t)step, err, sizeof err))
                     die("saving checkpoint: %s (the previous checkpoint is intact)", err);
             }
             if (last) {
