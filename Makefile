@@ -93,3 +93,6 @@ plot:
 
 clean:
 	rm -rf build build-debug bin
+
+# keep the test objects make builds on the way (no needless recompiles)
+.SECONDARY:
