@@ -1,0 +1,294 @@
+// bench/limits.c — this machine's two speed limits, measured the way our programs meet them.
+//
+// 1. Matmul: OpenBLAS cblas_sgemm GFLOP/s at the shapes of one training step of a given model
+//    config (every linear layer forward + both backward products, with the same transposes the
+//    model uses), each shape timed as the median of several repetitions, plus their
+//    FLOP-weighted aggregate: the rate a training step made only of sgemm would reach.
+// 2. Memory: bandwidth GB/s, STREAM-style, over arrays of >= 1 GiB so no cache helps:
+//      read   s += a[i]              bytes = 4 * n       (what decode does with its weights)
+//      triad  a[i] = b[i] + q * c[i] bytes = 3 * 4 * n   (STREAM's count: write-allocate not counted)
+//    OpenMP threads split the arrays; first touch happens in the same threads so pages are local.
+//
+// Data (one JSON object) goes to stdout; a readable summary to stderr. OPENBLAS_CORETYPE is only
+// reported, never set: the user's environment decides which OpenBLAS kernels run.
+#include <cblas.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// One sgemm of a training step: C(M,N) = op(A) op(B), row-major, as the model calls it.
+//   forward   out(BT,out)  = x(BT,in)    . W(out,in)^T     NoTrans, Trans
+//   backward  dx(BT,in)   += dout(BT,out) . W(out,in)      NoTrans, NoTrans
+//             dW(out,in)  += dout(BT,out)^T . x(BT,in)     Trans,   NoTrans
+typedef struct {
+    char name[48];
+    int M, N, K;
+    int transA, transB;
+    int count; // how many times a training step runs it (e.g. n_layers)
+    double gflops;
+} Gemm;
+
+static void time_gemm(Gemm *g, int reps, float *A, float *B, float *C) {
+    double t[64];
+    if (reps > 64) reps = 64;
+    int lda = g->transA ? g->M : g->K; // A is (M,K) or stored (K,M)
+    int ldb = g->transB ? g->K : g->N; // B is (K,N) or stored (N,K)
+    for (int r = -1; r < reps; r++) { // r = -1: warm-up (threads start, pages fault in)
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans,
+                    g->transB ? CblasTrans : CblasNoTrans, g->M, g->N, g->K, 1.0f, A, lda, B, ldb,
+                    1.0f, C, g->N);
+        double dt = now_s() - t0;
+        if (r >= 0) t[r] = dt;
+    }
+    double sec = median(t, reps);
+    g->gflops = 2.0 * g->M * g->N * g->K / sec * 1e-9;
+}
+
+// The linear layers of one (BT rows) training step; lm_head is (V,C), so its forward is
+// (BT,C).(C,V) — the largest product of a small model.
+static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, int H, int V,
+                      int fwd_only, int no_head) {
+    struct { const char *name; int out, in, count; } lin[] = {
+        {"wq", NH * HD, C, L},  {"wk", NKV * HD, C, L}, {"wv", NKV * HD, C, L},
+        {"wo", C, NH * HD, L},  {"w1", H, C, L},        {"w3", H, C, L},
+        {"w2", C, H, L},        {"lm_head", V, C, 1},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++) {
+        if (no_head && !strcmp(lin[i].name, "lm_head")) continue;
+        int o = lin[i].out, in = lin[i].in;
+        Gemm fwd = {"", BT, o, in, 0, 1, lin[i].count, 0};
+        Gemm dx = {"", BT, in, o, 0, 0, lin[i].count, 0};
+        Gemm dw = {"", o, in, BT, 1, 0, lin[i].count, 0};
+        snprintf(fwd.name, sizeof fwd.name, "%s fwd", lin[i].name);
+        snprintf(dx.name, sizeof dx.name, "%s bwd dx", lin[i].name);
+        snprintf(dw.name, sizeof dw.name, "%s bwd dW", lin[i].name);
+        g[n++] = fwd;
+        if (!fwd_only) g[n++] = dx, g[n++] = dw;
+    }
+    return n;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: bench-limits [options]\n"
+            "Measures OpenBLAS sgemm GFLOP/s at a training step's shapes and memory bandwidth.\n"
+            "  --rows N        B*T rows of the training step (default 2048 = 8x256)\n"
+            "  --dim N         model dim C (default 128)\n"
+            "  --n-layers N    layers L (default 4)\n"
+            "  --n-heads N     query heads (default 4)\n"
+            "  --n-kv-heads N  key/value heads (default = n-heads)\n"
+            "  --head-dim N    head dim (default dim / n-heads)\n"
+            "  --hidden-dim N  SwiGLU width H (default 4*dim rounded as Llama: 384 for 128)\n"
+            "  --vocab N       vocabulary V (default 1024)\n"
+            "  --reps N        repetitions per measurement, median reported (default 7)\n"
+            "  --mem-gib X     size of the read array in GiB; triad uses 3 arrays of half (default 1)\n"
+            "  --fwd-only      only the forward products (prefill: no backward)\n"
+            "  --no-head       leave out the output head (prefill runs it for one row only)\n"
+            "  --no-mem        skip the bandwidth measurement\n"
+            "  --no-gemm       skip the sgemm measurement\n"
+            "  -h, --help      this text\n");
+}
+
+static long parse_pos(const char *s, const char *flag) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v <= 0 || v > (1L << 30)) {
+        fprintf(stderr, "bench-limits: %s: expected a positive integer, got '%s'\n", flag, s);
+        exit(1);
+    }
+    return v;
+}
+
+int main(int argc, char **argv) {
+    int rows = 2048, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
+    double mem_gib = 1.0;
+    int do_mem = 1, do_gemm = 1, fwd_only = 0, no_head = 0;
+    static struct option opts[] = {
+        {"rows", 1, 0, 'r'},   {"dim", 1, 0, 'd'},      {"n-layers", 1, 0, 'l'},
+        {"n-heads", 1, 0, 'a'}, {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'},
+        {"hidden-dim", 1, 0, 'f'}, {"vocab", 1, 0, 'v'}, {"reps", 1, 0, 'n'},
+        {"mem-gib", 1, 0, 'm'}, {"no-mem", 0, 0, 'M'},   {"no-gemm", 0, 0, 'G'},
+        {"fwd-only", 0, 0, 'F'}, {"no-head", 0, 0, 'H'},
+        {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': rows = parse_pos(optarg, "--rows"); break;
+        case 'd': C = parse_pos(optarg, "--dim"); break;
+        case 'l': L = parse_pos(optarg, "--n-layers"); break;
+        case 'a': NH = parse_pos(optarg, "--n-heads"); break;
+        case 'k': NKV = parse_pos(optarg, "--n-kv-heads"); break;
+        case 'e': HD = parse_pos(optarg, "--head-dim"); break;
+        case 'f': H = parse_pos(optarg, "--hidden-dim"); break;
+        case 'v': V = parse_pos(optarg, "--vocab"); break;
+        case 'n': reps = parse_pos(optarg, "--reps"); if (reps > 64) reps = 64; break;
+        case 'm': {
+            char *end;
+            mem_gib = strtod(optarg, &end);
+            if (*end || mem_gib <= 0 || mem_gib > 16) {
+                fprintf(stderr, "bench-limits: --mem-gib: expected a size in (0, 16], got '%s'\n",
+                        optarg);
+                return 1;
+            }
+            break;
+        }
+        case 'M': do_mem = 0; break;
+        case 'G': do_gemm = 0; break;
+        case 'F': fwd_only = 1; break;
+        case 'H': no_head = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bench-limits: unexpected argument '%s'\n", argv[optind]);
+        return 1;
+    }
+    if (!NKV) NKV = NH;
+    if (!HD) HD = C / NH;
+    if (!H) H = 256 * ((8 * C / 3 + 255) / 256); // Llama's rounding of 8C/3 up to a multiple of 256
+    if (NH % NKV) {
+        fprintf(stderr, "bench-limits: --n-heads %d is not a multiple of --n-kv-heads %d\n", NH, NKV);
+        return 1;
+    }
+
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    char *cfg = openblas_get_config(), *core = openblas_get_corename();
+    int blas_threads = openblas_get_num_threads(), omp_threads = omp_get_max_threads();
+    fprintf(stderr, "OPENBLAS_CORETYPE=%s  core=%s  blas threads=%d  omp threads=%d\n  config: %s\n",
+            coretype ? coretype : "(unset)", core, blas_threads, omp_threads, cfg);
+    printf("{\n  \"openblas_coretype_env\": %s%s%s,\n  \"openblas_core\": \"%s\",\n"
+           "  \"openblas_config\": \"%s\",\n  \"blas_threads\": %d,\n  \"omp_threads\": %d",
+           coretype ? "\"" : "", coretype ? coretype : "null", coretype ? "\"" : "", core, cfg,
+           blas_threads, omp_threads);
+
+    if (do_gemm) {
+        Gemm g[32];
+        int ng = step_gemms(g, rows, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
+        size_t maxa = 0, maxb = 0, maxc = 0;
+        for (int i = 0; i < ng; i++) {
+            size_t a = (size_t)g[i].M * g[i].K, b = (size_t)g[i].K * g[i].N,
+                   cc = (size_t)g[i].M * g[i].N;
+            if (a > maxa) maxa = a;
+            if (b > maxb) maxb = b;
+            if (cc > maxc) maxc = cc;
+        }
+        float *A = aligned_alloc(64, (maxa * 4 + 63) / 64 * 64);
+        float *B = aligned_alloc(64, (maxb * 4 + 63) / 64 * 64);
+        float *Cm = aligned_alloc(64, (maxc * 4 + 63) / 64 * 64);
+        if (!A || !B || !Cm) { fprintf(stderr, "bench-limits: out of memory\n"); return 1; }
+        uint32_t x = 12345; // small LCG: values in [-1, 1), no denormals
+        for (size_t i = 0; i < maxa; i++) A[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
+        for (size_t i = 0; i < maxb; i++) B[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
+        memset(Cm, 0, maxc * 4);
+        fprintf(stderr, "sgemm at %s shapes (rows %d, C=%d L=%d NH=%d NKV=%d HD=%d H=%d V=%d%s), "
+                "median of %d:\n", fwd_only ? "forward" : "a training step's", rows, C, L, NH, NKV, HD,
+                H, V, no_head ? ", no head" : "", reps);
+        double flops = 0, secs = 0, best = 0, lm_fwd = 0;
+        printf(",\n  \"shape\": {\"rows\": %d, \"dim\": %d, \"n_layers\": %d, \"n_heads\": %d, "
+               "\"n_kv_heads\": %d, \"head_dim\": %d, \"hidden_dim\": %d, \"vocab\": %d, "
+               "\"fwd_only\": %d, \"no_head\": %d},\n"
+               "  \"sgemm\": [", rows, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
+        for (int i = 0; i < ng; i++) {
+            time_gemm(&g[i], reps, A, B, Cm);
+            double f = 2.0 * g[i].M * g[i].N * g[i].K * g[i].count;
+            flops += f;
+            secs += f / (g[i].gflops * 1e9);
+            if (g[i].gflops > best) best = g[i].gflops;
+            if (!strcmp(g[i].name, "lm_head fwd")) lm_fwd = g[i].gflops;
+            fprintf(stderr, "  %-16s (%5d x %5d) . (%5d x %5d)%s  x%-3d %7.1f GFLOP/s\n", g[i].name,
+                    g[i].M, g[i].K, g[i].K, g[i].N,
+                    g[i].transA ? " A^T" : (g[i].transB ? " B^T" : "    "), g[i].count, g[i].gflops);
+            printf("%s\n    {\"name\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"transA\": %d, "
+                   "\"transB\": %d, \"count\": %d, \"gflops\": %.2f}",
+                   i ? "," : "", g[i].name, g[i].M, g[i].N, g[i].K, g[i].transA, g[i].transB,
+                   g[i].count, g[i].gflops);
+        }
+        // The aggregate: all of a step's linear-layer FLOPs over the time their sgemms take.
+        double step_rate = flops / secs * 1e-9;
+        fprintf(stderr, "  step aggregate (FLOP-weighted): %.1f GFLOP/s  (%.3f GFLOP, %.1f ms); "
+                "best shape %.1f; lm_head fwd %.1f\n", step_rate, flops * 1e-9, secs * 1e3, best,
+                lm_fwd);
+        printf("\n  ],\n  \"sgemm_step_gflops\": %.2f,\n  \"sgemm_step_gflop\": %.4f,\n"
+               "  \"sgemm_best_gflops\": %.2f,\n  \"sgemm_lm_head_fwd_gflops\": %.2f",
+               step_rate, flops * 1e-9, best, lm_fwd);
+        free(A), free(B), free(Cm);
+    }
+
+    if (do_mem) {
+        size_t n = (size_t)(mem_gib * (1ull << 30)) / 4 / 4096 * 4096; // floats in the read array
+        size_t nt = n / 2;                                 // each triad array: half of that
+        float *a = aligned_alloc(64, n * 4);
+        if (!a) { fprintf(stderr, "bench-limits: out of memory for %.2f GiB\n", mem_gib); return 1; }
+        // first touch by the threads that will read: pages land where they are used
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 1e-3f;
+        double tr[64], sum = 0;
+        for (int r = -1; r < reps; r++) {
+            double s = 0, t0 = now_s();
+#pragma omp parallel for schedule(static) reduction(+ : s)
+            for (size_t blk = 0; blk < n; blk += 4096) {
+                size_t end = blk + 4096 < n ? blk + 4096 : n;
+                // 64 independent partial sums (8 vectors of 8): the adds never wait on each
+                // other's latency, so the loop is limited by loads, not by the add chain
+                float acc[64] = {0};
+                for (size_t i = blk; i < end; i += 64)
+                    for (int j = 0; j < 64; j++) acc[j] += a[i + j];
+                for (int j = 0; j < 64; j++) s += acc[j];
+            }
+            double dt = now_s() - t0;
+            if (r >= 0) tr[r] = dt;
+            sum += s;
+        }
+        double read_gbs = 4.0 * n / median(tr, reps) * 1e-9;
+        free(a);
+
+        float *ta = aligned_alloc(64, nt * 4), *tb = aligned_alloc(64, nt * 4),
+              *tc = aligned_alloc(64, nt * 4);
+        if (!ta || !tb || !tc) { fprintf(stderr, "bench-limits: out of memory for triad\n"); return 1; }
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < nt; i++) ta[i] = 0.0f, tb[i] = 1.0f, tc[i] = 2.0f;
+        const float q = 3.0f;
+        double tt[64];
+        for (int r = -1; r < reps; r++) {
+            double t0 = now_s();
+#pragma omp parallel for simd schedule(static)
+            for (size_t i = 0; i < nt; i++) ta[i] = tb[i] + q * tc[i];
+            double dt = now_s() - t0;
+            if (r >= 0) tt[r] = dt;
+        }
+        double triad_gbs = 3.0 * 4.0 * nt / median(tt, reps) * 1e-9;
+        sum += ta[nt / 3];
+        free(ta), free(tb), free(tc);
+        fprintf(stderr, "memory bandwidth (%d OpenMP threads, median of %d): read %.1f GB/s over "
+                "%.2f GiB; triad %.1f GB/s over 3 x %.2f GiB   (checksum %.3g)\n",
+                omp_threads, reps, read_gbs, n * 4.0 / (1ull << 30), triad_gbs,
+                nt * 4.0 / (1ull << 30), sum);
+        printf(",\n  \"mem_read_gbs\": %.2f,\n  \"mem_triad_gbs\": %.2f,\n  \"mem_read_bytes\": %zu,\n"
+               "  \"mem_triad_bytes\": %zu", read_gbs, triad_gbs, n * 4, 3 * nt * 4);
+    }
+    printf(",\n  \"reps\": %d\n}\n", reps);
+    return 0;
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — `make bench`: scratchllama's speed as ratios to this machine's limits.
+#
+# Runs every measurement (each program under /usr/bin/time for its peak RSS), keeping the raw
+# output in bench/run/, then tools/bench_report.py turns it into a table and bench/results.json.
+# Limits and speeds come from the same run, because absolute times on shared machines drift.
+#
+#   1. limits      bin/bench-limits: sgemm GFLOP/s at the presets' training shapes and at the 1B
+#                  prefill shapes; memory read/triad GB/s over >= 1 GiB
+#   2. training    bin/train --preset tiny|small at B x T = 8 x 256 (random-token shards)
+#   3. PyTorch     tools/torch_peer.py, the same step at the same shapes and threads
+#   4. inference   bin/infer on a random Llama-3.2-1B-shaped bf16 checkpoint and on the tiny
+#                  checkpoint step 2 wrote (decode, 512-token prefill); bin/bench-decode for the
+#                  KV cache vs recompute at 256 tokens
+#   5. tokenizer   bin/tokenize --bench per encoding; bin/bpe-train for 4,096 tokens
+#
+# Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_VOCAB (training vocab;
+# default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
+# BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out. OPENBLAS_CORETYPE is passed through as the
+# user set it, never changed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+THREADS=${BENCH_THREADS:-2}
+REPS=${BENCH_REPS:-5}
+RUN=bench/run
+PY=/usr/bin/python3            # Debian's python3, where python3-torch and numpy live
+SHARED=${SHARED_DIR:-../shared}
+MODEL_1B=bench/models/llama-3.2-1b-random
+export OMP_NUM_THREADS=$THREADS # OpenMP and OpenBLAS (which reads it too) use the same count
+rm -rf "$RUN" && mkdir -p "$RUN"
+
+say() { echo "bench: $*" >&2; }
+# timed NAME CMD...: stdout -> RUN/NAME.out, stderr -> RUN/NAME.err, "peak-RSS-KiB elapsed-s" ->
+# RUN/NAME.rss, exit status -> RUN/NAME.rc. A failing step is recorded, and the bench goes on.
+timed() {
+    local name=$1; shift
+    /usr/bin/time -f "%M %e" -o "$RUN/$name.rss" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err"
+    local rc=$?
+    echo $rc >"$RUN/$name.rc"
+    [ $rc -eq 0 ] || say "$name failed (exit $rc): $(tail -n 1 "$RUN/$name.err")"
+    return $rc
+}
+have() { [ -x "$1" ]; }
+start=$(date +%s)
+# other work on the machine skews every number: record the load before and after
+cut -d' ' -f1-3 /proc/loadavg >"$RUN/loadavg_start"
+
+# ---- setup: numpy/torch for Debian's python3 --------------------------------------------------
+if ! $PY -c 'import numpy' 2>/dev/null || ! $PY -c 'import torch' 2>/dev/null; then
+    say "installing python3-numpy python3-torch (Debian; python3-torch is big, several hundred MB)"
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        python3-numpy python3-torch >&2 || say "could not install python3-torch: PyTorch row skipped"
+fi
+
+# ---- training data: random tokens in llm.c's shard format --------------------------------------
+# A step's speed does not depend on the tokens, and random shards need no tokenizer or corpus.
+VOCAB=${BENCH_VOCAB:-}
+if [ -z "$VOCAB" ] && [ -f data/shakespeare/bpe.tiktoken ]; then
+    VOCAB=$(grep -c . data/shakespeare/bpe.tiktoken)
+fi
+VOCAB=${VOCAB:-1024}
+$PY - "$RUN" "$VOCAB" <<'EOF'
+import sys, numpy as np
+run, V = sys.argv[1], int(sys.argv[2])
+for name, n in (("train", 1 << 20), ("val", 1 << 16)):
+    tok = np.random.default_rng(1).integers(0, V, n).astype(np.uint16 if V <= 65535 else np.uint32)
+    tok[0] = V - 1                                        # the vocabulary is max id + 1
+    hdr = np.zeros(256, dtype=np.int32)
+    hdr[:3] = (20240520, 1, n) if V <= 65535 else (20240801, 7, n)
+    with open(f"{run}/{name}.bin", "wb") as f:
+        f.write(hdr.tobytes()); f.write(tok.tobytes())
+EOF
+
+# ---- 2. training --------------------------------------------------------------------------------
+# The presets' shapes at B x T = 8 x 256, and the same regularization in both programs (the
+# presets' dropout 0.1, AdamW weight decay 0.1 on matrices, clipping at 1.0). The tok/s of each
+# step goes to the CSV log; the report takes the median over the steps after the first two.
+TRAIN_STEPS=${BENCH_TRAIN_STEPS:-12}
+REG="--dropout 0.1 --weight-decay 0.1 --grad-clip 1.0"
+for preset in tiny small; do
+    steps=$TRAIN_STEPS; [ $preset = small ] && steps=$(( TRAIN_STEPS * 2 / 3 ))
+    if have bin/train; then
+        say "training $preset: $steps steps at 8 x 256"
+        timed train_$preset bin/train --preset $preset --batch 8 --seq 256 --steps $steps \
+            --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
+            --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
+            --ckpt-dir $RUN/ckpt_$preset --log $RUN/train_$preset.csv $REG
+    fi
+done
+
+# the shape a preset ran at, from bin/train's "model: ..." line, as flags for the other programs
+# ("--dim 128 --n-layers 4 --n-heads 4 --n-kv-heads 2 --hidden-dim 384")
+shape() { $PY tools/bench_report.py --shape "$RUN/train_$1.out"; }
+
+# ---- 1. limits ----------------------------------------------------------------------------------
+if have bin/bench-limits; then
+    tiny_shape=$(shape tiny) || tiny_shape=""
+    small_shape=$(shape small) || small_shape=""
+    [ -n "$tiny_shape" ] || say "no tiny shape from bin/train: sgemm measured at bench-limits' defaults"
+    say "limits: sgemm at the tiny training shapes + memory bandwidth"
+    timed limits_tiny bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps "$REPS"
+    if [ -n "$small_shape" ]; then
+        say "limits: sgemm at the small training shapes"
+        timed limits_small bin/bench-limits --rows 2048 $small_shape --vocab "$VOCAB" --reps "$REPS" --no-mem
+    fi
+    say "limits: sgemm at the 1B prefill shapes (512 rows, forward, no head)"
+    timed limits_1b bin/bench-limits --rows 512 --dim 2048 --n-layers 16 --n-heads 32 --n-kv-heads 8 \
+        --head-dim 64 --hidden-dim 8192 --vocab 128256 --fwd-only --no-head --no-mem --reps 3
+fi
+
+# ---- 3. PyTorch peer ----------------------------------------------------------------------------
+if $PY -c 'import torch' 2>/dev/null; then
+    for preset in tiny small; do
+        s=$(shape $preset) || continue
+        steps=$TRAIN_STEPS; [ $preset = small ] && steps=$(( TRAIN_STEPS * 2 / 3 ))
+        say "PyTorch $preset: $steps steps at 8 x 256 (OMP_WAIT_POLICY=PASSIVE)"
+        timed torch_$preset env OMP_WAIT_POLICY=PASSIVE $PY tools/torch_peer.py $s --vocab "$VOCAB" \
+            --batch 8 --seq 256 --steps "$steps" --warmup 2 --threads "$THREADS" $REG
+    done
+fi
+
+# ---- 4. inference -------------------------------------------------------------------------------
+ids() { $PY -c "import random,sys; r=random.Random(int(sys.argv[3])); print(' '.join(str(r.randrange(int(sys.argv[1]))) for _ in range(int(sys.argv[2]))))" "$@"; }
+if have bin/infer; then
+    if [ "${BENCH_SKIP_1B:-0}" != 1 ]; then
+        $PY tools/make_random_hf.py --out $MODEL_1B || say "could not write $MODEL_1B"
+    fi
+    if [ -f $MODEL_1B/model.safetensors ] && [ "${BENCH_SKIP_1B:-0}" != 1 ]; then
+        cat $MODEL_1B/model.safetensors >/dev/null   # into the page cache: time compute, not disk
+        say "1B bf16: decode 32 tokens after a 16-token prompt, 3 times"
+        for r in 1 2 3; do
+            timed infer1b_decode_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 16 $r)" -n 32 \
+                --temperature 0 --ctx 64 --threads "$THREADS"
+        done
+        say "1B bf16: prefill a 512-token prompt, 2 times"
+        for r in 1 2; do
+            timed infer1b_prefill_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 512 $r)" -n 1 \
+                --temperature 0 --ctx 520 --threads "$THREADS"
+        done
+    fi
+    ck=$(ls $RUN/ckpt_tiny/model_*.bin 2>/dev/null | grep -v best | head -n 1)
+    if [ -n "$ck" ]; then
+        say "tiny ($ck): decode 200 tokens, prefill 255, $REPS times"
+        for r in $(seq "$REPS"); do
+            timed infertiny_decode_$r bin/infer "$ck" --prompt-ids "$(ids "$VOCAB" 16 $r)" -n 200 \
+                --temperature 0 --threads "$THREADS"
+            timed infertiny_prefill_$r bin/infer "$ck" --prompt-ids "$(ids "$VOCAB" 255 $r)" -n 1 \
+                --temperature 0 --threads "$THREADS"
+        done
+    fi
+fi
+if have bin/bench-decode; then
+    s=$(shape tiny) || s=""
+    say "KV cache vs recompute at 256 tokens (tiny shapes)"
+    timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3
+fi
+
+# ---- 5. tokenizer -------------------------------------------------------------------------------
+TEXT=$SHARED/data/tinyshakespeare.txt
+if have bin/tokenize && [ -f "$TEXT" ]; then
+    for enc in gpt2/r50k_base cl100k/cl100k_base llama3/tokenizer.model; do
+        f=$SHARED/tokenizers/$enc; [ -f "$f" ] || f=$SHARED/tokenizers/$enc.tiktoken
+        [ -f "$f" ] || continue
+        name=$(basename "$enc" .model); name=${name%.tiktoken}
+        [ "$name" = tokenizer ] && name=llama3
+        say "tokenize --bench $name"
+        for r in 1 2 3; do timed tok_${name}_$r bin/tokenize --encoding "$f" --bench <"$TEXT"; done
+    done
+fi
+if have bin/bpe-train && [ -f "$TEXT" ]; then
+    say "bpe-train: 4096 tokens on tiny Shakespeare"
+    for r in 1 2 3; do
+        timed bpe_$r bin/bpe-train --vocab-size 4096 --input "$TEXT" --output $RUN/bpe4096.tiktoken
+    done
+fi
+
+cut -d' ' -f1-3 /proc/loadavg >"$RUN/loadavg_end"
+say "done in $(( $(date +%s) - start )) s"
+$PY tools/bench_report.py --run "$RUN" --out bench/results.json --threads "$THREADS" --vocab "$VOCAB"

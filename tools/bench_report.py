@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""tools/bench_report.py — turns the raw output scripts/bench.sh left in bench/run/ into the
+`make bench` table and bench/results.json.
+
+  tools/bench_report.py --run bench/run --out bench/results.json --threads 2 --vocab 1024
+  tools/bench_report.py --shape bench/run/train_tiny.out   # "--dim 128 --n-layers 4 ..." flags
+
+Every number is a median: over training steps (after the first two), over repeated program runs,
+or over the repetitions a program does itself. A measurement whose program is missing or failed
+is reported as "not available" with the reason, never estimated.
+
+The counts (docs/performance.md says why):
+  training FLOPs/token = 6 N + 12 L T C, N = all parameters (a tied embedding once: it is the
+                         output head's matmul), L layers, T sequence, C dim
+  prefill  FLOPs/token = 2 N_layers + 4 L P (NH HD) + 2 V C / P   (the head runs for the last
+                         position only), N_layers = the layers' matrices, P prompt length
+  decode bytes/token   = the bytes of every weight matrix, read once per token (bf16: 2 bytes each,
+                         our f32 checkpoints: 4); the tied head counts once, the embedding row
+                         lookup and the small KV cache are left out
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+
+MODEL_RE = re.compile(r"model: dim (\d+), (\d+) layers, (\d+) heads \((\d+) kv\), hidden (\d+), "
+                      r"vocab (\d+), seq (\d+): (\d+) parameters")
+INFER_RE = re.compile(r"prompt (\d+) tok ([\d.]+) tok/s \| decode (\d+) tok ([\d.]+) tok/s")
+TOK_RE = re.compile(r"encode ([\d.]+) MB/s")
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class Run:
+    """The files timed() in scripts/bench.sh wrote for one program run."""
+
+    def __init__(self, run_dir, name):
+        self.name = name
+        self.out = read(os.path.join(run_dir, name + ".out"))
+        self.err = read(os.path.join(run_dir, name + ".err")) or ""
+        rc = read(os.path.join(run_dir, name + ".rc"))
+        self.rc = int(rc) if rc and rc.strip().lstrip("-").isdigit() else None
+        self.rss_mb = self.wall_s = None
+        rss = read(os.path.join(run_dir, name + ".rss"))
+        if rss and rss.strip():
+            last = rss.strip().splitlines()[-1].split()  # time(1) puts a "Command exited" line first
+            try:
+                self.rss_mb, self.wall_s = int(last[0]) / 1024.0, float(last[1])
+            except (ValueError, IndexError):
+                pass
+
+    @property
+    def ran(self):
+        return self.rc is not None
+
+    @property
+    def ok(self):
+        return self.rc == 0
+
+    def why(self):
+        if not self.ran:
+            return "not available (not run: program or input missing)"
+        lines = [l for l in self.err.strip().splitlines() if l.strip()]
+        return f"not available (exit {self.rc}: {lines[-1][:120] if lines else 'no message'})"
+
+    def json(self):
+        try:
+            return json.loads(self.out)
+        except (TypeError, ValueError):
+            return None
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def parse_model(text):
+    m = MODEL_RE.search(text or "")
+    if not m:
+        return None
+    k = ("dim", "n_layers", "n_heads", "n_kv_heads", "hidden_dim", "vocab", "seq", "params")
+    return dict(zip(k, map(int, m.groups())))
+
+
+def shape_flags(path):
+    cfg = parse_model(read(path))
+    if not cfg:
+        return 1
+    print(f"--dim {cfg['dim']} --n-layers {cfg['n_layers']} --n-heads {cfg['n_heads']} "
+          f"--n-kv-heads {cfg['n_kv_heads']} --hidden-dim {cfg['hidden_dim']}")
+    return 0
+
+
+def train_tok_s(csv_text):
+    """Median tokens_per_s of the logged steps, leaving out steps 0 and 1 (warm-up)."""
+    rows = [l.split(",") for l in csv_text.strip().splitlines()]
+    if not rows or rows[0][:6] != ["step", "train_loss", "val_loss", "lr", "grad_norm", "tokens_per_s"]:
+        return None, 0
+    vals = []
+    for r in rows[1:]:
+        try:
+            step, tps = int(r[0]), float(r[5])
+        except (ValueError, IndexError):
+            continue
+        if step >= 2 and tps > 0:
+            vals.append(tps)
+    return med(vals), len(vals)
+
+
+def fmt(x, unit="", digits=1):
+    if x is None:
+        return "-"
+    if isinstance(x, str):
+        return x
+    return f"{x:,.{digits}f}{unit}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description="make bench report")
+    ap.add_argument("--shape", help="print bin/train's model shape (from its stdout file) as flags")
+    ap.add_argument("--run", default="bench/run")
+    ap.add_argument("--out", default="bench/results.json")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vocab", type=int, default=1024)
+    a = ap.parse_args()
+    if a.shape:
+        return shape_flags(a.shape)
+
+    R = lambda name: Run(a.run, name)  # noqa: E731
+    res = {"threads": a.threads, "train_vocab": a.vocab, "machine": {}}
+    rows = []  # (section, what, value, ratio, peak RSS MB)
+
+    # ---- machine + limits ----
+    cpu = "?"
+    for line in (read("/proc/cpuinfo") or "").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    res["machine"] = {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+                      "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    load = [read(os.path.join(a.run, "loadavg_" + w)) for w in ("start", "end")]
+    res["machine"]["loadavg_start"], res["machine"]["loadavg_end"] = [(x or "").strip() for x in load]
+    lim = {}
+    for shape in ("tiny", "small", "1b"):
+        r = R("limits_" + shape)
+        j = r.json() if r.ok else None
+        lim[shape] = j
+        if j:
+            res["machine"]["openblas_core"] = j["openblas_core"]
+            res["machine"]["openblas_config"] = j["openblas_config"]
+            res["machine"]["blas_threads"] = j["blas_threads"]
+    res["limits"] = {
+        "sgemm_gflops_tiny_step": lim["tiny"] and lim["tiny"].get("sgemm_step_gflops"),
+        "sgemm_gflops_small_step": lim["small"] and lim["small"].get("sgemm_step_gflops"),
+        "sgemm_gflops_1b_prefill": lim["1b"] and lim["1b"].get("sgemm_step_gflops"),
+        "mem_read_gbs": lim["tiny"] and lim["tiny"].get("mem_read_gbs"),
+        "mem_triad_gbs": lim["tiny"] and lim["tiny"].get("mem_triad_gbs"),
+        "raw": lim,
+    }
+    L = res["limits"]
+    core = res["machine"].get("openblas_core", "?")
+    ct = res["machine"]["OPENBLAS_CORETYPE"] or "(unset)"
+    rl = R("limits_tiny")
+    rows.append(("limits", f"OPENBLAS_CORETYPE={ct}, OpenBLAS core {core}, {a.threads} threads", "", "", None))
+    for key, what in (("sgemm_gflops_tiny_step", "sgemm, tiny training-step shapes"),
+                      ("sgemm_gflops_small_step", "sgemm, small training-step shapes"),
+                      ("sgemm_gflops_1b_prefill", "sgemm, 1B prefill shapes (512 rows, fwd)")):
+        name = {"sgemm_gflops_tiny_step": "limits_tiny", "sgemm_gflops_small_step": "limits_small",
+                "sgemm_gflops_1b_prefill": "limits_1b"}[key]
+        rows.append(("limits", what, fmt(L[key], " GFLOP/s") if L[key] else R(name).why(), "",
+                     R(name).rss_mb))
+    rows.append(("limits", "memory read (sum, 1 GiB)",
+                 fmt(L["mem_read_gbs"], " GB/s") if L["mem_read_gbs"] else rl.why(), "", rl.rss_mb))
+    rows.append(("limits", "memory triad (3 x 0.5 GiB)",
+                 fmt(L["mem_triad_gbs"], " GB/s") if L["mem_triad_gbs"] else rl.why(), "", None))
+
+    # ---- training + PyTorch ----
+    res["training"] = {}
+    for preset in ("tiny", "small"):
+        r, t = R("train_" + preset), R("torch_" + preset)
+        cfg = parse_model(r.out)
+        csv = read(os.path.join(a.run, f"train_{preset}.csv"))
+        tps, nsteps = train_tok_s(csv) if (r.ok and csv) else (None, 0)
+        e = {"config": cfg, "tok_s": tps, "steps_timed": nsteps, "peak_rss_mb": r.rss_mb}
+        sg = L["sgemm_gflops_%s_step" % preset]
+        if cfg and tps:
+            fpt = 6 * cfg["params"] + 12 * cfg["n_layers"] * cfg["seq"] * cfg["dim"]
+            e["flops_per_token"] = fpt
+            e["gflops"] = tps * fpt * 1e-9
+            e["fraction_of_sgemm"] = e["gflops"] / sg if sg else None
+        tj = t.json() if t.ok else None
+        e["torch"] = tj
+        if tj:
+            e["torch_tok_s"] = tj["tok_s"]
+            e["torch_fraction_of_sgemm"] = tj["gflops"] / sg if sg else None
+            e["ours_over_torch"] = tps / tj["tok_s"] if tps else None
+        res["training"][preset] = e
+        label = f"train {preset}" + (f" ({cfg['params'] / 1e6:.2f}M params)" if cfg else "")
+        ratio = (f"{e['gflops']:.1f} GFLOP/s = {100 * e['fraction_of_sgemm']:.0f}% of sgemm"
+                 if e.get("fraction_of_sgemm") else "")
+        rows.append(("training 8x256", label, fmt(tps, " tok/s") if tps else r.why(), ratio, r.rss_mb))
+        tr = (f"ours/PyTorch = {e['ours_over_torch']:.2f}x; torch at "
+              f"{100 * e['torch_fraction_of_sgemm']:.0f}% of sgemm" if e.get("ours_over_torch") else "")
+        rows.append(("training 8x256", f"PyTorch {tj['torch'] if tj else ''} {preset} (PASSIVE)",
+                     fmt(e.get("torch_tok_s"), " tok/s") if tj else t.why(), tr, t.rss_mb))
+
+    # ---- inference ----
+    inf = res["inference"] = {}
+    bw = L["mem_read_gbs"]
+    cfg1b = None
+    try:
+        with open("bench/models/llama-3.2-1b-random/config.json") as f:
+            cfg1b = json.load(f)
+    except (OSError, ValueError):
+        pass
+
+    def infer_runs(prefix, n):
+        runs = [R(f"{prefix}_{i}") for i in range(1, n + 1)]
+        runs = [x for x in runs if x.ran]
+        stats = []
+        for x in runs:
+            m = INFER_RE.search(x.err) if x.ok else None
+            if m:
+                stats.append(tuple(float(g) for g in m.groups()))
+        return runs, stats
+
+    # 1B
+    if cfg1b:
+        C, Lr, H, V = cfg1b["hidden_size"], cfg1b["num_hidden_layers"], cfg1b["intermediate_size"], cfg1b["vocab_size"]
+        hd = cfg1b.get("head_dim", C // cfg1b["num_attention_heads"])
+        q, kv = cfg1b["num_attention_heads"] * hd, cfg1b["num_key_value_heads"] * hd
+        layer_params = Lr * (2 * C * q + 2 * C * kv + 3 * C * H)
+        bytes_tok = 2 * (layer_params + V * C)
+    runs, st = infer_runs("infer1b_decode", 3)
+    dec = med([s[3] for s in st])
+    e = {"decode_tok_s": dec, "runs": len(st), "peak_rss_mb": med([x.rss_mb for x in runs])}
+    if dec and cfg1b:
+        e["bytes_per_token"] = bytes_tok
+        e["bandwidth_bound_tok_s"] = bw * 1e9 / bytes_tok if bw else None
+        e["fraction_of_bandwidth"] = dec / e["bandwidth_bound_tok_s"] if bw else None
+    inf["1b_decode"] = e
+    why = runs[0].why() if runs else "not available (bin/infer or the 1B checkpoint missing)"
+    rows.append(("inference", "decode, 1B bf16 (random weights)", fmt(dec, " tok/s") if dec else why,
+                 f"{100 * e['fraction_of_bandwidth']:.0f}% of bandwidth bound "
+                 f"({e['bandwidth_bound_tok_s']:.1f} tok/s = {bw:.1f} GB/s / {bytes_tok / 1e9:.2f} GB)"
+                 if e.get("fraction_of_bandwidth") else "", e["peak_rss_mb"]))
+    runs, st = infer_runs("infer1b_prefill", 2)
+    pre = med([s[1] for s in st])
+    e = {"prefill_tok_s": pre, "runs": len(st), "peak_rss_mb": med([x.rss_mb for x in runs])}
+    sg1b = L["sgemm_gflops_1b_prefill"]
+    if pre and cfg1b and st:
+        P = int(st[0][0])
+        fpt = 2 * layer_params + 4 * Lr * P * q + 2 * V * C / P
+        e.update(prompt=P, flops_per_token=fpt, gflops=pre * fpt * 1e-9)
+        e["fraction_of_sgemm"] = e["gflops"] / sg1b if sg1b else None
+    inf["1b_prefill"] = e
+    why = runs[0].why() if runs else "not available (bin/infer or the 1B checkpoint missing)"
+    rows.append(("inference", f"prefill {e.get('prompt', 512)} tokens, 1B bf16", fmt(pre, " tok/s") if pre else why,
+                 f"{e['gflops']:.1f} GFLOP/s = {100 * e['fraction_of_sgemm']:.0f}% of sgemm"
+                 if e.get("fraction_of_sgemm") else "", e["peak_rss_mb"]))
+
+    # tiny
+    tcfg = res["training"]["tiny"]["config"]
+    runs, st = infer_runs("infertiny_decode", 64)
+    dec = med([s[3] for s in st])
+    e = {"decode_tok_s": dec, "runs": len(st), "peak_rss_mb": med([x.rss_mb for x in runs])}
+    if dec and tcfg:
+        e["bytes_per_token"] = 4 * tcfg["params"]
+        e["bandwidth_bound_tok_s"] = bw * 1e9 / e["bytes_per_token"] if bw else None
+        e["fraction_of_bandwidth"] = dec / e["bandwidth_bound_tok_s"] if bw else None
+    inf["tiny_decode"] = e
+    why = runs[0].why() if runs else "not available (bin/infer or the tiny checkpoint missing)"
+    rows.append(("inference", "decode, tiny f32 checkpoint", fmt(dec, " tok/s") if dec else why,
+                 f"{100 * e['fraction_of_bandwidth']:.0f}% of DRAM bound ({e['bytes_per_token'] / 1e6:.1f} MB "
+                 f"of weights: fits in cache)" if e.get("fraction_of_bandwidth") else "", e["peak_rss_mb"]))
+    runs, st = infer_runs("infertiny_prefill", 64)
+    pre = med([s[1] for s in st])
+    e = {"prefill_tok_s": pre, "runs": len(st)}
+    if pre and tcfg and st:
+        P = int(st[0][0])
+        nl = tcfg["params"] - tcfg["vocab"] * tcfg["dim"]
+        fpt = 2 * nl + 4 * tcfg["n_layers"] * P * tcfg["dim"] + 2 * tcfg["vocab"] * tcfg["dim"] / P
+        e.update(prompt=P, gflops=pre * fpt * 1e-9)
+        sg = L["sgemm_gflops_tiny_step"]
+        e["fraction_of_sgemm"] = e["gflops"] / sg if sg else None
+    inf["tiny_prefill"] = e
+    rows.append(("inference", f"prefill {e.get('prompt', 255)} tokens, tiny", fmt(pre, " tok/s") if pre else why,
+                 f"{e['gflops']:.1f} GFLOP/s = {100 * e['fraction_of_sgemm']:.0f}% of sgemm (tiny shapes)"
+                 if e.get("fraction_of_sgemm") else "", None))
+
+    r = R("kv_tiny")
+    j = r.json() if r.ok else None
+    inf["kv_vs_recompute_tiny"] = j
+    rows.append(("inference", f"KV cache vs recompute, {j['kv_len'] if j else 256} tokens (tiny shapes)",
+                 f"{j['kv_speedup']:.1f}x faster" if j else r.why(),
+                 f"{j['kv_s'] * 1e3:.0f} ms vs {j['recompute_s'] * 1e3:.0f} ms" if j else "", r.rss_mb))
+
+    # ---- tokenizer ----
+    tk = res["tokenizer"] = {}
+    for enc in ("r50k_base", "cl100k_base", "llama3"):
+        runs = [x for x in (R(f"tok_{enc}_{i}") for i in (1, 2, 3)) if x.ran]
+        mbs = med([float(m.group(1)) for x in runs if x.ok for m in [TOK_RE.search(x.out or "")] if m])
+        tk[enc] = {"encode_mb_s": mbs, "peak_rss_mb": med([x.rss_mb for x in runs])}
+        rows.append(("tokenizer", f"encode {enc} (tiny Shakespeare, 1 thread)",
+                     fmt(mbs, " MB/s", 2) if mbs else (runs[0].why() if runs else
+                                                        "not available (bin/tokenize or rank file missing)"),
+                     "", tk[enc]["peak_rss_mb"]))
+    runs = [x for x in (R(f"bpe_{i}") for i in (1, 2, 3)) if x.ran]
+    secs = med([x.wall_s for x in runs if x.ok])
+    tk["bpe_train_4096"] = {"seconds": secs, "peak_rss_mb": med([x.rss_mb for x in runs])}
+    rows.append(("tokenizer", "bpe-train 4,096 tokens (tiny Shakespeare)",
+                 fmt(secs, " s", 2) if secs else (runs[0].why() if runs else "not available (bin/bpe-train missing)"),
+                 "", tk["bpe_train_4096"]["peak_rss_mb"]))
+
+    res["table"] = [dict(zip(("section", "what", "value", "ratio", "peak_rss_mb"), r)) for r in rows]
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+
+    # ---- the table ----
+    w1 = max(len(r[1]) for r in rows)
+    w2 = max(len(str(r[2])) for r in rows)
+    print(f"\nscratchllama bench — {cpu}, {os.cpu_count()} cores, {a.threads} threads, "
+          f"OPENBLAS_CORETYPE={ct}, OpenBLAS core {core}")
+    section = None
+    for sec, what, val, ratio, rss in rows:
+        if sec != section:
+            print(f"\n[{sec}]")
+            section = sec
+        r = f"{rss:7.0f} MB" if rss else ""
+        print(f"  {what:<{w1}}  {str(val):<{w2}}  {r:>10}  {ratio}")
+    print(f"\n(every number a median of several repetitions; peak RSS per program; written to {a.out})")
+    ls = res["machine"]["loadavg_start"]
+    if ls and float(ls.split()[0]) > 0.5:
+        print(f"warning: load average {ls} when the bench started: other processes shared the "
+              f"{os.cpu_count()} cores, so these numbers are low; rerun on a quiet machine")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
