@@ -272,9 +272,10 @@ int main(int argc, char **argv) {
     double load_s = now_s() - t0;
 
     // BOS: config.json's bos_token_id for HF (Llama 3: <|begin_of_text|>, as transformers'
-    // tokenizer adds it); 1 for llama2.c; <|begin_of_text|> for our models when the tokenizer has it.
+    // tokenizer adds it); 1 for llama2.c; none for our models (bin/train trains on one running
+    // token stream without BOS, and its samples start from "\n", as ours do without a prompt).
     int bos = lm.bos_id;
-    if (lm.format == FORMAT_CHECKPOINT && tok) bos = tokenizer_special(tok, "<|begin_of_text|>");
+    if (lm.format == FORMAT_CHECKPOINT && !prompt && !prompt_ids && !chat && tok) prompt = "\n";
 
     // stop ids: the model's EOS ids, and the tokenizer's end-of-turn / end-of-text specials
     int stop[LOAD_MAX_EOS + 3], n_stop = 0;
