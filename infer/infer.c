@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+#include "data/sha256.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
@@ -262,7 +263,13 @@ int main(int argc, char **argv) {
         if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && access(tpath, R_OK) != 0) {
             if (!prompt_ids) die("the checkpoint's tokenizer %s is missing: pass --tokenizer FILE", tpath);
         } else {
-            if (tokenizer_open(&tok_storage, tpath, err, sizeof err) != 0) die("%s", err);
+            // our checkpoint names the very file it was trained with: refuse one that changed
+            char hex[65];
+            if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && lm.tokenizer_sha256[0] &&
+                (sha256_file_hex(tpath, hex) != 0 || strcmp(hex, lm.tokenizer_sha256) != 0))
+                die("%s is not the tokenizer the checkpoint was trained with (sha256 differs); pass --tokenizer FILE "
+                    "to use it anyway", tpath);
+            if (tokenizer_open(&tok_storage, tpath, lm.tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
             tok = &tok_storage;
             if (tok->kind == TOKENIZER_SP ? tok->vocab_size != V : tok->vocab_size > V)
                 die("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok->vocab_size, V);
