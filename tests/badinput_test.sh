@@ -176,6 +176,13 @@ head -c 20 "$T/ok.bin" > "$T/l.bin";                                   row infer
 { le32 $((0x616b3432)); le32 1; hdr 8 16 1 2 2 32 4; head -c 100 /dev/zero; } > "$T/l.bin"; row infer "llama2.c v1 header, truncated" $I "$T/l.bin" --prompt-ids 1
 row infer "llama2.c --ctx past seq_len"  $I "$T/ok.bin" --ctx 5 --prompt-ids 1
 row infer "llama2.c text prompt, no tokenizer.bin" $I "$T/ok.bin" --prompt x
+# a v1 file of 266 KB whose header claims seq_len 2^24: the default context is capped at 2048
+# (it once built 8 GB of RoPE tables before failing): runs within 2 GB of address space
+{ le32 $((0x616b3432)); le32 1; hdr 128 1 1 1 1 2 16777216; printf '\1'; head -c $((256 - 37)) /dev/zero
+  head -c $(( (2*128 + 3*128 + 4*128*128 + 3*128) * 4 )) /dev/zero; } > "$T/bigseq.bin"
+out=$( (ulimit -v 2000000; timeout 60 $I "$T/bigseq.bin" --prompt-ids "1" -n 2 --temperature 0 2>&1 >/dev/null) ); rc=$?
+[ $rc = 0 ] && ok "llama2.c seq_len 2^24 in a 266 KB file: default context capped, runs in < 2 GB: $out" ||
+  fail "llama2.c seq_len 2^24: exit $rc, $out"
 printf '\x10\0\0\0' > "$T/tok.bin";                                      row infer "tokenizer.bin with no tokens" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
 printf '\0\0\0\0' > "$T/tok.bin";                                        row infer "tokenizer.bin max_token_length 0" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
 { le32 16; printf '\0\0\0\0'; le32 200; printf 'abc'; } > "$T/tok.bin";  row infer "tokenizer.bin piece longer than max_token_length" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
