@@ -180,7 +180,7 @@ row infer "llama2.c text prompt, no tokenizer.bin" $I "$T/ok.bin" --prompt x
 # (it once built 8 GB of RoPE tables before failing): runs within 2 GB of address space
 { le32 $((0x616b3432)); le32 1; hdr 128 1 1 1 1 2 16777216; printf '\1'; head -c $((256 - 37)) /dev/zero
   head -c $(( (2*128 + 3*128 + 4*128*128 + 3*128) * 4 )) /dev/zero; } > "$T/bigseq.bin"
-out=$( (ulimit -v 2000000; timeout 60 $I "$T/bigseq.bin" --prompt-ids "1" -n 2 --temperature 0 2>&1 >/dev/null) ); rc=$?
+out=$( ([ "${SAN:-}" = 1 ] || ulimit -v 2000000; timeout 60 $I "$T/bigseq.bin" --prompt-ids "1" -n 2 --temperature 0 2>&1 >/dev/null) ); rc=$?
 [ $rc = 0 ] && ok "llama2.c seq_len 2^24 in a 266 KB file: default context capped, runs in < 2 GB: $out" ||
   fail "llama2.c seq_len 2^24: exit $rc, $out"
 printf '\x10\0\0\0' > "$T/tok.bin";                                      row infer "tokenizer.bin with no tokens" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
