@@ -49,8 +49,13 @@ ls "$T/a"/model_best.bin "$T/a"/model_00000020.bin "$T/a"/state_00000020.bin > /
 rc1=$?
 grep -q 'resume with: bin/train --resume' "$T/b1.out" && [ $rc1 = 0 ] && ok "--stop-at 10: exit 0 and says how to resume" ||
   fail "--stop-at 10: exit $rc1: $(tail -2 "$T/b1.out" "$T/b1.err")"
+# what a kill during a checkpoint write leaves: a temp file of a process that no longer runs
+true & dead=$!; wait $dead
+head -c 777 /dev/urandom > "$T/b/model_00000011.bin.tmp.$dead"
 $BIN/train --resume "$T/b" --threads 2 > "$T/b2.out" 2> "$T/b2.err"
 rc2=$?
+[ ! -e "$T/b/model_00000011.bin.tmp.$dead" ] && grep -q 'removed 1 unfinished' "$T/b2.err" &&
+  ok "--resume removes a killed writer's temp file" || fail "stale temp file: $(ls "$T/b" | tr '\n' ' ')"
 [ $rc2 = 0 ] && ok "--resume: exit 0 ($(grep '^resumed' "$T/b2.out"))" || fail "--resume: exit $rc2: $(head -3 "$T/b2.err")"
 if diff <(cut -d, -f1-5 "$T/a.csv") <(cut -d, -f1-5 "$T/b.csv") > "$T/diff"; then
   ok "resume: train and val losses, lr and grad norm of all 20 steps are bit-identical (dropout 0.1, shuffled)"
