@@ -16,7 +16,8 @@
 #
 # Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_VOCAB (training vocab;
 # default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
-# BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out. OPENBLAS_CORETYPE is passed through as the
+# BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out, BENCH_ONLY="limits tokenizer ..." to run
+# only some sections (limits training torch inference tokenizer). OPENBLAS_CORETYPE is passed through as the
 # user set it, never changed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,8 @@ timed() {
     return $rc
 }
 have() { [ -x "$1" ]; }
+# BENCH_ONLY="limits training torch inference tokenizer" (any subset) runs only those sections
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 start=$(date +%s)
 # other work on the machine skews every number: record the load before and after
 cut -d' ' -f1-3 /proc/loadavg >"$RUN/loadavg_start"
@@ -81,7 +84,7 @@ TRAIN_STEPS=${BENCH_TRAIN_STEPS:-12}
 REG="--dropout 0.1 --weight-decay 0.1 --grad-clip 1.0"
 for preset in tiny small; do
     steps=$TRAIN_STEPS; [ $preset = small ] && steps=$(( TRAIN_STEPS * 2 / 3 ))
-    if have bin/train; then
+    if have bin/train && want training; then
         say "training $preset: $steps steps at 8 x 256"
         timed train_$preset bin/train --preset $preset --batch 8 --seq 256 --steps $steps \
             --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
@@ -95,7 +98,7 @@ done
 shape() { $PY tools/bench_report.py --shape "$RUN/train_$1.out"; }
 
 # ---- 1. limits ----------------------------------------------------------------------------------
-if have bin/bench-limits; then
+if have bin/bench-limits && want limits; then
     tiny_shape=$(shape tiny) || tiny_shape=""
     small_shape=$(shape small) || small_shape=""
     [ -n "$tiny_shape" ] || say "no tiny shape from bin/train: sgemm measured at bench-limits' defaults"
@@ -111,7 +114,7 @@ if have bin/bench-limits; then
 fi
 
 # ---- 3. PyTorch peer ----------------------------------------------------------------------------
-if $PY -c 'import torch' 2>/dev/null; then
+if want torch && $PY -c 'import torch' 2>/dev/null; then
     for preset in tiny small; do
         s=$(shape $preset) || continue
         steps=$TRAIN_STEPS; [ $preset = small ] && steps=$(( TRAIN_STEPS * 2 / 3 ))
@@ -123,7 +126,7 @@ fi
 
 # ---- 4. inference -------------------------------------------------------------------------------
 ids() { $PY -c "import random,sys; r=random.Random(int(sys.argv[3])); print(' '.join(str(r.randrange(int(sys.argv[1]))) for _ in range(int(sys.argv[2]))))" "$@"; }
-if have bin/infer; then
+if have bin/infer && want inference; then
     if [ "${BENCH_SKIP_1B:-0}" != 1 ]; then
         $PY tools/make_random_hf.py --out $MODEL_1B || say "could not write $MODEL_1B"
     fi
@@ -151,7 +154,7 @@ if have bin/infer; then
         done
     fi
 fi
-if have bin/bench-decode; then
+if have bin/bench-decode && want inference; then
     s=$(shape tiny) || s=""
     say "KV cache vs recompute at 256 tokens (tiny shapes)"
     timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3
@@ -159,7 +162,7 @@ fi
 
 # ---- 5. tokenizer -------------------------------------------------------------------------------
 TEXT=$SHARED/data/tinyshakespeare.txt
-if have bin/tokenize && [ -f "$TEXT" ]; then
+if have bin/tokenize && [ -f "$TEXT" ] && want tokenizer; then
     for enc in gpt2/r50k_base cl100k/cl100k_base llama3/tokenizer.model; do
         f=$SHARED/tokenizers/$enc; [ -f "$f" ] || f=$SHARED/tokenizers/$enc.tiktoken
         [ -f "$f" ] || continue
@@ -169,7 +172,7 @@ if have bin/tokenize && [ -f "$TEXT" ]; then
         for r in 1 2 3; do timed tok_${name}_$r bin/tokenize --encoding "$f" --bench <"$TEXT"; done
     done
 fi
-if have bin/bpe-train && [ -f "$TEXT" ]; then
+if have bin/bpe-train && [ -f "$TEXT" ] && want tokenizer; then
     # issue 6 asks for 4,096 merges: 256 byte tokens + 4,096 merges = a 4,352-token vocabulary
     say "bpe-train: 4,096 merges on tiny Shakespeare, 3 times"
     for r in 1 2 3; do
