@@ -93,6 +93,16 @@ for preset in tiny small; do
     fi
 done
 
+# The same tiny run with OMP_WAIT_POLICY=PASSIVE: how much OpenMP's spin-waiting (against
+# OpenBLAS's own threads) costs. The table's targets use the default environment above.
+if have bin/train && want training; then
+    say "training tiny again with OMP_WAIT_POLICY=PASSIVE"
+    timed train_tiny_passive env OMP_WAIT_POLICY=PASSIVE bin/train --preset tiny --batch 8 --seq 256 \
+        --steps $TRAIN_STEPS --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin \
+        --tokenizer "" --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
+        --ckpt-dir $RUN/ckpt_tiny_passive --log $RUN/train_tiny_passive.csv $REG
+fi
+
 # the shape a preset ran at, from bin/train's "model: ..." line, as flags for the other programs
 # ("--dim 128 --n-layers 4 --n-heads 4 --n-kv-heads 2 --hidden-dim 384")
 shape() { $PY tools/bench_report.py --shape "$RUN/train_$1.out"; }
@@ -137,6 +147,11 @@ if have bin/infer && want inference; then
             timed infer1b_decode_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 16 $r)" -n 32 \
                 --temperature 0 --ctx 64 --threads "$THREADS"
         done
+        say "1B bf16: the same decode with OMP_WAIT_POLICY=PASSIVE, 3 times"
+        for r in 1 2 3; do
+            timed infer1b_passive_$r env OMP_WAIT_POLICY=PASSIVE bin/infer $MODEL_1B \
+                --prompt-ids "$(ids 128256 16 $r)" -n 32 --temperature 0 --ctx 64 --threads "$THREADS"
+        done
         say "1B bf16: prefill a 512-token prompt, 2 times"
         for r in 1 2; do
             timed infer1b_prefill_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 512 $r)" -n 1 \
@@ -157,7 +172,8 @@ fi
 if have bin/bench-decode && want inference; then
     s=$(shape tiny) || s=""
     say "KV cache vs recompute at 256 tokens (tiny shapes)"
-    timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3
+    timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3 \
+        --max-seconds 30
 fi
 
 # ---- 5. tokenizer -------------------------------------------------------------------------------
