@@ -3,7 +3,7 @@
 #   make            build every program into bin/
 #   make test       build and run the whole test suite (ends with "N passed, N failed")
 #   make train      install deps, fetch + tokenize the corpus, train the tiny preset, sample
-#   make debug      the same programs built with -O0 -g (for gdb)
+#   make debug      the same programs built with -O0 -g into bin/debug/ (for gdb)
 #   make bench      speed as ratios to this machine's measured limits
 #   make clean
 #
@@ -78,8 +78,9 @@ $(foreach n,$(PROG_NAMES),$(eval $(call PROGRAM_RULE,$(n))))
 test: all
 	@tests/run.sh
 
+# -O0 -g copies of every program in bin/debug/ (bin/ keeps the optimized ones)
 debug:
-	$(MAKE) BUILD=build-debug OPT="-O0" CFLAGS="-O0 -g -fopenmp" all
+	$(MAKE) BUILD=build-debug BIN=bin/debug CFLAGS="-O0 -g -fopenmp" all
 
 train: all
 	@scripts/train.sh
@@ -92,3 +93,6 @@ plot:
 
 clean:
 	rm -rf build build-debug bin
+
+# keep the test objects make builds on the way (no needless recompiles)
+.SECONDARY:

@@ -286,6 +286,9 @@ struct Tiktoken {
     char err[256];
 };
 
+// Ranks are ids; 2^24 is far above any real vocabulary (Llama 3 has 128,256 ids).
+#define MAX_RANK (1 << 24)
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || !errlen) return;
     va_list ap;
@@ -399,9 +402,13 @@ Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, s
         char *endp;
         errno = 0;
         long r = strtol(data + sp + 1, &endp, 10);
-        if (endp == data + sp + 1 || endp != data + e || errno || r < 0 || r >= (1 << 30) ||
+        if (endp == data + sp + 1 || endp != data + e || errno || r < 0 ||
             data[sp + 1] == ' ' || data[sp + 1] == '+' || data[sp + 1] == '-') {
             set_err(err, errlen, "%s: line %d: bad rank", rank_file, line);
+            goto fail_arr;
+        }
+        if (r >= MAX_RANK) {  // a corrupt number would otherwise size the id tables
+            set_err(err, errlen, "%s: line %d: rank %ld is too large (at most %d)", rank_file, line, r, MAX_RANK - 1);
             goto fail_arr;
         }
         while ((long)arrlen(rank_entry) <= r) arrput(rank_entry, -1);

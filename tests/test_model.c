@@ -122,6 +122,52 @@ static void test_kv(void) {
     model_free(m);
 }
 
+// ---- lifetime: config checks and the random init ----
+static void test_create_init(void) {
+    char err[200] = "";
+    Config c = tiny_config(3, 1, 0.0f);   // 4 heads are not a multiple of 3 KV heads
+    Model *m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "n_kv_heads"), "model_create rejects n_heads %% n_kv_heads != 0: \"%s\"", err);
+    c = tiny_config(2, 1, 0.0f); c.head_dim = 5;
+    m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "head_dim"), "model_create rejects an odd head_dim: \"%s\"", err);
+    c = tiny_config(2, 1, 1.0f);
+    m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "dropout"), "model_create rejects dropout 1: \"%s\"", err);
+
+    // init: deterministic for a seed, N(0, 0.02) matrices, wo/w2 at 0.02/sqrt(2L), norms 1
+    c = tiny_config(2, 0, 0.0f);
+    c.dim = 64; c.hidden_dim = 128; c.vocab_size = 256; c.head_dim = 16;
+    Model *a = model_create(&c, 1, err, sizeof err), *b = model_create(&c, 1, err, sizeof err);
+    model_init_random(a, 5); model_init_random(b, 5);
+    CHECK(!memcmp(a->params_memory, b->params_memory, a->num_parameters * sizeof(float)),
+          "model_init_random is deterministic for a seed");
+    const ParameterTensors *p = &a->params;
+    struct { const char *name; const float *x; size_t n; double want; } t[] = {
+        { "wq", p->wq, a->param_sizes[2], 0.02 }, { "w1", p->w1, a->param_sizes[7], 0.02 },
+        { "lm_head", p->lm_head, a->param_sizes[11], 0.02 },
+        { "wo", p->wo, a->param_sizes[5], 0.02 / sqrt(2.0 * c.n_layers) },
+        { "w2", p->w2, a->param_sizes[9], 0.02 / sqrt(2.0 * c.n_layers) },
+    };
+    for (int i = 0; i < 5; i++) {
+        double ss = 0, mean = 0;
+        for (size_t j = 0; j < t[i].n; j++) { ss += (double)t[i].x[j] * t[i].x[j]; mean += t[i].x[j]; }
+        double sd = sqrt(ss / t[i].n);
+        mean /= t[i].n;
+        // n >= 8192 samples: the std estimate's own error is 1/sqrt(2n) <= 0.8% and the mean's
+        // sd/sqrt(n) <= 1.1% of sd, so 5% bounds sit > 4 sigma out
+        CHECK(fabs(sd / t[i].want - 1) < 0.05 && fabs(mean) < 0.05 * t[i].want,
+              "model_init_random %s: std %.5f (want %.5f +- 5%%), mean %.1e", t[i].name, sd, t[i].want, mean);
+    }
+    int ones = 1;
+    for (size_t j = 0; j < a->param_sizes[1]; j++) ones &= p->rms_att[j] == 1.0f;
+    for (size_t j = 0; j < a->param_sizes[10]; j++) ones &= p->rms_final[j] == 1.0f;
+    CHECK(ones, "model_init_random sets the RMSNorm weights to 1");
+    int tok = 1;
+    CHECK(isnan(model_forward(a, &tok, NULL, 1, c.max_seq_len + 1)), "model_forward T > max_seq_len returns NAN");
+    model_free(a); model_free(b);
+}
+
 // ---- 3. threads vs one thread ----
 static void test_threads(void) {
     Config c = tiny_config(2, 1, 0.1f);
@@ -242,6 +288,7 @@ int main(void) {
     test_model_fd(4, 0, 0.0f);   // MHA, untied head
     test_model_fd(2, 1, 0.1f);   // dropout at a fixed mask
     test_model_fd(4, 0, 0.1f);
+    test_create_init();
     test_kv();
     test_threads();
     test_fixture("model_gqa_tied.fx");

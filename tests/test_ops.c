@@ -166,6 +166,28 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD) {
     char what[160];
     snprintf(what, sizeof what, "attention B%d T%d Tk%d NH%d NKV%d HD%d", B, T, Tk, NH, NKV, HD);
     CHECK(worst < 1e-6, "%s: softmax rows sum to 1, masked keys exactly 0: max err %.2e (tol 1e-06)", what, worst);
+    // the output against the definition, in double: out = softmax(q k^T / sqrt(HD), causal) v
+    double werr = 0, wscale = 0;
+    for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
+        int g = h / (NH / NKV), n = Tk - T + t + 1;
+        const float *qt = a_q + ((size_t)b * T + t) * NH * HD + h * HD;
+        double s[256], mx = -1e300, sum = 0;
+        for (int j = 0; j < n; j++) {
+            const float *kj = a_k + ((size_t)b * Tk + j) * NKV * HD + g * HD;
+            double d = 0;
+            for (int i = 0; i < HD; i++) d += (double)qt[i] * kj[i];
+            s[j] = d / sqrt((double)HD);
+            mx = fmax(mx, s[j]);
+        }
+        for (int j = 0; j < n; j++) { s[j] = exp(s[j] - mx); sum += s[j]; }
+        for (int i = 0; i < HD; i++) {
+            double o = 0;
+            for (int j = 0; j < n; j++) o += s[j] / sum * a_v[((size_t)b * Tk + j) * NKV * HD + g * HD + i];
+            werr = fmax(werr, fabs(o - a_out[((size_t)b * T + t) * NH * HD + h * HD + i]));
+            wscale = fmax(wscale, fabs(o));
+        }
+    }
+    CHECK(werr / wscale < 1e-5, "%s: forward vs double reference: max err / max |out| %.2e (tol 1e-05)", what, werr / wscale);
     attention_backward(dq, dk, dv, datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
     unpre(dq, nq); unpre(dk, nk); unpre(dv, nk);
     char w2[200];
@@ -281,6 +303,8 @@ int main(void) {
     test_attention(2, 5, 5, 4, 4, 4);   // plain multi-head
     test_attention(1, 4, 4, 3, 1, 6);   // MQA
     test_attention(2, 3, 7, 4, 2, 4);   // queries at positions 4..6 over 7 keys (KV cache shape)
+    test_attention(1, 150, 150, 2, 1, 4); // three blocks of 64 query rows (the last one partial)
+    test_attention(1, 70, 80, 2, 2, 4);   // two blocks, against a longer key range
     test_swiglu();
     test_residual();
     test_dropout(0.0f);

@@ -416,6 +416,7 @@ static void check_bad_input(Tiktoken *gpt2) {
         {"YQ==\n", "expected"},
         {"\n\n", "no ranks"},
         {"YQ== 0\nYg== 1\n", "has no rank"},
+        {"YQ== 0\nYg== 999999999\n", "too large"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_file(tmp, bad[i][0]);

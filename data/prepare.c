@@ -1,0 +1,153 @@
+// data/prepare.c — bin/prepare: split a text file into train and val, and tokenize each into
+// an llm.c token shard (data/shards.h).
+//
+//   bin/prepare [--tokenizer RANKS] [--pattern NAME] [--val-frac F] [--out-dir DIR] TEXT
+//
+// The split is on bytes, before tokenizing: val is the last F of the file (default 10%),
+// starting at the first line break at or after byte floor(size * (1 - F)), so no line (and no
+// UTF-8 character) is cut in two; train is everything before. Both halves are written as
+// DIR/train.txt and DIR/val.txt (bin/bpe-train learns a vocabulary from train.txt only, so val
+// stays unseen), and with --tokenizer as DIR/train.bin and DIR/val.bin.
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "data/atomic_file.h"
+#include "data/shards.h"
+#include "data/tiktoken.h"
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "prepare: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+"usage: bin/prepare [options] TEXT\n"
+"Split TEXT into train (first part) and val (last part, starting at a line break), write both\n"
+"as text, and with --tokenizer tokenize each into an llm.c token shard.\n"
+"  --tokenizer FILE   tiktoken rank file (e.g. from bin/bpe-train); without it only the .txt\n"
+"                     halves are written (default none)\n"
+"  --pattern NAME     gpt2 | cl100k | llama3: the tokenizer's split pattern (default: detected\n"
+"                     from the rank count, see data/tiktoken.h)\n"
+"  --val-frac F       fraction of the bytes that goes to val, 0 < F < 1 (default 0.1)\n"
+"  --out-dir DIR      where train.txt, val.txt, train.bin, val.bin go (default: TEXT's directory)\n"
+"  --help             this text\n");
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die("%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) die("%s: not a regular file", path);
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) die("%s: out of memory", path);
+    *len = fread(buf, 1, (size_t)st.st_size, f);
+    if (*len != (size_t)st.st_size) die("%s: read failed", path);
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+static void write_text(const char *path, const char *p, size_t n) {
+    char err[512];
+    AtomicFile af;
+    if (atomic_open(&af, path, err, sizeof err) || atomic_write(&af, p, n, err, sizeof err) ||
+        atomic_commit(&af, err, sizeof err))
+        die("%s", err);
+}
+
+static void tokenize_to(Tiktoken *tok, const char *what, const char *p, size_t n, const char *path) {
+    size_t ntok;
+    int *ids = tiktoken_encode_ordinary(tok, p, n, &ntok);
+    if (!ids) die("tokenizing %s: %s", what, tiktoken_error(tok));
+    if (ntok == 0) die("%s: no tokens (empty text)", what);
+    char err[512];
+    if (shard_write(path, ids, ntok, tiktoken_vocab_size(tok), err, sizeof err)) die("%s", err);
+    fprintf(stderr, "prepare: %s: %zu bytes -> %zu tokens (%.3f bytes/token) -> %s\n", what, n, ntok,
+            (double)n / ntok, path);
+    free(ids);
+}
+
+int main(int argc, char **argv) {
+    const char *tokenizer = NULL, *pattern = NULL, *out_dir = NULL;
+    double val_frac = 0.1;
+    static const struct option opts[] = {{"tokenizer", 1, 0, 't'}, {"pattern", 1, 0, 'p'},
+                                         {"val-frac", 1, 0, 'v'}, {"out-dir", 1, 0, 'o'},
+                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': tokenizer = optarg; break;
+        case 'p': pattern = optarg; break;
+        case 'o': out_dir = optarg; break;
+        case 'v': {
+            char *end;
+            val_frac = strtod(optarg, &end);
+            if (end == optarg || *end || !(val_frac > 0 && val_frac < 1))
+                die("--val-frac: expected a number between 0 and 1, got \"%s\"", optarg);
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        case ':': die("%s needs a value (see --help)", argv[optind - 1]);
+        default: die("unknown option %s (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) die("expected one TEXT file (see --help)");
+    const char *text_path = argv[optind];
+    char dir[4096];
+    if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
+    else {
+        snprintf(dir, sizeof dir, "%s", text_path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0'; else strcpy(dir, ".");
+    }
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) die("--out-dir %s: %s", dir, strerror(errno));
+
+    Tiktoken *tok = NULL;
+    if (tokenizer) {
+        char err[512];
+        tok = tiktoken_load(tokenizer, pattern, err, sizeof err);
+        if (!tok) die("--tokenizer %s: %s", tokenizer, err);
+    }
+
+    size_t n;
+    char *text = read_file(text_path, &n);
+    if (n < 2) die("%s: too short to split", text_path);
+    // the cut: the first '\n' at or after (1 - val_frac) of the bytes; val starts after it
+    size_t cut = (size_t)((double)n * (1.0 - val_frac));
+    while (cut < n && text[cut] != '\n') cut++;
+    if (cut < n) cut++;
+    if (cut >= n) {   // no line break: cut at a UTF-8 character boundary instead
+        cut = (size_t)((double)n * (1.0 - val_frac));
+        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80) cut--;
+    }
+    if (cut == 0 || cut >= n) die("%s: cannot split into non-empty train and val parts", text_path);
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/train.txt", dir);
+    write_text(path, text, cut);
+    snprintf(path, sizeof path, "%s/val.txt", dir);
+    write_text(path, text + cut, n - cut);
+    fprintf(stderr, "prepare: %s: %zu bytes -> train %zu bytes, val %zu bytes (split at byte %zu, a line start)\n",
+            text_path, n, cut, n - cut, cut);
+    if (tok) {
+        snprintf(path, sizeof path, "%s/train.bin", dir);
+        tokenize_to(tok, "train", text, cut, path);
+        snprintf(path, sizeof path, "%s/val.bin", dir);
+        tokenize_to(tok, "val", text + cut, n - cut, path);
+        tiktoken_free(tok);
+    }
+    free(text);
+    return 0;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/train.sh — what `make train` runs (make has installed the deps and built bin/ first):
+#   1. fetch tiny Shakespeare and check its sha256         (scripts/fetch_data.sh)
+#   2. split it: the last 10% (from a line start) is val  (bin/prepare)
+#   3. learn a BPE vocabulary on the train part only       (bin/bpe-train; same input, same file)
+#   4. tokenize both parts into llm.c token shards         (bin/prepare --tokenizer)
+#   5. train the tiny preset for at most MINUTES minutes    (bin/train --steps 0 --max-minutes)
+#   6. print the final val loss (nats/token, bits/byte), a sample, and how to sample more
+# Environment: VOCAB (default 1024), MINUTES (default 10), CKPT (default checkpoints),
+# EXTRA (more bin/train flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VOCAB=${VOCAB:-1024}
+MINUTES=${MINUTES:-10}
+CKPT=${CKPT:-checkpoints}
+D=data/shakespeare
+TOK=$D/bpe.tiktoken
+
+scripts/fetch_data.sh
+bin/prepare "$D/input.txt"                                   # train.txt + val.txt
+
+# the vocabulary depends only on (train.txt, VOCAB): reuse it when both are unchanged
+stamp="vocab=$VOCAB train_sha256=$(sha256sum "$D/train.txt" | cut -d' ' -f1)"
+if [ -f "$TOK" ] && [ -f "$TOK.stamp" ] && [ "$(cat "$TOK.stamp")" = "$stamp" ]; then
+  echo "train.sh: $TOK is up to date ($VOCAB tokens)" >&2
+else
+  echo "train.sh: learning a $VOCAB-token BPE on $D/train.txt" >&2
+  bin/bpe-train --vocab "$VOCAB" --pattern gpt2 --out "$TOK" "$D/train.txt"
+  echo "$stamp" > "$TOK.stamp"
+fi
+bin/prepare --tokenizer "$TOK" --pattern gpt2 "$D/input.txt"  # train.bin + val.bin
+
+# a fresh run: move the files of an earlier run out of the way (bin/train refuses to mix runs)
+if ls "$CKPT"/state_*.bin > /dev/null 2>&1; then
+  old="$CKPT/previous"
+  rm -rf "$old"; mkdir -p "$old"
+  mv "$CKPT"/model_*.bin "$CKPT"/state_*.bin "$old"/ 2>/dev/null || true
+  [ -f "$CKPT/train.csv" ] && mv "$CKPT/train.csv" "$old"/
+  echo "train.sh: moved the previous run's checkpoints to $old/" >&2
+fi
+mkdir -p "$CKPT"
+# shellcheck disable=SC2086
+bin/train --preset tiny --data "$D/train.bin" --val-data "$D/val.bin" --tokenizer "$TOK" \
+  --steps 0 --max-minutes "$MINUTES" --ckpt-dir "$CKPT" --log "$CKPT/train.csv" ${EXTRA:-}
+
+echo "loss curve: make plot   (writes $CKPT/train.png from $CKPT/train.csv)"
+if [ -x bin/infer ]; then
+  echo "sample more: bin/infer $CKPT/model_best.bin"
+else
+  echo "sample more: bin/train prints samples (bin/infer, once built, samples from $CKPT/model_best.bin)"
+fi

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# tests/train_test.sh — bin/prepare and bin/train end to end on a tiny model (seconds):
+# 20 steps in one run == 10 steps + --resume + 10 steps, bit for bit (dropout and shuffling on);
+# SIGINT saves and exits 0; corrupt checkpoints and bad flags get one line and exit 1.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+SHARED=${SHARED_DIR:-../shared}
+T=$(mktemp -d /tmp/train_test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# a byte-level tokenizer: the 256 single bytes as ranks 0..255 (a valid tiktoken rank file)
+for i in $(seq 0 255); do
+  printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"
+done > "$T/bytes.tiktoken"
+head -c 60000 "$SHARED/data/tinyshakespeare.txt" > "$T/text.txt"
+if bin/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2> "$T/prep.err"; then
+  ok "prepare: $(tr '\n' ' ' < "$T/prep.err" | cut -c1-160)"
+else fail "prepare: $(cat "$T/prep.err")"; fi
+tb=$(stat -c %s "$T/train.txt"); vb=$(stat -c %s "$T/val.txt")
+[ $((tb + vb)) = 60000 ] && [ "$(cat "$T/train.txt" "$T/val.txt" | sha256sum)" = "$(sha256sum < "$T/text.txt")" ] &&
+  [ "$(tail -c 1 "$T/train.txt" | od -An -c | tr -d ' ')" = '\n' ] &&
+  ok "prepare: train ($tb bytes) + val ($vb bytes) = the text, split after a line break" ||
+  fail "prepare: split does not reassemble the text"
+# byte-level: one token per byte, so the shard holds exactly the bytes (header 1024 + 2 per token)
+[ "$(stat -c %s "$T/val.bin")" = $((1024 + 2 * vb)) ] && ok "prepare: val.bin holds $vb uint16 tokens" ||
+  fail "prepare: val.bin size $(stat -c %s "$T/val.bin")"
+
+BASE=(bin/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken")
+TRAIN=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
+       --steps 20 --warmup 5 --lr 1e-2 --min-lr 1e-3 --dropout 0.1 --shuffle 1 --seed 7
+       --eval-every 5 --eval-batches 2 --sample-every 0 --sample-chars 40 --ckpt-every 4 --threads 2)
+
+"${TRAIN[@]}" --ckpt-dir "$T/a" --log "$T/a.csv" > "$T/a.out" 2> "$T/a.err"
+rc=$?
+[ $rc = 0 ] && ok "20-step run: exit 0, $(grep -c '^step ' "$T/a.out") progress lines" || fail "20-step run: exit $rc: $(head -3 "$T/a.err")"
+[ "$(head -1 "$T/a.csv")" = "step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s" ] &&
+  ok "log header is exactly step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s" || fail "log header: $(head -1 "$T/a.csv")"
+rows=$(awk -F, 'NR > 1 && $2 != ""' "$T/a.csv" | wc -l)
+first=$(awk -F, 'NR == 2 { print $1 }' "$T/a.csv")
+[ "$rows" = 20 ] && [ "$first" = 0 ] && ok "log: 20 train rows, steps from 0" || fail "log: $rows train rows, first step $first"
+grep -q 'bits/byte' "$T/a.out" && ok "eval prints nats/token and bits/byte: $(grep '^eval' "$T/a.out" | tail -1)" ||
+  fail "no bits/byte in the eval line"
+ls "$T/a"/model_best.bin "$T/a"/model_00000020.bin "$T/a"/state_00000020.bin > /dev/null 2>&1 &&
+  [ "$(ls "$T/a" | grep -c '^state_')" = 2 ] && ok "checkpoints: model_best.bin, the last pair, --keep-last 2 pairs kept" ||
+  fail "checkpoints: $(ls "$T/a" | tr '\n' ' ')"
+
+# 10 steps, stop, resume for the other 10: the same losses and the same final weights
+"${TRAIN[@]}" --ckpt-dir "$T/b" --log "$T/b.csv" --stop-at 10 > "$T/b1.out" 2> "$T/b1.err"
+rc1=$?
+grep -q 'resume with: bin/train --resume' "$T/b1.out" && [ $rc1 = 0 ] && ok "--stop-at 10: exit 0 and says how to resume" ||
+  fail "--stop-at 10: exit $rc1: $(tail -2 "$T/b1.out" "$T/b1.err")"
+bin/train --resume "$T/b" --threads 2 > "$T/b2.out" 2> "$T/b2.err"
+rc2=$?
+[ $rc2 = 0 ] && ok "--resume: exit 0 ($(grep '^resumed' "$T/b2.out"))" || fail "--resume: exit $rc2: $(head -3 "$T/b2.err")"
+if diff <(cut -d, -f1-5 "$T/a.csv") <(cut -d, -f1-5 "$T/b.csv") > "$T/diff"; then
+  ok "resume: train and val losses, lr and grad norm of all 20 steps are bit-identical (dropout 0.1, shuffled)"
+else fail "resume: logs differ: $(head -4 "$T/diff" | tr '\n' '|')"; fi
+cmp -s "$T/a/model_00000020.bin" "$T/b/model_00000020.bin" && ok "resume: final weights byte-identical to the uninterrupted run" ||
+  fail "resume: final weights differ"
+
+# SIGINT: finish the step, save, exit 0 with the resume command
+"${TRAIN[@]}" --steps 100000 --eval-every 0 --ckpt-every 0 --ckpt-dir "$T/c" > "$T/c.out" 2> "$T/c.err" &
+pid=$!
+for _ in $(seq 100); do grep -q '^step ' "$T/c.out" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+rc=$?
+n=$(ls "$T/c" | grep -c '^state_')
+[ $rc = 0 ] && [ "$n" = 1 ] && grep -q '^interrupted after step' "$T/c.out" && grep -q 'resume with' "$T/c.out" &&
+  ok "SIGINT: exit 0, saved $(ls "$T/c" | grep '^state_'), printed the resume command" ||
+  fail "SIGINT: exit $rc, $n states, $(tail -2 "$T/c.out" | tr '\n' '|') $(head -2 "$T/c.err")"
+
+# bad input: one line on stderr, exit 1
+head -c 3000 "$T/a/model_00000020.bin" > "$T/trunc.bin"
+INIT=("${BASE[@]}" --seq 32 --batch 4 --steps 2 --ckpt-dir "$T/d")
+"${INIT[@]}" --init "$T/a/model_00000020.bin" > "$T/init.out" 2>&1 && grep -q '^eval step 2:' "$T/init.out" &&
+  ok "--init from our checkpoint trains on: $(grep '^eval step 0' "$T/init.out")" || fail "--init: $(tail -2 "$T/init.out")"
+rm -rf "$T/d"
+expect_fail "--init truncated checkpoint" "${INIT[@]}" --init "$T/trunc.bin"
+expect_fail "--init foreign file" "${INIT[@]}" --init "$T/text.txt"
+expect_fail "--init with a shape flag" "${INIT[@]}" --init "$T/a/model_00000020.bin" --dim 64
+mkdir -p "$T/e"
+head -c 5000 "$T/a/state_00000020.bin" > "$T/e/state_00000020.bin"
+cp "$T/a/model_00000020.bin" "$T/e/"
+expect_fail "--resume with a truncated state" bin/train --resume "$T/e"
+mkdir -p "$T/empty"
+expect_fail "--resume of an empty directory" bin/train --resume "$T/empty"
+expect_fail "--resume of a missing directory" bin/train --resume "$T/none"
+expect_fail "fresh run into a directory that holds a run" "${TRAIN[@]}" --ckpt-dir "$T/a"
+expect_fail "--resume changing --lr" bin/train --resume "$T/b" --lr 0.5
+expect_fail "--lr abc" bin/train --lr abc
+expect_fail "unknown flag" bin/train --no-such-flag
+expect_fail "--data missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/none.bin"
+expect_fail "--tokenizer missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --tokenizer "$T/none.tiktoken"
+expect_fail "--n-kv-heads not dividing --n-heads" "${TRAIN[@]}" --ckpt-dir "$T/d" --n-kv-heads 3
+expect_fail "--seq 0" bin/train --seq 0
+expect_fail "--min-lr above --lr" "${TRAIN[@]}" --ckpt-dir "$T/d" --min-lr 0.5
+expect_fail "--data a text file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/text.txt"
+expect_fail "prepare with a text file as the rank file" bin/prepare --tokenizer "$T/text.txt" "$T/text.txt"
+bin/train --help | grep -q -- '--grad-clip X' && ok "--help lists the flags" || fail "--help"
+summary

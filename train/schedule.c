@@ -1,0 +1,13 @@
+// train/schedule.c — see schedule.h.
+#include "train/schedule.h"
+#include <math.h>
+
+float lr_at(const LrConfig *c, long step) {
+    if (step < c->warmup) return c->max_lr * (float)(step + 1) / (float)c->warmup;
+    if (c->kind == LR_CONSTANT) return c->max_lr;
+    long span = c->total - 1 - c->warmup;  // so the last step (total-1) runs at exactly min_lr
+    if (span <= 0) return c->max_lr;
+    double f = (double)(step - c->warmup) / (double)span;
+    if (f > 1.0) f = 1.0;   // past the planned end (e.g. resumed with more steps): stay at min
+    return (float)(c->min_lr + (c->max_lr - c->min_lr) * 0.5 * (1.0 + cos(M_PI * f)));
+}

@@ -1,0 +1,19 @@
+// train/schedule.h — the learning rate as a function of the step.
+//
+//   warmup:  lr(s) = max_lr * (s + 1) / warmup                  for s < warmup
+//   cosine:  lr(s) = min_lr + (max_lr - min_lr) * (1 + cos(pi * f)) / 2,
+//            f = (s - warmup) / (total - 1 - warmup) in [0, 1]  for warmup <= s < total
+//   constant: lr(s) = max_lr after warmup
+// Warmup keeps the first updates small while AdamW's second-moment estimate v is still noisy;
+// cosine decay lets the end of training settle into a minimum with small steps.
+#pragma once
+
+typedef enum { LR_COSINE = 0, LR_CONSTANT = 1 } LrSchedule;
+
+typedef struct {
+    LrSchedule kind;
+    float max_lr, min_lr;
+    long warmup, total;   // steps; step s runs from 0 to total-1
+} LrConfig;
+
+float lr_at(const LrConfig *c, long step);

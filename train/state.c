@@ -1,0 +1,206 @@
+// train/state.c — see state.h.
+#include "train/state.h"
+#include "data/atomic_file.h"
+#include "data/serial.h"
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_MAGIC "SLSTATE"
+#define STATE_VERSION 1
+
+static void put_opts(SerialOut *o, const TrainOptions *p) {
+    ser_str(o, p->data); ser_str(o, p->val_data); ser_str(o, p->tokenizer); ser_str(o, p->pattern);
+    ser_str(o, p->preset);
+    ser_i32(o, p->dim); ser_i32(o, p->n_layers); ser_i32(o, p->n_heads); ser_i32(o, p->n_kv_heads);
+    ser_i32(o, p->hidden_dim); ser_i32(o, p->seq); ser_i32(o, p->batch); ser_i32(o, p->grad_accum);
+    ser_u64(o, (uint64_t)p->steps); ser_f64(o, p->max_minutes); ser_u64(o, (uint64_t)p->stop_at);
+    ser_f32(o, p->lr); ser_f32(o, p->min_lr); ser_u64(o, (uint64_t)p->warmup); ser_i32(o, p->lr_schedule);
+    ser_f32(o, p->weight_decay); ser_f32(o, p->beta1); ser_f32(o, p->beta2); ser_f32(o, p->eps);
+    ser_f32(o, p->grad_clip); ser_f32(o, p->dropout); ser_i32(o, p->decay_all); ser_u64(o, p->seed);
+    ser_u64(o, (uint64_t)p->eval_every); ser_i32(o, p->eval_batches); ser_u64(o, (uint64_t)p->sample_every);
+    ser_i32(o, p->sample_chars); ser_str(o, p->ckpt_dir); ser_u64(o, (uint64_t)p->ckpt_every);
+    ser_i32(o, p->keep_last); ser_str(o, p->resume); ser_str(o, p->init); ser_i32(o, p->threads);
+    ser_str(o, p->log); ser_i32(o, p->shuffle);
+}
+
+static void get_opts(SerialIn *in, TrainOptions *p) {
+    memset(p, 0, sizeof *p);
+    des_str(in, p->data, sizeof p->data); des_str(in, p->val_data, sizeof p->val_data);
+    des_str(in, p->tokenizer, sizeof p->tokenizer); des_str(in, p->pattern, sizeof p->pattern);
+    des_str(in, p->preset, sizeof p->preset);
+    p->dim = des_i32(in); p->n_layers = des_i32(in); p->n_heads = des_i32(in); p->n_kv_heads = des_i32(in);
+    p->hidden_dim = des_i32(in); p->seq = des_i32(in); p->batch = des_i32(in); p->grad_accum = des_i32(in);
+    p->steps = (long)des_u64(in); p->max_minutes = des_f64(in); p->stop_at = (long)des_u64(in);
+    p->lr = des_f32(in); p->min_lr = des_f32(in); p->warmup = (long)des_u64(in); p->lr_schedule = des_i32(in);
+    p->weight_decay = des_f32(in); p->beta1 = des_f32(in); p->beta2 = des_f32(in); p->eps = des_f32(in);
+    p->grad_clip = des_f32(in); p->dropout = des_f32(in); p->decay_all = des_i32(in); p->seed = des_u64(in);
+    p->eval_every = (long)des_u64(in); p->eval_batches = des_i32(in); p->sample_every = (long)des_u64(in);
+    p->sample_chars = des_i32(in); des_str(in, p->ckpt_dir, sizeof p->ckpt_dir); p->ckpt_every = (long)des_u64(in);
+    p->keep_last = des_i32(in); des_str(in, p->resume, sizeof p->resume); des_str(in, p->init, sizeof p->init);
+    p->threads = des_i32(in); des_str(in, p->log, sizeof p->log); p->shuffle = des_i32(in);
+}
+
+static void put_state(SerialOut *o, const TrainState *s) {
+    put_opts(o, &s->opts);
+    ser_u64(o, s->step); ser_u64(o, s->data.epoch); ser_u64(o, s->data.pos); ser_u64(o, s->sample_rng);
+    ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
+    ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
+}
+
+static void get_state(SerialIn *in, TrainState *s) {
+    get_opts(in, &s->opts);
+    s->step = des_u64(in); s->data.epoch = des_u64(in); s->data.pos = des_u64(in); s->sample_rng = des_u64(in);
+    s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
+    s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
+}
+
+static uint64_t moments_checksum(const float *m, const float *v, size_t n) {
+    return checksum64(m, n * sizeof(float)) * 31 + checksum64(v, n * sizeof(float));
+}
+
+int train_state_save(const char *path, const TrainState *st, const float *m, const float *v, size_t n,
+                     char *err, size_t errlen) {
+    SerialOut o = {0};
+    ser_bytes(&o, STATE_MAGIC, 8);
+    ser_u32(&o, STATE_VERSION);
+    ser_u32(&o, 0);                      // header_bytes, patched below
+    put_state(&o, st);
+    ser_u64(&o, n);
+    ser_u64(&o, moments_checksum(m, v, n));
+    static const uint8_t zeros[64];
+    ser_bytes(&o, zeros, (64 - o.n % 64) % 64);
+    if (o.oom) { free(o.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    uint32_t hb = (uint32_t)o.n;
+    memcpy(o.p + 12, &hb, 4);
+    AtomicFile af;
+    int rc = -1;
+    if (atomic_open(&af, path, err, errlen)) goto out;
+    if (atomic_write(&af, o.p, o.n, err, errlen) || atomic_write(&af, m, n * sizeof(float), err, errlen) ||
+        atomic_write(&af, v, n * sizeof(float), err, errlen)) { atomic_abort(&af); goto out; }
+    rc = atomic_commit(&af, err, errlen);
+out:
+    free(o.p);
+    return rc;
+}
+
+int train_state_load(const char *path, TrainState *st, float *m, float *v, size_t n, char *err, size_t errlen) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    struct stat sb;
+    uint8_t *buf = NULL;
+    int rc = -1;
+    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) { snprintf(err, errlen, "%s: not a regular file", path); goto out; }
+    size_t size = (size_t)sb.st_size;
+    uint8_t fixed[16];
+    if (size < 16 || fread(fixed, 1, 16, fp) != 16) { snprintf(err, errlen, "%s: too short for a training state (truncated?)", path); goto out; }
+    if (memcmp(fixed, STATE_MAGIC, 8) != 0) { snprintf(err, errlen, "%s: not a scratchllama training state (bad magic)", path); goto out; }
+    uint32_t version, hb;
+    memcpy(&version, fixed + 8, 4);
+    memcpy(&hb, fixed + 12, 4);
+    if (version != STATE_VERSION) {
+        snprintf(err, errlen, "%s: training state version %u, this program reads version %d", path, version, STATE_VERSION);
+        goto out;
+    }
+    if (hb < 16 || hb > 16 * TRAIN_PATH_MAX || hb > size) {
+        snprintf(err, errlen, "%s: header length %u is impossible for a %zu-byte file (truncated or corrupt)", path, hb, size);
+        goto out;
+    }
+    buf = malloc(hb);
+    if (!buf) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+    memcpy(buf, fixed, 16);
+    if (fread(buf + 16, 1, hb - 16, fp) != hb - 16) { snprintf(err, errlen, "%s: truncated header", path); goto out; }
+    SerialIn in = {buf, hb, 16, 0};
+    get_state(&in, st);
+    uint64_t fn = des_u64(&in), sum = des_u64(&in);
+    if (in.bad) { snprintf(err, errlen, "%s: malformed training state header", path); goto out; }
+    if (fn != n) {
+        snprintf(err, errlen, "%s: holds optimizer moments for %llu parameters, the model has %zu", path,
+                 (unsigned long long)fn, n);
+        goto out;
+    }
+    if (size != hb + 2 * n * sizeof(float)) {
+        snprintf(err, errlen, "%s: %zu bytes, expected %zu (truncated or corrupt)", path, size, hb + 2 * n * sizeof(float));
+        goto out;
+    }
+    if (fread(m, sizeof(float), n, fp) != n || fread(v, sizeof(float), n, fp) != n) {
+        snprintf(err, errlen, "%s: cannot read the optimizer moments", path);
+        goto out;
+    }
+    if (moments_checksum(m, v, n) != sum) { snprintf(err, errlen, "%s: checksum mismatch (file corrupt)", path); goto out; }
+    rc = 0;
+out:
+    free(buf);
+    fclose(fp);
+    return rc;
+}
+
+void ckpt_model_path(char *buf, size_t cap, const char *dir, uint64_t step) {
+    snprintf(buf, cap, "%s/model_%08" PRIu64 ".bin", dir, step);
+}
+void ckpt_state_path(char *buf, size_t cap, const char *dir, uint64_t step) {
+    snprintf(buf, cap, "%s/state_%08" PRIu64 ".bin", dir, step);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+// The N of every "<prefix><digits>.bin" in dir, newest first.
+static uint64_t *list_steps(const char *dir, const char *prefix, size_t *n) {
+    size_t plen = strlen(prefix);
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    size_t cap = 16;
+    uint64_t *steps = malloc(cap * sizeof *steps);
+    struct dirent *e;
+    while (steps && (e = readdir(d))) {
+        // exactly "<prefix><digits>.bin" (temp files "state_N.bin.tmp.PID" do not match)
+        const char *s = e->d_name;
+        if (strncmp(s, prefix, plen) != 0 || !(s[plen] >= '0' && s[plen] <= '9')) continue;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s + plen, &end, 10);
+        if (errno || strcmp(end, ".bin") != 0) continue;
+        if (*n == cap) {
+            uint64_t *q = realloc(steps, 2 * cap * sizeof *steps);
+            if (!q) break;
+            steps = q; cap *= 2;
+        }
+        steps[(*n)++] = v;
+    }
+    closedir(d);
+    if (steps) qsort(steps, *n, sizeof *steps, cmp_desc);
+    return steps;
+}
+
+uint64_t *ckpt_list_steps(const char *dir, size_t *n) { return list_steps(dir, "state_", n); }
+
+void ckpt_prune(const char *dir, int keep) {
+    if (keep < 1) keep = 1;
+    size_t n, nm;
+    uint64_t *steps = list_steps(dir, "state_", &n);
+    if (!steps || n == 0) { free(steps); return; }
+    char path[TRAIN_PATH_MAX + 64];
+    // delete the state first: a model without its state is never picked by --resume
+    for (size_t i = keep; i < n; i++) {
+        ckpt_state_path(path, sizeof path, dir, steps[i]); unlink(path);
+        ckpt_model_path(path, sizeof path, dir, steps[i]); unlink(path);
+    }
+    // a model whose state never got written (killed in between) and is older than what we keep
+    uint64_t oldest_kept = steps[(size_t)keep < n ? (size_t)keep - 1 : n - 1];
+    uint64_t *models = list_steps(dir, "model_", &nm);
+    for (size_t i = 0; models && i < nm; i++)
+        if (models[i] < oldest_kept) { ckpt_model_path(path, sizeof path, dir, models[i]); unlink(path); }
+    free(models);
+    free(steps);
+    ckpt_model_path(path, sizeof path, dir, 0);
+    fsync_parent_dir(path);
+}
