@@ -34,12 +34,16 @@ rm -rf "$RUN" && mkdir -p "$RUN"
 say() { echo "bench: $*" >&2; }
 # timed NAME CMD...: stdout -> RUN/NAME.out, stderr -> RUN/NAME.err, "peak-RSS-KiB elapsed-s" ->
 # RUN/NAME.rss, exit status -> RUN/NAME.rc. A failing step is recorded, and the bench goes on.
+# Each run is stopped after TMO seconds (default 300; exit 124, reported as "timed out").
 timed() {
     local name=$1; shift
-    /usr/bin/time -f "%M %e" -o "$RUN/$name.rss" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err"
+    local tmo=${TMO:-300}
+    timeout "$tmo" /usr/bin/time -f "%M %e" -o "$RUN/$name.rss" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err"
     local rc=$?
     echo $rc >"$RUN/$name.rc"
-    [ $rc -eq 0 ] || say "$name failed (exit $rc): $(tail -n 1 "$RUN/$name.err")"
+    echo "$tmo" >"$RUN/$name.tmo"
+    if [ $rc -eq 124 ]; then say "$name timed out after $tmo s"
+    elif [ $rc -ne 0 ]; then say "$name failed (exit $rc): $(tail -n 1 "$RUN/$name.err")"; fi
     return $rc
 }
 have() { [ -x "$1" ]; }
@@ -144,17 +148,17 @@ if have bin/infer && want inference; then
         cat $MODEL_1B/model.safetensors >/dev/null   # into the page cache: time compute, not disk
         say "1B bf16: decode 32 tokens after a 16-token prompt, 3 times"
         for r in 1 2 3; do
-            timed infer1b_decode_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 16 $r)" -n 32 \
+            TMO=120 timed infer1b_decode_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 16 $r)" -n 32 \
                 --temperature 0 --ctx 64 --threads "$THREADS"
         done
         say "1B bf16: the same decode with OMP_WAIT_POLICY=PASSIVE, 3 times"
         for r in 1 2 3; do
-            timed infer1b_passive_$r env OMP_WAIT_POLICY=PASSIVE bin/infer $MODEL_1B \
+            TMO=120 timed infer1b_passive_$r env OMP_WAIT_POLICY=PASSIVE bin/infer $MODEL_1B \
                 --prompt-ids "$(ids 128256 16 $r)" -n 32 --temperature 0 --ctx 64 --threads "$THREADS"
         done
         say "1B bf16: prefill a 512-token prompt, 2 times"
         for r in 1 2; do
-            timed infer1b_prefill_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 512 $r)" -n 1 \
+            TMO=200 timed infer1b_prefill_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 512 $r)" -n 1 \
                 --temperature 0 --ctx 520 --threads "$THREADS"
         done
     fi
@@ -172,7 +176,7 @@ fi
 if have bin/bench-decode && want inference; then
     s=$(shape tiny) || s=""
     say "KV cache vs recompute at 256 tokens (tiny shapes)"
-    timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3 \
+    TMO=120 timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3 \
         --max-seconds 30
 fi
 

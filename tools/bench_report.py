@@ -49,6 +49,7 @@ class Run:
         self.err = read(os.path.join(run_dir, name + ".err")) or ""
         rc = read(os.path.join(run_dir, name + ".rc"))
         self.rc = int(rc) if rc and rc.strip().lstrip("-").isdigit() else None
+        self.tmo = (read(os.path.join(run_dir, name + ".tmo")) or "?").strip()
         self.rss_mb = self.wall_s = None
         rss = read(os.path.join(run_dir, name + ".rss"))
         if rss and rss.strip():
@@ -69,6 +70,8 @@ class Run:
     def why(self):
         if not self.ran:
             return "not available (not run: program or input missing)"
+        if self.rc == 124:
+            return f"not available (timed out after {self.tmo} s)"
         lines = [l for l in self.err.strip().splitlines() if l.strip()]
         return f"not available (exit {self.rc}: {lines[-1][:120] if lines else 'no message'})"
 
