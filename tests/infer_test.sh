@@ -6,7 +6,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 S=${SHARED_DIR:-../shared}
-I=bin/infer
+I=$BIN/infer
 M=$S/models/shakespeare-llama3-tiny
 F=tests/fixtures/hf_llama2_fp32
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

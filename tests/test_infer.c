@@ -192,7 +192,7 @@ static void test_shakespeare(void) {
 
     // bin/infer end to end: the same greedy ids from the text prompt, printed with --print-ids
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "bin/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", dir);
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", test_bin_dir(), dir);
     FILE *p = popen(cmd, "r");
     int got[128], n = 0;
     while (p && n < 128 && fscanf(p, "%d", &got[n]) == 1) n++;
@@ -260,8 +260,8 @@ static void test_checkpoint(void) {
     generate(m, &greedy, c.max_seq_len, prompt, n, &pos, 12, NULL, 0, collect, &col, logits, &r, err, sizeof err);
 
     // bin/infer on the file
-    snprintf(cmd, sizeof cmd, "bin/infer %s --prompt 'Hello world' --temperature 0 -n 12 --print-ids "
-             "--dump-logits %s/logits.f32 2>/dev/null", path, dir);
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'Hello world' --temperature 0 -n 12 --print-ids "
+             "--dump-logits %s/logits.f32 2>/dev/null", test_bin_dir(), path, dir);
     rc = run(cmd, out, sizeof out);
     int got[64], k = 0, off = 0, used;
     while (k < 64 && sscanf(out + off, "%d%n", &got[k], &used) == 1) { k++; off += used; }
@@ -279,16 +279,16 @@ static void test_checkpoint(void) {
     // the tokenizer file changed since training: refused; --tokenizer overrides
     snprintf(cmd, sizeof cmd, "echo 'IQ== 99999' >> %s", tokpath);
     if (system(cmd) != 0) CHECK(0, "append to the tokenizer copy");
-    snprintf(cmd, sizeof cmd, "bin/infer %s --prompt 'Hello' -n 2", path);
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'Hello' -n 2", test_bin_dir(), path);
     rc = run(cmd, out, sizeof out);
     int ok = rc == 1 && strstr(out, "sha256") && one_line(out);
     out[strcspn(out, "\n")] = '\0';
     CHECK(ok, "changed tokenizer refused, one line, exit 1: %s", out);
-    snprintf(cmd, sizeof cmd, "bin/infer %s --tokenizer %s --prompt 'Hello' -n 2 --temperature 0", path, src);
+    snprintf(cmd, sizeof cmd, "%s/infer %s --tokenizer %s --prompt 'Hello' -n 2 --temperature 0", test_bin_dir(), path, src);
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "--tokenizer overrides the recorded one (exit %d)", rc);
     // a truncated checkpoint
-    snprintf(cmd, sizeof cmd, "head -c 5000 %s > %s/trunc.bin && bin/infer %s/trunc.bin --prompt-ids '1 2'", path, dir, dir);
+    snprintf(cmd, sizeof cmd, "head -c 5000 %s > %s/trunc.bin && %s/infer %s/trunc.bin --prompt-ids '1 2'", path, dir, test_bin_dir(), dir);
     rc = run(cmd, out, sizeof out);
     ok = rc == 1 && one_line(out);
     out[strcspn(out, "\n")] = '\0';

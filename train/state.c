@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <signal.h>
 
 #define STATE_MAGIC "SLSTATE"
 #define STATE_VERSION 1
@@ -182,6 +183,26 @@ static uint64_t *list_steps(const char *dir, const char *prefix, size_t *n) {
 }
 
 uint64_t *ckpt_list_steps(const char *dir, size_t *n) { return list_steps(dir, "state_", n); }
+
+int ckpt_remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    char path[TRAIN_PATH_MAX + 300];
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (end == t + 5 || *end || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   // its writer may still be running
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
+}
 
 void ckpt_prune(const char *dir, int keep) {
     if (keep < 1) keep = 1;
