@@ -176,8 +176,8 @@ fi
 if have bin/bench-decode && want inference; then
     s=$(shape tiny) || s=""
     say "KV cache vs recompute at 256 tokens (tiny shapes)"
-    TMO=120 timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --prompt 255 --decode 200 --kv-len 256 --reps 3 \
-        --max-seconds 30
+    TMO=120 timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --kv-only --prompt 16 --kv-len 256 \
+        --reps 3 --max-seconds 30
 fi
 
 # ---- 5. tokenizer -------------------------------------------------------------------------------
