@@ -293,6 +293,16 @@ mkdir -p "$T/empty"; row train "--resume an empty directory" $X --resume "$T/emp
 mkdir -p "$T/junk"; cp "$T/corpus.txt" "$T/junk/state_00000005.bin"; cp "$T/corpus.txt" "$T/junk/model_00000005.bin"
 row train "--resume of garbage checkpoint files" $X --resume "$T/junk"
 
+# a real checkpoint pair, then one byte changed in each header (both headers carry a checksum)
+$X "${TR[@]}" --data "$T/ok16.bin" --ckpt-dir "$T/pair" --stop-at 1 --eval-every 0 --sample-every 0 >/dev/null 2>&1
+cp -r "$T/pair" "$T/pair2"
+off=$(grep -obUa tiny "$T/pair2/state_00000001.bin" | head -1 | cut -d: -f1)
+printf 'x' | dd of="$T/pair2/state_00000001.bin" bs=1 seek=$((off + 3)) conv=notrunc status=none
+row train "--resume with one byte of the state's header changed (preset tiny -> tinx)" $X --resume "$T/pair2"
+cp "$T/pair/model_00000001.bin" "$T/flip.bin"
+printf '\x01' | dd of="$T/flip.bin" bs=1 seek=60 conv=notrunc status=none   # rope_theta 10000 -> 10000.001
+row infer "checkpoint with one byte of the config changed (rope_theta)" $I "$T/flip.bin" --prompt-ids 0
+
 if [ -n "$table" ]; then
   echo; echo "| program | bad input | message (exit 1) |"; echo "| --- | --- | --- |"
   printf '%s\n' "${rows[@]}"
