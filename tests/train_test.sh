@@ -75,6 +75,16 @@ n=$(ls "$T/c" | grep -c '^state_')
   ok "SIGINT: exit 0, saved $(ls "$T/c" | grep '^state_'), printed the resume command" ||
   fail "SIGINT: exit $rc, $n states, $(tail -2 "$T/c.out" | tr '\n' '|') $(head -2 "$T/c.err")"
 
+# a NaN gradient at step 7: stop naming the step and tensor, keep the step-4 checkpoint, resumable
+"${TRAIN[@]}" --ckpt-dir "$T/n" --debug-nan-at 7 > "$T/n.out" 2> "$T/n.err"
+rc=$?
+[ $rc = 1 ] && [ "$(wc -l < "$T/n.err")" = 1 ] && grep -q '^train: step 7: gradient of wq\[0\] is not finite' "$T/n.err" &&
+  [ "$(ls "$T/n" | grep -c '^state_')" = 1 ] && [ -f "$T/n/state_00000004.bin" ] &&
+  ok "NaN gradient: exit 1, \"$(cat "$T/n.err")\", state_00000004.bin kept" ||
+  fail "NaN gradient: exit $rc, $(head -2 "$T/n.err" | tr '\n' '|') $(ls "$T/n" | tr '\n' ' ')"
+$BIN/train --resume "$T/n" --threads 2 --stop-at 6 > "$T/n2.out" 2>&1 && grep -q 'stopped at --stop-at' "$T/n2.out" &&
+  ok "NaN gradient: the kept checkpoint resumes" || fail "NaN gradient: resume failed: $(tail -2 "$T/n2.out")"
+
 # bad input: one line on stderr, exit 1
 head -c 3000 "$T/a/model_00000020.bin" > "$T/trunc.bin"
 INIT=("${BASE[@]}" --seq 32 --batch 4 --steps 2 --ckpt-dir "$T/d")

@@ -83,9 +83,10 @@ enum {
     O_HIDDEN_DIM, O_SEQ, O_BATCH, O_GRAD_ACCUM, O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_LR, O_MIN_LR,
     O_WARMUP, O_LR_SCHEDULE, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
     O_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
-    O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_HELP, O_END
+    O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_DEBUG_NAN_AT, O_HELP, O_END
 };
 static int given[O_END];   // which flags the command line set
+static long debug_nan_at = -1;
 
 static const struct option long_opts[] = {
     {"data", 1, 0, O_DATA}, {"val-data", 1, 0, O_VAL_DATA}, {"tokenizer", 1, 0, O_TOKENIZER},
@@ -101,7 +102,8 @@ static const struct option long_opts[] = {
     {"sample-every", 1, 0, O_SAMPLE_EVERY}, {"sample-chars", 1, 0, O_SAMPLE_CHARS},
     {"ckpt-dir", 1, 0, O_CKPT_DIR}, {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"keep-last", 1, 0, O_KEEP_LAST},
     {"resume", 1, 0, O_RESUME}, {"init", 1, 0, O_INIT}, {"threads", 1, 0, O_THREADS},
-    {"log", 1, 0, O_LOG}, {"shuffle", 1, 0, O_SHUFFLE}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"log", 1, 0, O_LOG}, {"shuffle", 1, 0, O_SHUFFLE},
+    {"debug-nan-at", 1, 0, O_DEBUG_NAN_AT}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -156,6 +158,8 @@ static void usage(FILE *f) {
 "                       --threads --log may change)\n"
 "  --log FILE           CSV: step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s (default none)\n"
 "  --threads N          OpenMP + OpenBLAS threads; 0 = all cores (default 0)\n"
+"  --debug-nan-at N     testing aid: poison one gradient (wq[0]) with NaN at step N, to check that\n"
+"                       training stops cleanly and keeps the last checkpoint (default off)\n"
 "  --help               this text\n");
 }
 
@@ -250,6 +254,7 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_THREADS: o->threads = (int)parse_long(name, optarg, 0, 4096); break;
         case O_LOG: copy_path(o->log, name, optarg); break;
         case O_SHUFFLE: o->shuffle = (int)parse_long(name, optarg, 0, 1); break;
+        case O_DEBUG_NAN_AT: debug_nan_at = parse_long(name, optarg, 0, 1L << 40); break;
         case O_HELP: case 'h': usage(stdout); exit(0);
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -281,7 +286,7 @@ static void apply_preset(TrainOptions *o) {
 static void merge_resume_options(TrainOptions *o, const TrainOptions *saved) {
     static const int may_change[] = {O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_EVAL_EVERY, O_EVAL_BATCHES,
                                      O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_EVERY, O_KEEP_LAST,
-                                     O_CKPT_DIR, O_THREADS, O_LOG, O_RESUME, O_HELP};
+                                     O_CKPT_DIR, O_THREADS, O_LOG, O_RESUME, O_DEBUG_NAN_AT, O_HELP};
     for (int c = O_DATA; c < O_END; c++) {
         if (!given[c]) continue;
         int ok = 0;
@@ -763,6 +768,7 @@ int main(int argc, char **argv) {
             model_backward(m);
             loss += l / A;
         }
+        if (step == debug_nan_at) m->grads.wq[0] = NAN;
         if (A > 1)   // backward summed A mean-gradients; the update wants their mean
             for (size_t i = 0; i < np; i++) m->grads_memory[i] /= A;
         double norm = grad_global_norm(m->grads_memory, np);
