@@ -75,6 +75,21 @@ n=$(ls "$T/c" | grep -c '^state_')
   ok "SIGINT: exit 0, saved $(ls "$T/c" | grep '^state_'), printed the resume command" ||
   fail "SIGINT: exit $rc, $n states, $(tail -2 "$T/c.out" | tr '\n' '|') $(head -2 "$T/c.err")"
 
+# --init from a Hugging Face directory (the trained tiny Llama 3 in ../shared): fine-tuning starts
+# from its weights (val loss far below a random model's ln(128256) = 11.8) with its tokenizer.model
+HF="$SHARED/models/shakespeare-llama3-tiny"
+if [ -d "$HF" ]; then
+  mkdir -p "$T/hf"
+  $BIN/prepare --tokenizer "$HF/tokenizer.model" --pattern llama3 --out-dir "$T/hf" "$T/text.txt" 2> /dev/null
+  $BIN/train --init "$HF" --data "$T/hf/train.bin" --val-data "$T/hf/val.bin" --seq 16 --batch 2 --steps 1 \
+    --eval-every 0 --eval-batches 2 --sample-chars 0 --ckpt-dir "$T/hf/c" --threads 2 > "$T/hf.out" 2> "$T/hf.err"
+  rc=$?
+  v=$(sed -n 's/^final val loss \([0-9.]*\) nats.*/\1/p' "$T/hf.out")
+  [ $rc = 0 ] && [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v < 7) }' && [ -f "$T/hf/c/model_00000001.bin" ] &&
+    ok "--init Hugging Face dir: 1 step, val loss $v nats/token (random: 11.8), checkpoint written" ||
+    fail "--init Hugging Face dir: exit $rc, val '$v': $(head -2 "$T/hf.err")"
+fi
+
 # a NaN gradient at step 7: stop naming the step and tensor, keep the step-4 checkpoint, resumable
 "${TRAIN[@]}" --ckpt-dir "$T/n" --debug-nan-at 7 > "$T/n.out" 2> "$T/n.err"
 rc=$?

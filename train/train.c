@@ -29,6 +29,7 @@
 #include "data/serial.h"
 #include "data/tiktoken.h"
 #include "model/checkpoint.h"
+#include "model/hf_loader.h"
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
@@ -126,7 +127,8 @@ static void usage(FILE *f) {
 "  --dim N --n-layers N --n-heads N --n-kv-heads N --hidden-dim N\n"
 "                       shape (tiny: 128, 4, 4, 2, 384; small: 384, 6, 6, 2, 1024)\n"
 "  --seq N              sequence length T (tiny, small: 256)\n"
-"  --init PATH          start from our checkpoint (model_*.bin) instead of random weights\n"
+"  --init PATH          start from our checkpoint (model_*.bin) or a Hugging Face Llama directory\n"
+"                       (config.json + safetensors; its tokenizer.model unless --tokenizer)\n"
 "optimization\n"
 "  --batch N            sequences per micro-batch B (preset: 16)\n"
 "  --grad-accum N       micro-batches per update (default 1)\n"
@@ -333,6 +335,7 @@ typedef struct {
     float pending_val;        // val loss evaluated at this step, logged with its train row
     float final_val;          // the last evaluation (nats/token) and its bits per byte
     double final_bpb;
+    int sample_len;           // positions the sampler's KV cache holds
 } Run;
 
 static void bar_break(Run *r) {
@@ -370,7 +373,7 @@ static float evaluate(Run *r, double *bpb_out, int *batches_out) {
 static void sample(Run *r, const char *title) {
     if (!r->tok || r->o.sample_chars == 0) return;
     Model *m = r->m;
-    int V = m->config.vocab_size, maxlen = m->config.max_seq_len;
+    int V = m->config.vocab_size, maxlen = r->sample_len;
     float *probs = malloc(V * sizeof(float));
     size_t nstart;
     int *start = tiktoken_encode_ordinary(r->tok, "\n", 1, &nstart);
@@ -569,6 +572,15 @@ int main(int argc, char **argv) {
     if (o->lr_schedule == LR_COSINE && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
 
+    // --init from a Hugging Face directory: its tokenizer.model unless --tokenizer names one
+    struct stat init_st;
+    int init_hf = !m && o->init[0] && stat(o->init, &init_st) == 0 && S_ISDIR(init_st.st_mode);
+    if (init_hf && !given[O_TOKENIZER]) {
+        snprintf(o->tokenizer, sizeof o->tokenizer, "%.900s/tokenizer.model", o->init);
+        if (access(o->tokenizer, R_OK) != 0)
+            die("--init %s: no tokenizer.model in it; pass --tokenizer FILE", o->init);
+    }
+
     // tokenizer (optional): vocabulary size, bytes per token for bits/byte, samples
     if (o->tokenizer[0]) {
         r->tok = tiktoken_load(o->tokenizer, o->pattern[0] ? o->pattern : NULL, err, sizeof err);
@@ -594,12 +606,19 @@ int main(int argc, char **argv) {
             max_tok, o->tokenizer, vocab);
 
     if (!m && o->init[0]) {
-        struct stat sb;
-        if (stat(o->init, &sb) == 0 && S_ISDIR(sb.st_mode))
-            die("--init %s: loading a Hugging Face directory is not wired into bin/train yet (needs infer's hf_load); pass one of our model_*.bin checkpoints", o->init);
-        CheckpointInfo info;
-        m = checkpoint_load_info(o->init, &info, err, sizeof err);
-        if (!m) die("--init: %s", err);
+        if (init_hf) {
+            // f32 copies of every weight (the files are closed again); RoPE/KV tables capped at
+            // 4096 positions or the model's own limit, whichever is smaller
+            HfModel hf;
+            if (hf_load(&hf, o->init, 1, o->seq > 4096 ? o->seq : 4096, err, sizeof err) != 0) die("--init: %s", err);
+            m = hf.model;
+            hf.model = NULL;
+            hf_free(&hf);
+        } else {
+            CheckpointInfo info;
+            m = checkpoint_load_info(o->init, &info, err, sizeof err);
+            if (!m) die("--init: %s", err);
+        }
         if (m->config.vocab_size != vocab)
             die("--init %s: the model's vocabulary is %d but the data/tokenizer use %d", o->init, m->config.vocab_size, vocab);
         if (o->seq > m->config.max_seq_len)
@@ -625,7 +644,9 @@ int main(int argc, char **argv) {
         die("--resume: the checkpoint's vocabulary is %d but the data/tokenizer use %d", m->config.vocab_size, vocab);
     m->config.dropout = o->dropout;
     if (o->seq > m->config.max_seq_len) die("--seq %d is longer than the model's max_seq_len %d", o->seq, m->config.max_seq_len);
-    if (model_kv_alloc(m, m->config.max_seq_len) != 0) die("out of memory for the sampling KV cache");
+    // the sampler's KV cache: a sample is a few hundred tokens, never more than 1024 positions
+    r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
+    if (model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
 
     // bytes per token, for bits per byte
     if (r->tok) {
