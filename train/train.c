@@ -492,19 +492,21 @@ static void fmt_duration(char *buf, size_t cap, double s) {
     else snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
 }
 
+// total 0: not known yet (--steps 0 before its plan)
 static void progress(Run *r, long step, long total, float loss, float lr, float norm, double tps, double ms, double eta) {
-    char e[32];
-    fmt_duration(e, sizeof e, eta);
+    char e[32], tot[32] = "?";
+    fmt_duration(e, sizeof e, total > 0 ? eta : -1);
+    if (total > 0) snprintf(tot, sizeof tot, "%ld", total);
     if (r->tty) {
         int width = 24, fill = total > 0 ? (int)((double)(step + 1) / total * width) : 0;
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        printf("\r[%s] step %ld/%ld | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\033[K",
-               bar, step + 1, total, loss, lr, norm, tps, ms, e);
+        printf("\r[%s] step %ld/%s | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\033[K",
+               bar, step + 1, tot, loss, lr, norm, tps, ms, e);
     } else {
-        printf("step %ld/%ld | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\n",
-               step + 1, total, loss, lr, norm, tps, ms, e);
+        printf("step %ld/%s | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\n",
+               step + 1, tot, loss, lr, norm, tps, ms, e);
     }
     fflush(stdout);
 }
@@ -728,6 +730,7 @@ int main(int argc, char **argv) {
     const char *why = "done";
     int finishing = 0;                                   // the time budget is spent: wrap up
     long calib_at = o->steps == 0 ? step + 10 : -1;      // --steps 0: measure, then plan
+    int step_plan_pending = o->steps == 0;
     long total = o->steps == 0 ? step + 1000000000L : o->steps;
     r->lr.total = total;
     r->pending_val = NAN;
@@ -823,12 +826,13 @@ int main(int argc, char **argv) {
             if (total <= o->warmup) total = o->warmup + 1;
             o->steps = total;
             r->st.opts.steps = total;
+            step_plan_pending = 0;
             r->lr.total = total;
             bar_break(r);
             printf("planned %ld steps to fit --max-minutes %g (%.0f ms/step measured)\n", total, o->max_minutes, ema_ms);
         }
         double eta = (total - step - 1) * ema_ms / 1000.0;
-        progress(r, step, total, loss, lr, (float)norm, tps, ms, eta);
+        progress(r, step, step_plan_pending ? 0 : total, loss, lr, (float)norm, tps, ms, eta);
         log_row(r, step, loss, r->pending_val, lr, (float)norm, tps);
         r->pending_val = NAN;
 
@@ -865,7 +869,8 @@ int main(int argc, char **argv) {
         const char *what = !strcmp(why, "interrupted") ? "interrupted"
                          : !strcmp(why, "time") ? "stopped at the --max-minutes budget"
                          : "stopped at --stop-at";
-        printf("%s after step %" PRIu64 "/%ld; saved %s\n", what, r->st.step, total, mp);
+        if (step_plan_pending) printf("%s after step %" PRIu64 " (before --steps 0 planned a total); saved %s\n", what, r->st.step, mp);
+        else printf("%s after step %" PRIu64 "/%ld; saved %s\n", what, r->st.step, total, mp);
         printf("resume with: bin/train --resume %s\n", o->ckpt_dir);
     }
     if (r->log) fclose(r->log);
