@@ -330,7 +330,7 @@ typedef struct {
     LrConfig lr;
     TrainState st;            // step, data position, RNGs, best val, ...
     FILE *log;
-    int tty;
+    int tty, bar_open;        // stdout is a terminal; a bar line is drawn and not yet ended
     double run_start, budget_s;
     float pending_val;        // val loss evaluated at this step, logged with its train row
     float final_val;          // the last evaluation (nats/token) and its bits per byte
@@ -338,8 +338,9 @@ typedef struct {
     int sample_len;           // positions the sampler's KV cache holds
 } Run;
 
+// Ends the live progress bar's line (if one is drawn) before other output.
 static void bar_break(Run *r) {
-    if (r->tty) { printf("\n"); fflush(stdout); }
+    if (r->bar_open) { printf("\n"); fflush(stdout); r->bar_open = 0; }
 }
 
 // Mean val loss over the first n batches of the val shard (sequential, the same every time),
@@ -504,6 +505,7 @@ static void progress(Run *r, long step, long total, float loss, float lr, float 
         bar[width] = '\0';
         printf("\r[%s] step %ld/%s | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\033[K",
                bar, step + 1, tot, loss, lr, norm, tps, ms, e);
+        r->bar_open = 1;
     } else {
         printf("step %ld/%s | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\n",
                step + 1, tot, loss, lr, norm, tps, ms, e);
