@@ -73,7 +73,7 @@ static void usage(void) {
            "  --min-p P              drop tokens below P x the top probability, 0 = off (default 0)\n"
            "  --seed S               sampling seed (default: from the clock)\n"
            "  --ctx N                context length / KV cache positions (default: the model's, at most %d\n"
-           "                         for Hugging Face configs)\n"
+           "                         for Hugging Face and llama2.c models)\n"
            "  --threads N            OpenMP and OpenBLAS threads (default: the environment's)\n"
            "  --tokenizer FILE       tiktoken rank file or llama2.c tokenizer.bin (default: found next to\n"
            "                         the model, or recorded in our checkpoint)\n"

@@ -29,7 +29,7 @@ typedef struct {
     size_t weight_bytes;       // bytes of weights the forward reads
 } LoadedModel;
 
-// ctx: the context wanted (0: the model's own, at most LOAD_DEFAULT_CTX for HF configs).
+// ctx: the context wanted (0: the model's own, at most LOAD_DEFAULT_CTX for HF configs and llama2.c files).
 // Returns 0, or -1 with a one-line reason in err.
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen);
 void unload_model(LoadedModel *lm);

@@ -12,7 +12,8 @@
 //
 // State file layout (little-endian): char[8] "SLSTATE\0", u32 version (1), u32 header_bytes,
 // the fields of TrainState in the order of state.c's put_state(), u64 n (number of
-// parameters), u64 checksum of m and v; padding to header_bytes; then m (n f32) and v (n f32).
+// parameters), u64 checksum of m and v, u64 checksum of the header bytes before it (0 in older
+// files: unchecked); padding to header_bytes; then m (n f32) and v (n f32).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
