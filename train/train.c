@@ -284,6 +284,23 @@ static void apply_preset(TrainOptions *o) {
     if (!given[O_WARMUP]) o->warmup = p->warmup;
 }
 
+// The ranges parse_args enforces, checked again on settings read from a state file (its header
+// checksum catches corruption, but not a file written by something else).
+static void check_options(const TrainOptions *o, const char *where) {
+    int ok = o->batch >= 1 && o->batch <= (1 << 16) && o->seq >= 2 && o->seq <= (1 << 16) &&
+             o->grad_accum >= 1 && o->grad_accum <= (1 << 16) && o->steps >= 0 && o->max_minutes >= 0 &&
+             o->stop_at >= 0 && o->lr >= 0 && o->lr <= 10 && o->min_lr >= 0 && o->min_lr <= 10 &&
+             o->warmup >= 0 && (o->lr_schedule == LR_COSINE || o->lr_schedule == LR_CONSTANT) &&
+             o->weight_decay >= 0 && o->weight_decay <= 10 && (o->decay_all == 0 || o->decay_all == 1) &&
+             o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0 && o->eps <= 1 &&
+             o->grad_clip >= 0 && o->dropout >= 0 && o->dropout <= 0.95f && o->eval_every >= 0 &&
+             o->eval_batches >= 1 && o->sample_every >= 0 && o->sample_chars >= 0 && o->sample_chars <= (1 << 20) &&
+             o->ckpt_every >= 0 && o->keep_last >= 1 && o->threads >= 0 && o->threads <= 4096 &&
+             (o->shuffle == 0 || o->shuffle == 1) &&
+             (!o->pattern[0] || !strcmp(o->pattern, "gpt2") || !strcmp(o->pattern, "cl100k") || !strcmp(o->pattern, "llama3"));
+    if (!ok) die("%s: the saved settings are out of range (not a state file bin/train wrote?)", where);
+}
+
 // --resume: the saved run's settings win, except the run-control flags given now.
 static void merge_resume_options(TrainOptions *o, const TrainOptions *saved) {
     static const int may_change[] = {O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_EVAL_EVERY, O_EVAL_BATCHES,
@@ -565,6 +582,7 @@ int main(int argc, char **argv) {
         TrainOptions saved = r->st.opts;
         *o = now;
         merge_resume_options(o, &saved);
+        check_options(o, o->resume);
     } else {
         apply_preset(o);
         if (o->init[0])
