@@ -8,6 +8,7 @@
 #include <string.h>
 #include <math.h>
 #include "model/ops.h"
+#include "model/vecmath.h"
 #include "tests/gradcheck.h"
 
 #define PRE 0.5f   // gradient buffers start here; backward must add to it
@@ -33,22 +34,43 @@ static void test_embedding(void) {
 }
 
 // ---- rmsnorm ----
-enum { RN = 6, RC = 16 };
+static int RN, RC;
 static float *r_x, *r_w, *r_out, *r_rstd, *r_R;
 static double r_obj(void) {
     rmsnorm_forward(r_out, r_rstd, r_x, r_w, RN, RC, 1e-5f);
     return gc_dot(r_out, r_R, RN * RC);
 }
-static void test_rmsnorm(void) {
+static void test_rmsnorm(int N, int C) {
+    RN = N; RC = C;
     r_x = gc_rand(RN * RC, 1); r_w = gc_rand(RC, 1); r_out = malloc(RN * RC * 4);
     r_rstd = malloc(RN * 4); r_R = gc_rand(RN * RC, 1);
     float *dx = pre(RN * RC), *dw = pre(RC);
     r_obj();
     rmsnorm_backward(dx, dw, r_R, r_x, r_w, r_rstd, RN, RC);
     unpre(dx, RN * RC); unpre(dw, RC);
-    gc_check("rmsnorm_backward dinp", r_x, dx, RN * RC, r_obj, GC_TOL, 1000);
-    gc_check("rmsnorm_backward dweight", r_w, dw, RC, r_obj, GC_TOL, 1000);
+    char what[80];
+    snprintf(what, sizeof what, "rmsnorm_backward N%d C%d dinp", N, C);
+    gc_check(what, r_x, dx, RN * RC, r_obj, GC_TOL, 1000);
+    snprintf(what, sizeof what, "rmsnorm_backward N%d C%d dweight", N, C);
+    gc_check(what, r_w, dw, RC, r_obj, GC_TOL, 1000);
     free(r_x); free(r_w); free(r_out); free(r_rstd); free(r_R); free(dx); free(dw);
+}
+
+// ---- exp_fast (model/vecmath.h), the exp inside softmax, cross-entropy and SwiGLU ----
+static void test_exp_fast(void) {
+    // against libm's exp in double on ~2 million points of [-87, 88], vectorized as the ops do
+    enum { EXN = 1 << 21 };
+    float *x = malloc(EXN * 4), *y = malloc(EXN * 4);
+    for (int i = 0; i < EXN; i++) x[i] = -87.0f + 175.0f * i / (EXN - 1);
+    #pragma omp simd
+    for (int i = 0; i < EXN; i++) y[i] = exp_fast(x[i]);
+    double worst = 0;
+    for (int i = 0; i < EXN; i++) worst = fmax(worst, fabs(y[i] - exp((double)x[i])) / exp((double)x[i]));
+    CHECK(worst < 2e-7, "exp_fast vs exp on [-87, 88]: max rel err %.2e (tol 2e-07, ~1.7 float ulp)", worst);
+    CHECK(exp_fast(0.0f) == 1.0f && exp_fast(-100.0f) == 0.0f && exp_fast(-INFINITY) == 0.0f &&
+          exp_fast(100.0f) == INFINITY && exp_fast(INFINITY) == INFINITY && isnan(exp_fast(NAN)),
+          "exp_fast(0) = 1, (-100) = (-inf) = 0, (100) = (inf) = inf, (nan) = nan");
+    free(x); free(y);
 }
 
 // ---- matmul ----
@@ -294,8 +316,10 @@ static void test_crossentropy(void) {
 }
 
 int main(void) {
+    test_exp_fast();
     test_embedding();
-    test_rmsnorm();
+    test_rmsnorm(6, 16);
+    test_rmsnorm(3, 150);   // dweight's channel chunks of 64: two whole, one partial
     test_matmul_grad();
     test_matmul_dtypes();
     test_rope();
