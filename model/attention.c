@@ -15,9 +15,14 @@
 // Caches P in att: the backward needs it for dv and for the softmax Jacobian.
 //
 // Every product is a cblas_sgemm on strided views (a head is HD columns of a row of width
-// NH*HD, hence lda = NH*HD). The (b,h) loop is sequential and each sgemm uses OpenBLAS's own
-// threads: calling the pthreads build of OpenBLAS from inside an OpenMP region would
-// oversubscribe the cores (or serialize on its lock). The softmax rows run under OpenMP.
+// NH*HD, hence lda = NH*HD). The products are small (at T = 256, HD = 32: 64 x 256 x 32), too
+// small for OpenBLAS to split across threads profitably, and there are many (B·NH·T/64 blocks,
+// five sgemms each in the backward). So the threads split the *heads* instead: one OpenMP
+// region per call, each thread running whole heads, each sgemm single-threaded (OpenBLAS's
+// OpenMP build runs single-threaded when called inside a parallel region — see the Makefile).
+// The backward splits over (b, KV head), so the heads that share a KV head, and so add into the
+// same dk, dv, run on one thread in a fixed order: the result does not depend on the number of
+// threads.
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
@@ -47,6 +52,7 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
                        int B, int T, int Tk, int NH, int NKV, int HD) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
+    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk >= OMP_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t0 = 0; t0 < T; t0 += ATT_BLOCK) {
@@ -62,7 +68,6 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
                             scale, qh, QD, kg, KVD, 0.0f, P, Tk);
                 // causal softmax in place: row t keeps keys 0..past+t, the rest become exact 0
-                #pragma omp parallel for if ((size_t)nb * nk >= OMP_MIN_WORK)
                 for (int i = 0; i < nb; i++) softmax_causal_row(P + (size_t)i * Tk, past + t0 + i + 1, Tk);
                 // out_h (nb,HD) = P (nb,nk) · v_g (nk,HD)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, HD, nk,
@@ -75,6 +80,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, const floa
                         int B, int T, int Tk, int NH, int NKV, int HD) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
+    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk >= OMP_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int g = 0; g < NKV; g++)
             for (int h = g * group; h < (g + 1) * group; h++)
@@ -92,7 +98,6 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, const floa
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
                                 1.0f, P, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
                     // dS = P * (dP - sum_j dP_j P_j), in place in dP (masked entries have P = 0)
-                    #pragma omp parallel for if ((size_t)nb * nk >= OMP_MIN_WORK)
                     for (int i = 0; i < nb; i++) {
                         const float *p = P + (size_t)i * Tk;
                         float *d = dP + (size_t)i * Tk;
