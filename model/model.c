@@ -368,10 +368,12 @@ void model_backward(Model *m) {
     float p = m->act_dropout;
     ActivationTensors *a = &m->acts, *g = &m->grad_acts;
     ParameterTensors *P = &m->params, *G = &m->grads;
-    size_t gsizes[NUM_ACTIVATION_TENSORS];
-    fill_in_activation_sizes(gsizes, c, B, T, T, 1);
-    memset(g->resid, 0, point_activations(g, NULL, gsizes) * sizeof(float));
+    // every backward accumulates, so gradient buffers start at zero: here the residual stream's
+    // (dresid, the first B*T*C of g->resid) and the head's (final_norm .. losses); each layer's
+    // below, before the layer
     float *dresid = g->resid;
+    memset(dresid, 0, (size_t)BT * C * sizeof(float));
+    memset(g->final_norm, 0, (size_t)(g->losses + BT - g->final_norm) * sizeof(float));
 
     // d(mean loss)/d(loss_n) = 1/count for the positions that have a target
     int count = 0;
@@ -385,12 +387,15 @@ void model_backward(Model *m) {
     rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
                      P->rms_final, a->final_rstd, BT, C);
 
-    // layer-sized gradient buffers: att_norm .. ffn_out lie contiguously after resid
-    size_t layer_bytes = (size_t)(g->final_norm - g->att_norm) * sizeof(float);
+    // one layer's gradient buffers, att_norm .. ffn_out, lie contiguously; all but att are
+    // zeroed before each layer. att (B*NH*T*T, the largest) is attention_backward's scratch: it
+    // writes every entry it reads.
+    size_t before_att = (size_t)(g->att - g->att_norm), after_att = (size_t)(g->final_norm - g->atty);
     for (int l = L - 1; l >= 0; l--) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
         LayerActs dl = layer_acts(g, c, 0, B, T, T);
-        memset(g->att_norm, 0, layer_bytes);
+        memset(g->att_norm, 0, before_att * sizeof(float));
+        memset(g->atty, 0, after_att * sizeof(float));
         size_t lC = (size_t)l * C;
         // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
         dropout_backward(dl.ffn_out, dresid, p, dropout_key(m->dropout_seed, m->dropout_step, l, 1),
