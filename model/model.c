@@ -337,6 +337,13 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
 
 const float *model_logits(const Model *m) { return m->acts.logits; }
 
+// p[0..n) = 0 over the OpenMP threads: the gradient buffers zeroed every step come to tens of
+// MB, and one core's memset reaches about half the memory bandwidth two do (measured 7 vs 14 GB/s).
+static void zero_floats(float *p, size_t n) {
+    #pragma omp parallel for simd if (n >= OMP_MIN_WORK)
+    for (size_t i = 0; i < n; i++) p[i] = 0.0f;
+}
+
 static int ensure_grads(Model *m) {
     if (m->grads_memory) return 0;
     if (!m->params_memory) return -1;
@@ -348,7 +355,7 @@ static int ensure_grads(Model *m) {
 
 void model_zero_grad(Model *m) {
     if (ensure_grads(m)) return;
-    memset(m->grads_memory, 0, m->num_parameters * sizeof(float));
+    zero_floats(m->grads_memory, m->num_parameters);
 }
 
 // Backward through everything model_forward did, in reverse, accumulating into m->grads.
@@ -372,8 +379,8 @@ void model_backward(Model *m) {
     // (dresid, the first B*T*C of g->resid) and the head's (final_norm .. losses); each layer's
     // below, before the layer
     float *dresid = g->resid;
-    memset(dresid, 0, (size_t)BT * C * sizeof(float));
-    memset(g->final_norm, 0, (size_t)(g->losses + BT - g->final_norm) * sizeof(float));
+    zero_floats(dresid, (size_t)BT * C);
+    zero_floats(g->final_norm, (size_t)(g->losses + BT - g->final_norm));
 
     // d(mean loss)/d(loss_n) = 1/count for the positions that have a target
     int count = 0;
@@ -394,8 +401,8 @@ void model_backward(Model *m) {
     for (int l = L - 1; l >= 0; l--) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
         LayerActs dl = layer_acts(g, c, 0, B, T, T);
-        memset(g->att_norm, 0, before_att * sizeof(float));
-        memset(g->atty, 0, after_att * sizeof(float));
+        zero_floats(g->att_norm, before_att);
+        zero_floats(g->atty, after_att);
         size_t lC = (size_t)l * C;
         // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
         dropout_backward(dl.ffn_out, dresid, p, dropout_key(m->dropout_seed, m->dropout_step, l, 1),
