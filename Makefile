@@ -5,6 +5,8 @@
 #   make train      install deps, fetch + tokenize the corpus, train the tiny preset, sample
 #   make debug      the same programs built with -O0 -g into bin/debug/ (for gdb)
 #   make bench      speed as ratios to this machine's measured limits
+#   make fuzz       libFuzzer on every parser in fuzz/ (FUZZ_SECONDS each; scripts/fuzz.sh)
+#   make test SAN=1 the suite built with -fsanitize=address,undefined into build-san/, bin-san/
 #   make clean
 #
 # Every .c file under model/ data/ train/ infer/ that is not a program's main goes into
@@ -20,6 +22,8 @@ SAN     ?=
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
+BUILD   ?= build-san
+BIN     ?= bin-san
 endif
 PKGS    := openblas libpcre2-8 libcjson
 DEPS_OK := $(shell scripts/deps.sh >&2 && echo ok)
@@ -54,10 +58,13 @@ LIB      := $(BUILD)/libscratchllama.a
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BIN)/%,$(TEST_SRCS))
 TEST_HELPERS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/*.c)))
-HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h)
+HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h fuzz/*.h)
+# fuzz targets as plain programs: fuzz/replay.c's main feeds them files (make fuzz: libFuzzer)
+FUZZ_SRCS := $(filter-out fuzz/replay.c,$(wildcard fuzz/*.c))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(BIN)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all test train debug bench clean plot fuzz deps
-all: $(PROG_BINS) $(TEST_BINS)
+all: $(PROG_BINS) $(TEST_BINS) $(FUZZ_BINS)
 
 deps:
 	@scripts/deps.sh
@@ -75,6 +82,10 @@ $(BIN)/%: $(BUILD)/tests/%.o $(TEST_HELPERS) $(LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
 
+$(BIN)/fuzz/%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS)
+
 define PROGRAM_RULE
 $(BIN)/$(1): $(BUILD)/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(LIB)
 	@mkdir -p $(BIN)
@@ -83,7 +94,7 @@ endef
 $(foreach n,$(PROG_NAMES),$(eval $(call PROGRAM_RULE,$(n))))
 
 test: all
-	@tests/run.sh
+	@BIN=$(BIN) SAN=$(SAN) tests/run.sh
 
 # -O0 -g copies of every program in bin/debug/ (bin/ keeps the optimized ones)
 debug:
@@ -98,8 +109,11 @@ bench: all
 plot:
 	@scripts/plot.sh
 
+fuzz:
+	@scripts/fuzz.sh
+
 clean:
-	rm -rf build build-debug bin
+	rm -rf build build-debug bin build-san bin-san build-fuzz
 
 # keep the test objects make builds on the way (no needless recompiles)
 .SECONDARY:

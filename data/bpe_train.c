@@ -233,6 +233,12 @@ int main(int argc, char **argv) {
     if (!out) die("--out FILE is required (see --help)");
     if (optind != argc - 1) die("expected exactly one CORPUS file (see --help)");
     const char *corpus_path = argv[optind];
+    {   // an unwritable --out fails now, not after the training
+        char probe[4096];
+        FILE *f = open_tmp(out, probe, sizeof probe);
+        fclose(f);
+        remove(probe);
+    }
 
     char err[256];
     TiktokenSplitter *sp = tiktoken_splitter_new(pattern, err, sizeof err);

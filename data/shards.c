@@ -89,6 +89,16 @@ int shard_open(Shard *s, const char *path, char *err, size_t errlen) {
     s->width = width;
     s->num_tokens = count;
     s->tokens = (const char *)map + SHARD_HEADER_INTS * 4;
+    // uint32 tokens are read as int: one past INT32_MAX - 1 would turn negative (or overflow
+    // max + 1) and slip past the vocabulary check, so such a shard is corrupt, not data
+    if (width == 4)
+        for (size_t i = 0; i < count; i++)
+            if (((const uint32_t *)s->tokens)[i] >= INT32_MAX) {
+                snprintf(err, errlen, "%s: token %zu is %u, beyond any vocabulary (corrupt shard)", path, i,
+                         ((const uint32_t *)s->tokens)[i]);
+                shard_close(s);
+                return -1;
+            }
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+#include "data/sha256.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
@@ -72,7 +73,7 @@ static void usage(void) {
            "  --min-p P              drop tokens below P x the top probability, 0 = off (default 0)\n"
            "  --seed S               sampling seed (default: from the clock)\n"
            "  --ctx N                context length / KV cache positions (default: the model's, at most %d\n"
-           "                         for Hugging Face configs)\n"
+           "                         for Hugging Face and llama2.c models)\n"
            "  --threads N            OpenMP and OpenBLAS threads (default: the environment's)\n"
            "  --tokenizer FILE       tiktoken rank file or llama2.c tokenizer.bin (default: found next to\n"
            "                         the model, or recorded in our checkpoint)\n"
@@ -262,7 +263,13 @@ int main(int argc, char **argv) {
         if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && access(tpath, R_OK) != 0) {
             if (!prompt_ids) die("the checkpoint's tokenizer %s is missing: pass --tokenizer FILE", tpath);
         } else {
-            if (tokenizer_open(&tok_storage, tpath, err, sizeof err) != 0) die("%s", err);
+            // our checkpoint names the very file it was trained with: refuse one that changed
+            char hex[65];
+            if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && lm.tokenizer_sha256[0] &&
+                (sha256_file_hex(tpath, hex) != 0 || strcmp(hex, lm.tokenizer_sha256) != 0))
+                die("%s is not the tokenizer the checkpoint was trained with (sha256 differs); pass --tokenizer FILE "
+                    "to use it anyway", tpath);
+            if (tokenizer_open(&tok_storage, tpath, lm.tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
             tok = &tok_storage;
             if (tok->kind == TOKENIZER_SP ? tok->vocab_size != V : tok->vocab_size > V)
                 die("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok->vocab_size, V);
@@ -272,9 +279,10 @@ int main(int argc, char **argv) {
     double load_s = now_s() - t0;
 
     // BOS: config.json's bos_token_id for HF (Llama 3: <|begin_of_text|>, as transformers'
-    // tokenizer adds it); 1 for llama2.c; <|begin_of_text|> for our models when the tokenizer has it.
+    // tokenizer adds it); 1 for llama2.c; none for our models (bin/train trains on one running
+    // token stream without BOS, and its samples start from "\n", as ours do without a prompt).
     int bos = lm.bos_id;
-    if (lm.format == FORMAT_CHECKPOINT && tok) bos = tokenizer_special(tok, "<|begin_of_text|>");
+    if (lm.format == FORMAT_CHECKPOINT && !prompt && !prompt_ids && !chat && tok) prompt = "\n";
 
     // stop ids: the model's EOS ids, and the tokenizer's end-of-turn / end-of-text specials
     int stop[LOAD_MAX_EOS + 3], n_stop = 0;

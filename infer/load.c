@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "data/sp_tokenizer.h"
+#include "model/checkpoint.h"
 #include "model/llama2c_loader.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -66,17 +67,38 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
             if (is_file(p)) snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", p);
         }
     } else {
-        unsigned char head[8] = {0};
+        unsigned char head[36] = {0};
         FILE *f = fopen(path, "rb");
         if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        size_t got = fread(head, 1, 8, f);
+        size_t got = fread(head, 1, sizeof head, f);
         fclose(f);
-        if (got == 8 && memcmp(head, "SLMODEL", 8) == 0) {
-            // TODO(infer): load through checkpoint_load_info once model/checkpoint.c lands
-            return fail(err, errlen, "%s: bin/train checkpoints are not readable yet (model/checkpoint.c has not landed)", path);
+        if (got >= 8 && memcmp(head, CHECKPOINT_MAGIC, 8) == 0) {
+            lm->format = FORMAT_CHECKPOINT;
+            CheckpointInfo info;
+            lm->m = checkpoint_load_info(path, &info, err, errlen);
+            if (!lm->m) return -1;
+            if (ctx > lm->m->config.max_seq_len) {
+                int max = lm->m->config.max_seq_len;
+                unload_model(lm);
+                return fail(err, errlen, "--ctx %d is longer than the checkpoint's max_seq_len %d", ctx, max);
+            }
+            lm->ctx = ctx ? ctx : lm->m->config.max_seq_len;
+            snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", info.tokenizer_path);
+            snprintf(lm->tokenizer_sha256, sizeof lm->tokenizer_sha256, "%s", info.tokenizer_sha256);
+            snprintf(lm->tokenizer_pattern, sizeof lm->tokenizer_pattern, "%s", info.tokenizer_pattern);
         } else {
             lm->format = FORMAT_LLAMA2C; // "ak42" v1, or legacy (its size is the check)
-            lm->m = llama2c_load(path, ctx, err, errlen);
+            // default context: the file's seq_len, at most LOAD_DEFAULT_CTX as for HF configs (a
+            // seq_len of 2^24 in a 266 KB file would build gigabytes of RoPE tables and KV cache)
+            int want = ctx;
+            if (!want && got == sizeof head) {
+                uint32_t magic;
+                int32_t seq_len;
+                memcpy(&magic, head, 4);
+                memcpy(&seq_len, head + (magic == LLAMA2C_MAGIC ? 32 : 24), 4);
+                if (seq_len > LOAD_DEFAULT_CTX) want = LOAD_DEFAULT_CTX;
+            }
+            lm->m = llama2c_load(path, want, err, errlen);
             if (!lm->m) return -1;
             lm->ctx = lm->m->config.max_seq_len;
             lm->bos_id = SP_BOS;

@@ -24,10 +24,12 @@ typedef struct {
     int eos_ids[LOAD_MAX_EOS]; // the model's own stop ids (tokenizer specials are added later)
     int n_eos;
     char tokenizer_path[4096]; // found next to the model or recorded in it; "" if none
+    char tokenizer_sha256[65]; // our checkpoints: the hash of the tokenizer it was trained with
+    char tokenizer_pattern[16]; // our checkpoints: its tiktoken split pattern ("" = by size)
     size_t weight_bytes;       // bytes of weights the forward reads
 } LoadedModel;
 
-// ctx: the context wanted (0: the model's own, at most LOAD_DEFAULT_CTX for HF configs).
+// ctx: the context wanted (0: the model's own, at most LOAD_DEFAULT_CTX for HF configs and llama2.c files).
 // Returns 0, or -1 with a one-line reason in err.
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen);
 void unload_model(LoadedModel *lm);

@@ -17,7 +17,7 @@ static int is_base64(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
-int tokenizer_open(Tokenizer *t, const char *path, char *err, size_t errlen) {
+int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -27,7 +27,7 @@ int tokenizer_open(Tokenizer *t, const char *path, char *err, size_t errlen) {
     if (got < 4) return fail(err, errlen, "%s: too short to be a tokenizer", path);
     if (is_base64(head[0])) {
         t->kind = TOKENIZER_TIKTOKEN;
-        t->tt = tiktoken_load(path, NULL, err, errlen);
+        t->tt = tiktoken_load(path, pattern && *pattern ? pattern : NULL, err, errlen);
         if (!t->tt) return -1;
         t->vocab_size = tiktoken_vocab_size(t->tt);
         return 0;

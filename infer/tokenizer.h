@@ -22,8 +22,10 @@ typedef struct {
 
 // Opens a tokenizer file, telling the kinds apart by content: a tiktoken file is text lines
 // "base64 rank", a tokenizer.bin starts with a binary u32. A SentencePiece protobuf
-// tokenizer.model (Llama 2 HF folders) is refused with a message saying so.
-int tokenizer_open(Tokenizer *t, const char *path, char *err, size_t errlen);
+// tokenizer.model (Llama 2 HF folders) is refused with a message saying so. pattern: the
+// tiktoken split pattern ("gpt2", "cl100k", "llama3"), or NULL/"" to tell it from the number
+// of ranks.
+int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *err, size_t errlen);
 void tokenizer_close(Tokenizer *t);
 // Plain text (special-token names stay text) -> ids; no BOS. Returns a malloc'd array, or NULL
 // with err (invalid UTF-8 included).

@@ -46,11 +46,15 @@ int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer
     ser_str(&o, tokenizer_path ? tokenizer_path : "");
     ser_str(&o, sha);
     ser_str(&o, tokenizer_pattern ? tokenizer_pattern : "");
+    size_t hsum_at = o.n;
+    ser_u64(&o, 0);                       // checksum of the header bytes before it, patched below
     static const uint8_t zeros[64];
     ser_bytes(&o, zeros, (64 - o.n % 64) % 64);   // parameters start 64-byte aligned (mmap-friendly)
     if (o.oom) { free(o.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
     uint32_t hb = (uint32_t)o.n;
     memcpy(o.p + 12, &hb, 4);
+    uint64_t hsum = checksum64(o.p, hsum_at);
+    memcpy(o.p + hsum_at, &hsum, 8);
 
     AtomicFile af;
     int rc = -1;
@@ -127,8 +131,14 @@ static int read_header(FILE *fp, const char *path, size_t size, CheckpointInfo *
     des_str(&in, info->tokenizer_path, sizeof info->tokenizer_path);
     des_str(&in, info->tokenizer_sha256, sizeof info->tokenizer_sha256);
     des_str(&in, info->tokenizer_pattern, sizeof info->tokenizer_pattern);
+    // the header's own checksum: a flipped bit in the config would otherwise load as another
+    // model (files written before it existed have zero padding here: not checked)
+    size_t hsum_at = in.off;
+    uint64_t hsum = in.n - in.off >= 8 ? des_u64(&in) : 0;
+    int hsum_bad = !in.bad && hsum != 0 && hsum != checksum64(buf, hsum_at);
     free(buf);
     if (in.bad) { snprintf(err, errlen, "%s: malformed checkpoint header", path); return -1; }
+    if (hsum_bad) { snprintf(err, errlen, "%s: header checksum mismatch (file corrupt)", path); return -1; }
     const char *bad = config_sanity(&info->config);
     if (bad) { snprintf(err, errlen, "%s: config field %s has an impossible value", path, bad); return -1; }
     size_t sizes[NUM_PARAM_TENSORS], total = 0;

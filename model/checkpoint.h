@@ -13,6 +13,7 @@
 //   str      tokenizer path as given to bin/train (u32 length + bytes; may be empty)
 //   str      its sha256 in hex (empty when there is no tokenizer file)
 //   str      its split pattern name for tiktoken_load: gpt2, cl100k, llama3 (may be empty)
+//   u64      checksum64 of all the header bytes before this field (0 in older files: unchecked)
 //   ...      zero padding up to header_bytes
 //   f32 x num_parameters, in the order of fill_in_parameter_sizes (model/model.h)
 //

@@ -5,8 +5,8 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 S=${SHARED_DIR:-../shared}
-B=bin/bpe-train
-T=bin/tokenize
+B=$BIN/bpe-train
+T=$BIN/tokenize
 C=$S/data/tinyshakespeare.txt
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

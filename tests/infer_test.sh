@@ -6,7 +6,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 S=${SHARED_DIR:-../shared}
-I=bin/infer
+I=$BIN/infer
 M=$S/models/shakespeare-llama3-tiny
 F=tests/fixtures/hf_llama2_fp32
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -57,6 +57,8 @@ expect_fail "invalid UTF-8 prompt"  $I "$M" --prompt $'ROMEO\xff\xfe'
 expect_fail "prompt longer than --ctx" $I "$M" --ctx 4 --prompt "ROMEO: ROMEO: ROMEO: ROMEO: ROMEO:"
 expect_fail "text prompt, no tokenizer" $I "$F" --prompt "hello"
 expect_fail "--tokenizer not a tokenizer" $I "$M" --tokenizer "$M/config.json" --prompt x
+printf '\x0a\x0b\x0a\x05<unk>\x15\0\0\0\0' > "$tmp/sp.model"
+expect_fail "--tokenizer a SentencePiece protobuf" $I "$M" --tokenizer "$tmp/sp.model" --prompt x
 expect_fail "--tokenizer larger than the vocab" $I "$F" --tokenizer "$S/tokenizers/llama3/tokenizer.model" --prompt x
 expect_fail "--dump-logits unwritable" $I "$M" --prompt x -n 0 --dump-logits /nonexistent/dir/l.f32
 expect_fail "missing model"        $I "$tmp/nothing-here" --prompt x

@@ -1,6 +1,7 @@
 # tests/lib.sh — the shell side of tests/test.h, for tests of whole programs.
 # Source it, call check "what" CMD..., and end with summary.
 passed=0; failed=0
+BIN=${BIN:-bin}   # the programs under test: bin/, or bin-san/ for make test SAN=1
 ok()   { passed=$((passed+1)); echo "OK   $*"; }
 fail() { failed=$((failed+1)); echo "FAIL $*"; }
 # expect_fail "what" CMD...: the command must exit 1 with exactly one line on stderr, no signal.

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# tests/run.sh — run every test program (bin/test_*) and shell test (tests/*_test.sh),
+# tests/run.sh — run every test program ($BIN/test_*, default bin/) and shell test (tests/*_test.sh),
 # then print the one line CI reads: "N passed, N failed". Exit non-zero on any failure.
 # A test that crashes, or ends without its RESULT line, counts as one failure.
 cd "$(dirname "$0")/.." || exit 1
+# BIN: where the programs are (make test SAN=1 builds them into bin-san/); the tests read it too
+export BIN=${BIN:-bin}
+if [ "${SAN:-}" = 1 ]; then
+  # Every sanitizer report fails its test: UBSan stops at the first one, ASan always does.
+  # The one suppression (tests/sanitizers/ubsan.supp) is stb_ds.h's hash; see docs/reliability.md.
+  export UBSAN_OPTIONS="halt_on_error=1:exitcode=87:print_stacktrace=1:suppressions=$PWD/tests/sanitizers/ubsan.supp"
+  # allocator_may_return_null: a huge malloc returns NULL as in libc (our "out of memory" paths
+  # are then tested) instead of ASan aborting the program
+  export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1:exitcode=86"
+fi
 total_pass=0; total_fail=0
-for t in bin/test_* tests/*_test.sh; do
+for t in "$BIN"/test_* tests/*_test.sh; do
   [ -e "$t" ] || continue
   echo "== $t"
   start=$(date +%s.%N)

@@ -31,6 +31,12 @@ static inline const char *test_shared_dir(void) {
     return s && *s ? s : "../shared";
 }
 
+// Where the programs under test are: bin/, or bin-san/ for `make test SAN=1` (env BIN).
+static inline const char *test_bin_dir(void) {
+    const char *s = getenv("BIN");
+    return s && *s ? s : "bin";
+}
+
 static inline int test_summary(void) {
     printf("RESULT %d %d\n", test_passed_, test_failed_);
     return test_failed_ ? 1 : 0;

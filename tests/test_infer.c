@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
+#include "model/checkpoint.h"
 #include "tests/fixture.h"
 #include "tests/test.h"
 
@@ -137,7 +139,7 @@ static void test_shakespeare(void) {
     Model *m = lm.m;
     const int V = m->config.vocab_size;
     Tokenizer tok;
-    rc = tokenizer_open(&tok, lm.tokenizer_path, err, sizeof err);
+    rc = tokenizer_open(&tok, lm.tokenizer_path, NULL, err, sizeof err);
     CHECK(rc == 0 && tok.kind == TOKENIZER_TIKTOKEN, "tokenizer found with the model: %s (%s)", lm.tokenizer_path,
           rc ? err : "tiktoken");
     model_kv_alloc(m, lm.ctx);
@@ -190,7 +192,7 @@ static void test_shakespeare(void) {
 
     // bin/infer end to end: the same greedy ids from the text prompt, printed with --print-ids
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "bin/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", dir);
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", test_bin_dir(), dir);
     FILE *p = popen(cmd, "r");
     int got[128], n = 0;
     while (p && n < 128 && fscanf(p, "%d", &got[n]) == 1) n++;
@@ -205,9 +207,107 @@ static void test_shakespeare(void) {
     unload_model(&lm);
 }
 
+// ---- our own checkpoints (bin/train's format) ----
+
+// Runs cmd (stderr folded into stdout) and returns its exit status; its output goes to out.
+static int run(const char *cmd, char *out, size_t cap) {
+    char full[2048];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// s is exactly one line (one '\n', at the end)
+static int one_line(const char *s) {
+    const char *nl = strchr(s, '\n');
+    return s[0] && nl && nl[1] == '\0';
+}
+
+// A random model saved with checkpoint_save_step: bin/infer must read it back exactly, find the
+// tokenizer it records, and compute what the in-memory model computes.
+static void test_checkpoint(void) {
+    char dir[] = "/tmp/test_infer.XXXXXX", path[256], tokpath[256], cmd[1024], out[8192], err[512];
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    char src[512];
+    snprintf(src, sizeof src, "%s/tokenizers/gpt2/r50k_base.tiktoken", test_shared_dir());
+    snprintf(tokpath, sizeof tokpath, "%s/r50k.tiktoken", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, tokpath);
+    if (system(cmd) != 0) { CHECK(0, "copy %s", src); return; }
+    Tokenizer tok;
+    if (tokenizer_open(&tok, tokpath, "gpt2", err, sizeof err) != 0) { CHECK(0, "%s", err); return; }
+    Config c = {0};
+    c.dim = 32; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 8; c.hidden_dim = 64;
+    c.vocab_size = tok.vocab_size; c.max_seq_len = 64; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f;
+    c.tied_embeddings = 1;
+    Model *m = model_create(&c, 1, err, sizeof err);
+    model_init_random(m, 1234);
+    snprintf(path, sizeof path, "%s/model.bin", dir);
+    int rc = checkpoint_save_step(m, path, tokpath, "gpt2", 10, err, sizeof err);
+    CHECK(rc == 0, "checkpoint_save_step tiny model with r50k tokenizer (%s)", rc ? err : "ok");
+
+    // in memory: "Hello world" without BOS, greedy 12 tokens, the logits after the prompt
+    int n, *prompt = tokenizer_encode(&tok, "Hello world", &n, err, sizeof err);
+    model_kv_alloc(m, c.max_seq_len);
+    Sampler greedy;
+    sampler_init(&greedy, c.vocab_size, 0, 0, 1, 0, 1);
+    int ids[64], pos = 0;
+    Collect col = { ids, 0 };
+    GenResult r;
+    float *logits = malloc(c.vocab_size * sizeof(float)), *dumped = malloc(c.vocab_size * sizeof(float));
+    generate(m, &greedy, c.max_seq_len, prompt, n, &pos, 12, NULL, 0, collect, &col, logits, &r, err, sizeof err);
+
+    // bin/infer on the file
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'Hello world' --temperature 0 -n 12 --print-ids "
+             "--dump-logits %s/logits.f32 2>/dev/null", test_bin_dir(), path, dir);
+    rc = run(cmd, out, sizeof out);
+    int got[64], k = 0, off = 0, used;
+    while (k < 64 && sscanf(out + off, "%d%n", &got[k], &used) == 1) { k++; off += used; }
+    int same = rc == 0 && k == col.n;
+    for (int i = 0; same && i < k; i++) same = got[i] == ids[i];
+    CHECK(same, "bin/infer on our checkpoint: greedy %d ids == the in-memory model's through generate() (exit %d)", col.n, rc);
+    snprintf(cmd, sizeof cmd, "%s/logits.f32", dir);
+    FILE *f = fopen(cmd, "rb");
+    size_t nr = f ? fread(dumped, sizeof(float), c.vocab_size, f) : 0;
+    if (f) fclose(f);
+    double worst = nr == (size_t)c.vocab_size ? 0 : INFINITY;
+    for (int i = 0; i < c.vocab_size && nr; i++) worst = fmax(worst, fabs(dumped[i] - logits[i]));
+    CHECK(worst < 1e-5, "--dump-logits of our checkpoint == in-memory logits: max abs err %.1e (tol 1e-05)", worst);
+
+    // the tokenizer file changed since training: refused; --tokenizer overrides
+    snprintf(cmd, sizeof cmd, "echo 'IQ== 99999' >> %s", tokpath);
+    if (system(cmd) != 0) CHECK(0, "append to the tokenizer copy");
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'Hello' -n 2", test_bin_dir(), path);
+    rc = run(cmd, out, sizeof out);
+    int ok = rc == 1 && strstr(out, "sha256") && one_line(out);
+    out[strcspn(out, "\n")] = '\0';
+    CHECK(ok, "changed tokenizer refused, one line, exit 1: %s", out);
+    snprintf(cmd, sizeof cmd, "%s/infer %s --tokenizer %s --prompt 'Hello' -n 2 --temperature 0", test_bin_dir(), path, src);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0, "--tokenizer overrides the recorded one (exit %d)", rc);
+    // a truncated checkpoint
+    snprintf(cmd, sizeof cmd, "head -c 5000 %s > %s/trunc.bin && %s/infer %s/trunc.bin --prompt-ids '1 2'", path, dir, test_bin_dir(), dir);
+    rc = run(cmd, out, sizeof out);
+    ok = rc == 1 && one_line(out);
+    out[strcspn(out, "\n")] = '\0';
+    CHECK(ok, "truncated checkpoint: one line, exit 1: %s", out);
+
+    free(prompt);
+    free(logits);
+    free(dumped);
+    sampler_free(&greedy);
+    tokenizer_close(&tok);
+    model_free(m);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void) {
     test_samplers();
     test_utf8out();
     test_shakespeare();
+    test_checkpoint();
     return test_summary();
 }

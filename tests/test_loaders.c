@@ -11,12 +11,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stb/stb_ds.h>
 #include "data/sp_tokenizer.h"
 #include "infer/generate.h"
 #include "infer/sampler.h"
 #include "model/hf_loader.h"
 #include "model/llama2c_loader.h"
 #include "model/safetensors.h"
+#include <cjson/cJSON.h>
 #include "tests/fixture.h"
 #include "tests/test.h"
 
@@ -60,6 +62,8 @@ static void copy_dir(const char *src, const char *dst) {
     }
     closedir(d);
 }
+
+static ptrdiff_t arrlen_copies(HfModel *h) { return arrlen(h->copies); }
 
 static int one_line(const char *err) { return err[0] && !strchr(err, '\n'); }
 
@@ -323,6 +327,94 @@ static void check_hf_malformed(void) {
     CHECK(rc == -1 && one_line(err) && strstr(err, "config.json: cannot open"), "hf_load missing folder: \"%s\"", err);
 }
 
+// Rewrites the fp32 fixture's model.safetensors into dir/model.safetensors (config.json copied):
+// mode 0: the same F32 tensors behind a header padded by `pad` spaces (pad 1: every tensor's
+// bytes start at an odd address, so the loader must copy them); mode 1: every tensor as F16;
+// mode 2: F32 again, but each value rounded through f16 (the values mode 1 stores, exactly).
+static void rewrite_fp32_fixture(const char *dir, int pad, int mode) {
+    const char *src = "tests/fixtures/hf_llama2_fp32";
+    char path[600], err[512];
+    copy_dir(src, dir);
+    SafeTensors st;
+    snprintf(path, sizeof path, "%s/model.safetensors", src);
+    if (safetensors_open(&st, path, err, sizeof err)) { fprintf(stderr, "%s\n", err); exit(1); }
+    cJSON *hdr = cJSON_CreateObject();
+    size_t off = 0, esize = mode == 1 ? 2 : 4;
+    for (int i = 0; i < st.n_tensors; i++) {
+        const SafeTensor *t = &st.tensors[i];
+        cJSON *e = cJSON_AddObjectToObject(hdr, t->name);
+        cJSON_AddStringToObject(e, "dtype", mode == 1 ? "F16" : "F32");
+        cJSON *shape = cJSON_AddArrayToObject(e, "shape");
+        for (int d = 0; d < t->ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[d]));
+        size_t n = t->nbytes / 4 * esize;
+        cJSON *o = cJSON_AddArrayToObject(e, "data_offsets");
+        cJSON_AddItemToArray(o, cJSON_CreateNumber((double)off));
+        cJSON_AddItemToArray(o, cJSON_CreateNumber((double)(off + n)));
+        off += n;
+    }
+    char *json = cJSON_PrintUnformatted(hdr);
+    uint64_t hl = strlen(json) + pad;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(&hl, 8, 1, f);
+    fputs(json, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    for (int i = 0; i < st.n_tensors; i++) {
+        const float *x = st.tensors[i].data;
+        for (size_t k = 0; k < st.tensors[i].nbytes / 4; k++) {
+            _Float16 h = (_Float16)x[k]; // the compiler's round-to-nearest conversion
+            float r = (float)h;
+            if (mode == 1) fwrite(&h, 2, 1, f);
+            else fwrite(mode == 2 ? &r : &x[k], 4, 1, f);
+        }
+    }
+    fclose(f);
+    free(json);
+    cJSON_Delete(hdr);
+    safetensors_close(&st);
+}
+
+static void test_alignment_and_f16(void) {
+    char dir[512], err[512];
+    Fixture fx;
+    fixture_load(&fx, "tests/fixtures/hf_llama2_fp32.fx");
+    FixtureTensor *tp = fixture_get(&fx, "prompt2");
+    const int T = (int)tp->numel, V = 256;
+    float *out[2] = { malloc((size_t)T * V * 4), malloc((size_t)T * V * 4) };
+    // misaligned F32: copied, same logits as transformers
+    snprintf(dir, sizeof dir, "%s/odd", tmpdir);
+    rewrite_fp32_fixture(dir, 1, 0);
+    HfModel h;
+    int rc = hf_load(&h, dir, 0, 0, err, sizeof err);
+    int copied = rc == 0 && arrlen_copies(&h) > 0;
+    if (rc == 0) {
+        model_kv_alloc(h.model, 64);
+        const float *lg = model_forward_kv(h.model, tp->data, T, 0, 1);
+        double e = rel_err(lg, fixture_get(&fx, "logits2")->data, (size_t)T * V);
+        CHECK(copied && e < 1e-5, "F32 tensors at odd offsets (header padded by 1 byte): copied to aligned memory, "
+              "logits vs transformers max rel err %.2e (tol 1e-05)", e);
+        hf_free(&h);
+    } else CHECK(0, "hf_load misaligned copy: %s", err);
+    // F16 weights compute what the same values stored as F32 compute
+    for (int mode = 1; mode <= 2; mode++) {
+        snprintf(dir, sizeof dir, "%s/f16_%d", tmpdir, mode);
+        rewrite_fp32_fixture(dir, 0, mode);
+        rc = hf_load(&h, dir, 0, 0, err, sizeof err);
+        if (rc) { CHECK(0, "hf_load %s: %s", dir, err); continue; }
+        if (mode == 1)
+            CHECK(h.model->w.layers[0].wq.dtype == DTYPE_F16 && h.model->w.lm_head.dtype == DTYPE_F16,
+                  "F16 safetensors: matrices stay F16 Mats (no f32 copy)");
+        model_kv_alloc(h.model, 64);
+        memcpy(out[mode - 1], model_forward_kv(h.model, tp->data, T, 0, 1), (size_t)T * V * 4);
+        hf_free(&h);
+    }
+    double e = rel_err(out[0], out[1], (size_t)T * V);
+    CHECK(e < 1e-5, "F16 weights vs the same values as F32: logits max rel err %.2e (tol 1e-05)", e);
+    free(out[0]);
+    free(out[1]);
+    fixture_free(&fx);
+}
+
 // ---- llama2.c ----
 
 // Inverse of llama2c_permute_rope_rows: rotate-half rows back to interleaved pairs (what
@@ -569,6 +661,7 @@ int main(void) {
     check_hf_against_fixture("hf_llama32_bf16", "tests/fixtures/hf_llama32_bf16", "tests/fixtures/hf_llama32_bf16.fx", 1e-4);
     check_f32_params("tests/fixtures/hf_llama32_bf16", "tests/fixtures/hf_llama32_bf16.fx", 1e-4);
     check_hf_malformed();
+    test_alignment_and_f16();
     test_permutation();
     test_llama2c();
     test_sp_tokenizer();

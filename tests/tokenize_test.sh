@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 S=${SHARED_DIR:-../shared}
-T=bin/tokenize
+T=$BIN/tokenize
 G=$S/tokenizers/gpt2/r50k_base.tiktoken
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

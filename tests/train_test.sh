@@ -13,7 +13,7 @@ for i in $(seq 0 255); do
   printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"
 done > "$T/bytes.tiktoken"
 head -c 60000 "$SHARED/data/tinyshakespeare.txt" > "$T/text.txt"
-if bin/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2> "$T/prep.err"; then
+if $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2> "$T/prep.err"; then
   ok "prepare: $(tr '\n' ' ' < "$T/prep.err" | cut -c1-160)"
 else fail "prepare: $(cat "$T/prep.err")"; fi
 tb=$(stat -c %s "$T/train.txt"); vb=$(stat -c %s "$T/val.txt")
@@ -25,7 +25,7 @@ tb=$(stat -c %s "$T/train.txt"); vb=$(stat -c %s "$T/val.txt")
 [ "$(stat -c %s "$T/val.bin")" = $((1024 + 2 * vb)) ] && ok "prepare: val.bin holds $vb uint16 tokens" ||
   fail "prepare: val.bin size $(stat -c %s "$T/val.bin")"
 
-BASE=(bin/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken")
+BASE=($BIN/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken")
 TRAIN=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
        --steps 20 --warmup 5 --lr 1e-2 --min-lr 1e-3 --dropout 0.1 --shuffle 1 --seed 7
        --eval-every 5 --eval-batches 2 --sample-every 0 --sample-chars 40 --ckpt-every 4 --threads 2)
@@ -49,8 +49,13 @@ ls "$T/a"/model_best.bin "$T/a"/model_00000020.bin "$T/a"/state_00000020.bin > /
 rc1=$?
 grep -q 'resume with: bin/train --resume' "$T/b1.out" && [ $rc1 = 0 ] && ok "--stop-at 10: exit 0 and says how to resume" ||
   fail "--stop-at 10: exit $rc1: $(tail -2 "$T/b1.out" "$T/b1.err")"
-bin/train --resume "$T/b" --threads 2 > "$T/b2.out" 2> "$T/b2.err"
+# what a kill during a checkpoint write leaves: a temp file of a process that no longer runs
+true & dead=$!; wait $dead
+head -c 777 /dev/urandom > "$T/b/model_00000011.bin.tmp.$dead"
+$BIN/train --resume "$T/b" --threads 2 > "$T/b2.out" 2> "$T/b2.err"
 rc2=$?
+[ ! -e "$T/b/model_00000011.bin.tmp.$dead" ] && grep -q 'removed 1 unfinished' "$T/b2.err" &&
+  ok "--resume removes a killed writer's temp file" || fail "stale temp file: $(ls "$T/b" | tr '\n' ' ')"
 [ $rc2 = 0 ] && ok "--resume: exit 0 ($(grep '^resumed' "$T/b2.out"))" || fail "--resume: exit $rc2: $(head -3 "$T/b2.err")"
 if diff <(cut -d, -f1-5 "$T/a.csv") <(cut -d, -f1-5 "$T/b.csv") > "$T/diff"; then
   ok "resume: train and val losses, lr and grad norm of all 20 steps are bit-identical (dropout 0.1, shuffled)"
@@ -82,20 +87,20 @@ expect_fail "--init with a shape flag" "${INIT[@]}" --init "$T/a/model_00000020.
 mkdir -p "$T/e"
 head -c 5000 "$T/a/state_00000020.bin" > "$T/e/state_00000020.bin"
 cp "$T/a/model_00000020.bin" "$T/e/"
-expect_fail "--resume with a truncated state" bin/train --resume "$T/e"
+expect_fail "--resume with a truncated state" $BIN/train --resume "$T/e"
 mkdir -p "$T/empty"
-expect_fail "--resume of an empty directory" bin/train --resume "$T/empty"
-expect_fail "--resume of a missing directory" bin/train --resume "$T/none"
+expect_fail "--resume of an empty directory" $BIN/train --resume "$T/empty"
+expect_fail "--resume of a missing directory" $BIN/train --resume "$T/none"
 expect_fail "fresh run into a directory that holds a run" "${TRAIN[@]}" --ckpt-dir "$T/a"
-expect_fail "--resume changing --lr" bin/train --resume "$T/b" --lr 0.5
-expect_fail "--lr abc" bin/train --lr abc
-expect_fail "unknown flag" bin/train --no-such-flag
+expect_fail "--resume changing --lr" $BIN/train --resume "$T/b" --lr 0.5
+expect_fail "--lr abc" $BIN/train --lr abc
+expect_fail "unknown flag" $BIN/train --no-such-flag
 expect_fail "--data missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/none.bin"
 expect_fail "--tokenizer missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --tokenizer "$T/none.tiktoken"
 expect_fail "--n-kv-heads not dividing --n-heads" "${TRAIN[@]}" --ckpt-dir "$T/d" --n-kv-heads 3
-expect_fail "--seq 0" bin/train --seq 0
+expect_fail "--seq 0" $BIN/train --seq 0
 expect_fail "--min-lr above --lr" "${TRAIN[@]}" --ckpt-dir "$T/d" --min-lr 0.5
 expect_fail "--data a text file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/text.txt"
-expect_fail "prepare with a text file as the rank file" bin/prepare --tokenizer "$T/text.txt" "$T/text.txt"
-bin/train --help | grep -q -- '--grad-clip X' && ok "--help lists the flags" || fail "--help"
+expect_fail "prepare with a text file as the rank file" $BIN/prepare --tokenizer "$T/text.txt" "$T/text.txt"
+$BIN/train --help | grep -q -- '--grad-clip X' && ok "--help lists the flags" || fail "--help"
 summary

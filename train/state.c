@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <signal.h>
 
 #define STATE_MAGIC "SLSTATE"
 #define STATE_VERSION 1
@@ -73,11 +74,15 @@ int train_state_save(const char *path, const TrainState *st, const float *m, con
     put_state(&o, st);
     ser_u64(&o, n);
     ser_u64(&o, moments_checksum(m, v, n));
+    size_t hsum_at = o.n;
+    ser_u64(&o, 0);                      // checksum of the header bytes before it, patched below
     static const uint8_t zeros[64];
     ser_bytes(&o, zeros, (64 - o.n % 64) % 64);
     if (o.oom) { free(o.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
     uint32_t hb = (uint32_t)o.n;
     memcpy(o.p + 12, &hb, 4);
+    uint64_t hsum = checksum64(o.p, hsum_at);
+    memcpy(o.p + hsum_at, &hsum, 8);
     AtomicFile af;
     int rc = -1;
     if (atomic_open(&af, path, err, errlen)) goto out;
@@ -119,6 +124,15 @@ int train_state_load(const char *path, TrainState *st, float *m, float *v, size_
     get_state(&in, st);
     uint64_t fn = des_u64(&in), sum = des_u64(&in);
     if (in.bad) { snprintf(err, errlen, "%s: malformed training state header", path); goto out; }
+    // the header's own checksum: the run's settings live here, and a flipped bit would resume
+    // with another batch size, lr or thread count (files written before it existed have zero
+    // padding here: not checked)
+    size_t hsum_at = in.off;
+    uint64_t hsum = in.n - in.off >= 8 ? des_u64(&in) : 0;
+    if (hsum != 0 && hsum != checksum64(buf, hsum_at)) {
+        snprintf(err, errlen, "%s: header checksum mismatch (file corrupt)", path);
+        goto out;
+    }
     if (fn != n) {
         snprintf(err, errlen, "%s: holds optimizer moments for %llu parameters, the model has %zu", path,
                  (unsigned long long)fn, n);
@@ -182,6 +196,26 @@ static uint64_t *list_steps(const char *dir, const char *prefix, size_t *n) {
 }
 
 uint64_t *ckpt_list_steps(const char *dir, size_t *n) { return list_steps(dir, "state_", n); }
+
+int ckpt_remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    char path[TRAIN_PATH_MAX + 300];
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (end == t + 5 || *end || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   // its writer may still be running
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
+}
 
 void ckpt_prune(const char *dir, int keep) {
     if (keep < 1) keep = 1;

@@ -12,7 +12,8 @@
 //
 // State file layout (little-endian): char[8] "SLSTATE\0", u32 version (1), u32 header_bytes,
 // the fields of TrainState in the order of state.c's put_state(), u64 n (number of
-// parameters), u64 checksum of m and v; padding to header_bytes; then m (n f32) and v (n f32).
+// parameters), u64 checksum of m and v, u64 checksum of the header bytes before it (0 in older
+// files: unchecked); padding to header_bytes; then m (n f32) and v (n f32).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -75,3 +76,6 @@ void ckpt_model_path(char *buf, size_t cap, const char *dir, uint64_t step);
 void ckpt_state_path(char *buf, size_t cap, const char *dir, uint64_t step);
 // Deletes all but the newest `keep` pairs (model_best.bin is never touched).
 void ckpt_prune(const char *dir, int keep);
+// Deletes "<name>.tmp.<pid>" files (data/atomic_file.h) left in dir by a writer that was killed
+// (its pid no longer runs). Returns how many.
+int ckpt_remove_stale_temps(const char *dir);

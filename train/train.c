@@ -654,6 +654,8 @@ int main(int argc, char **argv) {
 
     // checkpoint directory: create it and prove it is writable now, not after an hour of training
     if (mkdir(o->ckpt_dir, 0755) != 0 && errno != EEXIST) die("--ckpt-dir %s: %s", o->ckpt_dir, strerror(errno));
+    int stale = ckpt_remove_stale_temps(o->ckpt_dir);
+    if (stale) fprintf(stderr, "train: removed %d unfinished temporary file(s) of a killed run from %s\n", stale, o->ckpt_dir);
     if (!resumed) {   // never mix two runs' step numbers in one directory
         size_t n;
         uint64_t *old = ckpt_list_steps(o->ckpt_dir, &n);

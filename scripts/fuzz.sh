@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh — `make fuzz`: libFuzzer on every target in fuzz/, one after another.
+#
+#   make fuzz                               each target FUZZ_SECONDS (default 60) seconds
+#   FUZZ_SECONDS=600 FUZZ_TARGETS="safetensors hf_config" make fuzz
+#
+# Builds the library and each fuzz/<target>.c with clang -fsanitize=fuzzer,address,undefined
+# into build-fuzz/ (installing clang-14 and libclang-rt-14-dev from Debian if missing), then
+# runs each target, nice'd, starting from the committed seeds (fuzz/corpus/<target>/) and the
+# inputs earlier runs found (build-fuzz/corpus/<target>/, not committed). Appends one line per
+# run to build-fuzz/stats.tsv: date, target, seconds, executions, result.
+#
+# A crash, leak or sanitizer report stops that target and leaves the input in
+# build-fuzz/crashes/<target>/. Fix the bug, then commit the input as
+# fuzz/regressions/<target>/<name> so `make test` replays it forever after.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+SECONDS_EACH=${FUZZ_SECONDS:-60}
+CLANG=${FUZZ_CC:-clang-14}
+
+# ---- toolchain (only here: the normal build needs gcc alone) ----
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+need=()
+have clang-14 || need+=(clang-14)
+have libclang-rt-14-dev || need+=(libclang-rt-14-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "fuzz.sh: installing ${need[*]}" >&2
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 ||
+    { echo "fuzz.sh: cannot install ${need[*]}" >&2; exit 1; }
+fi
+scripts/deps.sh || exit 1
+
+# ---- build ----
+# The library without -fopenmp: targets run single-threaded (the pragmas are ignored).
+SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
+LIBCFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link -Wno-unknown-pragmas -Wno-source-uses-openmp"
+make -s CC="$CLANG" BUILD=build-fuzz BIN=build-fuzz/bin CFLAGS="$LIBCFLAGS" build-fuzz/libscratchllama.a || exit 1
+PKG="openblas libpcre2-8 libcjson"
+all_targets=$(for f in fuzz/*.c; do b=$(basename "$f" .c); [ "$b" = replay ] || echo "$b"; done)
+targets=${FUZZ_TARGETS:-$all_targets}
+mkdir -p build-fuzz/bin
+for t in $targets; do
+  [ -f "fuzz/$t.c" ] || { echo "fuzz.sh: no target fuzz/$t.c" >&2; exit 1; }
+  if [ ! build-fuzz/bin/"$t" -nt "fuzz/$t.c" ] || [ build-fuzz/libscratchllama.a -nt build-fuzz/bin/"$t" ] ||
+     [ fuzz/fuzz.h -nt build-fuzz/bin/"$t" ] || [ fuzz/fuzz_model.h -nt build-fuzz/bin/"$t" ]; then
+    $CLANG -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags $PKG) -O1 -g $SAN -fsanitize=fuzzer \
+      "fuzz/$t.c" build-fuzz/libscratchllama.a -o "build-fuzz/bin/$t" $(pkg-config --libs $PKG) -lm || exit 1
+  fi
+done
+
+# ---- run ----
+# UBSan: stop at the first report (libFuzzer saves the input), except the shift warnings of
+# stb_ds.h's hash functions (third-party; see tests/sanitizers/ubsan.supp).
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/sanitizers/ubsan.supp"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export OPENBLAS_NUM_THREADS=1
+status=0
+printf '%-20s %8s %12s %s\n' target seconds executions result
+for t in $targets; do
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/crashes/$t"
+  dict=""
+  case $t in
+    safetensors|hf_config|hf_index) dict=-dict=fuzz/dict/json.dict ;;
+    sp_tokenizer) dict=-dict=fuzz/dict/sp_tokenizer.dict ;;
+    tiktoken_*) dict=-dict=fuzz/dict/tiktoken.dict ;;
+  esac
+  log="build-fuzz/$t.log"
+  nice -n 10 "build-fuzz/bin/$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=10 \
+    -rss_limit_mb=2048 -artifact_prefix="build-fuzz/crashes/$t/" $dict \
+    "build-fuzz/corpus/$t" "fuzz/corpus/$t" > "$log" 2>&1
+  rc=$?
+  execs=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
+  secs=$(grep -a 'stat::average_exec_per_sec' "$log" >/dev/null && grep -a 'Done [0-9]* runs in' "$log" | tail -1 | sed 's/.* in \([0-9]*\) second.*/\1/')
+  if [ $rc = 0 ]; then result=clean
+  else
+    result="FAILED (exit $rc): $(ls -t build-fuzz/crashes/$t/ 2>/dev/null | head -1), see $log"
+    status=1
+  fi
+  printf '%-20s %8s %12s %s\n' "$t" "${secs:-?}" "${execs:-?}" "$result"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$t" "${secs:-?}" "${execs:-?}" "$result" >> build-fuzz/stats.tsv
+done
+exit $status
