@@ -93,10 +93,12 @@ static void test_matmul_grad(void) {
     free(m_x); free(m_w); free(m_out); free(m_R); free(dx); free(dw);
 }
 
-// The forward's dtype paths against a double reference. W has N = 300 rows (> 2 blocks of
-// MATMUL_BLOCK_ROWS, last one partial), so the block loop and its edges run.
-static void test_matmul_dtypes(void) {
-    int M = 9, K = 200, N = 300;
+// The forward's dtype paths against a double reference. W has N = 302 rows (> 2 blocks of
+// MATMUL_BLOCK_ROWS, last one partial), so the block loop and its edges run; N % 4 = 2, so the
+// gemv's 4-row groups and its leftover rows both run; an odd K takes the bf16 gemv's one-
+// element-at-a-time path instead of its pairs.
+static void test_matmul_dtypes(int K) {
+    int M = 9, N = 302;
     float *x = gc_rand((size_t)M * K, 1), *w = gc_rand((size_t)N * K, 1);
     float *out = malloc((size_t)M * N * 4), *out1 = malloc((size_t)N * 4);
     float *scratch = malloc(matmul_scratch_floats(K) * 4), *wr = malloc((size_t)N * K * 4);
@@ -127,10 +129,10 @@ static void test_matmul_dtypes(void) {
             }
         }
         // float32 accumulation of K=200 products: ~1e-6 of the scale
-        CHECK(worst / scale < 1e-5, "matmul_forward %s sgemm path (M=%d) vs double: max err / scale %.2e (tol 1e-05)",
-              names[d], M, worst / scale);
-        CHECK(worst1 / scale < 1e-5, "matmul_forward %s gemv path (M=1) vs double: max err / scale %.2e (tol 1e-05)",
-              names[d], worst1 / scale);
+        CHECK(worst / scale < 1e-5, "matmul_forward %s sgemm path (M=%d, K=%d) vs double: max err / scale %.2e (tol 1e-05)",
+              names[d], M, K, worst / scale);
+        CHECK(worst1 / scale < 1e-5, "matmul_forward %s gemv path (M=1, K=%d) vs double: max err / scale %.2e (tol 1e-05)",
+              names[d], K, worst1 / scale);
         // against the unrounded f32 weights: the dtype's own rounding (bf16 8 bits, f16 11 bits)
         double tol = d == 1 ? 1e-2 : d == 2 ? 2e-3 : 1e-5;
         CHECK(worst_orig / scale < tol, "matmul_forward %s vs f32-weight double reference: max err / scale %.2e (tol %.0e)",
@@ -350,7 +352,8 @@ int main(void) {
     test_rmsnorm(6, 16);
     test_rmsnorm(3, 150);   // dweight's channel chunks of 64: two whole, one partial
     test_matmul_grad();
-    test_matmul_dtypes();
+    test_matmul_dtypes(200);
+    test_matmul_dtypes(201);
     test_rope();
     test_attention(2, 5, 5, 4, 2, 4);   // GQA, 2 query heads per KV head
     test_attention(2, 5, 5, 4, 4, 4);   // plain multi-head
