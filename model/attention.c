@@ -34,6 +34,11 @@
 // see (about half the work of the full T x Tk products in training).
 #define ATT_BLOCK 64
 
+// Threads split the heads only when the multiply-adds (B·NH·T·Tk·HD, about a millisecond of
+// work here) outweigh starting the threads, which on a busy machine can cost far more than the
+// few microseconds it takes on a quiet one.
+#define ATT_MIN_WORK (64 * OMP_MIN_WORK)
+
 // row[0..n) = softmax(row[0..n)), row[n..len) = 0 (the masked keys)
 static void softmax_causal_row(float *row, int n, int len) {
     float mx = row[0];
@@ -52,7 +57,7 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
                        int B, int T, int Tk, int NH, int NKV, int HD) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
-    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk >= OMP_MIN_WORK)
+    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk * HD >= ATT_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t0 = 0; t0 < T; t0 += ATT_BLOCK) {
@@ -80,7 +85,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, const floa
                         int B, int T, int Tk, int NH, int NKV, int HD) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
-    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk >= OMP_MIN_WORK)
+    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk * HD >= ATT_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int g = 0; g < NKV; g++)
             for (int h = g * group; h < (g + 1) * group; h++)
