@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 SHARED=${SHARED_DIR:-../shared}
 T=$(mktemp -d /tmp/train_test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
 
 # a byte-level tokenizer: the 256 single bytes as ranks 0..255 (a valid tiktoken rank file)
 for i in $(seq 0 255); do
@@ -75,6 +75,47 @@ n=$(ls "$T/c" | grep -c '^state_')
   ok "SIGINT: exit 0, saved $(ls "$T/c" | grep '^state_'), printed the resume command" ||
   fail "SIGINT: exit $rc, $n states, $(tail -2 "$T/c.out" | tr '\n' '|') $(head -2 "$T/c.err")"
 
+# --init from a Hugging Face directory (the trained tiny Llama 3 in ../shared): fine-tuning starts
+# from its weights (val loss far below a random model's ln(128256) = 11.8) with its tokenizer.model
+HF="$SHARED/models/shakespeare-llama3-tiny"
+if [ -d "$HF" ]; then
+  mkdir -p "$T/hf"
+  $BIN/prepare --tokenizer "$HF/tokenizer.model" --pattern llama3 --out-dir "$T/hf" "$T/text.txt" 2> /dev/null
+  $BIN/train --init "$HF" --data "$T/hf/train.bin" --val-data "$T/hf/val.bin" --seq 16 --batch 2 --steps 1 \
+    --eval-every 0 --eval-batches 2 --sample-chars 0 --ckpt-dir "$T/hf/c" --threads 2 > "$T/hf.out" 2> "$T/hf.err"
+  rc=$?
+  v=$(sed -n 's/^final val loss \([0-9.]*\) nats.*/\1/p' "$T/hf.out")
+  [ $rc = 0 ] && [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v < 7) }' && [ -f "$T/hf/c/model_00000001.bin" ] &&
+    ok "--init Hugging Face dir: 1 step, val loss $v nats/token (random: 11.8), checkpoint written" ||
+    fail "--init Hugging Face dir: exit $rc, val '$v': $(head -2 "$T/hf.err")"
+fi
+
+# a NaN gradient at step 7: stop naming the step and tensor, keep the step-4 checkpoint, resumable
+"${TRAIN[@]}" --ckpt-dir "$T/n" --debug-nan-at 7 > "$T/n.out" 2> "$T/n.err"
+rc=$?
+[ $rc = 1 ] && [ "$(wc -l < "$T/n.err")" = 1 ] && grep -q '^train: step 7: gradient of wq\[0\] is not finite' "$T/n.err" &&
+  [ "$(ls "$T/n" | grep -c '^state_')" = 1 ] && [ -f "$T/n/state_00000004.bin" ] &&
+  ok "NaN gradient: exit 1, \"$(cat "$T/n.err")\", state_00000004.bin kept" ||
+  fail "NaN gradient: exit $rc, $(head -2 "$T/n.err" | tr '\n' '|') $(ls "$T/n" | tr '\n' ' ')"
+$BIN/train --resume "$T/n" --threads 2 --stop-at 6 > "$T/n2.out" 2>&1 && grep -q 'stopped at --stop-at' "$T/n2.out" &&
+  ok "NaN gradient: the kept checkpoint resumes" || fail "NaN gradient: resume failed: $(tail -2 "$T/n2.out")"
+
+# a full disk while saving: a clear error, the previous checkpoint survives (needs root for a
+# small tmpfs; skipped, and not counted, where mounting is not allowed)
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=600k tmpfs "$T/full" 2>/dev/null; then
+  "${TRAIN[@]}" --ckpt-dir "$T/full" > "$T/full.out" 2> "$T/full.err"
+  rc=$?
+  [ $rc = 1 ] && [ "$(wc -l < "$T/full.err")" = 1 ] && grep -q 'No space left on device' "$T/full.err" &&
+    [ -f "$T/full/state_00000004.bin" ] && ! ls "$T/full" | grep -q '\.tmp\.' &&
+    $BIN/train --resume "$T/full" --ckpt-dir "$T/full2" --stop-at 5 --threads 2 > /dev/null 2>&1 &&
+    ok "disk full: exit 1, \"$(cat "$T/full.err")\"; no temp file left, step 4 checkpoint resumes" ||
+    fail "disk full: exit $rc, $(head -2 "$T/full.err" | tr '\n' '|') $(ls "$T/full" | tr '\n' ' ')"
+  umount "$T/full"
+else
+  echo "SKIP disk-full test (cannot mount a tmpfs here)"
+fi
+
 # bad input: one line on stderr, exit 1
 head -c 3000 "$T/a/model_00000020.bin" > "$T/trunc.bin"
 INIT=("${BASE[@]}" --seq 32 --batch 4 --steps 2 --ckpt-dir "$T/d")
@@ -99,6 +140,7 @@ expect_fail "--data missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/non
 expect_fail "--tokenizer missing file" "${TRAIN[@]}" --ckpt-dir "$T/d" --tokenizer "$T/none.tiktoken"
 expect_fail "--n-kv-heads not dividing --n-heads" "${TRAIN[@]}" --ckpt-dir "$T/d" --n-kv-heads 3
 expect_fail "--seq 0" $BIN/train --seq 0
+expect_fail "--ckpt-dir under a file" "${TRAIN[@]}" --ckpt-dir "$T/text.txt/ckpt"
 expect_fail "--min-lr above --lr" "${TRAIN[@]}" --ckpt-dir "$T/d" --min-lr 0.5
 expect_fail "--data a text file" "${TRAIN[@]}" --ckpt-dir "$T/d" --data "$T/text.txt"
 expect_fail "prepare with a text file as the rank file" $BIN/prepare --tokenizer "$T/text.txt" "$T/text.txt"

@@ -29,6 +29,7 @@
 #include "data/serial.h"
 #include "data/tiktoken.h"
 #include "model/checkpoint.h"
+#include "model/hf_loader.h"
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
@@ -83,9 +84,10 @@ enum {
     O_HIDDEN_DIM, O_SEQ, O_BATCH, O_GRAD_ACCUM, O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_LR, O_MIN_LR,
     O_WARMUP, O_LR_SCHEDULE, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
     O_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
-    O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_HELP, O_END
+    O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_DEBUG_NAN_AT, O_HELP, O_END
 };
 static int given[O_END];   // which flags the command line set
+static long debug_nan_at = -1;
 
 static const struct option long_opts[] = {
     {"data", 1, 0, O_DATA}, {"val-data", 1, 0, O_VAL_DATA}, {"tokenizer", 1, 0, O_TOKENIZER},
@@ -101,7 +103,8 @@ static const struct option long_opts[] = {
     {"sample-every", 1, 0, O_SAMPLE_EVERY}, {"sample-chars", 1, 0, O_SAMPLE_CHARS},
     {"ckpt-dir", 1, 0, O_CKPT_DIR}, {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"keep-last", 1, 0, O_KEEP_LAST},
     {"resume", 1, 0, O_RESUME}, {"init", 1, 0, O_INIT}, {"threads", 1, 0, O_THREADS},
-    {"log", 1, 0, O_LOG}, {"shuffle", 1, 0, O_SHUFFLE}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"log", 1, 0, O_LOG}, {"shuffle", 1, 0, O_SHUFFLE},
+    {"debug-nan-at", 1, 0, O_DEBUG_NAN_AT}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -124,7 +127,8 @@ static void usage(FILE *f) {
 "  --dim N --n-layers N --n-heads N --n-kv-heads N --hidden-dim N\n"
 "                       shape (tiny: 128, 4, 4, 2, 384; small: 384, 6, 6, 2, 1024)\n"
 "  --seq N              sequence length T (tiny, small: 256)\n"
-"  --init PATH          start from our checkpoint (model_*.bin) instead of random weights\n"
+"  --init PATH          start from our checkpoint (model_*.bin) or a Hugging Face Llama directory\n"
+"                       (config.json + safetensors; its tokenizer.model unless --tokenizer)\n"
 "optimization\n"
 "  --batch N            sequences per micro-batch B (preset: 16)\n"
 "  --grad-accum N       micro-batches per update (default 1)\n"
@@ -156,6 +160,8 @@ static void usage(FILE *f) {
 "                       --threads --log may change)\n"
 "  --log FILE           CSV: step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s (default none)\n"
 "  --threads N          OpenMP + OpenBLAS threads; 0 = all cores (default 0)\n"
+"  --debug-nan-at N     testing aid: poison one gradient (wq[0]) with NaN at step N, to check that\n"
+"                       training stops cleanly and keeps the last checkpoint (default off)\n"
 "  --help               this text\n");
 }
 
@@ -250,6 +256,7 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_THREADS: o->threads = (int)parse_long(name, optarg, 0, 4096); break;
         case O_LOG: copy_path(o->log, name, optarg); break;
         case O_SHUFFLE: o->shuffle = (int)parse_long(name, optarg, 0, 1); break;
+        case O_DEBUG_NAN_AT: debug_nan_at = parse_long(name, optarg, 0, 1L << 40); break;
         case O_HELP: case 'h': usage(stdout); exit(0);
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -277,11 +284,28 @@ static void apply_preset(TrainOptions *o) {
     if (!given[O_WARMUP]) o->warmup = p->warmup;
 }
 
+// The ranges parse_args enforces, checked again on settings read from a state file (its header
+// checksum catches corruption, but not a file written by something else).
+static void check_options(const TrainOptions *o, const char *where) {
+    int ok = o->batch >= 1 && o->batch <= (1 << 16) && o->seq >= 2 && o->seq <= (1 << 16) &&
+             o->grad_accum >= 1 && o->grad_accum <= (1 << 16) && o->steps >= 0 && o->max_minutes >= 0 &&
+             o->stop_at >= 0 && o->lr >= 0 && o->lr <= 10 && o->min_lr >= 0 && o->min_lr <= 10 &&
+             o->warmup >= 0 && (o->lr_schedule == LR_COSINE || o->lr_schedule == LR_CONSTANT) &&
+             o->weight_decay >= 0 && o->weight_decay <= 10 && (o->decay_all == 0 || o->decay_all == 1) &&
+             o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0 && o->eps <= 1 &&
+             o->grad_clip >= 0 && o->dropout >= 0 && o->dropout <= 0.95f && o->eval_every >= 0 &&
+             o->eval_batches >= 1 && o->sample_every >= 0 && o->sample_chars >= 0 && o->sample_chars <= (1 << 20) &&
+             o->ckpt_every >= 0 && o->keep_last >= 1 && o->threads >= 0 && o->threads <= 4096 &&
+             (o->shuffle == 0 || o->shuffle == 1) &&
+             (!o->pattern[0] || !strcmp(o->pattern, "gpt2") || !strcmp(o->pattern, "cl100k") || !strcmp(o->pattern, "llama3"));
+    if (!ok) die("%s: the saved settings are out of range (not a state file bin/train wrote?)", where);
+}
+
 // --resume: the saved run's settings win, except the run-control flags given now.
 static void merge_resume_options(TrainOptions *o, const TrainOptions *saved) {
     static const int may_change[] = {O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_EVAL_EVERY, O_EVAL_BATCHES,
                                      O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_EVERY, O_KEEP_LAST,
-                                     O_CKPT_DIR, O_THREADS, O_LOG, O_RESUME, O_HELP};
+                                     O_CKPT_DIR, O_THREADS, O_LOG, O_RESUME, O_DEBUG_NAN_AT, O_HELP};
     for (int c = O_DATA; c < O_END; c++) {
         if (!given[c]) continue;
         int ok = 0;
@@ -323,15 +347,17 @@ typedef struct {
     LrConfig lr;
     TrainState st;            // step, data position, RNGs, best val, ...
     FILE *log;
-    int tty;
+    int tty, bar_open;        // stdout is a terminal; a bar line is drawn and not yet ended
     double run_start, budget_s;
     float pending_val;        // val loss evaluated at this step, logged with its train row
     float final_val;          // the last evaluation (nats/token) and its bits per byte
     double final_bpb;
+    int sample_len;           // positions the sampler's KV cache holds
 } Run;
 
+// Ends the live progress bar's line (if one is drawn) before other output.
 static void bar_break(Run *r) {
-    if (r->tty) { printf("\n"); fflush(stdout); }
+    if (r->bar_open) { printf("\n"); fflush(stdout); r->bar_open = 0; }
 }
 
 // Mean val loss over the first n batches of the val shard (sequential, the same every time),
@@ -365,7 +391,7 @@ static float evaluate(Run *r, double *bpb_out, int *batches_out) {
 static void sample(Run *r, const char *title) {
     if (!r->tok || r->o.sample_chars == 0) return;
     Model *m = r->m;
-    int V = m->config.vocab_size, maxlen = m->config.max_seq_len;
+    int V = m->config.vocab_size, maxlen = r->sample_len;
     float *probs = malloc(V * sizeof(float));
     size_t nstart;
     int *start = tiktoken_encode_ordinary(r->tok, "\n", 1, &nstart);
@@ -484,19 +510,22 @@ static void fmt_duration(char *buf, size_t cap, double s) {
     else snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
 }
 
+// total 0: not known yet (--steps 0 before its plan)
 static void progress(Run *r, long step, long total, float loss, float lr, float norm, double tps, double ms, double eta) {
-    char e[32];
-    fmt_duration(e, sizeof e, eta);
+    char e[32], tot[32] = "?";
+    fmt_duration(e, sizeof e, total > 0 ? eta : -1);
+    if (total > 0) snprintf(tot, sizeof tot, "%ld", total);
     if (r->tty) {
         int width = 24, fill = total > 0 ? (int)((double)(step + 1) / total * width) : 0;
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        printf("\r[%s] step %ld/%ld | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\033[K",
-               bar, step + 1, total, loss, lr, norm, tps, ms, e);
+        printf("\r[%s] step %ld/%s | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\033[K",
+               bar, step + 1, tot, loss, lr, norm, tps, ms, e);
+        r->bar_open = 1;
     } else {
-        printf("step %ld/%ld | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\n",
-               step + 1, total, loss, lr, norm, tps, ms, e);
+        printf("step %ld/%s | loss %.4f | lr %.2e | norm %.3f | %.0f tok/s | %.0f ms | ETA %s\n",
+               step + 1, tot, loss, lr, norm, tps, ms, e);
     }
     fflush(stdout);
 }
@@ -553,6 +582,7 @@ int main(int argc, char **argv) {
         TrainOptions saved = r->st.opts;
         *o = now;
         merge_resume_options(o, &saved);
+        check_options(o, o->resume);
     } else {
         apply_preset(o);
         if (o->init[0])
@@ -563,6 +593,15 @@ int main(int argc, char **argv) {
     if (o->threads > 0) { omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
     if (o->lr_schedule == LR_COSINE && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
+
+    // --init from a Hugging Face directory: its tokenizer.model unless --tokenizer names one
+    struct stat init_st;
+    int init_hf = !m && o->init[0] && stat(o->init, &init_st) == 0 && S_ISDIR(init_st.st_mode);
+    if (init_hf && !given[O_TOKENIZER]) {
+        snprintf(o->tokenizer, sizeof o->tokenizer, "%.900s/tokenizer.model", o->init);
+        if (access(o->tokenizer, R_OK) != 0)
+            die("--init %s: no tokenizer.model in it; pass --tokenizer FILE", o->init);
+    }
 
     // tokenizer (optional): vocabulary size, bytes per token for bits/byte, samples
     if (o->tokenizer[0]) {
@@ -589,12 +628,19 @@ int main(int argc, char **argv) {
             max_tok, o->tokenizer, vocab);
 
     if (!m && o->init[0]) {
-        struct stat sb;
-        if (stat(o->init, &sb) == 0 && S_ISDIR(sb.st_mode))
-            die("--init %s: loading a Hugging Face directory is not wired into bin/train yet (needs infer's hf_load); pass one of our model_*.bin checkpoints", o->init);
-        CheckpointInfo info;
-        m = checkpoint_load_info(o->init, &info, err, sizeof err);
-        if (!m) die("--init: %s", err);
+        if (init_hf) {
+            // f32 copies of every weight (the files are closed again); RoPE/KV tables capped at
+            // 4096 positions or the model's own limit, whichever is smaller
+            HfModel hf;
+            if (hf_load(&hf, o->init, 1, o->seq > 4096 ? o->seq : 4096, err, sizeof err) != 0) die("--init: %s", err);
+            m = hf.model;
+            hf.model = NULL;
+            hf_free(&hf);
+        } else {
+            CheckpointInfo info;
+            m = checkpoint_load_info(o->init, &info, err, sizeof err);
+            if (!m) die("--init: %s", err);
+        }
         if (m->config.vocab_size != vocab)
             die("--init %s: the model's vocabulary is %d but the data/tokenizer use %d", o->init, m->config.vocab_size, vocab);
         if (o->seq > m->config.max_seq_len)
@@ -620,7 +666,9 @@ int main(int argc, char **argv) {
         die("--resume: the checkpoint's vocabulary is %d but the data/tokenizer use %d", m->config.vocab_size, vocab);
     m->config.dropout = o->dropout;
     if (o->seq > m->config.max_seq_len) die("--seq %d is longer than the model's max_seq_len %d", o->seq, m->config.max_seq_len);
-    if (model_kv_alloc(m, m->config.max_seq_len) != 0) die("out of memory for the sampling KV cache");
+    // the sampler's KV cache: a sample is a few hundred tokens, never more than 1024 positions
+    r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
+    if (model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
 
     // bytes per token, for bits per byte
     if (r->tok) {
@@ -702,6 +750,7 @@ int main(int argc, char **argv) {
     const char *why = "done";
     int finishing = 0;                                   // the time budget is spent: wrap up
     long calib_at = o->steps == 0 ? step + 10 : -1;      // --steps 0: measure, then plan
+    int step_plan_pending = o->steps == 0;
     long total = o->steps == 0 ? step + 1000000000L : o->steps;
     r->lr.total = total;
     r->pending_val = NAN;
@@ -763,6 +812,7 @@ int main(int argc, char **argv) {
             model_backward(m);
             loss += l / A;
         }
+        if (step == debug_nan_at) m->grads.wq[0] = NAN;
         if (A > 1)   // backward summed A mean-gradients; the update wants their mean
             for (size_t i = 0; i < np; i++) m->grads_memory[i] /= A;
         double norm = grad_global_norm(m->grads_memory, np);
@@ -796,12 +846,13 @@ int main(int argc, char **argv) {
             if (total <= o->warmup) total = o->warmup + 1;
             o->steps = total;
             r->st.opts.steps = total;
+            step_plan_pending = 0;
             r->lr.total = total;
             bar_break(r);
             printf("planned %ld steps to fit --max-minutes %g (%.0f ms/step measured)\n", total, o->max_minutes, ema_ms);
         }
         double eta = (total - step - 1) * ema_ms / 1000.0;
-        progress(r, step, total, loss, lr, (float)norm, tps, ms, eta);
+        progress(r, step, step_plan_pending ? 0 : total, loss, lr, (float)norm, tps, ms, eta);
         log_row(r, step, loss, r->pending_val, lr, (float)norm, tps);
         r->pending_val = NAN;
 
@@ -838,7 +889,8 @@ int main(int argc, char **argv) {
         const char *what = !strcmp(why, "interrupted") ? "interrupted"
                          : !strcmp(why, "time") ? "stopped at the --max-minutes budget"
                          : "stopped at --stop-at";
-        printf("%s after step %" PRIu64 "/%ld; saved %s\n", what, r->st.step, total, mp);
+        if (step_plan_pending) printf("%s after step %" PRIu64 " (before --steps 0 planned a total); saved %s\n", what, r->st.step, mp);
+        else printf("%s after step %" PRIu64 "/%ld; saved %s\n", what, r->st.step, total, mp);
         printf("resume with: bin/train --resume %s\n", o->ckpt_dir);
     }
     if (r->log) fclose(r->log);
