@@ -353,6 +353,7 @@ typedef struct {
     float final_val;          // the last evaluation (nats/token) and its bits per byte
     double final_bpb;
     int sample_len;           // positions the sampler's KV cache holds
+    char *tok_path;           // the tokenizer's absolute path, recorded in model checkpoints
 } Run;
 
 // Ends the live progress bar's line (if one is drawn) before other output.
@@ -452,7 +453,7 @@ static void save_pair(Run *r) {
     r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
     double banked = r->st.elapsed_s;
     // model first, then state: --resume only trusts a state whose model is already complete
-    if (checkpoint_save_step(r->m, mp, r->o.tokenizer[0] ? r->o.tokenizer : NULL, r->o.pattern, r->st.step, err, sizeof err) ||
+    if (checkpoint_save_step(r->m, mp, r->tok_path, r->o.pattern, r->st.step, err, sizeof err) ||
         train_state_save(sp, &r->st, r->adam_m, r->adam_v, r->m->num_parameters, err, sizeof err))
         die("saving checkpoint: %s (the previous checkpoint is intact)", err);
     r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
@@ -613,6 +614,10 @@ int main(int argc, char **argv) {
         }
         if (!r->tok) die("--tokenizer %s", err);
         strcpy(o->pattern, tiktoken_pattern_name(r->tok));
+        // absolute, so bin/infer finds it from any directory (the sha256 beside it catches a
+        // file that changed since)
+        r->tok_path = realpath(o->tokenizer, NULL);
+        if (!r->tok_path) die("--tokenizer %s: %s", o->tokenizer, strerror(errno));
     }
 
     // data
@@ -770,7 +775,7 @@ int main(int argc, char **argv) {
                 r->st.best_step = (uint64_t)step;
                 char bp[TRAIN_PATH_MAX + 64];
                 snprintf(bp, sizeof bp, "%s/model_best.bin", o->ckpt_dir);
-                if (checkpoint_save_step(m, bp, o->tokenizer[0] ? o->tokenizer : NULL, o->pattern, (uint64_t)step, err, sizeof err))
+                if (checkpoint_save_step(m, bp, r->tok_path, o->pattern, (uint64_t)step, err, sizeof err))
                     die("saving checkpoint: %s (the previous checkpoint is intact)", err);
             }
             if (last) {
@@ -896,7 +901,7 @@ int main(int argc, char **argv) {
     if (r->log) fclose(r->log);
     dataloader_free(&r->train);
     dataloader_free(&r->val);
-    free(r->adam_m); free(r->adam_v); free(r->token_bytes);
+    free(r->adam_m); free(r->adam_v); free(r->token_bytes); free(r->tok_path);
     if (r->tok) tiktoken_free(r->tok);
     model_free(m);
     return 0;
