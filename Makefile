@@ -27,8 +27,15 @@ BIN     ?= bin-san
 endif
 PKGS    := openblas libpcre2-8 libcjson
 DEPS_OK := $(shell scripts/deps.sh >&2 && echo ok)
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenBLAS's OpenMP build (libopenblas-openmp-dev), not the pthread one plain `pkg-config
+# openblas` finds: then OpenBLAS's threads are our OpenMP threads — one pool, instead of two
+# that spin-wait against each other on the cores — and an sgemm called inside one of our
+# parallel regions (attention, one head per thread) runs on the calling thread. Debian's
+# libopenblas.so.0 alternative usually points at the pthread build, hence the rpath.
+OPENBLAS_DIR := /usr/lib/$(shell gcc -print-multiarch)/openblas-openmp
+PKG_CFLAGS := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --libs $(PKGS) 2>/dev/null) \
+              -Wl,-rpath,$(OPENBLAS_DIR)
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
               -I. $(PKG_CFLAGS) $(CFLAGS)
 LIBS        = $(PKG_LIBS) -lm -fopenmp $(LDFLAGS)

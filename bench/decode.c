@@ -54,6 +54,8 @@ static void usage(FILE *f) {
             "  --decode N      decode steps after the prompt (default 128)\n"
             "  --kv-len N      tokens for the KV-cache vs recompute comparison (default 256)\n"
             "  --reps N        repetitions, median reported (default 5)\n"
+            "  --max-seconds S stop repeating the KV/recompute pair after S seconds (default 20)\n"
+            "  --kv-only       only the KV cache vs recompute comparison (default: off)\n"
             "  -h, --help      this text\n");
 }
 
@@ -62,11 +64,15 @@ int main(int argc, char **argv) {
     c.dim = 128, c.n_layers = 4, c.n_heads = 4, c.hidden_dim = 512, c.vocab_size = 1024;
     c.norm_eps = 1e-5f, c.rope_theta = 10000.0f, c.tied_embeddings = 1;
     int P = 512, N = 128, K = 256, reps = 5;
+    double max_s = 20;
+    int kv_only = 0;
     static struct option opts[] = {
         {"dim", 1, 0, 'd'},     {"n-layers", 1, 0, 'l'}, {"n-heads", 1, 0, 'a'},
         {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'}, {"hidden-dim", 1, 0, 'f'},
         {"vocab", 1, 0, 'v'},   {"prompt", 1, 0, 'p'},   {"decode", 1, 0, 'n'},
-        {"kv-len", 1, 0, 'K'},  {"reps", 1, 0, 'r'},     {"help", 0, 0, 'h'},
+        {"kv-len", 1, 0, 'K'},  {"reps", 1, 0, 'r'},     {"max-seconds", 1, 0, 's'},
+        {"kv-only", 0, 0, 'o'},
+        {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -82,6 +88,8 @@ int main(int argc, char **argv) {
         case 'n': N = parse_pos(optarg, "--decode"); break;
         case 'K': K = parse_pos(optarg, "--kv-len"); break;
         case 'r': reps = parse_pos(optarg, "--reps"); if (reps > 64) reps = 64; break;
+        case 'o': kv_only = 1; break;
+        case 's': max_s = parse_pos(optarg, "--max-seconds"); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -109,7 +117,7 @@ int main(int argc, char **argv) {
 
     double tp[64], td[64], tk[64], tr[64];
     model_forward_kv(m, tok, P, 0, 0); // warm-up: threads start, buffers fault in
-    for (int r = 0; r < reps; r++) {
+    for (int r = 0; r < (kv_only ? 0 : reps); r++) {
         double t0 = now_s();
         model_forward_kv(m, tok, P, 0, 0);
         tp[r] = now_s() - t0;
@@ -117,24 +125,30 @@ int main(int argc, char **argv) {
         for (int i = 0; i < N; i++) model_forward_kv(m, tok + P + i, 1, P + i, 0);
         td[r] = now_s() - t0;
     }
-    for (int r = 0; r < reps; r++) {
+    // recompute costs K(K+1)/2 token-forwards: stop repeating once the pairs have taken
+    // --max-seconds, so a slow build cannot stall the bench (the JSON says how many ran)
+    int kreps = 0;
+    double spent = 0;
+    while (kreps < reps && (kreps == 0 || spent < max_s)) {
         double t0 = now_s();
         for (int i = 0; i < K; i++) model_forward_kv(m, tok + i, 1, i, 0);
-        tk[r] = now_s() - t0;
+        tk[kreps] = now_s() - t0;
         t0 = now_s();
         for (int i = 0; i < K; i++) model_forward_kv(m, tok, i + 1, 0, 0);
-        tr[r] = now_s() - t0;
+        tr[kreps] = now_s() - t0;
+        spent += tk[kreps] + tr[kreps];
+        kreps++;
     }
-    double prefill = P / median(tp, reps), decode = N / median(td, reps);
-    double kv = median(tk, reps), rec = median(tr, reps);
+    double prefill = kv_only ? 0 : P / median(tp, reps), decode = kv_only ? 0 : N / median(td, reps);
+    double kv = median(tk, kreps), rec = median(tr, kreps);
     fprintf(stderr, "bench-decode: C=%d L=%d NH=%d NKV=%d HD=%d H=%d V=%d (%zu params): prefill %d tok "
             "%.1f tok/s | decode %d tok %.1f tok/s | %d tokens: KV cache %.3f s, recompute %.3f s, "
             "speedup %.1fx\n", c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.hidden_dim,
             c.vocab_size, m->num_parameters, P, prefill, N, decode, K, kv, rec, rec / kv);
     printf("{\"params\": %zu, \"prompt\": %d, \"prefill_tok_s\": %.3f, \"decode_tokens\": %d, "
            "\"decode_tok_s\": %.3f, \"kv_len\": %d, \"kv_s\": %.5f, \"recompute_s\": %.5f, "
-           "\"kv_speedup\": %.3f, \"reps\": %d}\n", m->num_parameters, P, prefill, N, decode, K, kv,
-           rec, rec / kv, reps);
+           "\"kv_speedup\": %.3f, \"reps\": %d, \"kv_reps\": %d}\n", m->num_parameters, P, prefill, N,
+           decode, K, kv, rec, rec / kv, reps, kreps);
     free(tok);
     model_free(m);
     return 0;

@@ -15,22 +15,44 @@
 // Caches P in att: the backward needs it for dv and for the softmax Jacobian.
 //
 // Every product is a cblas_sgemm on strided views (a head is HD columns of a row of width
-// NH*HD, hence lda = NH*HD). The (b,h) loop is sequential and each sgemm uses OpenBLAS's own
-// threads: calling the pthreads build of OpenBLAS from inside an OpenMP region would
-// oversubscribe the cores (or serialize on its lock). The softmax rows run under OpenMP.
+// NH*HD, hence lda = NH*HD). The products are small (at T = 256, HD = 32: 64 x 256 x 32), too
+// small for OpenBLAS to split across threads profitably, and there are many (B·NH·T/64 blocks,
+// five sgemms each in the backward). So the threads split the *heads* instead: one OpenMP
+// region per call, each thread running whole heads, each sgemm single-threaded (OpenBLAS's
+// OpenMP build runs single-threaded when called inside a parallel region — see the Makefile).
+// The backward splits over (b, KV head), so the heads that share a KV head, and so add into the
+// same dk, dv, run on one thread in a fixed order: the result does not depend on the number of
+// threads.
 #include <math.h>
+#include <string.h>
 #include <cblas.h>
 #include "model/ops.h"
+#include "model/vecmath.h"
 
 // Causal masking makes the upper-right of S all zeros after the softmax: the loops run over
 // blocks of ATT_BLOCK query rows and multiply only against the keys the block's last row can
 // see (about half the work of the full T x Tk products in training).
 #define ATT_BLOCK 64
 
+// row[0..n) = softmax(row[0..n)), row[n..len) = 0 (the masked keys)
+static void softmax_causal_row(float *row, int n, int len) {
+    float mx = row[0];
+    #pragma omp simd reduction(max:mx)
+    for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+    float sum = 0.0f;
+    #pragma omp simd reduction(+:sum)
+    for (int j = 0; j < n; j++) { row[j] = exp_fast(row[j] - mx); sum += row[j]; }
+    float inv = 1.0f / sum;
+    #pragma omp simd
+    for (int j = 0; j < n; j++) row[j] *= inv;
+    memset(row + n, 0, (size_t)(len - n) * sizeof(float));
+}
+
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                        int B, int T, int Tk, int NH, int NKV, int HD) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
+    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk >= OMP_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t0 = 0; t0 < T; t0 += ATT_BLOCK) {
@@ -46,18 +68,7 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
                             scale, qh, QD, kg, KVD, 0.0f, P, Tk);
                 // causal softmax in place: row t keeps keys 0..past+t, the rest become exact 0
-                #pragma omp parallel for if ((size_t)nb * nk >= OMP_MIN_WORK)
-                for (int i = 0; i < nb; i++) {
-                    float *row = P + (size_t)i * Tk;
-                    int n = past + t0 + i + 1;
-                    float mx = row[0];
-                    for (int j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-                    float sum = 0.0f;
-                    for (int j = 0; j < n; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
-                    float inv = 1.0f / sum;
-                    for (int j = 0; j < n; j++) row[j] *= inv;
-                    for (int j = n; j < Tk; j++) row[j] = 0.0f;
-                }
+                for (int i = 0; i < nb; i++) softmax_causal_row(P + (size_t)i * Tk, past + t0 + i + 1, Tk);
                 // out_h (nb,HD) = P (nb,nk) · v_g (nk,HD)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, HD, nk,
                             1.0f, P, Tk, vg, KVD, 0.0f, oh, QD);
@@ -69,37 +80,39 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, const floa
                         int B, int T, int Tk, int NH, int NKV, int HD) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
+    #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk >= OMP_MIN_WORK)
     for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++)
-            for (int t0 = 0; t0 < T; t0 += ATT_BLOCK) {
-                int nb = T - t0 < ATT_BLOCK ? T - t0 : ATT_BLOCK;
-                int nk = past + t0 + nb;
-                int g = h / group;
-                size_t qoff = ((size_t)b * T + t0) * QD + (size_t)h * HD;
-                size_t kvoff = (size_t)b * Tk * KVD + (size_t)g * HD;
-                const float *P = att + (((size_t)b * NH + h) * T + t0) * Tk;
-                float *dP = datt + (((size_t)b * NH + h) * T + t0) * Tk;
-                // dP (nb,nk) = dout_h (nb,HD) · v_g^T
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
-                            1.0f, dout + qoff, QD, v + kvoff, KVD, 0.0f, dP, Tk);
-                // dv_g (nk,HD) += P^T · dout_h
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
-                            1.0f, P, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
-                // dS = P * (dP - sum_j dP_j P_j), in place in dP (masked entries have P = 0)
-                #pragma omp parallel for if ((size_t)nb * nk >= OMP_MIN_WORK)
-                for (int i = 0; i < nb; i++) {
-                    const float *p = P + (size_t)i * Tk;
-                    float *d = dP + (size_t)i * Tk;
-                    int n = past + t0 + i + 1;
-                    float dot = 0.0f;
-                    for (int j = 0; j < n; j++) dot += d[j] * p[j];
-                    for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
-                    for (int j = n; j < nk; j++) d[j] = 0.0f;
+        for (int g = 0; g < NKV; g++)
+            for (int h = g * group; h < (g + 1) * group; h++)
+                for (int t0 = 0; t0 < T; t0 += ATT_BLOCK) {
+                    int nb = T - t0 < ATT_BLOCK ? T - t0 : ATT_BLOCK;
+                    int nk = past + t0 + nb;
+                    size_t qoff = ((size_t)b * T + t0) * QD + (size_t)h * HD;
+                    size_t kvoff = (size_t)b * Tk * KVD + (size_t)g * HD;
+                    const float *P = att + (((size_t)b * NH + h) * T + t0) * Tk;
+                    float *dP = datt + (((size_t)b * NH + h) * T + t0) * Tk;
+                    // dP (nb,nk) = dout_h (nb,HD) · v_g^T
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
+                                1.0f, dout + qoff, QD, v + kvoff, KVD, 0.0f, dP, Tk);
+                    // dv_g (nk,HD) += P^T · dout_h
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
+                                1.0f, P, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
+                    // dS = P * (dP - sum_j dP_j P_j), in place in dP (masked entries have P = 0)
+                    for (int i = 0; i < nb; i++) {
+                        const float *p = P + (size_t)i * Tk;
+                        float *d = dP + (size_t)i * Tk;
+                        int n = past + t0 + i + 1;
+                        float dot = 0.0f;
+                        #pragma omp simd reduction(+:dot)
+                        for (int j = 0; j < n; j++) dot += d[j] * p[j];
+                        #pragma omp simd
+                        for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
+                        for (int j = n; j < nk; j++) d[j] = 0.0f;
+                    }
+                    // dq_h (nb,HD) += scale * dS · k_g;   dk_g (nk,HD) += scale * dS^T · q_h
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, HD, nk,
+                                scale, dP, Tk, k + kvoff, KVD, 1.0f, dq + qoff, QD);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
+                                scale, dP, Tk, q + qoff, QD, 1.0f, dk + kvoff, KVD);
                 }
-                // dq_h (nb,HD) += scale * dS · k_g;   dk_g (nk,HD) += scale * dS^T · q_h
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, HD, nk,
-                            scale, dP, Tk, k + kvoff, KVD, 1.0f, dq + qoff, QD);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
-                            scale, dP, Tk, q + qoff, QD, 1.0f, dk + kvoff, KVD);
-            }
 }

@@ -5,19 +5,34 @@
 //   backward: dz_n += dloss_n * (softmax(z_n) - onehot(y_n))
 // A target < 0 means "no target here" (padding): its loss is 0 and it gets no gradient;
 // model_forward averages over the positions that have a target.
-// Nothing but the logits is cached; the backward recomputes the softmax from them.
+// Nothing but the logits is cached; the backward recomputes the softmax from them (a row of V
+// floats is in L1 by then, and exp_fast makes the recomputation cheap).
+// The passes over a row are `omp simd` loops: exp_fast (model/vecmath.h) keeps them vectorized.
 #include <math.h>
 #include "model/ops.h"
+#include "model/vecmath.h"
+
+// max_i z_i and sum_i e^(z_i - max), the sum in double
+static inline float row_max(const float *z, int V) {
+    float mx = z[0];
+    #pragma omp simd reduction(max:mx)
+    for (int i = 1; i < V; i++) mx = z[i] > mx ? z[i] : mx;
+    return mx;
+}
+static inline double row_sumexp(const float *z, float mx, int V) {
+    double s = 0.0;
+    #pragma omp simd reduction(+:s)
+    for (int i = 0; i < V; i++) s += exp_fast(z[i] - mx);
+    return s;
+}
 
 void crossentropy_forward(float *losses, const float *logits, const int *targets, int N, int V) {
     #pragma omp parallel for if ((size_t)N * V >= OMP_MIN_WORK)
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * V;
         if (targets[n] < 0) { losses[n] = 0.0f; continue; }
-        float mx = z[0];
-        for (int i = 1; i < V; i++) mx = z[i] > mx ? z[i] : mx;
-        double s = 0.0;
-        for (int i = 0; i < V; i++) s += expf(z[i] - mx);
+        float mx = row_max(z, V);
+        double s = row_sumexp(z, mx, V);
         losses[n] = (float)(log(s) + mx - z[targets[n]]);
     }
 }
@@ -29,12 +44,11 @@ void crossentropy_backward(float *dlogits, const float *dlosses, const float *lo
         if (targets[n] < 0) continue;
         const float *z = logits + (size_t)n * V;
         float *dz = dlogits + (size_t)n * V;
-        float mx = z[0];
-        for (int i = 1; i < V; i++) mx = z[i] > mx ? z[i] : mx;
-        double s = 0.0;
-        for (int i = 0; i < V; i++) s += expf(z[i] - mx);
-        float inv = (float)(1.0 / s), dl = dlosses[n];
-        for (int i = 0; i < V; i++) dz[i] += dl * expf(z[i] - mx) * inv;
-        dz[targets[n]] -= dl;
+        float mx = row_max(z, V);
+        double s = row_sumexp(z, mx, V);
+        float scale = (float)(dlosses[n] / s);          // dl * softmax_i = scale * e^(z_i - mx)
+        #pragma omp simd
+        for (int i = 0; i < V; i++) dz[i] += scale * exp_fast(z[i] - mx);
+        dz[targets[n]] -= dlosses[n];
     }
 }

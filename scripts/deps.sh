@@ -4,7 +4,7 @@
 set -e
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in gcc make pkg-config libopenblas-dev libstb-dev libpcre2-dev libcjson-dev curl ca-certificates; do
+for p in gcc make pkg-config libopenblas-openmp-dev libstb-dev libpcre2-dev libcjson-dev curl ca-certificates; do
   have "$p" || need+=("$p")
 done
 # stb_ds.h is the one header we take from libstb-dev

@@ -136,6 +136,7 @@ hf; st "$W" '[1,2]' 0;                      row infer "header JSON an array" $I 
 hf; st "$W" '{}xyz' 0;                      row infer "bytes after the header JSON" $I "$T/m" --prompt-ids 1
 hf; st "$W" '{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}, "a": {"dtype": "F32", "shape": [4], "data_offsets": [16, 32]}}' 32
 row infer "tensor name twice" $I "$T/m" --prompt-ids 1
+hf; st "$W" '{"a\nb": {"dtype": "Q4\n", "shape": [4], "data_offsets": [0, 16]}}' 16; row infer "tensor name and dtype with newlines" $I "$T/m" --prompt-ids 1
 hf; st "$W" '{"a": {"dtype": "Q4", "shape": [4], "data_offsets": [0, 16]}}' 16; row infer "unknown dtype Q4" $I "$T/m" --prompt-ids 1
 hf; st "$W" '{"a": {"dtype": "F32", "shape": [5], "data_offsets": [0, 16]}}' 16; row infer "shape x dtype != data_offsets" $I "$T/m" --prompt-ids 1
 hf; st "$W" '{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}' 8;  row infer "data_offsets past the end of the file" $I "$T/m" --prompt-ids 1
@@ -160,6 +161,7 @@ sharded; echo '{"metadata": {}}' > "$T/s/model.safetensors.index.json"; row infe
 sharded; echo '{"weight_map": {"model.norm.weight": 5}}' > "$T/s/model.safetensors.index.json"; row infer "index: shard name not a string" $I "$T/s" --prompt-ids 1
 sharded; echo '{"weight_map": {"model.norm.weight": "../../../etc/passwd"}}' > "$T/s/model.safetensors.index.json"; row infer "index: shard path leaves the folder" $I "$T/s" --prompt-ids 1
 sharded; echo '{"weight_map": {"model.norm.weight": "config.json"}}' > "$T/s/model.safetensors.index.json"; row infer "index: shard is config.json" $I "$T/s" --prompt-ids 1
+sharded; echo '{"weight_map": {"model.norm.weight": "model-00001\nof-00006.safetensors"}}' > "$T/s/model.safetensors.index.json"; row infer "index: shard name with a newline (fuzzing found it)" $I "$T/s" --prompt-ids 1
 sharded; sed -i 's/"model.norm.weight"/"model.norm.weightX"/' "$T/s/model.safetensors.index.json"; row infer "index lacks a tensor" $I "$T/s" --prompt-ids 1
 
 # ---- bin/infer: llama2.c .bin and tokenizer.bin ----

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <omp.h>
 #include "model/ops.h"
+#include "model/vecmath.h"
 #include "tests/gradcheck.h"
 
 #define PRE 0.5f   // gradient buffers start here; backward must add to it
@@ -33,22 +35,43 @@ static void test_embedding(void) {
 }
 
 // ---- rmsnorm ----
-enum { RN = 6, RC = 16 };
+static int RN, RC;
 static float *r_x, *r_w, *r_out, *r_rstd, *r_R;
 static double r_obj(void) {
     rmsnorm_forward(r_out, r_rstd, r_x, r_w, RN, RC, 1e-5f);
     return gc_dot(r_out, r_R, RN * RC);
 }
-static void test_rmsnorm(void) {
+static void test_rmsnorm(int N, int C) {
+    RN = N; RC = C;
     r_x = gc_rand(RN * RC, 1); r_w = gc_rand(RC, 1); r_out = malloc(RN * RC * 4);
     r_rstd = malloc(RN * 4); r_R = gc_rand(RN * RC, 1);
     float *dx = pre(RN * RC), *dw = pre(RC);
     r_obj();
     rmsnorm_backward(dx, dw, r_R, r_x, r_w, r_rstd, RN, RC);
     unpre(dx, RN * RC); unpre(dw, RC);
-    gc_check("rmsnorm_backward dinp", r_x, dx, RN * RC, r_obj, GC_TOL, 1000);
-    gc_check("rmsnorm_backward dweight", r_w, dw, RC, r_obj, GC_TOL, 1000);
+    char what[80];
+    snprintf(what, sizeof what, "rmsnorm_backward N%d C%d dinp", N, C);
+    gc_check(what, r_x, dx, RN * RC, r_obj, GC_TOL, 1000);
+    snprintf(what, sizeof what, "rmsnorm_backward N%d C%d dweight", N, C);
+    gc_check(what, r_w, dw, RC, r_obj, GC_TOL, 1000);
     free(r_x); free(r_w); free(r_out); free(r_rstd); free(r_R); free(dx); free(dw);
+}
+
+// ---- exp_fast (model/vecmath.h), the exp inside softmax, cross-entropy and SwiGLU ----
+static void test_exp_fast(void) {
+    // against libm's exp in double on ~2 million points of [-87, 88], vectorized as the ops do
+    enum { EXN = 1 << 21 };
+    float *x = malloc(EXN * 4), *y = malloc(EXN * 4);
+    for (int i = 0; i < EXN; i++) x[i] = -87.0f + 175.0f * i / (EXN - 1);
+    #pragma omp simd
+    for (int i = 0; i < EXN; i++) y[i] = exp_fast(x[i]);
+    double worst = 0;
+    for (int i = 0; i < EXN; i++) worst = fmax(worst, fabs(y[i] - exp((double)x[i])) / exp((double)x[i]));
+    CHECK(worst < 2e-7, "exp_fast vs exp on [-87, 88]: max rel err %.2e (tol 2e-07, ~1.7 float ulp)", worst);
+    CHECK(exp_fast(0.0f) == 1.0f && exp_fast(-100.0f) == 0.0f && exp_fast(-INFINITY) == 0.0f &&
+          exp_fast(100.0f) == INFINITY && exp_fast(INFINITY) == INFINITY && isnan(exp_fast(NAN)),
+          "exp_fast(0) = 1, (-100) = (-inf) = 0, (100) = (inf) = inf, (nan) = nan");
+    free(x); free(y);
 }
 
 // ---- matmul ----
@@ -194,6 +217,21 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD) {
     snprintf(w2, sizeof w2, "%s dq", what); gc_check(w2, a_q, dq, nq, a_obj, GC_TOL, 400);
     snprintf(w2, sizeof w2, "%s dk", what); gc_check(w2, a_k, dk, nk, a_obj, GC_TOL, 400);
     snprintf(w2, sizeof w2, "%s dv", what); gc_check(w2, a_v, dv, nk, a_obj, GC_TOL, 400);
+    // threads split the heads (and, backward, the KV heads): one thread gives the same bits
+    int threads = omp_get_max_threads();
+    float *out1 = malloc(nq * 4), *att1 = malloc(na * 4), *g1[3] = { pre(nq), pre(nk), pre(nk) };
+    float *gn[3] = { pre(nq), pre(nk), pre(nk) };
+    attention_backward(gn[0], gn[1], gn[2], datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
+    omp_set_num_threads(1);
+    attention_forward(out1, att1, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD);
+    attention_backward(g1[0], g1[1], g1[2], datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
+    omp_set_num_threads(threads);
+    a_obj();
+    CHECK(!memcmp(out1, a_out, nq * 4) && !memcmp(att1, a_att, na * 4) && !memcmp(g1[0], gn[0], nq * 4) &&
+          !memcmp(g1[1], gn[1], nk * 4) && !memcmp(g1[2], gn[2], nk * 4),
+          "%s: forward and backward with %d threads bitwise equal to 1 thread", what, threads);
+    free(out1); free(att1);
+    for (int i = 0; i < 3; i++) { free(g1[i]); free(gn[i]); }
     free(a_q); free(a_k); free(a_v); free(a_R); free(a_out); free(a_att);
     free(dq); free(dk); free(dv); free(datt);
 }
@@ -248,6 +286,19 @@ static void test_dropout(float p) {
     }
     free(d_x); free(d_out); free(d_R); free(dx);
 }
+static void test_dropout_mask(void) {
+    // the forward's mask (computed 4 at a time with AVX2 where available) == dropout_keep's,
+    // element by element, over a length that leaves a tail
+    enum { MN = 1003 };
+    float *x = malloc(MN * 4), *y = malloc(MN * 4);
+    for (int i = 0; i < MN; i++) x[i] = 1.0f + i;
+    uint64_t key = dropout_key(5, 11, 3, 1);
+    dropout_forward(y, x, 0.3f, key, MN);
+    int bad = 0;
+    for (int i = 0; i < MN; i++) bad += (y[i] != 0.0f) != dropout_keep(key, i, 0.3f);
+    CHECK(bad == 0, "dropout_forward's mask == dropout_keep on %d elements: %d differ", MN, bad);
+    free(x); free(y);
+}
 static void test_dropout_stats(void) {
     // the mask's keep rate over 1e6 elements, and independence of the sites' keys
     size_t n = 1000000, kept = 0, same = 0;
@@ -294,8 +345,10 @@ static void test_crossentropy(void) {
 }
 
 int main(void) {
+    test_exp_fast();
     test_embedding();
-    test_rmsnorm();
+    test_rmsnorm(6, 16);
+    test_rmsnorm(3, 150);   // dweight's channel chunks of 64: two whole, one partial
     test_matmul_grad();
     test_matmul_dtypes();
     test_rope();
@@ -305,10 +358,12 @@ int main(void) {
     test_attention(2, 3, 7, 4, 2, 4);   // queries at positions 4..6 over 7 keys (KV cache shape)
     test_attention(1, 150, 150, 2, 1, 4); // three blocks of 64 query rows (the last one partial)
     test_attention(1, 70, 80, 2, 2, 4);   // two blocks, against a longer key range
+    test_attention(2, 130, 130, 4, 2, 8); // big enough that the threads really split the heads
     test_swiglu();
     test_residual();
     test_dropout(0.0f);
     test_dropout(0.1f);
+    test_dropout_mask();
     test_dropout_stats();
     test_crossentropy();
     return test_summary();
