@@ -98,11 +98,15 @@ static void gemv(float *out, const float *x, Mat w, float *xs, int K, int N) {
     }
 }
 
+// The sgemms below run with beta = 1 on an output zeroed first, not with beta = 0: same result,
+// but OpenBLAS's beta = 0 clears C with a slow generic loop (2 threads, M 2048, K 128, N 384:
+// 2.9 ms with beta = 0, 2.0 ms zeroing + beta = 1; over a tiny training step's forward, 10 ms).
 void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, int M, int K, int N) {
     if (M == 1) { gemv(out, inp, weight, scratch, K, N); return; }
+    zero_floats(out, (size_t)M * N);
     if (weight.dtype == DTYPE_F32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K,
-                    1.0f, inp, K, (const float *)weight.data, K, 0.0f, out, N);
+                    1.0f, inp, K, (const float *)weight.data, K, 1.0f, out, N);
         return;
     }
     for (int n0 = 0; n0 < N; n0 += MATMUL_BLOCK_ROWS) {
@@ -117,7 +121,7 @@ void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, in
             for (size_t i = 0; i < count; i++) scratch[i] = f16_to_f32(src[i]);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, nb, K,
-                    1.0f, inp, K, scratch, K, 0.0f, out + n0, N);
+                    1.0f, inp, K, scratch, K, 1.0f, out + n0, N);
     }
 }
 

@@ -21,6 +21,13 @@
 
 #define OMP_MIN_WORK 16384
 
+// p[0..n) = 0, over the OpenMP threads when n is large (one core's memset reaches about half of
+// the memory bandwidth two do: measured 7 vs 14 GB/s)
+static inline void zero_floats(float *p, size_t n) {
+    #pragma omp parallel for simd if (n >= OMP_MIN_WORK)
+    for (size_t i = 0; i < n; i++) p[i] = 0.0f;
+}
+
 // ---- model/embedding.c : token embedding ----
 // out (N,C) = table[tokens[n]]: table is a (V,C) Mat (f32, or bf16/f16 from a checkpoint).
 // backward: dtable[tokens[n]] += dout[n] (f32 only; rows hit twice add up).
