@@ -124,7 +124,7 @@ if have bin/bench-limits && want limits; then
         timed limits_small bin/bench-limits --rows 2048 $small_shape --vocab "$VOCAB" --reps "$REPS" --no-mem
     fi
     say "limits: sgemm at the 1B prefill shapes (512 rows, forward, no head)"
-    timed limits_1b bin/bench-limits --rows 512 --dim 2048 --n-layers 16 --n-heads 32 --n-kv-heads 8 \
+    timed limits_1b bin/bench-limits --rows 512 --seq 512 --dim 2048 --n-layers 16 --n-heads 32 --n-kv-heads 8 \
         --head-dim 64 --hidden-dim 8192 --vocab 128256 --fwd-only --no-head --no-mem --reps 3
 fi
 
