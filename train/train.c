@@ -72,9 +72,10 @@ typedef struct {
     long warmup;
 } Preset;
 static const Preset presets[] = {
-    // tiny: trains in minutes on 2 cores (see docs/training.md for how it was chosen)
-    {"tiny", 128, 4, 4, 2, 384, 256, 16, 3e-3f, 3e-4f, 0.1f, 100},
-    // small: ~10M parameters, for a longer run or a faster machine
+    // tiny: 0.9M parameters, trains in minutes on 2 cores. Batch 8 and no dropout measured best
+    // for a ~10-minute budget (docs/training.md, "Choosing the tiny preset")
+    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-4f, 0.0f, 100},
+    // small: ~10M parameters, for a longer run or a faster machine (dropout: it sees many epochs)
     {"small", 384, 6, 6, 2, 1024, 256, 16, 1e-3f, 1e-4f, 0.1f, 200},
 };
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
@@ -130,7 +131,7 @@ static void usage(FILE *f) {
 "  --init PATH          start from our checkpoint (model_*.bin) or a Hugging Face Llama directory\n"
 "                       (config.json + safetensors; its tokenizer.model unless --tokenizer)\n"
 "optimization\n"
-"  --batch N            sequences per micro-batch B (preset: 16)\n"
+"  --batch N            sequences per micro-batch B (tiny 8, small 16)\n"
 "  --grad-accum N       micro-batches per update (default 1)\n"
 "  --steps N            updates; 0 = as many as fit in --max-minutes (default 2000)\n"
 "  --max-minutes M      stop (and save) when this run has used M minutes; 0 = no limit (default 0)\n"
@@ -144,11 +145,11 @@ static void usage(FILE *f) {
 "                       only, not RMSNorm gains (default 0)\n"
 "  --beta1 X --beta2 X --eps X   AdamW (default 0.9, 0.95, 1e-8)\n"
 "  --grad-clip X        clip the global gradient norm to X; 0 = off (default 1.0)\n"
-"  --dropout P          residual dropout while training (preset: 0.1); off in eval/sampling\n"
+"  --dropout P          residual dropout while training (tiny 0, small 0.1); off in eval/sampling\n"
 "  --seed N             initialization, shuffling, dropout and sampling (default 1337)\n"
 "evaluation, samples, checkpoints\n"
-"  --eval-every N       evaluate every N steps and at the end; 0 = only at the end (default 100)\n"
-"  --eval-batches N     validation batches per evaluation (default 20; capped at the val shard)\n"
+"  --eval-every N       evaluate every N steps and at the end; 0 = only at the end (default 200)\n"
+"  --eval-batches N     validation batches per evaluation (default 32; capped at the val shard)\n"
 "  --sample-every N     print a sample every N steps and at the end; 0 = only at the end (default 500)\n"
 "  --sample-chars N     about how many characters a sample has (default 400)\n"
 "  --ckpt-dir DIR       where model_<step>.bin, state_<step>.bin, model_best.bin go (default checkpoints)\n"
@@ -195,7 +196,7 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
     strcpy(o->ckpt_dir, "checkpoints");
     o->grad_accum = 1; o->steps = 2000; o->lr_schedule = LR_COSINE; o->weight_decay = 0.1f;
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->grad_clip = 1.0f; o->seed = 1337;
-    o->eval_every = 100; o->eval_batches = 20; o->sample_every = 500; o->sample_chars = 400;
+    o->eval_every = 200; o->eval_batches = 32; o->sample_every = 500; o->sample_chars = 400;
     o->ckpt_every = 500; o->keep_last = 2; o->shuffle = 1;
     opterr = 0;
     int c;
@@ -353,6 +354,7 @@ typedef struct {
     float final_val;          // the last evaluation (nats/token) and its bits per byte
     double final_bpb;
     int sample_len;           // positions the sampler's KV cache holds
+    char *tok_path;           // the tokenizer's absolute path, recorded in model checkpoints
 } Run;
 
 // Ends the live progress bar's line (if one is drawn) before other output.
@@ -452,7 +454,7 @@ static void save_pair(Run *r) {
     r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
     double banked = r->st.elapsed_s;
     // model first, then state: --resume only trusts a state whose model is already complete
-    if (checkpoint_save_step(r->m, mp, r->o.tokenizer[0] ? r->o.tokenizer : NULL, r->o.pattern, r->st.step, err, sizeof err) ||
+    if (checkpoint_save_step(r->m, mp, r->tok_path, r->o.pattern, r->st.step, err, sizeof err) ||
         train_state_save(sp, &r->st, r->adam_m, r->adam_v, r->m->num_parameters, err, sizeof err))
         die("saving checkpoint: %s (the previous checkpoint is intact)", err);
     r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
@@ -613,6 +615,10 @@ int main(int argc, char **argv) {
         }
         if (!r->tok) die("--tokenizer %s", err);
         strcpy(o->pattern, tiktoken_pattern_name(r->tok));
+        // absolute, so bin/infer finds it from any directory (the sha256 beside it catches a
+        // file that changed since)
+        r->tok_path = realpath(o->tokenizer, NULL);
+        if (!r->tok_path) die("--tokenizer %s: %s", o->tokenizer, strerror(errno));
     }
 
     // data
@@ -770,7 +776,7 @@ int main(int argc, char **argv) {
                 r->st.best_step = (uint64_t)step;
                 char bp[TRAIN_PATH_MAX + 64];
                 snprintf(bp, sizeof bp, "%s/model_best.bin", o->ckpt_dir);
-                if (checkpoint_save_step(m, bp, o->tokenizer[0] ? o->tokenizer : NULL, o->pattern, (uint64_t)step, err, sizeof err))
+                if (checkpoint_save_step(m, bp, r->tok_path, o->pattern, (uint64_t)step, err, sizeof err))
                     die("saving checkpoint: %s (the previous checkpoint is intact)", err);
             }
             if (last) {
@@ -896,7 +902,7 @@ int main(int argc, char **argv) {
     if (r->log) fclose(r->log);
     dataloader_free(&r->train);
     dataloader_free(&r->val);
-    free(r->adam_m); free(r->adam_v); free(r->token_bytes);
+    free(r->adam_m); free(r->adam_v); free(r->token_bytes); free(r->tok_path);
     if (r->tok) tiktoken_free(r->tok);
     model_free(m);
     return 0;
