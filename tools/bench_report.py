@@ -153,6 +153,7 @@ def main():
                       "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     load = [read(os.path.join(a.run, "loadavg_" + w)) for w in ("start", "end")]
     res["machine"]["loadavg_start"], res["machine"]["loadavg_end"] = [(x or "").strip() for x in load]
+    res["bench_seconds"] = int((read(os.path.join(a.run, "elapsed_s")) or "0").strip() or 0)
     lim = {}
     for shape in ("tiny", "small", "1b"):
         r = R("limits_" + shape)
