@@ -102,7 +102,10 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, const floa
                     size_t qoff = ((size_t)b * T + t0) * QD + (size_t)h * HD;
                     size_t kvoff = (size_t)b * Tk * KVD + (size_t)g * HD;
                     const float *P = att + (((size_t)b * NH + h) * T + t0) * Tk;
-                    float *dP = datt + (((size_t)b * NH + h) * T + t0) * Tk;
+                    // dP lives only within this block: every block of this (b, g) reuses the
+                    // same nb rows of datt (the first rows of head g*group's slab), which stay
+                    // in cache, instead of walking the whole cold (B,NH,T,Tk) buffer
+                    float *dP = datt + ((size_t)b * NH + (size_t)g * group) * T * Tk;
                     // dP (nb,nk) = dout_h (nb,HD) · v_g^T
                     zero_rows(dP, nb, nk, Tk);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
