@@ -49,7 +49,8 @@ typedef struct {
     int count;          // how many times a training step runs it (e.g. n_layers)
     int lda, ldb, ldc;  // leading dimensions; 0 = packed
     int attention;      // 1: one of attention's products (else a linear layer's)
-    double gflops;
+    double gflops;      // the faster of the two ways time_gemm tries
+    int split;          // 1: the OpenMP split was the faster
 } Gemm;
 
 static int ld_a(const Gemm *g) { return g->lda ? g->lda : (g->transA ? g->M : g->K); }
@@ -59,24 +60,51 @@ static size_t elems_a(const Gemm *g) { return (size_t)(g->transA ? g->K : g->M) 
 static size_t elems_b(const Gemm *g) { return (size_t)(g->transB ? g->N : g->K) * ld_b(g); }
 static size_t elems_c(const Gemm *g) { return (size_t)g->M * ld_c(g); }
 
-static void time_gemm(Gemm *g, int reps, float *A, float *B, float *C) {
+// Time one product two ways and keep the faster, so the limit is the best OpenBLAS offers:
+//   "blas"  one cblas_sgemm call, OpenBLAS splitting it over its threads;
+//   "split" (OpenMP build only, where a call inside a parallel region runs on one thread) the
+//           OpenMP threads each run single-threaded sgemms: a share of the rows of a linear
+//           layer, or whole heads of attention — how the model may choose to run them.
+// Attention's products are small and come one per head: a run of them is timed, call overhead
+// included. C accumulates (beta = 1); each thread of a head split writes its own C.
+static double time_one(const Gemm *g, int reps, int split, const float *A, const float *B, float *C) {
     double t[64];
-    if (reps > 64) reps = 64;
     int lda = ld_a(g), ldb = ld_b(g), ldc = ld_c(g);
-    // attention's products are small and come in runs of one per head: time a run of them,
-    // call overhead included, as the model meets it
     int calls = g->attention ? (g->count < 64 ? g->count : 64) : 1;
+    CBLAS_TRANSPOSE ta = g->transA ? CblasTrans : CblasNoTrans, tb = g->transB ? CblasTrans : CblasNoTrans;
     for (int r = -1; r < reps; r++) { // r = -1: warm-up (threads start, pages fault in)
         double t0 = now_s();
-        for (int c = 0; c < calls; c++)
-            cblas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans,
-                        g->transB ? CblasTrans : CblasNoTrans, g->M, g->N, g->K, 1.0f, A, lda, B,
-                        ldb, 1.0f, C, ldc);
+        if (!split) {
+            for (int c = 0; c < calls; c++)
+                cblas_sgemm(CblasRowMajor, ta, tb, g->M, g->N, g->K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
+        } else if (g->attention) {
+#pragma omp parallel for schedule(static)
+            for (int c = 0; c < calls; c++)
+                cblas_sgemm(CblasRowMajor, ta, tb, g->M, g->N, g->K, 1.0f, A, lda, B, ldb, 1.0f,
+                            C + (size_t)omp_get_thread_num() * elems_c(g), ldc);
+        } else {
+#pragma omp parallel
+            {
+                int nt = omp_get_num_threads(), id = omp_get_thread_num();
+                int m0 = (int)((long)g->M * id / nt), m1 = (int)((long)g->M * (id + 1) / nt);
+                const float *a = g->transA ? A + m0 : A + (size_t)m0 * lda;
+                if (m1 > m0)
+                    cblas_sgemm(CblasRowMajor, ta, tb, m1 - m0, g->N, g->K, 1.0f, a, lda, B, ldb,
+                                1.0f, C + (size_t)m0 * ldc, ldc);
+            }
+        }
         double dt = now_s() - t0;
         if (r >= 0) t[r] = dt / calls;
     }
-    double sec = median(t, reps);
-    g->gflops = 2.0 * g->M * g->N * g->K / sec * 1e-9;
+    return 2.0 * g->M * g->N * g->K / median(t, reps) * 1e-9;
+}
+
+static void time_gemm(Gemm *g, int reps, int can_split, const float *A, const float *B, float *C) {
+    if (reps > 64) reps = 64;
+    double blas = time_one(g, reps, 0, A, B, C);
+    double split = can_split ? time_one(g, reps, 1, A, B, C) : 0;
+    g->gflops = blas >= split ? blas : split;
+    g->split = split > blas;
 }
 
 // The linear layers of one (BT rows) training step; lm_head is (V,C), so its forward is
@@ -92,9 +120,9 @@ static int step_gemms(Gemm *g, int BT, int T, int C, int L, int NH, int NKV, int
     for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++) {
         if (no_head && !strcmp(lin[i].name, "lm_head")) continue;
         int o = lin[i].out, in = lin[i].in;
-        Gemm fwd = {"", BT, o, in, 0, 1, lin[i].count, 0, 0, 0, 0, 0};
-        Gemm dx = {"", BT, in, o, 0, 0, lin[i].count, 0, 0, 0, 0, 0};
-        Gemm dw = {"", o, in, BT, 1, 0, lin[i].count, 0, 0, 0, 0, 0};
+        Gemm fwd = {"", BT, o, in, 0, 1, lin[i].count, 0, 0, 0, 0, 0, 0};
+        Gemm dx = {"", BT, in, o, 0, 0, lin[i].count, 0, 0, 0, 0, 0, 0};
+        Gemm dw = {"", o, in, BT, 1, 0, lin[i].count, 0, 0, 0, 0, 0, 0};
         snprintf(fwd.name, sizeof fwd.name, "%s fwd", lin[i].name);
         snprintf(dx.name, sizeof dx.name, "%s bwd dx", lin[i].name);
         snprintf(dw.name, sizeof dw.name, "%s bwd dW", lin[i].name);
@@ -104,12 +132,12 @@ static int step_gemms(Gemm *g, int BT, int T, int C, int L, int NH, int NKV, int
     // attention over the full T x T square (what the FLOP count assumes), one sgemm per head
     int qd = NH * HD, kd = NKV * HD, cnt = BT / T * NH * L;
     Gemm att[6] = {
-        {"att S=QK^T fwd", T, T, HD, 0, 1, cnt, qd, kd, T, 1, 0},
-        {"att O=PV fwd", T, HD, T, 0, 0, cnt, T, kd, qd, 1, 0},
-        {"att dP=dO V^T", T, T, HD, 0, 1, cnt, qd, kd, T, 1, 0},
-        {"att dV=P^T dO", T, HD, T, 1, 0, cnt, T, qd, kd, 1, 0},
-        {"att dQ=dS K", T, HD, T, 0, 0, cnt, T, kd, qd, 1, 0},
-        {"att dK=dS^T Q", T, HD, T, 1, 0, cnt, T, qd, kd, 1, 0},
+        {"att S=QK^T fwd", T, T, HD, 0, 1, cnt, qd, kd, T, 1, 0, 0},
+        {"att O=PV fwd", T, HD, T, 0, 0, cnt, T, kd, qd, 1, 0, 0},
+        {"att dP=dO V^T", T, T, HD, 0, 1, cnt, qd, kd, T, 1, 0, 0},
+        {"att dV=P^T dO", T, HD, T, 1, 0, cnt, T, qd, kd, 1, 0, 0},
+        {"att dQ=dS K", T, HD, T, 0, 0, cnt, T, kd, qd, 1, 0, 0},
+        {"att dK=dS^T Q", T, HD, T, 1, 0, cnt, T, qd, kd, 1, 0, 0},
     };
     for (int i = 0; i < (fwd_only ? 2 : 6); i++) g[n++] = att[i];
     return n;
@@ -227,12 +255,15 @@ int main(int argc, char **argv) {
         }
         float *A = aligned_alloc(64, (maxa * 4 + 63) / 64 * 64);
         float *B = aligned_alloc(64, (maxb * 4 + 63) / 64 * 64);
-        float *Cm = aligned_alloc(64, (maxc * 4 + 63) / 64 * 64);
+        // one C per OpenMP thread for the head split
+        float *Cm = aligned_alloc(64, (maxc * omp_threads * 4 + 63) / 64 * 64);
         if (!A || !B || !Cm) { fprintf(stderr, "bench-limits: out of memory\n"); return 1; }
         uint32_t x = 12345; // small LCG: values in [-1, 1), no denormals
         for (size_t i = 0; i < maxa; i++) A[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
         for (size_t i = 0; i < maxb; i++) B[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
-        memset(Cm, 0, maxc * 4);
+        memset(Cm, 0, maxc * omp_threads * 4);
+        // openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP
+        int can_split = openblas_get_parallel() == 2 && omp_threads > 1;
         fprintf(stderr, "sgemm at %s shapes (rows %d, T=%d, C=%d L=%d NH=%d NKV=%d HD=%d H=%d V=%d%s), "
                 "median of %d:\n", fwd_only ? "forward" : "a training step's", rows, T, C, L, NH, NKV, HD,
                 H, V, no_head ? ", no head" : "", reps);
@@ -241,21 +272,25 @@ int main(int argc, char **argv) {
                "\"n_kv_heads\": %d, \"head_dim\": %d, \"hidden_dim\": %d, \"vocab\": %d, "
                "\"fwd_only\": %d, \"no_head\": %d},\n"
                "  \"sgemm\": [", rows, T, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
+        // a first untimed pass over every shape: thread pools start, the CPU leaves idle clocks,
+        // buffers fault in (the first shapes measured were otherwise several times too slow)
+        for (int i = 0; i < ng; i++) time_gemm(&g[i], 1, can_split, A, B, Cm);
         for (int i = 0; i < ng; i++) {
-            time_gemm(&g[i], reps, A, B, Cm);
+            time_gemm(&g[i], reps, can_split, A, B, Cm);
             double f = 2.0 * g[i].M * g[i].N * g[i].K * g[i].count;
             flops += f;
             secs += f / (g[i].gflops * 1e9);
             if (g[i].attention) aflops += f, asecs += f / (g[i].gflops * 1e9);
             if (g[i].gflops > best) best = g[i].gflops;
             if (!strcmp(g[i].name, "lm_head fwd")) lm_fwd = g[i].gflops;
-            fprintf(stderr, "  %-16s (%5d x %5d) . (%5d x %5d)%s  x%-4d %7.1f GFLOP/s\n", g[i].name,
+            fprintf(stderr, "  %-16s (%5d x %5d) . (%5d x %5d)%s  x%-4d %7.1f GFLOP/s%s\n", g[i].name,
                     g[i].M, g[i].K, g[i].K, g[i].N,
-                    g[i].transA ? " A^T" : (g[i].transB ? " B^T" : "    "), g[i].count, g[i].gflops);
+                    g[i].transA ? " A^T" : (g[i].transB ? " B^T" : "    "), g[i].count, g[i].gflops,
+                    g[i].split ? "  (OpenMP split)" : "");
             printf("%s\n    {\"name\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"transA\": %d, "
-                   "\"transB\": %d, \"count\": %d, \"gflops\": %.2f}",
+                   "\"transB\": %d, \"count\": %d, \"gflops\": %.2f, \"method\": \"%s\"}",
                    i ? "," : "", g[i].name, g[i].M, g[i].N, g[i].K, g[i].transA, g[i].transB,
-                   g[i].count, g[i].gflops);
+                   g[i].count, g[i].gflops, g[i].split ? "split" : "blas");
         }
         // The aggregate: all of a step's matmul FLOPs (linear layers + attention, the same
         // products the FLOP count 6N + 12LTC counts) over the time their sgemms take.
