@@ -21,6 +21,13 @@
 
 #define OMP_MIN_WORK 16384
 
+// p[0..n) = 0, over the OpenMP threads when n is large (one core's memset reaches about half of
+// the memory bandwidth two do: measured 7 vs 14 GB/s)
+static inline void zero_floats(float *p, size_t n) {
+    #pragma omp parallel for simd if (n >= OMP_MIN_WORK)
+    for (size_t i = 0; i < n; i++) p[i] = 0.0f;
+}
+
 // ---- model/embedding.c : token embedding ----
 // out (N,C) = table[tokens[n]]: table is a (V,C) Mat (f32, or bf16/f16 from a checkpoint).
 // backward: dtable[tokens[n]] += dout[n] (f32 only; rows hit twice add up).
@@ -39,8 +46,9 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
 // out (M,N) = inp (M,K) · W^T, W stored (N,K) like PyTorch's Linear.
 // W may be f32 (sgemm directly), or bf16/f16: for M > 1 blocks of MATMUL_BLOCK_ROWS weight rows
 // are widened into `scratch` (>= matmul_scratch_floats(K) floats, NULL is fine for f32) and fed
-// to sgemm; for M == 1 (decoding) a gemv streams each weight row once.
-#define MATMUL_BLOCK_ROWS 128
+// to sgemm; for M == 1 (decoding) a gemv streams each weight row once. Blocks of 512 rows keep
+// the sgemms large (a 512-token prefill of the 1B model: 45.7 tok/s at 256 rows, 49.6 at 512).
+#define MATMUL_BLOCK_ROWS 512
 static inline size_t matmul_scratch_floats(int K) { return (size_t)MATMUL_BLOCK_ROWS * K; }
 void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, int M, int K, int N);
 // dinp (M,K) += dout · W;  dweight (N,K) += dout^T · inp  (f32 weights; either grad may be NULL)

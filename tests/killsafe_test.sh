@@ -7,7 +7,8 @@
 #   - the newest model_<N>.bin loads (bin/infer runs it), and so does model_best.bin;
 #   - bin/train --resume continues from the newest complete pair and ends with a final model
 #     byte-identical to the reference's, and a log whose losses, lr and grad norms are identical
-#     to the reference's, row for row (dropout and shuffling on).
+#     to the reference's, row for row (dropout and shuffling on); the killed writer's temp files
+#     are gone.
 # A kill that leaves a *.tmp.* file behind happened during a checkpoint write; the summary counts
 # them. Then SIGINT trials (finish the step, save, exit 0, print the resume command; the resumed
 # run again ends identical), a NaN run (--lr 10), an unwritable checkpoint directory and a full
@@ -76,6 +77,8 @@ for k in $(seq 1 "$TRIALS"); do
     cmp -s "$T/ref/$final" "$d/$final" || why="resumed from step $from: final weights differ"
     [ -z "$why" ] && ! diff <(cols "$T/ref.csv") <(cols "$d.csv") > "$d.diff" &&
       why="resumed from step $from: log differs: $(head -3 "$d.diff" | tr '\n' '|')"
+    left=$(ls "$d" | grep '\.tmp\.' | tr '\n' ' ')
+    [ -z "$why" ] && [ -n "$left" ] && why="resumed, but the killed run's temp files are still there: $left"
   fi
   if [ -z "$why" ]; then clean=$((clean + 1))
   else bad=$((bad + 1)); report+=("trial $k (kill at ${delay} ms, $tmps temp files): $why"); fi
