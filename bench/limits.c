@@ -40,34 +40,76 @@ static double median(double *v, int n) {
 //   forward   out(BT,out)  = x(BT,in)    . W(out,in)^T     NoTrans, Trans
 //   backward  dx(BT,in)   += dout(BT,out) . W(out,in)      NoTrans, NoTrans
 //             dW(out,in)  += dout(BT,out)^T . x(BT,in)     Trans,   NoTrans
+//   attention, per (sequence, head, layer), on views into the (T, NH*HD) / (T, NKV*HD) rows:
+//   S = Q K^T, O = P V forward; dP = dO V^T, dV = P^T dO, dQ = dS K, dK = dS^T Q backward
 typedef struct {
     char name[48];
     int M, N, K;
     int transA, transB;
-    int count; // how many times a training step runs it (e.g. n_layers)
-    double gflops;
+    int count;          // how many times a training step runs it (e.g. n_layers)
+    int lda, ldb, ldc;  // leading dimensions; 0 = packed
+    int attention;      // 1: one of attention's products (else a linear layer's)
+    double gflops;      // the faster of the two ways time_gemm tries
+    int split;          // 1: the OpenMP split was the faster
 } Gemm;
 
-static void time_gemm(Gemm *g, int reps, float *A, float *B, float *C) {
+static int ld_a(const Gemm *g) { return g->lda ? g->lda : (g->transA ? g->M : g->K); }
+static int ld_b(const Gemm *g) { return g->ldb ? g->ldb : (g->transB ? g->K : g->N); }
+static int ld_c(const Gemm *g) { return g->ldc ? g->ldc : g->N; }
+static size_t elems_a(const Gemm *g) { return (size_t)(g->transA ? g->K : g->M) * ld_a(g); }
+static size_t elems_b(const Gemm *g) { return (size_t)(g->transB ? g->N : g->K) * ld_b(g); }
+static size_t elems_c(const Gemm *g) { return (size_t)g->M * ld_c(g); }
+
+// Time one product two ways and keep the faster, so the limit is the best OpenBLAS offers:
+//   "blas"  one cblas_sgemm call, OpenBLAS splitting it over its threads;
+//   "split" (OpenMP build only, where a call inside a parallel region runs on one thread) the
+//           OpenMP threads each run single-threaded sgemms: a share of the rows of a linear
+//           layer, or whole heads of attention — how the model may choose to run them.
+// Attention's products are small and come one per head: a run of them is timed, call overhead
+// included. C accumulates (beta = 1); each thread of a head split writes its own C.
+static double time_one(const Gemm *g, int reps, int split, const float *A, const float *B, float *C) {
     double t[64];
-    if (reps > 64) reps = 64;
-    int lda = g->transA ? g->M : g->K; // A is (M,K) or stored (K,M)
-    int ldb = g->transB ? g->K : g->N; // B is (K,N) or stored (N,K)
+    int lda = ld_a(g), ldb = ld_b(g), ldc = ld_c(g);
+    int calls = g->attention ? (g->count < 64 ? g->count : 64) : 1;
+    CBLAS_TRANSPOSE ta = g->transA ? CblasTrans : CblasNoTrans, tb = g->transB ? CblasTrans : CblasNoTrans;
     for (int r = -1; r < reps; r++) { // r = -1: warm-up (threads start, pages fault in)
         double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans,
-                    g->transB ? CblasTrans : CblasNoTrans, g->M, g->N, g->K, 1.0f, A, lda, B, ldb,
-                    1.0f, C, g->N);
+        if (!split) {
+            for (int c = 0; c < calls; c++)
+                cblas_sgemm(CblasRowMajor, ta, tb, g->M, g->N, g->K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
+        } else if (g->attention) {
+#pragma omp parallel for schedule(static)
+            for (int c = 0; c < calls; c++)
+                cblas_sgemm(CblasRowMajor, ta, tb, g->M, g->N, g->K, 1.0f, A, lda, B, ldb, 1.0f,
+                            C + (size_t)omp_get_thread_num() * elems_c(g), ldc);
+        } else {
+#pragma omp parallel
+            {
+                int nt = omp_get_num_threads(), id = omp_get_thread_num();
+                int m0 = (int)((long)g->M * id / nt), m1 = (int)((long)g->M * (id + 1) / nt);
+                const float *a = g->transA ? A + m0 : A + (size_t)m0 * lda;
+                if (m1 > m0)
+                    cblas_sgemm(CblasRowMajor, ta, tb, m1 - m0, g->N, g->K, 1.0f, a, lda, B, ldb,
+                                1.0f, C + (size_t)m0 * ldc, ldc);
+            }
+        }
         double dt = now_s() - t0;
-        if (r >= 0) t[r] = dt;
+        if (r >= 0) t[r] = dt / calls;
     }
-    double sec = median(t, reps);
-    g->gflops = 2.0 * g->M * g->N * g->K / sec * 1e-9;
+    return 2.0 * g->M * g->N * g->K / median(t, reps) * 1e-9;
+}
+
+static void time_gemm(Gemm *g, int reps, int can_split, const float *A, const float *B, float *C) {
+    if (reps > 64) reps = 64;
+    double blas = time_one(g, reps, 0, A, B, C);
+    double split = can_split ? time_one(g, reps, 1, A, B, C) : 0;
+    g->gflops = blas >= split ? blas : split;
+    g->split = split > blas;
 }
 
 // The linear layers of one (BT rows) training step; lm_head is (V,C), so its forward is
 // (BT,C).(C,V) — the largest product of a small model.
-static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, int H, int V,
+static int step_gemms(Gemm *g, int BT, int T, int C, int L, int NH, int NKV, int HD, int H, int V,
                       int fwd_only, int no_head) {
     struct { const char *name; int out, in, count; } lin[] = {
         {"wq", NH * HD, C, L},  {"wk", NKV * HD, C, L}, {"wv", NKV * HD, C, L},
@@ -78,15 +120,26 @@ static int step_gemms(Gemm *g, int BT, int C, int L, int NH, int NKV, int HD, in
     for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++) {
         if (no_head && !strcmp(lin[i].name, "lm_head")) continue;
         int o = lin[i].out, in = lin[i].in;
-        Gemm fwd = {"", BT, o, in, 0, 1, lin[i].count, 0};
-        Gemm dx = {"", BT, in, o, 0, 0, lin[i].count, 0};
-        Gemm dw = {"", o, in, BT, 1, 0, lin[i].count, 0};
+        Gemm fwd = {"", BT, o, in, 0, 1, lin[i].count, 0, 0, 0, 0, 0, 0};
+        Gemm dx = {"", BT, in, o, 0, 0, lin[i].count, 0, 0, 0, 0, 0, 0};
+        Gemm dw = {"", o, in, BT, 1, 0, lin[i].count, 0, 0, 0, 0, 0, 0};
         snprintf(fwd.name, sizeof fwd.name, "%s fwd", lin[i].name);
         snprintf(dx.name, sizeof dx.name, "%s bwd dx", lin[i].name);
         snprintf(dw.name, sizeof dw.name, "%s bwd dW", lin[i].name);
         g[n++] = fwd;
         if (!fwd_only) g[n++] = dx, g[n++] = dw;
     }
+    // attention over the full T x T square (what the FLOP count assumes), one sgemm per head
+    int qd = NH * HD, kd = NKV * HD, cnt = BT / T * NH * L;
+    Gemm att[6] = {
+        {"att S=QK^T fwd", T, T, HD, 0, 1, cnt, qd, kd, T, 1, 0, 0},
+        {"att O=PV fwd", T, HD, T, 0, 0, cnt, T, kd, qd, 1, 0, 0},
+        {"att dP=dO V^T", T, T, HD, 0, 1, cnt, qd, kd, T, 1, 0, 0},
+        {"att dV=P^T dO", T, HD, T, 1, 0, cnt, T, qd, kd, 1, 0, 0},
+        {"att dQ=dS K", T, HD, T, 0, 0, cnt, T, kd, qd, 1, 0, 0},
+        {"att dK=dS^T Q", T, HD, T, 1, 0, cnt, T, qd, kd, 1, 0, 0},
+    };
+    for (int i = 0; i < (fwd_only ? 2 : 6); i++) g[n++] = att[i];
     return n;
 }
 
@@ -95,6 +148,7 @@ static void usage(FILE *f) {
             "usage: bench-limits [options]\n"
             "Measures OpenBLAS sgemm GFLOP/s at a training step's shapes and memory bandwidth.\n"
             "  --rows N        B*T rows of the training step (default 2048 = 8x256)\n"
+            "  --seq N         sequence length T of attention's products (default 256)\n"
             "  --dim N         model dim C (default 128)\n"
             "  --n-layers N    layers L (default 4)\n"
             "  --n-heads N     query heads (default 4)\n"
@@ -122,11 +176,11 @@ static long parse_pos(const char *s, const char *flag) {
 }
 
 int main(int argc, char **argv) {
-    int rows = 2048, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
+    int rows = 2048, T = 256, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
     double mem_gib = 1.0;
     int do_mem = 1, do_gemm = 1, fwd_only = 0, no_head = 0;
     static struct option opts[] = {
-        {"rows", 1, 0, 'r'},   {"dim", 1, 0, 'd'},      {"n-layers", 1, 0, 'l'},
+        {"rows", 1, 0, 'r'},   {"seq", 1, 0, 's'},      {"dim", 1, 0, 'd'},      {"n-layers", 1, 0, 'l'},
         {"n-heads", 1, 0, 'a'}, {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'},
         {"hidden-dim", 1, 0, 'f'}, {"vocab", 1, 0, 'v'}, {"reps", 1, 0, 'n'},
         {"mem-gib", 1, 0, 'm'}, {"no-mem", 0, 0, 'M'},   {"no-gemm", 0, 0, 'G'},
@@ -136,6 +190,7 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'r': rows = parse_pos(optarg, "--rows"); break;
+        case 's': T = parse_pos(optarg, "--seq"); break;
         case 'd': C = parse_pos(optarg, "--dim"); break;
         case 'l': L = parse_pos(optarg, "--n-layers"); break;
         case 'a': NH = parse_pos(optarg, "--n-heads"); break;
@@ -169,6 +224,10 @@ int main(int argc, char **argv) {
     if (!NKV) NKV = NH;
     if (!HD) HD = C / NH;
     if (!H) H = 256 * ((8 * C / 3 + 255) / 256); // Llama's rounding of 8C/3 up to a multiple of 256
+    if (rows % T) {
+        fprintf(stderr, "bench-limits: --rows %d is not a multiple of --seq %d\n", rows, T);
+        return 1;
+    }
     if (NH % NKV) {
         fprintf(stderr, "bench-limits: --n-heads %d is not a multiple of --n-kv-heads %d\n", NH, NKV);
         return 1;
@@ -185,55 +244,65 @@ int main(int argc, char **argv) {
            blas_threads, omp_threads);
 
     if (do_gemm) {
-        Gemm g[32];
-        int ng = step_gemms(g, rows, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
+        Gemm g[40];
+        int ng = step_gemms(g, rows, T, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
         size_t maxa = 0, maxb = 0, maxc = 0;
         for (int i = 0; i < ng; i++) {
-            size_t a = (size_t)g[i].M * g[i].K, b = (size_t)g[i].K * g[i].N,
-                   cc = (size_t)g[i].M * g[i].N;
+            size_t a = elems_a(&g[i]), b = elems_b(&g[i]), cc = elems_c(&g[i]);
             if (a > maxa) maxa = a;
             if (b > maxb) maxb = b;
             if (cc > maxc) maxc = cc;
         }
         float *A = aligned_alloc(64, (maxa * 4 + 63) / 64 * 64);
         float *B = aligned_alloc(64, (maxb * 4 + 63) / 64 * 64);
-        float *Cm = aligned_alloc(64, (maxc * 4 + 63) / 64 * 64);
+        // one C per OpenMP thread for the head split
+        float *Cm = aligned_alloc(64, (maxc * omp_threads * 4 + 63) / 64 * 64);
         if (!A || !B || !Cm) { fprintf(stderr, "bench-limits: out of memory\n"); return 1; }
         uint32_t x = 12345; // small LCG: values in [-1, 1), no denormals
         for (size_t i = 0; i < maxa; i++) A[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
         for (size_t i = 0; i < maxb; i++) B[i] = ((x = x * 1664525u + 1013904223u) >> 8) * 0x1p-23f - 1.0f;
-        memset(Cm, 0, maxc * 4);
-        fprintf(stderr, "sgemm at %s shapes (rows %d, C=%d L=%d NH=%d NKV=%d HD=%d H=%d V=%d%s), "
-                "median of %d:\n", fwd_only ? "forward" : "a training step's", rows, C, L, NH, NKV, HD,
+        memset(Cm, 0, maxc * omp_threads * 4);
+        // openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP
+        int can_split = openblas_get_parallel() == 2 && omp_threads > 1;
+        fprintf(stderr, "sgemm at %s shapes (rows %d, T=%d, C=%d L=%d NH=%d NKV=%d HD=%d H=%d V=%d%s), "
+                "median of %d:\n", fwd_only ? "forward" : "a training step's", rows, T, C, L, NH, NKV, HD,
                 H, V, no_head ? ", no head" : "", reps);
-        double flops = 0, secs = 0, best = 0, lm_fwd = 0;
-        printf(",\n  \"shape\": {\"rows\": %d, \"dim\": %d, \"n_layers\": %d, \"n_heads\": %d, "
+        double flops = 0, secs = 0, best = 0, lm_fwd = 0, aflops = 0, asecs = 0;
+        printf(",\n  \"shape\": {\"rows\": %d, \"seq\": %d, \"dim\": %d, \"n_layers\": %d, \"n_heads\": %d, "
                "\"n_kv_heads\": %d, \"head_dim\": %d, \"hidden_dim\": %d, \"vocab\": %d, "
                "\"fwd_only\": %d, \"no_head\": %d},\n"
-               "  \"sgemm\": [", rows, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
+               "  \"sgemm\": [", rows, T, C, L, NH, NKV, HD, H, V, fwd_only, no_head);
+        // a first untimed pass over every shape: thread pools start, the CPU leaves idle clocks,
+        // buffers fault in (the first shapes measured were otherwise several times too slow)
+        for (int i = 0; i < ng; i++) time_gemm(&g[i], 1, can_split, A, B, Cm);
         for (int i = 0; i < ng; i++) {
-            time_gemm(&g[i], reps, A, B, Cm);
+            time_gemm(&g[i], reps, can_split, A, B, Cm);
             double f = 2.0 * g[i].M * g[i].N * g[i].K * g[i].count;
             flops += f;
             secs += f / (g[i].gflops * 1e9);
+            if (g[i].attention) aflops += f, asecs += f / (g[i].gflops * 1e9);
             if (g[i].gflops > best) best = g[i].gflops;
             if (!strcmp(g[i].name, "lm_head fwd")) lm_fwd = g[i].gflops;
-            fprintf(stderr, "  %-16s (%5d x %5d) . (%5d x %5d)%s  x%-3d %7.1f GFLOP/s\n", g[i].name,
+            fprintf(stderr, "  %-16s (%5d x %5d) . (%5d x %5d)%s  x%-4d %7.1f GFLOP/s%s\n", g[i].name,
                     g[i].M, g[i].K, g[i].K, g[i].N,
-                    g[i].transA ? " A^T" : (g[i].transB ? " B^T" : "    "), g[i].count, g[i].gflops);
+                    g[i].transA ? " A^T" : (g[i].transB ? " B^T" : "    "), g[i].count, g[i].gflops,
+                    g[i].split ? "  (OpenMP split)" : "");
             printf("%s\n    {\"name\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"transA\": %d, "
-                   "\"transB\": %d, \"count\": %d, \"gflops\": %.2f}",
+                   "\"transB\": %d, \"count\": %d, \"gflops\": %.2f, \"method\": \"%s\"}",
                    i ? "," : "", g[i].name, g[i].M, g[i].N, g[i].K, g[i].transA, g[i].transB,
-                   g[i].count, g[i].gflops);
+                   g[i].count, g[i].gflops, g[i].split ? "split" : "blas");
         }
-        // The aggregate: all of a step's linear-layer FLOPs over the time their sgemms take.
+        // The aggregate: all of a step's matmul FLOPs (linear layers + attention, the same
+        // products the FLOP count 6N + 12LTC counts) over the time their sgemms take.
         double step_rate = flops / secs * 1e-9;
-        fprintf(stderr, "  step aggregate (FLOP-weighted): %.1f GFLOP/s  (%.3f GFLOP, %.1f ms); "
-                "best shape %.1f; lm_head fwd %.1f\n", step_rate, flops * 1e-9, secs * 1e3, best,
-                lm_fwd);
+        double lin_rate = (flops - aflops) / (secs - asecs) * 1e-9, att_rate = aflops / asecs * 1e-9;
+        fprintf(stderr, "  step aggregate (FLOP-weighted): %.1f GFLOP/s  (%.3f GFLOP, %.1f ms); linear "
+                "layers %.1f, attention %.1f; best shape %.1f\n", step_rate, flops * 1e-9, secs * 1e3,
+                lin_rate, att_rate, best);
         printf("\n  ],\n  \"sgemm_step_gflops\": %.2f,\n  \"sgemm_step_gflop\": %.4f,\n"
+               "  \"sgemm_linear_gflops\": %.2f,\n  \"sgemm_attention_gflops\": %.2f,\n"
                "  \"sgemm_best_gflops\": %.2f,\n  \"sgemm_lm_head_fwd_gflops\": %.2f",
-               step_rate, flops * 1e-9, best, lm_fwd);
+               step_rate, flops * 1e-9, lin_rate, att_rate, best, lm_fwd);
         free(A), free(B), free(Cm);
     }
 

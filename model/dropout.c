@@ -28,15 +28,25 @@ uint64_t dropout_key(uint64_t seed, uint64_t step, int layer, int site) {
 
 // u = (top 24 bits of the hash) / 2^24 is uniform on [0,1) and keep = u >= p. Compared as
 // integers, u·2^24 >= p·2^24 <=> u·2^24 >= ceil(p·2^24) (exact: scaling by 2^24 and ceil lose
-// nothing), which keeps the loops free of int->float conversions. The hash (two 64-bit
-// multiplies, ~4.5 ns per element on the build machine) is the cost; an AVX2 version, which has
-// to build each 64-bit multiply from three 32-bit ones, measured no faster.
+// nothing), which keeps the loops free of int->float conversions. The hash (four 64-bit
+// multiplies) is most of the cost; an AVX2 version, which has to build each 64-bit multiply from
+// three 32-bit ones, measured no faster than this scalar code.
 static inline uint64_t keep_threshold(float p) { return (uint64_t)ceil((double)p * 16777216.0); }
 static inline int keep(uint64_t key, size_t i, uint64_t threshold) {
     return (splitmix64(key ^ splitmix64((uint64_t)i)) >> 40) >= threshold;
 }
 
 int dropout_keep(uint64_t key, size_t i, float p) { return keep(key, i, keep_threshold(p)); }
+
+// v if kept, else +0 — by masking the bits rather than branching: keep() is a coin flip, and a
+// branch on it mispredicts on about p of the elements (measured 3.8 vs 2.0 ns per element).
+static inline float kept_or_zero(float v, int kept) {
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    bits &= -(uint32_t)kept;                  // all ones or all zeros
+    memcpy(&v, &bits, 4);
+    return v;
+}
 
 void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
     if (p <= 0.0f) {                                     // exact identity
@@ -45,8 +55,8 @@ void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t
     }
     float scale = 1.0f / (1.0f - p);
     uint64_t thr = keep_threshold(p);
-    #pragma omp parallel for simd if (N >= OMP_MIN_WORK)
-    for (size_t i = 0; i < N; i++) out[i] = keep(key, i, thr) ? inp[i] * scale : 0.0f;
+    #pragma omp parallel for if (N >= OMP_MIN_WORK)
+    for (size_t i = 0; i < N; i++) out[i] = kept_or_zero(inp[i] * scale, keep(key, i, thr));
 }
 
 void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
@@ -57,6 +67,6 @@ void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, siz
     }
     float scale = 1.0f / (1.0f - p);
     uint64_t thr = keep_threshold(p);
-    #pragma omp parallel for simd if (N >= OMP_MIN_WORK)
-    for (size_t i = 0; i < N; i++) dinp[i] += keep(key, i, thr) ? dout[i] * scale : 0.0f;
+    #pragma omp parallel for if (N >= OMP_MIN_WORK)
+    for (size_t i = 0; i < N; i++) dinp[i] += kept_or_zero(dout[i] * scale, keep(key, i, thr));
 }

@@ -153,6 +153,8 @@ def main():
                       "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     load = [read(os.path.join(a.run, "loadavg_" + w)) for w in ("start", "end")]
     res["machine"]["loadavg_start"], res["machine"]["loadavg_end"] = [(x or "").strip() for x in load]
+    res["machine"]["autogroup"] = (read(os.path.join(a.run, "autogroup")) or "").strip()
+    res["bench_seconds"] = int((read(os.path.join(a.run, "elapsed_s")) or "0").strip() or 0)
     lim = {}
     for shape in ("tiny", "small", "1b"):
         r = R("limits_" + shape)
@@ -367,10 +369,16 @@ def main():
         r = f"{rss:7.0f} MB" if rss else ""
         print(f"  {what:<{w1}}  {str(val):<{w2}}  {r:>10}  {ratio}")
     print(f"\n(every number a median of several repetitions; peak RSS per program; written to {a.out})")
-    ls = res["machine"]["loadavg_start"]
+    ls, ag = res["machine"]["loadavg_start"], res["machine"]["autogroup"]
+    prio = ag.endswith("nice -20")
     if ls and float(ls.split()[0]) > 0.5:
-        print(f"warning: load average {ls} when the bench started: other processes shared the "
-              f"{os.cpu_count()} cores, so these numbers are low; rerun on a quiet machine")
+        if prio:
+            print(f"note: load average {ls} when the bench started; it ran at autogroup niceness -20 "
+                  f"(BENCH_PRIORITY=1), so it had the cores but shared the memory bus")
+        else:
+            print(f"warning: load average {ls} when the bench started: other processes shared the "
+                  f"{os.cpu_count()} cores, so these numbers are low; rerun on a quiet machine "
+                  f"or with BENCH_PRIORITY=1 (root)")
     return 0
 
 
