@@ -63,6 +63,19 @@ else fail "resume: logs differ: $(head -4 "$T/diff" | tr '\n' '|')"; fi
 cmp -s "$T/a/model_00000020.bin" "$T/b/model_00000020.bin" && ok "resume: final weights byte-identical to the uninterrupted run" ||
   fail "resume: final weights differ"
 
+# gradient accumulation: batch 2 x 2 micro-batches reads the same rows as batch 4 (sequential
+# loader) and must make the same updates, up to float rounding of the sums
+ACC=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --steps 6
+     --warmup 2 --lr 1e-2 --dropout 0 --shuffle 0 --eval-every 0 --sample-chars 0 --threads 2)
+"${ACC[@]}" --batch 4 --ckpt-dir "$T/g1" --log "$T/g1.csv" > /dev/null 2>&1
+"${ACC[@]}" --batch 2 --grad-accum 2 --ckpt-dir "$T/g2" --log "$T/g2.csv" > /dev/null 2>&1
+# (the grad norm too: AdamW alone would not notice gradients off by a constant factor)
+worst=$(paste -d, <(awk -F, 'NR > 1 && $2 != "" { print $2 "," $5 }' "$T/g1.csv") <(awk -F, 'NR > 1 && $2 != "" { print $2 "," $5 }' "$T/g2.csv") |
+        awk -F, '{ for (i = 1; i <= 2; i++) { d = ($i - $(i+2)) / $i; if (d < 0) d = -d; if (d > w) w = d }; n++ }
+                 END { if (n != 6) w = 1; printf "%.1e", w }')
+awk -v w="$worst" 'BEGIN { exit !(w < 1e-4) }' && ok "--grad-accum 2 x batch 2 == batch 4: 6 train losses and grad norms, max rel diff $worst (tol 1e-4)" ||
+  fail "--grad-accum: max rel diff $worst vs batch 4"
+
 # SIGINT: finish the step, save, exit 0 with the resume command
 "${TRAIN[@]}" --steps 100000 --eval-every 0 --ckpt-every 0 --ckpt-dir "$T/c" > "$T/c.out" 2> "$T/c.err" &
 pid=$!

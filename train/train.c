@@ -490,18 +490,25 @@ static FILE *open_log(const char *path, long from, int resumed) {
                 if (first) { first = 0; if (!strcmp(line, header)) continue; }
                 char *end;
                 long s = strtol(line, &end, 10);
-                if (end != line && *end == ',' && s < from) fputs(line, mem);
+                size_t len = strlen(line);   // a row cut short by a kill has no '\n': dropped
+                if (end != line && *end == ',' && s < from && len && line[len - 1] == '\n') fputs(line, mem);
             }
             fclose(old);
             fclose(mem);
         }
     }
-    FILE *f = fopen(path, "w");
-    if (!f) die("--log %s: %s", path, strerror(errno));
-    fputs(header, f);
-    if (keep) fwrite(keep, 1, keep_len, f);
+    // rewrite it atomically (a kill now must not lose the rows kept), then append to it
+    char err[1200];
+    AtomicFile af;
+    if (atomic_open(&af, path, err, sizeof err)) die("--log: %s", err);
+    if (atomic_write(&af, header, strlen(header), err, sizeof err) || atomic_write(&af, keep, keep_len, err, sizeof err)) {
+        atomic_abort(&af);
+        die("--log: %s", err);
+    }
+    if (atomic_commit(&af, err, sizeof err)) die("--log: %s", err);
     free(keep);
-    fflush(f);
+    FILE *f = fopen(path, "a");
+    if (!f) die("--log %s: %s", path, strerror(errno));
     return f;
 }
 
