@@ -16,9 +16,15 @@
 //    once, converting in the inner loop, rows split across threads (see gemv below).
 //    OpenBLAS's M=1 sgemm measured ~2x slower than this (K 2048, N 8192, f32, this 2-core box).
 #include <string.h>
-#include <omp.h>
 #include <cblas.h>
 #include "model/ops.h"
+#ifdef _OPENMP
+#include <omp.h>
+#else                    // built without OpenMP (scripts/fuzz.sh does): one thread
+static inline int omp_in_parallel(void) { return 0; }
+static inline int omp_get_num_threads(void) { return 1; }
+static inline int omp_get_thread_num(void) { return 0; }
+#endif
 
 // C (M,N) = alpha op(A) op(B) + beta C, row-major, like cblas_sgemm, with the OpenMP threads
 // splitting C: each thread one single-threaded sgemm on its share of the rows (or, when C is
