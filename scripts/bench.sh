@@ -133,6 +133,20 @@ if have bin/bench-limits && want limits; then
         say "limits: sgemm at the small training shapes"
         timed limits_small bin/bench-limits --rows 2048 $small_shape --vocab "$VOCAB" --reps "$REPS" --no-mem
     fi
+    # tiny training and its sgemm ceiling alternately, 3 pairs (sgemm_1 train_1 sgemm_2 ... sgemm_4),
+    # so each run is compared with the ceiling measured next to it, not minutes away
+    if [ -n "$tiny_shape" ] && have bin/train && want training; then
+        say "training tiny between sgemm measurements, 3 times"
+        timed sgemm_tiny_1 bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem
+        for r in 1 2 3; do
+            timed train_tiny_pair_$r bin/train --preset tiny --batch 8 --seq 256 --steps $TRAIN_STEPS \
+                --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
+                --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
+                --ckpt-dir $RUN/ckpt_tiny_pair --log $RUN/train_tiny_pair_$r.csv $REG
+            rm -rf $RUN/ckpt_tiny_pair
+            timed sgemm_tiny_$((r + 1)) bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem
+        done
+    fi
     say "limits: sgemm at the 1B prefill shapes (512 rows, forward, no head)"
     timed limits_1b bin/bench-limits --rows 512 --seq 512 --dim 2048 --n-layers 16 --n-heads 32 --n-kv-heads 8 \
         --head-dim 64 --hidden-dim 8192 --vocab 128256 --fwd-only --no-head --no-mem --reps 3
@@ -157,10 +171,15 @@ if have bin/infer && want inference; then
     fi
     if [ -f $MODEL_1B/model.safetensors ] && [ "${BENCH_SKIP_1B:-0}" != 1 ]; then
         cat $MODEL_1B/model.safetensors >/dev/null   # into the page cache: time compute, not disk
-        say "1B bf16: decode 32 tokens after a 16-token prompt, 3 times"
+        # Each decode run sits between two bandwidth measurements (mem_1 decode_1 mem_2 decode_2
+        # ... mem_4): this machine's memory bandwidth drifts by tens of percent within minutes, so
+        # each run is compared with the bandwidth measured just before and after it.
+        say "1B bf16: decode 32 tokens after a 16-token prompt, 3 times, between bandwidth measurements"
+        if have bin/bench-limits; then timed mem_1 bin/bench-limits --no-gemm --reps 3; fi
         for r in 1 2 3; do
             TMO=120 timed infer1b_decode_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 16 $r)" -n 32 \
                 --temperature 0 --ctx 64 --threads "$THREADS" || [ $? -ne 124 ] || break
+            if have bin/bench-limits; then timed mem_$((r + 1)) bin/bench-limits --no-gemm --reps 3; fi
         done
         say "1B bf16: the same decode with OMP_WAIT_POLICY=PASSIVE, 3 times"
         for r in 1 2 3; do

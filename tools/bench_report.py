@@ -219,6 +219,28 @@ def main():
         rows.append(("training 8x256", f"PyTorch {tj['torch'] if tj else ''} {preset} (PASSIVE)",
                      fmt(e.get("torch_tok_s"), " tok/s") if tj else t.why(), tr, t.rss_mb))
 
+    # ---- tiny training between sgemm measurements: a ratio per run, against its neighbours ----
+    cfg = res["training"]["tiny"].get("config")
+    pairs = []
+    for i in range(1, 4):
+        tr, s0, s1 = R(f"train_tiny_pair_{i}"), R(f"sgemm_tiny_{i}"), R(f"sgemm_tiny_{i + 1}")
+        csv = read(os.path.join(a.run, f"train_tiny_pair_{i}.csv"))
+        tps, _ = train_tok_s(csv) if (tr.ok and csv) else (None, 0)
+        g = [x.json().get("sgemm_step_gflops") for x in (s0, s1) if x.ok and x.json()]
+        if tps and cfg and len(g) == 2:
+            fpt = 6 * cfg["params"] + 12 * cfg["n_layers"] * cfg["seq"] * cfg["dim"]
+            pairs.append({"tok_s": tps, "gflops": tps * fpt * 1e-9, "sgemm_gflops": (g[0] + g[1]) / 2,
+                          "fraction_of_sgemm": tps * fpt * 1e-9 / ((g[0] + g[1]) / 2)})
+    e = res["training"]["tiny_paired"] = {"pairs": pairs}
+    if pairs:
+        e["tok_s"] = med([x["tok_s"] for x in pairs])
+        e["fraction_of_sgemm"] = med([x["fraction_of_sgemm"] for x in pairs])
+        rows.append(("training 8x256", f"train tiny, {len(pairs)} runs each between two sgemm runs",
+                     fmt(e["tok_s"], " tok/s"),
+                     f"{100 * e['fraction_of_sgemm']:.0f}% of sgemm (median; runs "
+                     + ", ".join(f"{100 * x['fraction_of_sgemm']:.0f}% of {x['sgemm_gflops']:.0f}" for x in pairs)
+                     + " GFLOP/s)", None))
+
     # ---- the environment experiment: OpenMP waiting passively ----
     r = R("train_tiny_passive")
     csv = read(os.path.join(a.run, "train_tiny_passive.csv"))
@@ -264,12 +286,36 @@ def main():
         e["bytes_per_token"] = bytes_tok
         e["bandwidth_bound_tok_s"] = bw * 1e9 / bytes_tok if bw else None
         e["fraction_of_bandwidth"] = dec / e["bandwidth_bound_tok_s"] if bw else None
+    # each decode run against the read bandwidth measured just before and just after it
+    # (scripts/bench.sh: mem_1 decode_1 mem_2 ... mem_4); the bandwidth drifts within minutes here
+    paired = []
+    for i in range(1, 4):
+        d, m0, m1 = R(f"infer1b_decode_{i}"), R(f"mem_{i}"), R(f"mem_{i + 1}")
+        m = INFER_RE.search(d.err) if d.ok else None
+        g = [x.json().get("mem_read_gbs") for x in (m0, m1) if x.ok and x.json()]
+        if m and len(g) == 2 and cfg1b:
+            tok_s, gbs = float(m.group(4)), (g[0] + g[1]) / 2
+            paired.append({"decode_tok_s": tok_s, "read_gbs": gbs, "fraction_of_bandwidth": tok_s * bytes_tok / (gbs * 1e9)})
+    if dec and cfg1b:
+        e["paired"] = paired
+        if paired:
+            e["fraction_of_bandwidth"] = med([x["fraction_of_bandwidth"] for x in paired])
+            e["read_gbs_paired"] = med([x["read_gbs"] for x in paired])
+            e["bandwidth_bound_tok_s"] = e["read_gbs_paired"] * 1e9 / bytes_tok
     inf["1b_decode"] = e
     why = runs[0].why() if runs else "not available (bin/infer or the 1B checkpoint missing)"
+    if paired:
+        ratio = (f"{100 * e['fraction_of_bandwidth']:.0f}% of bandwidth bound (median of {len(paired)} runs, "
+                 f"each against the read bandwidth just before and after it: "
+                 + ", ".join(f"{100 * x['fraction_of_bandwidth']:.0f}% of {x['read_gbs']:.1f} GB/s" for x in paired)
+                 + f"; {bytes_tok / 1e9:.2f} GB/token)")
+    elif e.get("fraction_of_bandwidth"):
+        ratio = (f"{100 * e['fraction_of_bandwidth']:.0f}% of bandwidth bound "
+                 f"({e['bandwidth_bound_tok_s']:.1f} tok/s = {bw:.1f} GB/s / {bytes_tok / 1e9:.2f} GB)")
+    else:
+        ratio = ""
     rows.append(("inference", "decode, 1B bf16 (random weights)", fmt(dec, " tok/s") if dec else why,
-                 f"{100 * e['fraction_of_bandwidth']:.0f}% of bandwidth bound "
-                 f"({e['bandwidth_bound_tok_s']:.1f} tok/s = {bw:.1f} GB/s / {bytes_tok / 1e9:.2f} GB)"
-                 if e.get("fraction_of_bandwidth") else "", e["peak_rss_mb"]))
+                 ratio, e["peak_rss_mb"]))
     runs, st = infer_runs("infer1b_passive", 3)
     pdec = med([s[3] for s in st])
     d = inf["1b_decode"].get("decode_tok_s")

@@ -50,6 +50,11 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -72,9 +77,10 @@ typedef struct {
     long warmup;
 } Preset;
 static const Preset presets[] = {
-    // tiny: 0.9M parameters, trains in minutes on 2 cores. Batch 8 and no dropout measured best
-    // for a ~10-minute budget (docs/training.md, "Choosing the tiny preset")
-    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-4f, 0.0f, 100},
+    // tiny: 0.9M parameters, trains in minutes on 2 cores. In a 10-minute budget it sees the
+    // 0.4M training tokens ~15 times: without dropout val loss turns up after a third of the run;
+    // dropout 0.15 measured best (docs/training.md, "Choosing the tiny preset")
+    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-4f, 0.15f, 100},
     // small: ~10M parameters, for a longer run or a faster machine (dropout: it sees many epochs)
     {"small", 384, 6, 6, 2, 1024, 256, 16, 1e-3f, 1e-4f, 0.1f, 200},
 };
@@ -762,7 +768,14 @@ int main(int argc, char **argv) {
     double ema_ms = -1, eval_s = 0;
     const char *why = "done";
     int finishing = 0;                                   // the time budget is spent: wrap up
-    long calib_at = o->steps == 0 ? step + 10 : -1;      // --steps 0: measure, then plan
+    // --steps 0: time CALIB_STEPS steps, then plan by their median (robust to a slow first step
+    // or a burst of other work on the machine; the warmup's lr does not depend on the plan).
+    // Shared machines drift by 20% and more over minutes, so every REPLAN_EVERY steps the plan
+    // is redone from the latest CALIB_STEPS steps: the cosine then still ends at min_lr when the
+    // budget runs out (the lr moves a little when the end moves).
+    enum { CALIB_STEPS = 30, REPLAN_EVERY = 100 };
+    double recent_ms[CALIB_STEPS];
+    long calib_at = o->steps == 0 ? step + CALIB_STEPS : -1;
     int step_plan_pending = o->steps == 0;
     long total = o->steps == 0 ? step + 1000000000L : o->steps;
     r->lr.total = total;
@@ -851,18 +864,29 @@ int main(int argc, char **argv) {
         double tps = tokens_per_step / (ms / 1000.0);
 
         // --steps 0: after a few steps, plan as many as the time budget holds (evals included)
-        if (step + 1 == calib_at) {
+        if (calib_at > 0) recent_ms[step % CALIB_STEPS] = ms;
+        int replan = calib_at > 0 && step + 1 > calib_at && (step + 1 - calib_at) % REPLAN_EVERY == 0 &&
+                     step + 1 < total && !finishing;
+        if (step + 1 == calib_at || replan) {
+            double sorted[CALIB_STEPS];
+            memcpy(sorted, recent_ms, sizeof sorted);
+            qsort(sorted, CALIB_STEPS, sizeof sorted[0], cmp_double);
+            double med_ms = sorted[CALIB_STEPS / 2];
             double left = r->budget_s - (now_s() - r->run_start) - 2 * eval_s - 5.0;
-            double per_step = ema_ms / 1000.0 + (o->eval_every > 0 ? eval_s / o->eval_every : 0);
+            double per_step = med_ms / 1000.0 + (o->eval_every > 0 ? eval_s / o->eval_every : 0);
             long more = left > 0 ? (long)(left / per_step) : 0;
-            total = step + 1 + more;
-            if (total <= o->warmup) total = o->warmup + 1;
-            o->steps = total;
-            r->st.opts.steps = total;
-            step_plan_pending = 0;
-            r->lr.total = total;
-            bar_break(r);
-            printf("planned %ld steps to fit --max-minutes %g (%.0f ms/step measured)\n", total, o->max_minutes, ema_ms);
+            long plan = step + 1 + (more > 0 ? more : 1);
+            if (plan <= o->warmup) plan = o->warmup + 1;
+            if (!replan || labs(plan - total) * 100 > total) {   // re-plans move the end by > 1%
+                bar_break(r);
+                printf("%s %ld steps to fit --max-minutes %g (%.0f ms/step: median of the last %d)\n",
+                       replan ? "re-planned:" : "planned", plan, o->max_minutes, med_ms, (int)CALIB_STEPS);
+                total = plan;
+                o->steps = total;
+                r->st.opts.steps = total;
+                step_plan_pending = 0;
+                r->lr.total = total;
+            }
         }
         double eta = (total - step - 1) * ema_ms / 1000.0;
         progress(r, step, step_plan_pending ? 0 : total, loss, lr, (float)norm, tps, ms, eta);

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""tools/sweep_tiny.py — choose the `tiny` preset: which shape and regularization reach the lowest
+val bits per byte within `make train`'s 10-minute budget on this 2-core machine.
+
+A 10-minute run here is one data point per 10 minutes, so the search runs on a GPU instead: each
+candidate is trained in PyTorch (tools/torch_peer.py's Llama, the same architecture as model/)
+for the number of steps bin/train would manage in the budget at that candidate's measured speed
+here (tok/s, passed in), with bin/train's recipe: the same shards, AdamW (0.9, 0.95, eps 1e-8,
+decoupled weight decay on every matrix, the embedding included), linear warmup then cosine to
+min_lr reached at the last step, global-norm clipping at 1.0, residual dropout after the
+attention and MLP outputs, N(0, 0.02) init with the residual projections / sqrt(2L), the
+dataloader's shuffle (a random offset and a permutation of T-token rows per epoch), and val loss
+over the whole val shard in B×T windows every 200 steps. Random streams differ (init, dropout
+masks, order), so losses agree in trend, not to the digit: the winner is then checked with a real
+`make train` here (docs/training.md).
+
+usage (where torch and a GPU are):
+  python3 tools/sweep_tiny.py --data DIR --val-bytes N --configs sweep.json --out results.json
+DIR/v<vocab>/ holds train.bin and val.bin (llm.c shards: bin/bpe-train, bin/prepare); sweep.json is a list of objects with
+the keys of DEFAULTS below plus "tok_s" (bin/train's measured tokens/s for that shape, here).
+"""
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+
+import numpy as np
+
+DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vocab=1024, batch=8,
+                seq=256, lr=3e-3, min_lr=3e-4, warmup=100, dropout=0.0, weight_decay=0.1,
+                grad_clip=1.0, norm_eps=1e-5, rope_theta=10000.0, seed=1337, budget_s=585.0,
+                eval_every=200)
+
+
+def read_shard(path):
+    """llm.c token shard: 256 int32 header (magic, version, count), then uint16/uint32 tokens."""
+    with open(path, "rb") as f:
+        head = np.frombuffer(f.read(1024), dtype="<i4")
+        magic, count = int(head[0]), int(head[2])
+        dt = {20240520: "<u2", 20240801: "<u4"}.get(magic)
+        if dt is None:
+            sys.exit(f"{path}: not a token shard (magic {magic})")
+        toks = np.frombuffer(f.read(), dtype=dt)
+    if len(toks) != count:
+        sys.exit(f"{path}: header says {count} tokens, file holds {len(toks)}")
+    return toks.astype(np.int64)
+
+
+def run_one(job):
+    cfg, data_dir, val_bytes, gpu_lock = job
+    import torch
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from torch_peer import Llama
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    a = argparse.Namespace(**{**DEFAULTS, **cfg})
+    a.head_dim = a.dim // a.n_heads
+    dev = "cuda"
+    data_dir = os.path.join(data_dir, f"v{a.vocab}")
+    train = torch.from_numpy(read_shard(os.path.join(data_dir, "train.bin"))).to(dev)
+    val = torch.from_numpy(read_shard(os.path.join(data_dir, "val.bin"))).to(dev)
+    B, T = a.batch, a.seq
+    steps = max(a.warmup + 1, int(a.tok_s * a.budget_s / (B * T)))
+
+    torch.manual_seed(a.seed)
+    model = Llama(a).to(dev)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+
+    def lr_at(s):  # train/schedule.c lr_at
+        if s < a.warmup:
+            return a.lr * (s + 1) / a.warmup
+        span = max(1, steps - 1 - a.warmup)
+        f = min(1.0, (s - a.warmup) / span)
+        return a.min_lr + (a.lr - a.min_lr) * 0.5 * (1 + math.cos(math.pi * f))
+
+    nval = (len(val) - 1) // (B * T)
+    vx = val[: nval * B * T].view(nval, B, T)
+    vy = val[1: nval * B * T + 1].view(nval, B, T)
+
+    @torch.no_grad()
+    def evaluate():
+        model.eval()
+        tot = sum(model(vx[i], vy[i]).item() for i in range(nval)) / nval
+        model.train()
+        return tot
+
+    tokens_per_byte = (len(val)) / val_bytes
+    # data order as data/dataloader.c shuffles: each epoch a random offset in [0, T) and a
+    # permutation of the T-token rows from there; an epoch ends when a full batch no longer fits
+    rng = np.random.default_rng(a.seed)
+    rows, pos = None, 0
+    hist = []
+    t0 = time.time()
+    for s in range(steps):
+        if a.eval_every and s % a.eval_every == 0:
+            hist.append((s, evaluate()))
+        if rows is None or pos + B > len(rows):
+            offset = int(rng.integers(T))
+            rows = offset + T * rng.permutation((len(train) - 1 - offset) // T)
+            pos = 0
+        off = torch.from_numpy(rows[pos:pos + B]).to(dev)
+        pos += B
+        idx = off[:, None] + torch.arange(T + 1, device=dev)[None, :]
+        chunk = train[idx]
+        for grp in opt.param_groups:
+            grp["lr"] = lr_at(s)
+        loss = model(chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if a.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+        opt.step()
+    hist.append((steps, evaluate()))
+    bpb = lambda nats: nats / math.log(2) * tokens_per_byte  # noqa: E731
+    best = min(hist, key=lambda h: h[1])
+    return dict(cfg=cfg, steps=steps, params=sum(p.numel() for p in model.parameters()),
+                final_bpb=bpb(hist[-1][1]), best_bpb=bpb(best[1]), best_step=best[0],
+                curve=[(s, round(bpb(v), 4)) for s, v in hist], seconds=time.time() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--val-bytes", type=int, required=True, help="bytes of the text val.bin holds")
+    ap.add_argument("--configs", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--procs", type=int, default=6)
+    a = ap.parse_args()
+    cfgs = json.load(open(a.configs))
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(a.procs) as pool:
+        results = []
+        for r in pool.imap_unordered(run_one, [(c, a.data, a.val_bytes, None) for c in cfgs]):
+            results.append(r)
+            print(json.dumps({k: v for k, v in r.items() if k != "curve"}), flush=True)
+    results.sort(key=lambda r: r["final_bpb"])
+    json.dump(results, open(a.out, "w"), indent=1)
+    print("\nbest final val bits/byte:")
+    for r in results[:10]:
+        print(f"  {r['final_bpb']:.4f} (best {r['best_bpb']:.4f} @ {r['best_step']}/{r['steps']})  {r['cfg']}")
+
+
+if __name__ == "__main__":
+    main()
