@@ -27,6 +27,17 @@ ids=$($I "$F" --prompt-ids "1 17 200 5" --temperature 0 -n 8 2>/dev/null); rc=$?
 $I "$M" --prompt "ROMEO:" -n 0 --dump-logits "$tmp/logits.f32" >/dev/null 2>&1 &&
   [ "$(stat -c %s "$tmp/logits.f32")" = $((128256 * 4)) ] && ok "--dump-logits: 128256 float32 written" ||
   fail "--dump-logits wrote $(stat -c %s "$tmp/logits.f32" 2>/dev/null) bytes"
+# --chat's prompt is the Llama 3 format token for token: its first turn's logits equal those of
+# the ids Python tiktoken gives for the same dialog written out with its special tokens
+# (tests/fixtures/tiktoken/cases.json, case special_llama_chat: user "Hi there!", then the
+# assistant header)
+ref=$(grep -o '"name":"special_llama_chat".*' tests/fixtures/tiktoken/cases.json | grep -o '"all":{[^}]*}' |
+      head -n 1 | grep -o '"llama3":\[[^]]*\]' | sed 's/.*\[\(.*\)\]/\1/' | tr ',' ' ')
+printf 'Hi there!\n' | $I "$M" --chat --temperature 0 -n 1 --dump-logits "$tmp/chat.f32" >/dev/null 2>&1 &&
+  $I "$M" --prompt-ids "$ref" --temperature 0 -n 1 --dump-logits "$tmp/ref.f32" >/dev/null 2>&1 &&
+  [ "$(echo $ref | wc -w)" = 13 ] && cmp -s "$tmp/chat.f32" "$tmp/ref.f32" &&
+  ok "--chat prompt = tiktoken's ids of the Llama 3 dialog format (same logits as --prompt-ids $ref)" ||
+  fail "--chat prompt differs from the reference ids '$ref'"
 printf 'Who art thou?\nAnd whence?\n' | $I "$M" --chat --system "You are Romeo." --temperature 0 -n 12 >"$tmp/chat" 2>"$tmp/err"; rc=$?
 [ $rc = 0 ] && [ "$(grep -c '' "$tmp/chat")" -ge 2 ] && grep -q "prompt .* tok" "$tmp/err" &&
   ok "--chat: two turns on one KV cache, exit 0 ($(tr '\n' '|' < "$tmp/chat" | head -c 80))" || fail "--chat: exit $rc, $(head -c 300 "$tmp/err")"
