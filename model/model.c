@@ -5,8 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "model/model.h"
 #include "model/ops.h"
+
+const char *const prof_names[PROF_OPS] = {"embedding", "rmsnorm", "matmul", "rope", "attention", "swiglu",
+                                          "residual", "dropout", "crossentropy", "zeroing"};
+static double prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+// PROF(m, prof_fwd, PROF_RMSNORM, rmsnorm_forward(...)): run the call, and when m->profile is
+// set add its wall time to m->prof_fwd[PROF_RMSNORM]. Ops run their own OpenMP regions, so
+// wall time around the call is the op's whole cost.
+#define PROF(m, table, op, call)                                       \
+    do {                                                               \
+        if (!(m)->profile) { call; break; }                            \
+        double prof_t0_ = prof_now();                                  \
+        call;                                                          \
+        (m)->table[op] += prof_now() - prof_t0_;                       \
+    } while (0)
+#define FWD(op, call) PROF(m, prof_fwd, op, call)
+#define BWD(op, call) PROF(m, prof_bwd, op, call)
 
 const char *const param_tensor_names[NUM_PARAM_TENSORS] = {
     "tok_emb", "rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w3", "w2", "rms_final", "lm_head",
@@ -246,27 +267,29 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     int BT = B * T, C = c->dim, H = c->hidden_dim, NH = c->n_heads, NKV = c->n_kv_heads;
     int HD = c->head_dim, QD = NH * HD, KVD = NKV * HD;
     float *scr = m->matmul_scratch;
+    uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // the two dropout sites
+    uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
     // attention block
-    rmsnorm_forward(a->att_norm, a->att_rstd, a->x, w->rms_att, BT, C, c->norm_eps);
-    matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD);
-    matmul_forward(a->k, a->att_norm, w->wk, scr, BT, C, KVD);
-    matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD);
-    rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0);
-    rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0);
-    attention_forward(a->atty, a->att, a->qr, a->kall, a->vall, B, T, Tk, NH, NKV, HD);
-    matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C);
-    dropout_forward(a->att_out, a->att_out, p_drop, dropout_key(m->dropout_seed, m->dropout_step, l, 0),
-                    (size_t)BT * C);
-    residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C);
+    FWD(PROF_RMSNORM, rmsnorm_forward(a->att_norm, a->att_rstd, a->x, w->rms_att, BT, C, c->norm_eps));
+    FWD(PROF_MATMUL, matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD));
+    FWD(PROF_MATMUL, matmul_forward(a->k, a->att_norm, w->wk, scr, BT, C, KVD));
+    FWD(PROF_MATMUL, matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD));
+    FWD(PROF_ROPE, rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0));
+    FWD(PROF_ROPE, rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0));
+    FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, a->qr, a->kall, a->vall, B, T, Tk, NH,
+                                          NKV, HD));
+    FWD(PROF_MATMUL, matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C));
+    FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, (size_t)BT * C));
+    FWD(PROF_RESIDUAL, residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C));
     // MLP block
-    rmsnorm_forward(a->ffn_norm, a->ffn_rstd, a->resid_mid, w->rms_ffn, BT, C, c->norm_eps);
-    matmul_forward(a->gate, a->ffn_norm, w->w1, scr, BT, C, H);
-    matmul_forward(a->up, a->ffn_norm, w->w3, scr, BT, C, H);
-    swiglu_forward(a->hmid, a->gate, a->up, (size_t)BT * H);
-    matmul_forward(a->ffn_out, a->hmid, w->w2, scr, BT, H, C);
-    dropout_forward(a->ffn_out, a->ffn_out, p_drop, dropout_key(m->dropout_seed, m->dropout_step, l, 1),
-                    (size_t)BT * C);
-    residual_forward(a->x_out, a->resid_mid, a->ffn_out, (size_t)BT * C);
+    FWD(PROF_RMSNORM, rmsnorm_forward(a->ffn_norm, a->ffn_rstd, a->resid_mid, w->rms_ffn, BT, C,
+                                      c->norm_eps));
+    FWD(PROF_MATMUL, matmul_forward(a->gate, a->ffn_norm, w->w1, scr, BT, C, H));
+    FWD(PROF_MATMUL, matmul_forward(a->up, a->ffn_norm, w->w3, scr, BT, C, H));
+    FWD(PROF_SWIGLU, swiglu_forward(a->hmid, a->gate, a->up, (size_t)BT * H));
+    FWD(PROF_MATMUL, matmul_forward(a->ffn_out, a->hmid, w->w2, scr, BT, H, C));
+    FWD(PROF_DROPOUT, dropout_forward(a->ffn_out, a->ffn_out, p_drop, key_ffn, (size_t)BT * C));
+    FWD(PROF_RESIDUAL, residual_forward(a->x_out, a->resid_mid, a->ffn_out, (size_t)BT * C));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,18 +338,19 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     m->act_dropout = p;
     ActivationTensors *a = &m->acts;
 
-    embedding_forward(a->resid, inputs, m->w.tok_emb, BT, C);
+    FWD(PROF_EMBEDDING, embedding_forward(a->resid, inputs, m->w.tok_emb, BT, C));
     for (int l = 0; l < L; l++) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
         layer_forward(m, l, &la, B, T, T, 0, p);
     }
     const float *x = a->resid + (size_t)L * BT * C;
-    rmsnorm_forward(a->final_norm, a->final_rstd, x, m->w.rms_final, BT, C, c->norm_eps);
-    matmul_forward(a->logits, a->final_norm, m->w.lm_head, m->matmul_scratch, BT, C, V);
+    FWD(PROF_RMSNORM, rmsnorm_forward(a->final_norm, a->final_rstd, x, m->w.rms_final, BT, C,
+                                      c->norm_eps));
+    FWD(PROF_MATMUL, matmul_forward(a->logits, a->final_norm, m->w.lm_head, m->matmul_scratch, BT, C, V));
     if (!targets) return -1.0f;
 
     memcpy(m->targets, targets, (size_t)BT * sizeof(int));
-    crossentropy_forward(a->losses, a->logits, targets, BT, V);
+    FWD(PROF_CROSSENTROPY, crossentropy_forward(a->losses, a->logits, targets, BT, V));
     double sum = 0.0;
     int count = 0;
     for (int i = 0; i < BT; i++) if (targets[i] >= 0) { sum += a->losses[i]; count++; }
@@ -348,7 +372,7 @@ static int ensure_grads(Model *m) {
 
 void model_zero_grad(Model *m) {
     if (ensure_grads(m)) return;
-    zero_floats(m->grads_memory, m->num_parameters);
+    BWD(PROF_ZEROING, zero_floats(m->grads_memory, m->num_parameters));
 }
 
 // Backward through everything model_forward did, in reverse, accumulating into m->grads.
@@ -372,20 +396,20 @@ void model_backward(Model *m) {
     // (dresid, the first B*T*C of g->resid) and the head's (final_norm .. losses); each layer's
     // below, before the layer
     float *dresid = g->resid;
-    zero_floats(dresid, (size_t)BT * C);
-    zero_floats(g->final_norm, (size_t)(g->losses + BT - g->final_norm));
+    BWD(PROF_ZEROING, zero_floats(dresid, (size_t)BT * C));
+    BWD(PROF_ZEROING, zero_floats(g->final_norm, (size_t)(g->losses + BT - g->final_norm)));
 
     // d(mean loss)/d(loss_n) = 1/count for the positions that have a target
     int count = 0;
     for (int i = 0; i < BT; i++) count += m->targets[i] >= 0;
     for (int i = 0; i < BT; i++) g->losses[i] = m->targets[i] >= 0 ? 1.0f / count : 0.0f;
-    crossentropy_backward(g->logits, g->losses, a->logits, m->targets, BT, V);
+    BWD(PROF_CROSSENTROPY, crossentropy_backward(g->logits, g->losses, a->logits, m->targets, BT, V));
     // output head; when tied its weight is tok_emb, so its gradient lands in grads.tok_emb
     const float *head = c->tied_embeddings ? P->tok_emb : P->lm_head;
     float *dhead = c->tied_embeddings ? G->tok_emb : G->lm_head;
-    matmul_backward(g->final_norm, dhead, g->logits, a->final_norm, head, BT, C, V);
-    rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
-                     P->rms_final, a->final_rstd, BT, C);
+    BWD(PROF_MATMUL, matmul_backward(g->final_norm, dhead, g->logits, a->final_norm, head, BT, C, V));
+    BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
+                                       P->rms_final, a->final_rstd, BT, C));
 
     // one layer's gradient buffers, att_norm .. ffn_out, lie contiguously; all but att are
     // zeroed before each layer. att (B*NH*T*T, the largest) is attention_backward's scratch: it
@@ -394,32 +418,40 @@ void model_backward(Model *m) {
     for (int l = L - 1; l >= 0; l--) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
         LayerActs dl = layer_acts(g, c, 0, B, T, T);
-        zero_floats(g->att_norm, before_att);
-        zero_floats(g->atty, after_att);
+        BWD(PROF_ZEROING, zero_floats(g->att_norm, before_att));
+        BWD(PROF_ZEROING, zero_floats(g->atty, after_att));
         size_t lC = (size_t)l * C;
+        uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // as in layer_forward
+        uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
         // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
-        dropout_backward(dl.ffn_out, dresid, p, dropout_key(m->dropout_seed, m->dropout_step, l, 1),
-                         (size_t)BT * C);
-        matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid, P->w2 + lC * H, BT, H, C);
-        swiglu_backward(dl.gate, dl.up, dl.hmid, la.gate, la.up, (size_t)BT * H);
-        matmul_backward(dl.ffn_norm, G->w1 + lC * H, dl.gate, la.ffn_norm, P->w1 + lC * H, BT, C, H);
-        matmul_backward(dl.ffn_norm, G->w3 + lC * H, dl.up, la.ffn_norm, P->w3 + lC * H, BT, C, H);
-        rmsnorm_backward(dresid, G->rms_ffn + lC, dl.ffn_norm, la.resid_mid, P->rms_ffn + lC,
-                         la.ffn_rstd, BT, C);
+        BWD(PROF_DROPOUT, dropout_backward(dl.ffn_out, dresid, p, key_ffn, (size_t)BT * C));
+        BWD(PROF_MATMUL, matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid,
+                                         P->w2 + lC * H, BT, H, C));
+        BWD(PROF_SWIGLU, swiglu_backward(dl.gate, dl.up, dl.hmid, la.gate, la.up, (size_t)BT * H));
+        BWD(PROF_MATMUL, matmul_backward(dl.ffn_norm, G->w1 + lC * H, dl.gate, la.ffn_norm,
+                                         P->w1 + lC * H, BT, C, H));
+        BWD(PROF_MATMUL, matmul_backward(dl.ffn_norm, G->w3 + lC * H, dl.up, la.ffn_norm,
+                                         P->w3 + lC * H, BT, C, H));
+        BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_ffn + lC, dl.ffn_norm, la.resid_mid,
+                                           P->rms_ffn + lC, la.ffn_rstd, BT, C));
         // attention block: resid_mid = x + drop(wo(attn(rope(wq n), rope(wk n), wv n))), n = rmsnorm(x)
-        dropout_backward(dl.att_out, dresid, p, dropout_key(m->dropout_seed, m->dropout_step, l, 0),
-                         (size_t)BT * C);
-        matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty, P->wo + lC * QD, BT, QD, C);
-        attention_backward(dl.qr, dl.kr, dl.v, dl.att, dl.atty, la.qr, la.kr, la.v, la.att,
-                           B, T, T, NH, NKV, HD);
-        rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0);
-        rope_backward(dl.k, dl.kr, m->rope_cos, m->rope_sin, B, T, NKV, HD, 0);
-        matmul_backward(dl.att_norm, G->wq + lC * QD, dl.q, la.att_norm, P->wq + lC * QD, BT, C, QD);
-        matmul_backward(dl.att_norm, G->wk + lC * KVD, dl.k, la.att_norm, P->wk + lC * KVD, BT, C, KVD);
-        matmul_backward(dl.att_norm, G->wv + lC * KVD, dl.v, la.att_norm, P->wv + lC * KVD, BT, C, KVD);
-        rmsnorm_backward(dresid, G->rms_att + lC, dl.att_norm, la.x, P->rms_att + lC, la.att_rstd, BT, C);
+        BWD(PROF_DROPOUT, dropout_backward(dl.att_out, dresid, p, key_att, (size_t)BT * C));
+        BWD(PROF_MATMUL, matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty,
+                                         P->wo + lC * QD, BT, QD, C));
+        BWD(PROF_ATTENTION, attention_backward(dl.qr, dl.kr, dl.v, dl.att, dl.atty, la.qr, la.kr,
+                                               la.v, la.att, B, T, T, NH, NKV, HD));
+        BWD(PROF_ROPE, rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0));
+        BWD(PROF_ROPE, rope_backward(dl.k, dl.kr, m->rope_cos, m->rope_sin, B, T, NKV, HD, 0));
+        BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wq + lC * QD, dl.q, la.att_norm,
+                                         P->wq + lC * QD, BT, C, QD));
+        BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wk + lC * KVD, dl.k, la.att_norm,
+                                         P->wk + lC * KVD, BT, C, KVD));
+        BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wv + lC * KVD, dl.v, la.att_norm,
+                                         P->wv + lC * KVD, BT, C, KVD));
+        BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_att + lC, dl.att_norm, la.x,
+                                           P->rms_att + lC, la.att_rstd, BT, C));
     }
-    embedding_backward(G->tok_emb, dresid, m->inputs, BT, C);
+    BWD(PROF_EMBEDDING, embedding_backward(G->tok_emb, dresid, m->inputs, BT, C));
 }
 
 // ---------------------------------------------------------------------------------------------

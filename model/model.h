@@ -134,6 +134,12 @@ typedef struct {
 } ActivationTensors;
 void fill_in_activation_sizes(size_t *sizes, const Config *c, int B, int T, int Tk, int Ls);
 
+// Profiling (bin/train --profile): wall seconds spent in each kind of op, forward and backward,
+// summed over calls while m->profile is set. Off, it costs one branch per op call.
+enum { PROF_EMBEDDING, PROF_RMSNORM, PROF_MATMUL, PROF_ROPE, PROF_ATTENTION, PROF_SWIGLU,
+       PROF_RESIDUAL, PROF_DROPOUT, PROF_CROSSENTROPY, PROF_ZEROING, PROF_OPS };
+extern const char *const prof_names[PROF_OPS];
+
 struct Model {
     Config config;
     // f32 parameters and their gradients (NULL when the weights live in an mmap)
@@ -170,4 +176,7 @@ struct Model {
     int kv_max_len, kv_chunk;
     ActivationTensors kv_acts;
     float *kv_acts_memory;
+    // profiling (see PROF_OPS above)
+    int profile;
+    double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];
 };

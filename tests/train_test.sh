@@ -76,6 +76,14 @@ worst=$(paste -d, <(awk -F, 'NR > 1 && $2 != "" { print $2 "," $5 }' "$T/g1.csv"
 awk -v w="$worst" 'BEGIN { exit !(w < 1e-4) }' && ok "--grad-accum 2 x batch 2 == batch 4: 6 train losses and grad norms, max rel diff $worst (tol 1e-4)" ||
   fail "--grad-accum: max rel diff $worst vs batch 4"
 
+# --profile: a table of every op's forward/backward time per step; timing changes nothing
+"${ACC[@]}" --batch 4 --profile --ckpt-dir "$T/g3" --log "$T/g3.csv" > "$T/g3.out" 2>&1
+rows=$(grep -cE '^  (embedding|rmsnorm|matmul|rope|attention|swiglu|residual|dropout|crossentropy|zeroing) +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+%$' "$T/g3.out")
+[ "$rows" = 10 ] && grep -q '^profile: 6 steps' "$T/g3.out" && grep -q '^  norm+clip+adamw ' "$T/g3.out" &&
+  diff -q <(cut -d, -f1-5 "$T/g1.csv") <(cut -d, -f1-5 "$T/g3.csv") > /dev/null &&
+  ok "--profile: 10 op rows + data/optimizer rows for 6 steps; losses and grad norms identical to the run without it" ||
+  fail "--profile: $rows op rows; $(grep -m1 '^profile' "$T/g3.out"); logs $(diff -q "$T/g1.csv" "$T/g3.csv" >/dev/null && echo same || echo differ)"
+
 # SIGINT: finish the step, save, exit 0 with the resume command
 "${TRAIN[@]}" --steps 100000 --eval-every 0 --ckpt-every 0 --ckpt-dir "$T/c" > "$T/c.out" 2> "$T/c.err" &
 pid=$!

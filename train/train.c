@@ -67,6 +67,29 @@ static volatile sig_atomic_t stop_requested = 0;
 static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 
 // ----------------------------------------------------------------------------------------
+// --profile: where a step's wall time goes. model.c times each op call (m->prof_fwd/prof_bwd);
+// here: the whole step, the dataloader, and the update (norm, clip, AdamW).
+typedef struct { long steps; double step_s, data_s, opt_s; } Profile;
+
+static void print_profile(const Model *m, const Profile *p, long tokens_per_step) {
+    if (p->steps == 0) return;
+    double per = 1000.0 / p->steps, step_ms = p->step_s * per, sum = 0;
+    printf("profile: %ld steps, %.1f ms/step (%.0f tokens/s), wall time per step:\n", p->steps, step_ms,
+           tokens_per_step / (step_ms / 1000.0));
+    printf("  %-14s %9s %9s %9s %6s\n", "", "forward", "backward", "total", "share");
+    for (int i = 0; i < PROF_OPS; i++) {
+        double f = m->prof_fwd[i] * per, b = m->prof_bwd[i] * per;
+        sum += f + b;
+        printf("  %-14s %9.2f %9.2f %9.2f %5.1f%%\n", prof_names[i], f, b, f + b, 100 * (f + b) / step_ms);
+    }
+    double d = p->data_s * per, o = p->opt_s * per, rest = step_ms - sum - d - o;
+    printf("  %-14s %29.2f %5.1f%%\n", "data loading", d, 100 * d / step_ms);
+    printf("  %-14s %29.2f %5.1f%%\n", "norm+clip+adamw", o, 100 * o / step_ms);
+    printf("  %-14s %29.2f %5.1f%%\n", "other", rest, 100 * rest / step_ms);
+    printf("  (matmul = sgemm, including zeroing its outputs in the forward; zeroing = gradient buffers)\n");
+}
+
+// ----------------------------------------------------------------------------------------
 // options
 
 // Presets: the model shape and the training settings that go with it. Explicit flags override.
@@ -91,10 +114,11 @@ enum {
     O_HIDDEN_DIM, O_SEQ, O_BATCH, O_GRAD_ACCUM, O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_LR, O_MIN_LR,
     O_WARMUP, O_LR_SCHEDULE, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
     O_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
-    O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_DEBUG_NAN_AT, O_HELP, O_END
+    O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_DEBUG_NAN_AT, O_PROFILE, O_HELP, O_END
 };
 static int given[O_END];   // which flags the command line set
 static long debug_nan_at = -1;
+static int profile_on;    // --profile: time every op (model.c PROF) and print where a step goes
 
 static const struct option long_opts[] = {
     {"data", 1, 0, O_DATA}, {"val-data", 1, 0, O_VAL_DATA}, {"tokenizer", 1, 0, O_TOKENIZER},
@@ -111,7 +135,7 @@ static const struct option long_opts[] = {
     {"ckpt-dir", 1, 0, O_CKPT_DIR}, {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"keep-last", 1, 0, O_KEEP_LAST},
     {"resume", 1, 0, O_RESUME}, {"init", 1, 0, O_INIT}, {"threads", 1, 0, O_THREADS},
     {"log", 1, 0, O_LOG}, {"shuffle", 1, 0, O_SHUFFLE},
-    {"debug-nan-at", 1, 0, O_DEBUG_NAN_AT}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"debug-nan-at", 1, 0, O_DEBUG_NAN_AT}, {"profile", 0, 0, O_PROFILE}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -164,9 +188,11 @@ static void usage(FILE *f) {
 "  --resume DIR         continue the run saved in DIR exactly (its settings come from the saved\n"
 "                       state; only --steps --max-minutes --stop-at --eval-every --eval-batches\n"
 "                       --sample-every --sample-chars --ckpt-every --keep-last --ckpt-dir\n"
-"                       --threads --log may change)\n"
+"                       --threads --log --profile may change)\n"
 "  --log FILE           CSV: step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s (default none)\n"
 "  --threads N          OpenMP + OpenBLAS threads; 0 = all cores (default 0)\n"
+"  --profile            print where a training step's time goes, per op (forward, backward),\n"
+"                       data loading and the optimizer, in ms per step, at the end (default off)\n"
 "  --debug-nan-at N     testing aid: poison one gradient (wq[0]) with NaN at step N, to check that\n"
 "                       training stops cleanly and keeps the last checkpoint (default off)\n"
 "  --help               this text\n");
@@ -263,6 +289,7 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_THREADS: o->threads = (int)parse_long(name, optarg, 0, 4096); break;
         case O_LOG: copy_path(o->log, name, optarg); break;
         case O_SHUFFLE: o->shuffle = (int)parse_long(name, optarg, 0, 1); break;
+        case O_PROFILE: profile_on = 1; break;
         case O_DEBUG_NAN_AT: debug_nan_at = parse_long(name, optarg, 0, 1L << 40); break;
         case O_HELP: case 'h': usage(stdout); exit(0);
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
@@ -312,7 +339,7 @@ static void check_options(const TrainOptions *o, const char *where) {
 static void merge_resume_options(TrainOptions *o, const TrainOptions *saved) {
     static const int may_change[] = {O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_EVAL_EVERY, O_EVAL_BATCHES,
                                      O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_EVERY, O_KEEP_LAST,
-                                     O_CKPT_DIR, O_THREADS, O_LOG, O_RESUME, O_DEBUG_NAN_AT, O_HELP};
+                                     O_CKPT_DIR, O_THREADS, O_LOG, O_RESUME, O_DEBUG_NAN_AT, O_PROFILE, O_HELP};
     for (int c = O_DATA; c < O_END; c++) {
         if (!given[c]) continue;
         int ok = 0;
@@ -776,6 +803,7 @@ int main(int argc, char **argv) {
     enum { CALIB_STEPS = 30, REPLAN_EVERY = 100 };
     double recent_ms[CALIB_STEPS];
     long calib_at = o->steps == 0 ? step + CALIB_STEPS : -1;
+    Profile prof = {0};
     int step_plan_pending = o->steps == 0;
     long total = o->steps == 0 ? step + 1000000000L : o->steps;
     r->lr.total = total;
@@ -821,11 +849,14 @@ int main(int argc, char **argv) {
         }
 
         // --- one update ---
-        double t0 = now_s();
+        double t0 = now_s(), t_data = 0;
+        m->profile = profile_on;           // ops are timed during updates only, not evals
         model_zero_grad(m);
         float loss = 0;
         for (int a = 0; a < A; a++) {
+            double td = now_s();
             dataloader_next_batch(&r->train);
+            t_data += now_s() - td;
             m->dropout_step = (uint64_t)step * A + a;     // a fresh, reproducible dropout mask
             r->st.dropout_step = m->dropout_step + 1;
             float l = model_forward(m, r->train.inputs, r->train.targets, B, T);
@@ -838,6 +869,8 @@ int main(int argc, char **argv) {
             model_backward(m);
             loss += l / A;
         }
+        m->profile = 0;
+        double t_opt = now_s();
         if (step == debug_nan_at) m->grads.wq[0] = NAN;
         if (A > 1)   // backward summed A mean-gradients; the update wants their mean
             for (size_t i = 0; i < np; i++) m->grads_memory[i] /= A;
@@ -860,6 +893,7 @@ int main(int argc, char **argv) {
         r->st.step = (uint64_t)step + 1;
         r->st.tokens_seen += tokens_per_step;
         double ms = (now_s() - t0) * 1000.0;
+        if (profile_on) { prof.steps++; prof.step_s += ms / 1000.0; prof.data_s += t_data; prof.opt_s += now_s() - t_opt; }
         ema_ms = ema_ms < 0 ? ms : 0.9 * ema_ms + 0.1 * ms;
         double tps = tokens_per_step / (ms / 1000.0);
 
@@ -910,6 +944,7 @@ int main(int argc, char **argv) {
     ckpt_model_path(mp, sizeof mp, o->ckpt_dir, r->st.step);
     double took = now_s() - r->run_start;
     int finished = !strcmp(why, "done");
+    if (profile_on) print_profile(m, &prof, B * T * A);
     if (finished || !strcmp(why, "time")) {   // both ended with a final evaluation
         printf("%s: %" PRIu64 " steps in %.1f s (%.0f tokens/s)\n", finished ? "done" : "time budget spent",
                r->st.step, took, (double)(r->st.step - start_step) * tokens_per_step / took);
