@@ -1,0 +1,130 @@
+// bench/gemv.c — where decode's bandwidth goes: one token's matrix-vector products against
+// plain reads of the same bytes, in one process, alternating, so the machine's drift hits all
+// three alike:
+//   gemv      every weight matrix of a token (each layer's wq wk wv wo w1 w3 w2, then the
+//             head) through matmul_forward with M = 1 — the code bin/infer decodes with
+//   read-map  a sum over the same matrices' bytes, where they are: the mmapped safetensors
+//             (4 KB pages of the page cache)
+//   read-heap a sum over a 1 GiB malloc'd buffer (what bench-limits' "memory read" measures;
+//             the kernel may back it with 2 MB pages)
+// gemv / read-map is our kernel's share of what the mapping allows; read-map / read-heap is what
+// reading through the file mapping costs. GB/s each as the median of --reps passes.
+//
+// usage: bench-gemv MODEL_DIR [--reps N]     (a Hugging Face directory, e.g. bench/models/...)
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <omp.h>
+#include "model/hf_loader.h"
+#include "model/ops.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// sum of n 32-bit words, threads splitting the range, 16 partial sums each (adds never wait)
+static uint32_t read_words(const uint32_t *p, size_t n) {
+    uint32_t total = 0;
+    #pragma omp parallel reduction(+:total)
+    {
+        uint32_t s[16] = {0};
+        #pragma omp for schedule(static) nowait
+        for (size_t i = 0; i < n / 16 * 16; i += 16)
+            for (int j = 0; j < 16; j++) s[j] += p[i + j];
+        for (int j = 0; j < 16; j++) total += s[j];
+    }
+    return total;
+}
+
+typedef struct { Mat w; int K, N; } Product;
+
+int main(int argc, char **argv) {
+    int reps = 7;
+    static struct option opts[] = {{"reps", 1, 0, 'n'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'n') reps = atoi(optarg);
+        else { fprintf(c == 'h' ? stdout : stderr, "usage: bench-gemv MODEL_DIR [--reps N]\n"); return c != 'h'; }
+    }
+    if (optind != argc - 1 || reps < 1 || reps > 100) {
+        fprintf(stderr, "usage: bench-gemv MODEL_DIR [--reps N]\n");
+        return 1;
+    }
+    HfModel h;
+    char err[1024];
+    memset(&h, 0, sizeof h);
+    if (hf_load(&h, argv[optind], 0, 64, err, sizeof err) != 0) {
+        fprintf(stderr, "bench-gemv: %s\n", err);
+        return 1;
+    }
+    const Model *m = h.model;
+    const Config *cf = &m->config;
+    int C = cf->dim, H = cf->hidden_dim, QD = cf->n_heads * cf->head_dim, KVD = cf->n_kv_heads * cf->head_dim;
+    int np = 7 * cf->n_layers + 1, maxK = C > H ? C : H;
+    if (QD > maxK) maxK = QD;
+    Product *pr = malloc(np * sizeof *pr);
+    int k = 0;
+    for (int l = 0; l < cf->n_layers; l++) {
+        const LayerWeights *w = &m->w.layers[l];
+        pr[k++] = (Product){w->wq, C, QD}; pr[k++] = (Product){w->wk, C, KVD};
+        pr[k++] = (Product){w->wv, C, KVD}; pr[k++] = (Product){w->wo, QD, C};
+        pr[k++] = (Product){w->w1, C, H}; pr[k++] = (Product){w->w3, C, H};
+        pr[k++] = (Product){w->w2, H, C};
+    }
+    pr[k++] = (Product){m->w.lm_head, C, cf->vocab_size};
+    size_t bytes = 0, maxN = 0;
+    for (int i = 0; i < np; i++) {
+        bytes += (size_t)pr[i].K * pr[i].N * dtype_size(pr[i].w.dtype);
+        if ((size_t)pr[i].N > maxN) maxN = pr[i].N;
+    }
+    float *x = malloc(maxK * sizeof(float)), *out = malloc(maxN * sizeof(float));
+    float *scratch = malloc(maxK * sizeof(float));
+    for (int i = 0; i < maxK; i++) x[i] = (float)((i % 7) - 3) * 0.01f;
+    size_t heap_n = (1u << 30) / 4;
+    uint32_t *heap = malloc(heap_n * 4);
+    if (!pr || !x || !out || !scratch || !heap) { fprintf(stderr, "bench-gemv: out of memory\n"); return 1; }
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < heap_n; i++) heap[i] = (uint32_t)i;   // first touch by the reading thread
+
+    double *g = malloc(reps * sizeof(double)), *rm = malloc(reps * sizeof(double)), *rh = malloc(reps * sizeof(double));
+    volatile uint32_t sink = 0;
+    for (int r = -1; r < reps; r++) {   // r = -1: warm-up (page tables, caches)
+        double t0 = now_s();
+        for (int i = 0; i < np; i++) matmul_forward(out, x, pr[i].w, scratch, 1, pr[i].K, pr[i].N);
+        double t1 = now_s();
+        for (int i = 0; i < np; i++)
+            sink += read_words((const uint32_t *)pr[i].w.data, (size_t)pr[i].K * pr[i].N * dtype_size(pr[i].w.dtype) / 4);
+        double t2 = now_s();
+        sink += read_words(heap, heap_n);
+        double t3 = now_s();
+        if (r < 0) continue;
+        g[r] = bytes / (t1 - t0) / 1e9;
+        rm[r] = bytes / (t2 - t1) / 1e9;
+        rh[r] = heap_n * 4.0 / (t3 - t2) / 1e9;
+    }
+    double G = median(g, reps), RM = median(rm, reps), RH = median(rh, reps);
+    fprintf(stderr, "bench-gemv: %d threads, %.2f GB of weights per token, median of %d passes:\n"
+                    "  gemv %.2f GB/s, read of the same mapping %.2f GB/s, read of a 1 GiB heap buffer %.2f GB/s\n"
+                    "  gemv / read-map = %.0f%%, read-map / read-heap = %.0f%%, gemv / read-heap = %.0f%%\n",
+            omp_get_max_threads(), bytes / 1e9, reps, G, RM, RH, 100 * G / RM, 100 * RM / RH, 100 * G / RH);
+    printf("{\"weight_bytes\": %zu, \"gemv_gbs\": %.3f, \"read_map_gbs\": %.3f, \"read_heap_gbs\": %.3f, \"sink\": %u}\n",
+           bytes, G, RM, RH, (unsigned)sink);
+    hf_free(&h);
+    free(pr); free(x); free(out); free(scratch); free(heap); free(g); free(rm); free(rh);
+    return 0;
+}
