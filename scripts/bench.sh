@@ -181,6 +181,10 @@ if have bin/infer && want inference; then
                 --temperature 0 --ctx 64 --threads "$THREADS" || [ $? -ne 124 ] || break
             if have bin/bench-limits; then timed mem_$((r + 1)) bin/bench-limits --no-gemm --reps 3; fi
         done
+        if have bin/bench-gemv; then
+            say "1B bf16: one token's gemvs against plain reads, alternating in one process"
+            TMO=200 timed gemv_1b bin/bench-gemv $MODEL_1B --reps 7
+        fi
         say "1B bf16: the same decode with OMP_WAIT_POLICY=PASSIVE, 3 times"
         for r in 1 2 3; do
             TMO=120 timed infer1b_passive_$r env OMP_WAIT_POLICY=PASSIVE bin/infer $MODEL_1B \

@@ -74,6 +74,7 @@ for t in $targets; do
   execs=$(grep -a 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
   secs=$(grep -a 'stat::average_exec_per_sec' "$log" >/dev/null && grep -a 'Done [0-9]* runs in' "$log" | tail -1 | sed 's/.* in \([0-9]*\) second.*/\1/')
   if [ $rc = 0 ]; then result=clean
+  elif [ $rc = 72 ]; then result="clean (stopped early with SIGINT)"   # libFuzzer's exit after Ctrl-C
   else
     result="FAILED (exit $rc): $(ls -t build-fuzz/crashes/$t/ 2>/dev/null | head -1), see $log"
     status=1

@@ -316,6 +316,16 @@ def main():
         ratio = ""
     rows.append(("inference", "decode, 1B bf16 (random weights)", fmt(dec, " tok/s") if dec else why,
                  ratio, e["peak_rss_mb"]))
+    # the decode's matrix work alone, against reads in the same process (bench/gemv.c): the
+    # tightest comparison, since the three alternate within milliseconds
+    r = R("gemv_1b")
+    j = r.json() if r.ok else None
+    inf["1b_gemv_vs_read"] = j
+    if j:
+        rows.append(("inference", "1B bf16 gemvs of a token vs reads (one process)", fmt(j["gemv_gbs"], " GB/s"),
+                     f"{100 * j['gemv_gbs'] / j['read_heap_gbs']:.0f}% of a heap read ({j['read_heap_gbs']:.1f} GB/s), "
+                     f"{100 * j['gemv_gbs'] / j['read_map_gbs']:.0f}% of reading the same mapped bytes "
+                     f"({j['read_map_gbs']:.1f} GB/s)", r.rss_mb))
     runs, st = infer_runs("infer1b_passive", 3)
     pdec = med([s[3] for s in st])
     d = inf["1b_decode"].get("decode_tok_s")
