@@ -50,7 +50,7 @@ def read_shard(path):
 
 
 def run_one(job):
-    cfg, data_dir, val_bytes, gpu_lock = job
+    cfg, data_dir, val_bytes = job
     import torch
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from torch_peer import Llama
@@ -138,7 +138,7 @@ def main():
     ctx = mp.get_context("spawn")
     with ctx.Pool(a.procs) as pool:
         results = []
-        for r in pool.imap_unordered(run_one, [(c, a.data, a.val_bytes, None) for c in cfgs]):
+        for r in pool.imap_unordered(run_one, [(c, a.data, a.val_bytes) for c in cfgs]):
             results.append(r)
             print(json.dumps({k: v for k, v in r.items() if k != "curve"}), flush=True)
     results.sort(key=lambda r: r["final_bpb"])
