@@ -35,7 +35,13 @@ scripts/deps.sh || exit 1
 # ---- build ----
 # The library without -fopenmp: targets run single-threaded (the pragmas are ignored).
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
-LIBCFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link -Wno-unknown-pragmas -Wno-source-uses-openmp"
+COV="-fsanitize-coverage-ignorelist=fuzz/coverage_ignore.txt"   # third-party code: no coverage hooks
+LIBCFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link $COV -Wno-unknown-pragmas -Wno-source-uses-openmp"
+# make does not see flag changes: start the library over when the flags differ from last time.
+if [ "$(cat build-fuzz/flags 2>/dev/null)" != "$LIBCFLAGS" ]; then
+  rm -rf build-fuzz/data build-fuzz/model build-fuzz/train build-fuzz/infer build-fuzz/libscratchllama.a build-fuzz/bin
+  mkdir -p build-fuzz && printf '%s' "$LIBCFLAGS" > build-fuzz/flags
+fi
 make -s CC="$CLANG" BUILD=build-fuzz BIN=build-fuzz/bin CFLAGS="$LIBCFLAGS" build-fuzz/libscratchllama.a || exit 1
 PKG="openblas libpcre2-8 libcjson"
 all_targets=$(for f in fuzz/*.c; do b=$(basename "$f" .c); [ "$b" = replay ] || echo "$b"; done)
@@ -45,7 +51,7 @@ for t in $targets; do
   [ -f "fuzz/$t.c" ] || { echo "fuzz.sh: no target fuzz/$t.c" >&2; exit 1; }
   if [ ! build-fuzz/bin/"$t" -nt "fuzz/$t.c" ] || [ build-fuzz/libscratchllama.a -nt build-fuzz/bin/"$t" ] ||
      [ fuzz/fuzz.h -nt build-fuzz/bin/"$t" ] || [ fuzz/fuzz_model.h -nt build-fuzz/bin/"$t" ]; then
-    $CLANG -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags $PKG) -O1 -g $SAN -fsanitize=fuzzer \
+    $CLANG -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags $PKG) -O1 -g $SAN -fsanitize=fuzzer $COV \
       "fuzz/$t.c" build-fuzz/libscratchllama.a -o "build-fuzz/bin/$t" $(pkg-config --libs $PKG) -lm || exit 1
   fi
 done
