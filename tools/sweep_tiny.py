@@ -32,7 +32,10 @@ import numpy as np
 DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vocab=1024, batch=8,
                 seq=256, lr=3e-3, min_lr=3e-4, warmup=100, dropout=0.0, weight_decay=0.1,
                 grad_clip=1.0, norm_eps=1e-5, rope_theta=10000.0, seed=1337, budget_s=585.0,
-                eval_every=200)
+                eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0)
+# Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
+# min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
+# step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output).
 
 
 def read_shard(path):
@@ -79,17 +82,29 @@ def run_one(job):
             return a.lr * (s + 1) / a.warmup
         span = max(1, steps - 1 - a.warmup)
         f = min(1.0, (s - a.warmup) / span)
+        if a.schedule == "linear":
+            return a.lr + (a.min_lr - a.lr) * f
         return a.min_lr + (a.lr - a.min_lr) * 0.5 * (1 + math.cos(math.pi * f))
 
     nval = (len(val) - 1) // (B * T)
     vx = val[: nval * B * T].view(nval, B, T)
     vy = val[1: nval * B * T + 1].view(nval, B, T)
 
+    params = list(model.parameters())
+    emas = [[p.detach().clone() for p in params] for _ in a.ema]
+
     @torch.no_grad()
-    def evaluate():
+    def evaluate(weights=None):
+        if weights is not None:  # swap the averaged weights in for the evaluation
+            saved = [p.detach().clone() for p in params]
+            for p, w in zip(params, weights):
+                p.copy_(w)
         model.eval()
         tot = sum(model(vx[i], vy[i]).item() for i in range(nval)) / nval
         model.train()
+        if weights is not None:
+            for p, w in zip(params, saved):
+                p.copy_(w)
         return tot
 
     tokens_per_byte = (len(val)) / val_bytes
@@ -118,11 +133,15 @@ def run_one(job):
         if a.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         opt.step()
+        with torch.no_grad():
+            for d, e in zip(a.ema, emas):
+                torch._foreach_lerp_(e, [p.detach() for p in params], 1.0 - d)
     hist.append((steps, evaluate()))
+    ema_final = {str(d): round(evaluate(e) / math.log(2) * tokens_per_byte, 4) for d, e in zip(a.ema, emas)}
     bpb = lambda nats: nats / math.log(2) * tokens_per_byte  # noqa: E731
     best = min(hist, key=lambda h: h[1])
     return dict(cfg=cfg, steps=steps, params=sum(p.numel() for p in model.parameters()),
-                final_bpb=bpb(hist[-1][1]), best_bpb=bpb(best[1]), best_step=best[0],
+                final_bpb=bpb(hist[-1][1]), ema_final_bpb=ema_final, best_bpb=bpb(best[1]), best_step=best[0],
                 curve=[(s, round(bpb(v), 4)) for s, v in hist], seconds=time.time() - t0)
 
 

@@ -100,6 +100,7 @@ class Llama(nn.Module):
     def __init__(self, a):
         super().__init__()
         self.tok_emb = nn.Embedding(a.vocab, a.dim)
+        self.emb_drop = nn.Dropout(getattr(a, "emb_dropout", 0.0))  # tools/sweep_tiny.py only
         self.layers = nn.ModuleList(Block(a) for _ in range(a.n_layers))
         self.norm = RMSNorm(a.dim, a.norm_eps)
         # RoPE tables, rotate-half layout: frequency i serves dims i and i + HD/2
@@ -117,7 +118,7 @@ class Llama(nn.Module):
 
     def forward(self, idx, targets):
         T = idx.shape[1]
-        x = self.tok_emb(idx)
+        x = self.emb_drop(self.tok_emb(idx))
         cos, sin, mask = self.cos[:T], self.sin[:T], self.mask[:T, :T]
         for layer in self.layers:
             x = layer(x, cos, sin, mask)
