@@ -1,5 +1,6 @@
 // data/sp_tokenizer.c — see sp_tokenizer.h.
 #include "data/sp_tokenizer.h"
+#include "data/errors.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stb/stb_ds.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int sp_load(SpTokenizer *t, const char *path, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);

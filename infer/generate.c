@@ -1,5 +1,6 @@
 // infer/generate.c — see generate.h.
 #include "infer/generate.h"
+#include "data/errors.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,14 +10,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int *pos, int max_new,

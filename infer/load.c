@@ -1,5 +1,6 @@
 // infer/load.c — see load.h.
 #include "infer/load.h"
+#include "data/errors.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,14 +11,6 @@
 #include "data/sp_tokenizer.h"
 #include "model/checkpoint.h"
 #include "model/llama2c_loader.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int is_file(const char *path) {
     struct stat sb;

@@ -1,5 +1,6 @@
 // model/hf_loader.c — see hf_loader.h.
 #include "model/hf_loader.h"
+#include "data/errors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -10,17 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <stb/stb_ds.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    // names come from the file (JSON strings may hold "\n"): the message stays one line
-    for (char *c = err; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
-    return -1;
-}
 
 // The whole of a small text file (config.json, the shard index), NUL-terminated; NULL if absent.
 static char *read_text(const char *path, size_t max_bytes) {

@@ -1,5 +1,6 @@
 // model/safetensors.c — see safetensors.h for the format.
 #include "model/safetensors.h"
+#include "data/errors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +16,6 @@
 
 // The header is JSON text; the reference implementation refuses headers over 100 MB.
 #define MAX_HEADER_BYTES (100u << 20)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    // names come from the file (JSON strings may hold "\n"): the message stays one line
-    for (char *c = err; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
-    return -1;
-}
 
 // Every dtype the safetensors format defines, with its element size. Only the first three are
 // ones we compute with; the rest still parse so their byte ranges can be checked.
