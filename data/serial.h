@@ -74,3 +74,18 @@ static inline uint64_t checksum64(const void *data, size_t n) {
     for (; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
     return h;
 }
+
+// Ends a header laid out as: 8-byte magic, u32 version, u32 header_bytes, the fields, then a
+// u64 checksum64 of all the bytes before it and zeros up to a 64-byte boundary (what follows
+// starts aligned: mmap-friendly). Appends the checksum and padding and patches header_bytes.
+static inline void ser_end_header(SerialOut *o) {
+    size_t hsum_at = o->n;
+    ser_u64(o, 0);
+    static const uint8_t zeros[64];
+    ser_bytes(o, zeros, (64 - o->n % 64) % 64);
+    if (o->oom) return;
+    uint32_t hb = (uint32_t)o->n;
+    memcpy(o->p + 12, &hb, 4);
+    uint64_t hsum = checksum64(o->p, hsum_at);
+    memcpy(o->p + hsum_at, &hsum, 8);
+}

@@ -38,7 +38,7 @@ int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer
     SerialOut o = {0};
     ser_bytes(&o, CHECKPOINT_MAGIC, 8);
     ser_u32(&o, CHECKPOINT_VERSION);
-    ser_u32(&o, 0);                       // header_bytes, patched below
+    ser_u32(&o, 0);                       // header_bytes: ser_end_header fills it in
     put_config(&o, &m->config);
     ser_u64(&o, step);
     ser_u64(&o, m->num_parameters);
@@ -46,15 +46,8 @@ int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer
     ser_str(&o, tokenizer_path ? tokenizer_path : "");
     ser_str(&o, sha);
     ser_str(&o, tokenizer_pattern ? tokenizer_pattern : "");
-    size_t hsum_at = o.n;
-    ser_u64(&o, 0);                       // checksum of the header bytes before it, patched below
-    static const uint8_t zeros[64];
-    ser_bytes(&o, zeros, (64 - o.n % 64) % 64);   // parameters start 64-byte aligned (mmap-friendly)
+    ser_end_header(&o);                   // checksum, padding to 64 bytes, header_bytes
     if (o.oom) { free(o.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    uint32_t hb = (uint32_t)o.n;
-    memcpy(o.p + 12, &hb, 4);
-    uint64_t hsum = checksum64(o.p, hsum_at);
-    memcpy(o.p + hsum_at, &hsum, 8);
 
     AtomicFile af;
     int rc = -1;

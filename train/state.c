@@ -70,19 +70,12 @@ int train_state_save(const char *path, const TrainState *st, const float *m, con
     SerialOut o = {0};
     ser_bytes(&o, STATE_MAGIC, 8);
     ser_u32(&o, STATE_VERSION);
-    ser_u32(&o, 0);                      // header_bytes, patched below
+    ser_u32(&o, 0);                      // header_bytes: ser_end_header fills it in
     put_state(&o, st);
     ser_u64(&o, n);
     ser_u64(&o, moments_checksum(m, v, n));
-    size_t hsum_at = o.n;
-    ser_u64(&o, 0);                      // checksum of the header bytes before it, patched below
-    static const uint8_t zeros[64];
-    ser_bytes(&o, zeros, (64 - o.n % 64) % 64);
+    ser_end_header(&o);                   // checksum, padding to 64 bytes, header_bytes
     if (o.oom) { free(o.p); snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    uint32_t hb = (uint32_t)o.n;
-    memcpy(o.p + 12, &hb, 4);
-    uint64_t hsum = checksum64(o.p, hsum_at);
-    memcpy(o.p + hsum_at, &hsum, 8);
     AtomicFile af;
     int rc = -1;
     if (atomic_open(&af, path, err, errlen)) goto out;
