@@ -325,7 +325,9 @@ def main():
         rows.append(("inference", "1B bf16 gemvs of a token vs reads (one process)", fmt(j["gemv_gbs"], " GB/s"),
                      f"{100 * j['gemv_gbs'] / j['read_heap_gbs']:.0f}% of a heap read ({j['read_heap_gbs']:.1f} GB/s), "
                      f"{100 * j['gemv_gbs'] / j['read_map_gbs']:.0f}% of reading the same mapped bytes "
-                     f"({j['read_map_gbs']:.1f} GB/s)", r.rss_mb))
+                     f"({j['read_map_gbs']:.1f} GB/s)"
+                     + (f"; over a heap copy of the weights {100 * j['gemv_heap_gbs'] / j['read_heap_gbs']:.0f}% "
+                        f"of the heap read" if j.get("gemv_heap_gbs") else ""), r.rss_mb))
     runs, st = infer_runs("infer1b_passive", 3)
     pdec = med([s[3] for s in st])
     d = inf["1b_decode"].get("decode_tok_s")
