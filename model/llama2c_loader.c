@@ -1,5 +1,6 @@
 // model/llama2c_loader.c — see llama2c_loader.h for the two file layouts.
 #include "model/llama2c_loader.h"
+#include "data/errors.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,14 +11,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void *fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
 
 void llama2c_permute_rope_rows(float *dst, const float *src, int L, int n_heads, int head_dim, int C) {
     const int half = head_dim / 2;
@@ -33,20 +26,20 @@ void llama2c_permute_rope_rows(float *dst, const float *src, int L, int n_heads,
 
 Model *llama2c_load(const char *path, int max_seq_len, char *err, size_t errlen) {
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return fail_null(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return fail(err, errlen, "%s: not a regular file", path);
+        return fail_null(err, errlen, "%s: not a regular file", path);
     }
     const size_t size = (size_t)sb.st_size;
     if (size < 28) {
         close(fd);
-        return fail(err, errlen, "%s: truncated: %zu bytes, too short for a llama2.c header", path, size);
+        return fail_null(err, errlen, "%s: truncated: %zu bytes, too short for a llama2.c header", path, size);
     }
     const char *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (map == MAP_FAILED) return fail(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
+    if (map == MAP_FAILED) return fail_null(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
 
     // ---- header ----
     uint32_t magic;
@@ -58,10 +51,10 @@ Model *llama2c_load(const char *path, int max_seq_len, char *err, size_t errlen)
     if (v1) {
         int32_t version;
         header_bytes = 256;
-        if (size < header_bytes) { fail(err, errlen, "%s: truncated: %zu bytes, the v1 header alone is 256", path, size); goto out; }
+        if (size < header_bytes) { fail_null(err, errlen, "%s: truncated: %zu bytes, the v1 header alone is 256", path, size); goto out; }
         memcpy(&version, map + 4, 4);
         if (version != 1) {
-            fail(err, errlen, "%s: llama2.c format version %d is not supported (only float32 v0 and v1)", path, version);
+            fail_null(err, errlen, "%s: llama2.c format version %d is not supported (only float32 v0 and v1)", path, version);
             goto out;
         }
         memcpy(h, map + 8, sizeof h);
@@ -75,12 +68,12 @@ Model *llama2c_load(const char *path, int max_seq_len, char *err, size_t errlen)
     const int C = h[0], H = h[1], L = h[2], NH = h[3], NKV = h[4], V = h[5], S = h[6];
     if (C <= 0 || H <= 0 || L <= 0 || NH <= 0 || NKV <= 0 || V <= 0 || S <= 0 || L > 4096 ||
         C > (1 << 20) || H > (1 << 20) || V > (1 << 22) || S > (1 << 24) || NH > C || NKV > NH) {
-        fail(err, errlen, "%s: not a llama2.c checkpoint (header dim=%d hidden_dim=%d n_layers=%d n_heads=%d "
+        fail_null(err, errlen, "%s: not a llama2.c checkpoint (header dim=%d hidden_dim=%d n_layers=%d n_heads=%d "
              "n_kv_heads=%d vocab_size=%d seq_len=%d)", path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
         goto out;
     }
     if (C % NH || NH % NKV || (C / NH) % 2) {
-        fail(err, errlen, "%s: dim %d, n_heads %d, n_kv_heads %d do not divide into even heads", path, C, NH, NKV);
+        fail_null(err, errlen, "%s: dim %d, n_heads %d, n_kv_heads %d do not divide into even heads", path, C, NH, NKV);
         goto out;
     }
     const int HD = C / NH;
@@ -96,14 +89,14 @@ Model *llama2c_load(const char *path, int max_seq_len, char *err, size_t errlen)
     if (!v1) floats += s * (HD / 2) * 2;         // freq_cis_real, freq_cis_imag
     uint64_t want = header_bytes + 4 * floats;    // the bounds above keep this far below 2^64
     if (size != want) {
-        fail(err, errlen, "%s: file is %zu bytes but its llama2.c %s header implies %llu "
+        fail_null(err, errlen, "%s: file is %zu bytes but its llama2.c %s header implies %llu "
              "(dim=%d hidden_dim=%d n_layers=%d n_heads=%d n_kv_heads=%d vocab_size=%d seq_len=%d, %s classifier)",
              path, size, v1 ? "v1" : "legacy", (unsigned long long)want, C, H, L, NH, NKV, V, S,
              shared ? "shared" : "unshared");
         goto out;
     }
     if (max_seq_len > S) {
-        fail(err, errlen, "%s: context %d is longer than the model's seq_len %d", path, max_seq_len, S);
+        fail_null(err, errlen, "%s: context %d is longer than the model's seq_len %d", path, max_seq_len, S);
         goto out;
     }
 
