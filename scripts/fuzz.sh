@@ -3,6 +3,7 @@
 #
 #   make fuzz                               each target FUZZ_SECONDS (default 60) seconds
 #   FUZZ_SECONDS=600 FUZZ_TARGETS="safetensors hf_config" make fuzz
+#   FUZZ_JOBS=2 FUZZ_TARGETS="tiktoken_roundtrip tiktoken_roundtrip" make fuzz    two at a time
 #
 # Builds the library and each fuzz/<target>.c with clang -fsanitize=fuzzer,address,undefined
 # into build-fuzz/ (installing clang-14 and libclang-rt-14-dev from Debian if missing), then
@@ -72,16 +73,17 @@ rerun_ms() {
   ms=$(echo "$out" | grep -a "^Executed .* in [0-9]* ms" | tail -1 | sed 's/.* in \([0-9]*\) ms.*/\1/')
   [ -n "$ms" ] && [ "$ms" -lt $((TIMEOUT * 500)) ] && echo "$ms"
 }
-printf '%-20s %8s %12s %s\n' target seconds executions result
-for t in $targets; do
-  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/crashes/$t"
-  dict=""
+# run_target T: one libFuzzer run of target T, its line on stdout and in build-fuzz/stats.tsv.
+# Returns 1 if it found a crash, leak, sanitizer report or hang.
+run_target() {
+  local t=$1 dict="" log started rc execs secs result input ms
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/crashes/$t" build-fuzz/logs
   case $t in
     safetensors|hf_config|hf_index) dict=-dict=fuzz/dict/json.dict ;;
     sp_tokenizer) dict=-dict=fuzz/dict/sp_tokenizer.dict ;;
     tiktoken_*) dict=-dict=fuzz/dict/tiktoken.dict ;;
   esac
-  log="build-fuzz/$t.log"
+  log="build-fuzz/logs/$t-$(date -u +%Y%m%dT%H%M%S)-$BASHPID.log"   # one per run: runs may overlap
   started=$(date +%s)
   nice -n 10 "build-fuzz/bin/$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=$TIMEOUT \
     -rss_limit_mb=2048 -artifact_prefix="build-fuzz/crashes/$t/" $dict \
@@ -99,9 +101,27 @@ for t in $targets; do
     result="clean (timeout, but $(basename "$input") reruns alone in $ms ms: the process was paused or starved)"
   else
     result="FAILED (exit $rc): $(ls -t build-fuzz/crashes/$t/ 2>/dev/null | head -1), see $log"
-    status=1
   fi
   printf '%-20s %8s %12s %s\n' "$t" "${secs:-?}" "${execs:-?}" "$result"
   printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$t" "${secs:-?}" "${execs:-?}" "$result" >> build-fuzz/stats.tsv
+  case $result in FAILED*) return 1 ;; esac
+}
+
+# FUZZ_JOBS targets at a time (default 1). A target may be named twice to run it on two cores:
+# the runs share its corpus folder, and each adds its own line to stats.tsv.
+# Ctrl-C reaches the running fuzzers (libFuzzer then prints its stats and exits 72, and each
+# run's line is still written); the trap only stops new runs from starting.
+JOBS=${FUZZ_JOBS:-1}
+stopping=0
+trap 'stopping=1' INT TERM
+printf '%-20s %8s %12s %s\n' target seconds executions result
+# wait_one: waits for a run to end; a run that failed makes the script's status 1 (a wait
+# interrupted by Ctrl-C returns 128 + 2 and says nothing about a run)
+wait_one() { wait -n; local rc=$?; [ $rc = 1 ] && status=1; return 0; }
+for t in $targets; do
+  while [ $stopping = 0 ] && [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait_one; done
+  [ $stopping = 1 ] && break
+  run_target "$t" &
 done
+while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait_one; done
 exit $status
