@@ -1,7 +1,6 @@
 // infer/generate.c — see generate.h.
 #include "infer/generate.h"
 #include "data/errors.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

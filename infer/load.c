@@ -2,7 +2,6 @@
 #include "infer/load.h"
 #include "data/errors.h"
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

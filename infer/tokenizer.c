@@ -2,7 +2,6 @@
 #include "infer/tokenizer.h"
 #include "data/errors.h"
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
