@@ -411,7 +411,11 @@ Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, s
             set_err(err, errlen, "%s: line %d: rank %ld is too large (at most %d)", rank_file, line, r, MAX_RANK - 1);
             goto fail_arr;
         }
-        while ((long)arrlen(rank_entry) <= r) arrput(rank_entry, -1);
+        if ((long)arrlen(rank_entry) <= r) {  // grow in one step; new ranks unused (-1: all bits set)
+            size_t old = arrlen(rank_entry);
+            arrsetlen(rank_entry, (size_t)r + 1);
+            memset(rank_entry + old, 0xff, ((size_t)r + 1 - old) * sizeof *rank_entry);
+        }
         if (rank_entry[r] >= 0) { set_err(err, errlen, "%s: line %d: rank %ld appears twice", rank_file, line, r); goto fail_arr; }
         int entry = bytes_map_put(&t->ranks, tokbuf, (size_t)n, (int)r);
         if (entry < 0) { set_err(err, errlen, "%s: line %d: token bytes appear twice", rank_file, line); goto fail_arr; }
@@ -472,7 +476,7 @@ Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, s
     t->tok = calloc((size_t)t->vocab_size, sizeof *t->tok);
     t->tok_len = malloc((size_t)t->vocab_size * sizeof *t->tok_len);
     if (!t->tok || !t->tok_len) { set_err(err, errlen, "out of memory"); goto fail_arr; }
-    for (int id = 0; id < t->vocab_size; id++) t->tok_len[id] = -1;
+    memset(t->tok_len, 0xff, (size_t)t->vocab_size * sizeof *t->tok_len);  // -1: no bytes
     for (int r = 0; r <= max_rank; r++) {
         if (rank_entry[r] < 0) continue;
         size_t n;
