@@ -32,7 +32,7 @@ import numpy as np
 DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vocab=1024, batch=8,
                 seq=256, lr=3e-3, min_lr=3e-4, warmup=100, dropout=0.0, weight_decay=0.1,
                 grad_clip=1.0, norm_eps=1e-5, rope_theta=10000.0, seed=1337, budget_s=585.0,
-                eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0)
+                eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
 # step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output).
@@ -75,7 +75,7 @@ def run_one(job):
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+                            lr=a.lr, betas=(a.beta1, a.beta2), eps=1e-8)
 
     def lr_at(s):  # train/schedule.c lr_at
         if s < a.warmup:
