@@ -22,7 +22,6 @@
 // tests/bpe_train_test.sh can check that.
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,19 +31,10 @@
 #include <stb/stb_ds.h>
 
 #include "data/bytes_map.h"
+#include "data/errors.h"
 #include "data/tiktoken.h"
 
 static const char *PROG = "bpe-train";
-
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", PROG);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
 
 static void usage(FILE *f) {
     fprintf(f,

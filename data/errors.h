@@ -4,10 +4,13 @@
 // through fail_null() where they return a pointer); the program prints err and exits 1.
 // Messages quote names and strings from the file itself (a JSON key may hold "\n"), so control
 // characters become '?': the message stays on one line.
+// Programs (bin/*) end on bad input or usage with die(): "<program>: message" on stderr, exit 1.
 #pragma once
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static inline void vfail(char *err, size_t errlen, const char *fmt, va_list ap) {
     if (!err || !errlen) return;
@@ -32,4 +35,18 @@ static inline void *fail_null(char *err, size_t errlen, const char *fmt, ...) {
     vfail(err, errlen, fmt, ap);
     va_end(ap);
     return NULL;
+}
+
+// The program's name is glibc's program_invocation_short_name (argv[0] without its directory:
+// "train" for bin/train). stdout is flushed first, so the error comes after any progress lines.
+static inline void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static inline void die(const char *fmt, ...) {
+    fflush(stdout);
+    fprintf(stderr, "%s: ", program_invocation_short_name);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
 }

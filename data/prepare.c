@@ -10,25 +10,14 @@
 // stays unseen), and with --tokenizer as DIR/train.bin and DIR/val.bin.
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "data/atomic_file.h"
+#include "data/errors.h"
 #include "data/shards.h"
 #include "data/tiktoken.h"
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "prepare: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
 
 static void usage(FILE *f) {
     fprintf(f,

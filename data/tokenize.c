@@ -5,26 +5,14 @@
 //   bin/tokenize --encoding r50k_base.tiktoken --bench < ../shared/data/tinyshakespeare.txt
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <stb/stb_ds.h>
 
+#include "data/errors.h"
 #include "data/tiktoken.h"
-
-static const char *PROG = "tokenize";
-
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", PROG);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
 
 static void usage(FILE *f) {
     fprintf(f,

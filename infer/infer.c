@@ -11,30 +11,18 @@
 #include <getopt.h>
 #include <limits.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+#include "data/errors.h"
 #include "data/sha256.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
-
-// ---- errors: one line on stderr, exit 1 ----
-
-__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "infer: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
 
 static double now_s(void) {
     struct timespec ts;

@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 
 #include "data/atomic_file.h"
 #include "data/dataloader.h"
+#include "data/errors.h"
 #include "data/rng.h"
 #include "data/serial.h"
 #include "data/tiktoken.h"
@@ -36,19 +36,7 @@
 #include "train/state.h"
 
 // ----------------------------------------------------------------------------------------
-// errors and timing
-
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
-    fflush(stdout);
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "train: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
+// timing
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
