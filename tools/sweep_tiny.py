@@ -32,10 +32,12 @@ import numpy as np
 DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vocab=1024, batch=8,
                 seq=256, lr=3e-3, min_lr=3e-4, warmup=100, dropout=0.0, weight_decay=0.1,
                 grad_clip=1.0, norm_eps=1e-5, rope_theta=10000.0, seed=1337, budget_s=585.0,
-                eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95)
+                eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95,
+                untied=False, emb_wd=True)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
-# step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output).
+# step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output),
+# untied (a separate output head), emb_wd False (no weight decay on the embedding).
 
 
 def read_shard(path):
@@ -71,8 +73,9 @@ def run_one(job):
 
     torch.manual_seed(a.seed)
     model = Llama(a).to(dev)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    decays = lambda n, p: p.dim() >= 2 and (a.emb_wd or n != "tok_emb.weight")  # noqa: E731
+    decay = [p for n, p in model.named_parameters() if decays(n, p)]
+    no_decay = [p for n, p in model.named_parameters() if not decays(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(a.beta1, a.beta2), eps=1e-8)

@@ -103,6 +103,8 @@ class Llama(nn.Module):
         self.emb_drop = nn.Dropout(getattr(a, "emb_dropout", 0.0))  # tools/sweep_tiny.py only
         self.layers = nn.ModuleList(Block(a) for _ in range(a.n_layers))
         self.norm = RMSNorm(a.dim, a.norm_eps)
+        # tools/sweep_tiny.py only: a separate output head instead of the tied embedding
+        self.lm_head = nn.Linear(a.dim, a.vocab, bias=False) if getattr(a, "untied", False) else None
         # RoPE tables, rotate-half layout: frequency i serves dims i and i + HD/2
         inv = 1.0 / (a.rope_theta ** (torch.arange(0, a.head_dim, 2).float() / a.head_dim))
         ang = torch.outer(torch.arange(a.seq).float(), inv)
@@ -122,7 +124,8 @@ class Llama(nn.Module):
         cos, sin, mask = self.cos[:T], self.sin[:T], self.mask[:T, :T]
         for layer in self.layers:
             x = layer(x, cos, sin, mask)
-        logits = self.norm(x) @ self.tok_emb.weight.t()  # tied output head
+        head = self.tok_emb.weight if self.lm_head is None else self.lm_head.weight
+        logits = self.norm(x) @ head.t()  # tied output head unless untied
         return F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
 
 
