@@ -403,7 +403,7 @@ void model_backward(Model *m) {
     int count = 0;
     for (int i = 0; i < BT; i++) count += m->targets[i] >= 0;
     for (int i = 0; i < BT; i++) g->losses[i] = m->targets[i] >= 0 ? 1.0f / count : 0.0f;
-    BWD(PROF_CROSSENTROPY, crossentropy_backward(g->logits, g->losses, a->logits, m->targets, BT, V));
+    BWD(PROF_CROSSENTROPY, crossentropy_backward(g->logits, g->losses, a->logits, a->losses, m->targets, BT, V));
     // output head; when tied its weight is tok_emb, so its gradient lands in grads.tok_emb
     const float *head = c->tied_embeddings ? P->tok_emb : P->lm_head;
     float *dhead = c->tied_embeddings ? G->tok_emb : G->lm_head;

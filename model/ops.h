@@ -103,7 +103,8 @@ void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, siz
 // losses (N) = -log softmax(logits[n])[targets[n]]; targets < 0 are skipped (loss 0).
 // The loss the model reports is the mean over the n with targets >= 0.
 // backward: dlogits[n] += dloss[n] * (softmax(logits[n]) - onehot(targets[n])), with the softmax
-// recomputed from the logits (cheaper to keep than a (N,V) probability buffer).
+// recomputed from the logits and the forward's losses (cheaper to keep than a (N,V) probability
+// buffer; loss + logit of the target is the softmax's log-normalizer).
 void crossentropy_forward(float *losses, const float *logits, const int *targets, int N, int V);
 void crossentropy_backward(float *dlogits, const float *dlosses, const float *logits,
-                           const int *targets, int N, int V);
+                           const float *losses, const int *targets, int N, int V);
