@@ -36,8 +36,10 @@ OPENBLAS_DIR := /usr/lib/$(shell gcc -print-multiarch)/openblas-openmp
 PKG_CFLAGS := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --libs $(PKGS) 2>/dev/null) \
               -Wl,-rpath,$(OPENBLAS_DIR)
+# -fno-math-errno: nothing here reads errno after sqrtf/expf, and with errno to set gcc keeps
+# every sqrtf scalar (a branch to libm for negative inputs), so loops like AdamW's do not vectorize
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-              -I. $(PKG_CFLAGS) $(CFLAGS)
+              -fno-math-errno -I. $(PKG_CFLAGS) $(CFLAGS)
 LIBS        = $(PKG_LIBS) -lm -fopenmp $(LDFLAGS)
 
 BUILD   ?= build

@@ -10,7 +10,7 @@ void adamw_update(float *params, const float *grads, float *m, float *v, size_t 
     float decay = 1.0f - lr * weight_decay;   // torch: param.mul_(1 - lr * weight_decay)
     float step_size = lr / bc1;
     float bc2_sqrt = sqrtf(bc2);
-    #pragma omp parallel for
+    #pragma omp parallel for simd
     for (size_t i = 0; i < n; i++) {
         float g = grads[i];
         float mi = beta1 * m[i] + (1.0f - beta1) * g;
@@ -25,7 +25,7 @@ void adamw_update(float *params, const float *grads, float *m, float *v, size_t 
 
 double grad_global_norm(const float *grads, size_t n) {
     double sum = 0.0;
-    #pragma omp parallel for reduction(+ : sum)
+    #pragma omp parallel for simd reduction(+ : sum)
     for (size_t i = 0; i < n; i++) sum += (double)grads[i] * grads[i];
     return sqrt(sum);
 }
@@ -33,7 +33,7 @@ double grad_global_norm(const float *grads, size_t n) {
 float grad_clip(float *grads, size_t n, double norm, float max_norm) {
     if (max_norm <= 0.0f || !(norm > max_norm)) return 1.0f;
     float scale = (float)(max_norm / (norm + 1e-6));
-    #pragma omp parallel for
+    #pragma omp parallel for simd
     for (size_t i = 0; i < n; i++) grads[i] *= scale;
     return scale;
 }
