@@ -7,12 +7,16 @@
 // cached keys up to their own position. GQA: query head h reads KV head g = h / (NH/NKV), so
 // NH/NKV query heads share one K/V head (MQA when NKV = 1).
 //
-//   forward:  S = q_h k_g^T / sqrt(HD),  P = softmax(S + mask) row-wise,  out_h = P v_g
-//   backward: dP = dout_h v_g^T,  dv_g += P^T dout_h
+//   forward:  S = q_h k_g^T / sqrt(HD),  P = softmax(S + mask) row-wise,  out_h = D v_g
+//   backward: dD = dout_h v_g^T,  dv_g += D^T dout_h,  dP = dD masked like D
 //             dS = P * (dP - rowsum(dP * P))                  (softmax Jacobian)
 //             dq_h += dS k_g / sqrt(HD),  dk_g += dS^T q_h / sqrt(HD)
+//   D = dropout(P) while training with p > 0 (each probability kept with 1-p and scaled by
+//   1/(1-p), model/dropout.c's counter mask over att's element index), else D = P.
 //   Because several heads share k_g, v_g, their dk/dv contributions add up (the += does it).
-// Caches P in att: the backward needs it for dv and for the softmax Jacobian.
+// Caches P in att: the backward needs it for the softmax Jacobian; D is rebuilt from P and the
+// mask, a block at a time, in scratch (a block of rows per (b, h)), in the forward and again in
+// the backward, rather than stored.
 //
 // Every product is a cblas_sgemm on strided views (a head is HD columns of a row of width
 // NH*HD, hence lda = NH*HD). The products are small (at T = 256, HD = 32: 64 x 256 x 32), too
@@ -59,8 +63,26 @@ static void softmax_causal_row(float *row, int n, int len) {
     memset(row + n, 0, (size_t)(len - n) * sizeof(float));
 }
 
-void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
-                       int B, int T, int Tk, int NH, int NKV, int HD) {
+size_t attention_scratch_floats(int B, int T, int Tk, int NH) {
+    return (size_t)B * NH * (T < ATT_BLOCK ? T : ATT_BLOCK) * Tk;
+}
+
+// D's rows for a block (nb rows from query t0 of head h of batch row b): row i keeps the
+// dropout-masked P over its n visible keys and is 0 from there to nk
+static const float *dropped_block(float *scratch, const float *P, int b, int h, int t0, int nb, int nk,
+                                  int past, int T, int Tk, int NH, float p, uint64_t key) {
+    float *D = scratch + ((size_t)b * NH + h) * (T < ATT_BLOCK ? T : ATT_BLOCK) * Tk;
+    for (int i = 0; i < nb; i++) {
+        int n = past + t0 + i + 1;
+        size_t first = (((size_t)b * NH + h) * T + t0 + i) * Tk;   // the element's index in att
+        dropout_span(D + (size_t)i * Tk, P + (size_t)i * Tk, p, key, first, n);
+        memset(D + (size_t)i * Tk + n, 0, (size_t)(nk - n) * sizeof(float));
+    }
+    return D;
+}
+
+void attention_forward(float *out, float *att, float *scratch, const float *q, const float *k,
+                       const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
     #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk * HD >= ATT_MIN_WORK)
@@ -81,15 +103,16 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
                             scale, qh, QD, kg, KVD, 1.0f, P, Tk);
                 // causal softmax in place: row t keeps keys 0..past+t, the rest become exact 0
                 for (int i = 0; i < nb; i++) softmax_causal_row(P + (size_t)i * Tk, past + t0 + i + 1, Tk);
-                // out_h (nb,HD) = P (nb,nk) · v_g (nk,HD)
+                // out_h (nb,HD) = D (nb,nk) · v_g (nk,HD)
+                const float *D = p > 0 ? dropped_block(scratch, P, b, h, t0, nb, nk, past, T, Tk, NH, p, key) : P;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, HD, nk,
-                            1.0f, P, Tk, vg, KVD, 0.0f, oh, QD);
+                            1.0f, D, Tk, vg, KVD, 0.0f, oh, QD);
             }
 }
 
-void attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
+void attention_backward(float *dq, float *dk, float *dv, float *datt, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *att,
-                        int B, int T, int Tk, int NH, int NKV, int HD) {
+                        int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
     #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk * HD >= ATT_MIN_WORK)
@@ -106,23 +129,26 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, const floa
                     // same nb rows of datt (the first rows of head g*group's slab), which stay
                     // in cache, instead of walking the whole cold (B,NH,T,Tk) buffer
                     float *dP = datt + ((size_t)b * NH + (size_t)g * group) * T * Tk;
-                    // dP (nb,nk) = dout_h (nb,HD) · v_g^T
+                    // dD (nb,nk) = dout_h (nb,HD) · v_g^T
                     zero_rows(dP, nb, nk, Tk);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
                                 1.0f, dout + qoff, QD, v + kvoff, KVD, 1.0f, dP, Tk);
-                    // dv_g (nk,HD) += P^T · dout_h
+                    // dv_g (nk,HD) += D^T · dout_h
+                    const float *D = p > 0 ? dropped_block(scratch, P, b, h, t0, nb, nk, past, T, Tk, NH, p, key) : P;
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
-                                1.0f, P, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
-                    // dS = P * (dP - sum_j dP_j P_j), in place in dP (masked entries have P = 0)
+                                1.0f, D, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
+                    // dP = dD through the dropout mask; then dS = P * (dP - sum_j dP_j P_j), in
+                    // place in dP (masked entries have P = 0)
                     for (int i = 0; i < nb; i++) {
-                        const float *p = P + (size_t)i * Tk;
+                        const float *pr = P + (size_t)i * Tk;
                         float *d = dP + (size_t)i * Tk;
                         int n = past + t0 + i + 1;
+                        if (p > 0) dropout_span(d, d, p, key, (((size_t)b * NH + h) * T + t0 + i) * Tk, n);
                         float dot = 0.0f;
                         #pragma omp simd reduction(+:dot)
-                        for (int j = 0; j < n; j++) dot += d[j] * p[j];
+                        for (int j = 0; j < n; j++) dot += d[j] * pr[j];
                         #pragma omp simd
-                        for (int j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
+                        for (int j = 0; j < n; j++) d[j] = pr[j] * (d[j] - dot);
                         for (int j = n; j < nk; j++) d[j] = 0.0f;
                     }
                     // dq_h (nb,HD) += scale * dS · k_g;   dk_g (nk,HD) += scale * dS^T · q_h

@@ -58,6 +58,21 @@ static inline float kept_or_zero(float v, int kept) {
     return v;
 }
 
+// out[j] = keep(first + j) ? inp[j] / (1-p) : 0 for j < n, on the calling thread (attention
+// masks its probability rows with it, inside its own parallel region). out may be inp.
+void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t first, size_t n) {
+    float scale = 1.0f / (1.0f - p);
+    uint64_t thr = keep_threshold(p);
+    size_t j = 0;
+    if (n && first % 2) { out[0] = kept_or_zero(inp[0] * scale, keep(key, first, thr)); j = 1; }
+    for (; j + 1 < n; j += 2) {     // first + j is even here: one hash for the pair
+        uint64_t h = pair_hash(key, (first + j) / 2);
+        out[j] = kept_or_zero(inp[j] * scale, keep_even(h, thr));
+        out[j + 1] = kept_or_zero(inp[j + 1] * scale, keep_odd(h, thr));
+    }
+    if (j < n) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
+}
+
 void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
     if (p <= 0.0f) {                                     // exact identity
         if (out != inp) memcpy(out, inp, N * sizeof(float));

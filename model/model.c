@@ -115,6 +115,7 @@ static int check_config(const Config *c, char *err, size_t errlen) {
     if (!(c->norm_eps > 0)) BAD("config: norm_eps must be > 0");
     if (!(c->rope_theta > 0)) BAD("config: rope_theta must be > 0");
     if (!(c->dropout >= 0 && c->dropout < 1)) BAD("config: dropout must be in [0, 1)");
+    if (!(c->att_dropout >= 0 && c->att_dropout < 1)) BAD("config: att_dropout must be in [0, 1)");
     if (c->rope_factor != 0 && !(c->rope_factor > 0 && c->rope_low_freq_factor > 0 &&
                                  c->rope_high_freq_factor > c->rope_low_freq_factor &&
                                  c->rope_original_max_pos > 0))
@@ -158,7 +159,7 @@ Model *model_create(const Config *c, int with_params, char *err, size_t errlen) 
 void model_free(Model *m) {
     if (!m) return;
     free(m->params_memory); free(m->grads_memory);
-    free(m->rope_cos); free(m->rope_sin); free(m->matmul_scratch); free(m->w.layers);
+    free(m->rope_cos); free(m->rope_sin); free(m->matmul_scratch); free(m->w.layers); free(m->att_scratch);
     free(m->acts_memory); free(m->grad_acts_memory); free(m->inputs); free(m->targets);
     free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
     free(m);
@@ -261,14 +262,15 @@ static LayerActs layer_acts(const ActivationTensors *a, const Config *c, int li,
 // x_out = x + drop(attention(rmsnorm(x))),  then  x_out += drop(mlp(rmsnorm(x_out)))
 // The T tokens sit at positions pos0..pos0+T-1; attention spans Tk keys (see attention.c).
 static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int Tk, int pos0,
-                          float p_drop) {
+                          float p_drop, float p_att) {
     const Config *c = &m->config;
     const LayerWeights *w = &m->w.layers[l];
     int BT = B * T, C = c->dim, H = c->hidden_dim, NH = c->n_heads, NKV = c->n_kv_heads;
     int HD = c->head_dim, QD = NH * HD, KVD = NKV * HD;
     float *scr = m->matmul_scratch;
-    uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // the two dropout sites
+    uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // the three dropout sites
     uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
+    uint64_t key_prob = dropout_key(m->dropout_seed, m->dropout_step, l, 2);  // attention probabilities
     // attention block
     FWD(PROF_RMSNORM, rmsnorm_forward(a->att_norm, a->att_rstd, a->x, w->rms_att, BT, C, c->norm_eps));
     FWD(PROF_MATMUL, matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD));
@@ -276,8 +278,8 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     FWD(PROF_MATMUL, matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD));
     FWD(PROF_ROPE, rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0));
     FWD(PROF_ROPE, rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0));
-    FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, a->qr, a->kall, a->vall, B, T, Tk, NH,
-                                          NKV, HD));
+    FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, m->att_scratch, a->qr, a->kall, a->vall, B, T,
+                                          Tk, NH, NKV, HD, p_att, key_prob));
     FWD(PROF_MATMUL, matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C));
     FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, (size_t)BT * C));
     FWD(PROF_RESIDUAL, residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C));
@@ -334,14 +336,21 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     if (ensure_activations(m, B, T)) return NAN;
     m->act_B = B; m->act_T = T;
     memcpy(m->inputs, inputs, (size_t)BT * sizeof(int));
-    float p = m->training ? c->dropout : 0.0f;
+    float p = m->training ? c->dropout : 0.0f, p_att = m->training ? c->att_dropout : 0.0f;
     m->act_dropout = p;
+    m->act_att_dropout = p_att;
+    if (p_att > 0 && m->att_scratch_floats < attention_scratch_floats(B, T, T, c->n_heads)) {
+        free(m->att_scratch);     // first step (or a larger B, T): not per step
+        m->att_scratch_floats = attention_scratch_floats(B, T, T, c->n_heads);
+        m->att_scratch = malloc(m->att_scratch_floats * sizeof(float));
+        if (!m->att_scratch) { m->att_scratch_floats = 0; return NAN; }
+    }
     ActivationTensors *a = &m->acts;
 
     FWD(PROF_EMBEDDING, embedding_forward(a->resid, inputs, m->w.tok_emb, BT, C));
     for (int l = 0; l < L; l++) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
-        layer_forward(m, l, &la, B, T, T, 0, p);
+        layer_forward(m, l, &la, B, T, T, 0, p, p_att);
     }
     const float *x = a->resid + (size_t)L * BT * C;
     FWD(PROF_RMSNORM, rmsnorm_forward(a->final_norm, a->final_rstd, x, m->w.rms_final, BT, C,
@@ -423,6 +432,7 @@ void model_backward(Model *m) {
         size_t lC = (size_t)l * C;
         uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // as in layer_forward
         uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
+        uint64_t key_prob = dropout_key(m->dropout_seed, m->dropout_step, l, 2);
         // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
         BWD(PROF_DROPOUT, dropout_backward(dl.ffn_out, dresid, p, key_ffn, (size_t)BT * C));
         BWD(PROF_MATMUL, matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid,
@@ -438,8 +448,9 @@ void model_backward(Model *m) {
         BWD(PROF_DROPOUT, dropout_backward(dl.att_out, dresid, p, key_att, (size_t)BT * C));
         BWD(PROF_MATMUL, matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty,
                                          P->wo + lC * QD, BT, QD, C));
-        BWD(PROF_ATTENTION, attention_backward(dl.qr, dl.kr, dl.v, dl.att, dl.atty, la.qr, la.kr,
-                                               la.v, la.att, B, T, T, NH, NKV, HD));
+        BWD(PROF_ATTENTION, attention_backward(dl.qr, dl.kr, dl.v, dl.att, m->att_scratch, dl.atty, la.qr,
+                                               la.kr, la.v, la.att, B, T, T, NH, NKV, HD,
+                                               m->act_att_dropout, key_prob));
         BWD(PROF_ROPE, rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0));
         BWD(PROF_ROPE, rope_backward(dl.k, dl.kr, m->rope_cos, m->rope_sin, B, T, NKV, HD, 0));
         BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wq + lC * QD, dl.q, la.att_norm,
@@ -505,7 +516,7 @@ static float *forward_kv_chunk(Model *m, const int *tokens, int T, int pos) {
         la.v = vc + (size_t)pos * KVD;    // into the cache rows of its positions...
         la.kall = kc;                     // ...and attends over all rows 0..pos+T-1
         la.vall = vc;
-        layer_forward(m, l, &la, 1, T, Tk, pos, 0.0f);
+        layer_forward(m, l, &la, 1, T, Tk, pos, 0.0f, 0.0f);
     }
     return a->resid + (L % 2) * TC;
 }

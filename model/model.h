@@ -31,6 +31,9 @@ typedef struct {
     int rope_original_max_pos;
     int tied_embeddings; // 1: the output head reuses tok_emb
     float dropout;       // residual dropout probability during training
+    // dropout on the attention probabilities during training. A training setting only: not in
+    // checkpoints (loads as 0); bin/train's state file keeps it for --resume.
+    float att_dropout;
 } Config;
 
 // All parameters, float32, in one contiguous buffer (the llm.c pattern). Gradients use an
@@ -169,6 +172,9 @@ struct Model {
     int *inputs, *targets;        // the last batch (alloc_B*alloc_T), kept for the backward
     int have_targets;             // last forward had targets (the backward needs them)
     float mean_loss, act_dropout; // its loss, and the dropout p it used (backward reuses it)
+    float act_att_dropout;        // the same for the attention probabilities
+    float *att_scratch;           // attention's dropout blocks (attention_scratch_floats), when used
+    size_t att_scratch_floats;
     // inference: KV cache (L, kv_max_len, NKV*HD) for K (after RoPE) and V, and no-grad
     // activations for one layer of up to kv_chunk tokens (model_forward_kv runs longer inputs
     // chunk by chunk; all_logits needs T <= kv_chunk).

@@ -278,6 +278,7 @@ row train "--lr -1"                          $X "${TR[@]}" --data "$T/ok16.bin" 
 row train "--lr nan"                         $X "${TR[@]}" --data "$T/ok16.bin" --lr nan
 row train "--batch 0"                        $X "${TR[@]}" --data "$T/ok16.bin" --batch 0
 row train "--dropout 1"                      $X "${TR[@]}" --data "$T/ok16.bin" --dropout 1
+row train "--att-dropout 1"                  $X "${TR[@]}" --data "$T/ok16.bin" --att-dropout 1
 row train "--beta2 1.5"                      $X "${TR[@]}" --data "$T/ok16.bin" --beta2 1.5
 row train "--grad-clip -1"                   $X "${TR[@]}" --data "$T/ok16.bin" --grad-clip -1
 row train "--steps -1"                       $X "${TR[@]}" --data "$T/ok16.bin" --steps -1

@@ -34,7 +34,7 @@ $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/t
 STEPS=24
 RUN=($BIN/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken" --dim 64 --n-layers 1
      --n-heads 4 --n-kv-heads 2 --hidden-dim 128 --seq 16 --batch 2 --steps $STEPS --warmup 5 --lr 1e-2 --min-lr 1e-3
-     --dropout 0.1 --shuffle 1 --seed 7 --eval-every 10 --eval-batches 2 --sample-every 0 --sample-chars 20
+     --dropout 0.1 --att-dropout 0.1 --shuffle 1 --seed 7 --eval-every 10 --eval-batches 2 --sample-every 0 --sample-chars 20
      --ckpt-every 1 --keep-last 2 --threads 1)
 final=$(printf 'model_%08d.bin' $STEPS)
 # the columns that must match: step, train_loss, val_loss, lr, grad_norm (not speed, not time)

@@ -61,8 +61,9 @@ static double fd_loss(void) {   // the mean loss, summed in double from the per-
     for (int i = 0; i < fd_B * fd_T; i++) if (fd_tg[i] >= 0) { s += fd_model->acts.losses[i]; n++; }
     return s / n;
 }
-static void test_model_fd(int n_kv_heads, int tied, float dropout) {
+static void test_model_fd(int n_kv_heads, int tied, float dropout, float att_dropout) {
     Config c = tiny_config(n_kv_heads, tied, dropout);
+    c.att_dropout = att_dropout;
     Model *m = fd_model = tiny_model(&c, 99);
     m->training = 1; m->dropout_seed = 1234; m->dropout_step = 5;
     for (int i = 0; i < fd_B * fd_T; i++) { fd_in[i] = (i * 7 + 3) % c.vocab_size; fd_tg[i] = (i * 5 + 1) % c.vocab_size; }
@@ -76,8 +77,8 @@ static void test_model_fd(int n_kv_heads, int tied, float dropout) {
         size_t off = 0;
         for (int u = 0; u < t; u++) off += m->param_sizes[u];
         char what[160];
-        snprintf(what, sizeof what, "model_backward %s (NKV %d, %s, dropout %.1f)", param_tensor_names[t],
-                 n_kv_heads, tied ? "tied" : "untied", dropout);
+        snprintf(what, sizeof what, "model_backward %s (NKV %d, %s, dropout %.1f, attention dropout %.1f)",
+                 param_tensor_names[t], n_kv_heads, tied ? "tied" : "untied", dropout, att_dropout);
         gc_check(what, m->params_memory + off, m->grads_memory + off, m->param_sizes[t], fd_loss,
                  MODEL_TOL, 12);
     }
@@ -137,6 +138,9 @@ static void test_create_init(void) {
     c = tiny_config(2, 1, 1.0f);
     m = model_create(&c, 1, err, sizeof err);
     CHECK(!m && strstr(err, "dropout"), "model_create rejects dropout 1: \"%s\"", err);
+    c = tiny_config(2, 1, 0.0f); c.att_dropout = 1.0f;
+    m = model_create(&c, 1, err, sizeof err);
+    CHECK(!m && strstr(err, "att_dropout"), "model_create rejects att_dropout 1: \"%s\"", err);
 
     // init: deterministic for a seed, N(0, 0.02) matrices, wo/w2 at 0.02/sqrt(2L), norms 1
     c = tiny_config(2, 0, 0.0f);
@@ -179,6 +183,7 @@ static double max_rel_diff(const float *a, const float *b, size_t n) {
 }
 static void test_threads(void) {
     Config c = tiny_config(2, 1, 0.1f);
+    c.att_dropout = 0.1f;
     c.dim = 128; c.head_dim = 32; c.hidden_dim = 256; c.vocab_size = 512; c.max_seq_len = 128;
     int B = 2, T = 128, n = B * T;
     int *in = malloc(n * sizeof(int)), *tg = malloc(n * sizeof(int));
@@ -201,7 +206,7 @@ static void test_threads(void) {
     omp_set_num_threads(threads);
     CHECK(loss[0] == loss[2] && !memcmp(logits[0], logits[2], nl * sizeof(float)) &&
           !memcmp(grads[0], grads[2], m->num_parameters * sizeof(float)),
-          "forward+backward (C 128, T 128, dropout 0.1) twice with %d OpenMP threads: bitwise equal",
+          "forward+backward (C 128, T 128, dropout 0.1 and 0.1 on attention) twice with %d OpenMP threads: bitwise equal",
           threads);
     double dl = max_rel_diff(logits[0], logits[1], nl);
     double dg = 0;                               // worst tensor, each relative to its own scale
@@ -304,10 +309,11 @@ static void test_fixture(const char *file) {
 
 int main(void) {
     gc_eps = MODEL_EPS;
-    test_model_fd(2, 1, 0.0f);   // GQA, tied head
-    test_model_fd(4, 0, 0.0f);   // MHA, untied head
-    test_model_fd(2, 1, 0.1f);   // dropout at a fixed mask
-    test_model_fd(4, 0, 0.1f);
+    test_model_fd(2, 1, 0.0f, 0.0f);   // GQA, tied head
+    test_model_fd(4, 0, 0.0f, 0.0f);   // MHA, untied head
+    test_model_fd(2, 1, 0.1f, 0.0f);   // dropout at a fixed mask
+    test_model_fd(4, 0, 0.1f, 0.0f);
+    test_model_fd(2, 1, 0.1f, 0.2f);   // and on the attention probabilities
     test_create_init();
     test_kv();
     test_threads();

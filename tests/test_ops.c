@@ -168,18 +168,20 @@ static void test_rope(void) {
 
 // ---- attention ----
 static int a_B, a_T, a_Tk, a_NH, a_NKV, a_HD;
-static float *a_q, *a_k, *a_v, *a_out, *a_att, *a_R;
+static float *a_q, *a_k, *a_v, *a_out, *a_att, *a_R, *a_scr, a_p;
+static uint64_t a_key;
 static double a_obj(void) {
-    attention_forward(a_out, a_att, a_q, a_k, a_v, a_B, a_T, a_Tk, a_NH, a_NKV, a_HD);
+    attention_forward(a_out, a_att, a_scr, a_q, a_k, a_v, a_B, a_T, a_Tk, a_NH, a_NKV, a_HD, a_p, a_key);
     return gc_dot(a_out, a_R, (size_t)a_B * a_T * a_NH * a_HD);
 }
 // gradcheck = 0 skips the finite differences (hundreds of forwards), for the large case that is
-// there for the threads
-static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gradcheck) {
-    a_B = B; a_T = T; a_Tk = Tk; a_NH = NH; a_NKV = NKV; a_HD = HD;
+// there for the threads. p > 0: dropout on the probabilities, with a fixed mask (key)
+static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gradcheck, float p) {
+    a_B = B; a_T = T; a_Tk = Tk; a_NH = NH; a_NKV = NKV; a_HD = HD; a_p = p; a_key = dropout_key(9, 4, 2, 2);
     size_t nq = (size_t)B * T * NH * HD, nk = (size_t)B * Tk * NKV * HD, na = (size_t)B * NH * T * Tk;
     a_q = gc_rand(nq, 1); a_k = gc_rand(nk, 1); a_v = gc_rand(nk, 1); a_R = gc_rand(nq, 1);
     a_out = malloc(nq * 4); a_att = malloc(na * 4);
+    a_scr = p > 0 ? malloc(attention_scratch_floats(B, T, Tk, NH) * 4) : NULL;
     float *dq = pre(nq), *dk = pre(nk), *dv = pre(nk), *datt = malloc(na * 4);
     a_obj();
     // every row of P sums to 1 over its visible keys and is 0 beyond them
@@ -191,9 +193,11 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
         worst = fmax(worst, fabs(s - 1) + (masked_ok ? 0 : 1));
     }
     char what[160];
-    snprintf(what, sizeof what, "attention B%d T%d Tk%d NH%d NKV%d HD%d", B, T, Tk, NH, NKV, HD);
+    snprintf(what, sizeof what, "attention B%d T%d Tk%d NH%d NKV%d HD%d%s", B, T, Tk, NH, NKV, HD,
+             p > 0 ? " dropout 0.3" : "");
     CHECK(worst < 1e-6, "%s: softmax rows sum to 1, masked keys exactly 0: max err %.2e (tol 1e-06)", what, worst);
-    // the output against the definition, in double: out = softmax(q k^T / sqrt(HD), causal) v
+    // the output against the definition, in double: out = drop(softmax(q k^T / sqrt(HD), causal)) v,
+    // drop keeping probability j of row (b, h, t) where dropout_keep says, scaled by 1/(1-p)
     double werr = 0, wscale = 0;
     for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
         int g = h / (NH / NKV), n = Tk - T + t + 1;
@@ -207,6 +211,8 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
             mx = fmax(mx, s[j]);
         }
         for (int j = 0; j < n; j++) { s[j] = exp(s[j] - mx); sum += s[j]; }
+        for (int j = 0; j < n && p > 0; j++)
+            s[j] *= dropout_keep(a_key, (((size_t)b * NH + h) * T + t) * Tk + j, p) ? 1.0 / (1.0 - p) : 0.0;
         for (int i = 0; i < HD; i++) {
             double o = 0;
             for (int j = 0; j < n; j++) o += s[j] / sum * a_v[((size_t)b * Tk + j) * NKV * HD + g * HD + i];
@@ -215,7 +221,7 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
         }
     }
     CHECK(werr / wscale < 1e-5, "%s: forward vs double reference: max err / max |out| %.2e (tol 1e-05)", what, werr / wscale);
-    attention_backward(dq, dk, dv, datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
+    attention_backward(dq, dk, dv, datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
     unpre(dq, nq); unpre(dk, nk); unpre(dv, nk);
     char w2[200];
     if (gradcheck) {
@@ -227,10 +233,10 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
     int threads = omp_get_max_threads();
     float *out1 = malloc(nq * 4), *att1 = malloc(na * 4), *g1[3] = { pre(nq), pre(nk), pre(nk) };
     float *gn[3] = { pre(nq), pre(nk), pre(nk) };
-    attention_backward(gn[0], gn[1], gn[2], datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
+    attention_backward(gn[0], gn[1], gn[2], datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
     omp_set_num_threads(1);
-    attention_forward(out1, att1, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD);
-    attention_backward(g1[0], g1[1], g1[2], datt, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD);
+    attention_forward(out1, att1, a_scr, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD, p, a_key);
+    attention_backward(g1[0], g1[1], g1[2], datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
     omp_set_num_threads(threads);
     a_obj();
     CHECK(!memcmp(out1, a_out, nq * 4) && !memcmp(att1, a_att, na * 4) && !memcmp(g1[0], gn[0], nq * 4) &&
@@ -238,7 +244,7 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
           "%s: forward and backward with %d threads bitwise equal to 1 thread", what, threads);
     free(out1); free(att1);
     for (int i = 0; i < 3; i++) { free(g1[i]); free(gn[i]); }
-    free(a_q); free(a_k); free(a_v); free(a_R); free(a_out); free(a_att);
+    free(a_q); free(a_k); free(a_v); free(a_R); free(a_out); free(a_att); free(a_scr);
     free(dq); free(dk); free(dv); free(datt);
 }
 
@@ -363,13 +369,17 @@ int main(void) {
     test_matmul_dtypes(200);
     test_matmul_dtypes(201);
     test_rope();
-    test_attention(2, 5, 5, 4, 2, 4, 1);   // GQA, 2 query heads per KV head
-    test_attention(2, 5, 5, 4, 4, 4, 1);   // plain multi-head
-    test_attention(1, 4, 4, 3, 1, 6, 1);   // MQA
-    test_attention(2, 3, 7, 4, 2, 4, 1);   // queries at positions 4..6 over 7 keys (KV cache shape)
-    test_attention(1, 150, 150, 2, 1, 4, 1); // three blocks of 64 query rows (the last one partial)
-    test_attention(1, 70, 80, 2, 2, 4, 1);   // two blocks, against a longer key range
-    test_attention(2, 64, 64, 4, 2, 32, 0);  // B*NH*T*Tk*HD >= ATT_MIN_WORK: threads split the heads
+    test_attention(2, 5, 5, 4, 2, 4, 1, 0);   // GQA, 2 query heads per KV head
+    test_attention(2, 5, 5, 4, 4, 4, 1, 0);   // plain multi-head
+    test_attention(1, 4, 4, 3, 1, 6, 1, 0);   // MQA
+    test_attention(2, 3, 7, 4, 2, 4, 1, 0);   // queries at positions 4..6 over 7 keys (KV cache shape)
+    test_attention(1, 150, 150, 2, 1, 4, 1, 0); // three blocks of 64 query rows (the last one partial)
+    test_attention(1, 70, 80, 2, 2, 4, 1, 0);   // two blocks, against a longer key range
+    test_attention(2, 64, 64, 4, 2, 32, 0, 0);  // B*NH*T*Tk*HD >= ATT_MIN_WORK: threads split the heads
+    // dropout on the probabilities (odd Tk: mask pairs straddle rows; 150: several blocks)
+    test_attention(2, 5, 5, 4, 2, 4, 1, 0.3f);
+    test_attention(1, 150, 150, 2, 1, 4, 1, 0.3f);
+    test_attention(2, 64, 64, 4, 2, 32, 0, 0.3f);
     test_swiglu();
     test_residual();
     test_dropout(0.0f);

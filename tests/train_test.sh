@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/train_test.sh — bin/prepare and bin/train end to end on a tiny model (seconds):
-# 20 steps in one run == 10 steps + --resume + 10 steps, bit for bit (dropout and shuffling on);
+# 20 steps in one run == 10 steps + --resume + 10 steps, bit for bit (both dropouts and shuffling on);
 # SIGINT saves and exits 0; corrupt checkpoints and bad flags get one line and exit 1.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
@@ -27,7 +27,7 @@ tb=$(stat -c %s "$T/train.txt"); vb=$(stat -c %s "$T/val.txt")
 
 BASE=($BIN/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken")
 TRAIN=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
-       --steps 20 --warmup 5 --lr 1e-2 --min-lr 1e-3 --dropout 0.1 --shuffle 1 --seed 7
+       --steps 20 --warmup 5 --lr 1e-2 --min-lr 1e-3 --dropout 0.1 --att-dropout 0.1 --shuffle 1 --seed 7
        --eval-every 5 --eval-batches 2 --sample-every 0 --sample-chars 40 --ckpt-every 4 --threads 2)
 
 "${TRAIN[@]}" --ckpt-dir "$T/a" --log "$T/a.csv" > "$T/a.out" 2> "$T/a.err"
@@ -58,7 +58,7 @@ rc2=$?
   ok "--resume removes a killed writer's temp file" || fail "stale temp file: $(ls "$T/b" | tr '\n' ' ')"
 [ $rc2 = 0 ] && ok "--resume: exit 0 ($(grep '^resumed' "$T/b2.out"))" || fail "--resume: exit $rc2: $(head -3 "$T/b2.err")"
 if diff <(cut -d, -f1-5 "$T/a.csv") <(cut -d, -f1-5 "$T/b.csv") > "$T/diff"; then
-  ok "resume: train and val losses, lr and grad norm of all 20 steps are bit-identical (dropout 0.1, shuffled)"
+  ok "resume: train and val losses, lr and grad norm of all 20 steps are bit-identical (dropout 0.1 on the residual branches and the attention probabilities, shuffled)"
 else fail "resume: logs differ: $(head -4 "$T/diff" | tr '\n' '|')"; fi
 cmp -s "$T/a/model_00000020.bin" "$T/b/model_00000020.bin" && ok "resume: final weights byte-identical to the uninterrupted run" ||
   fail "resume: final weights differ"
@@ -66,7 +66,7 @@ cmp -s "$T/a/model_00000020.bin" "$T/b/model_00000020.bin" && ok "resume: final 
 # gradient accumulation: batch 2 x 2 micro-batches reads the same rows as batch 4 (sequential
 # loader) and must make the same updates, up to float rounding of the sums
 ACC=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --steps 6
-     --warmup 2 --lr 1e-2 --dropout 0 --shuffle 0 --eval-every 0 --sample-chars 0 --threads 2)
+     --warmup 2 --lr 1e-2 --dropout 0 --att-dropout 0 --shuffle 0 --eval-every 0 --sample-chars 0 --threads 2)
 "${ACC[@]}" --batch 4 --ckpt-dir "$T/g1" --log "$T/g1.csv" > /dev/null 2>&1
 "${ACC[@]}" --batch 2 --grad-accum 2 --ckpt-dir "$T/g2" --log "$T/g2.csv" > /dev/null 2>&1
 # (the grad norm too: AdamW alone would not notice gradients off by a constant factor)

@@ -13,7 +13,8 @@
 #include <signal.h>
 
 #define STATE_MAGIC "SLSTATE"
-#define STATE_VERSION 1
+// version 2 added att_dropout (the last field of the settings); version 1 files still load
+#define STATE_VERSION 2
 
 static void put_opts(SerialOut *o, const TrainOptions *p) {
     ser_str(o, p->data); ser_str(o, p->val_data); ser_str(o, p->tokenizer); ser_str(o, p->pattern);
@@ -52,13 +53,15 @@ static void put_state(SerialOut *o, const TrainState *s) {
     ser_u64(o, s->step); ser_u64(o, s->data.epoch); ser_u64(o, s->data.pos); ser_u64(o, s->sample_rng);
     ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
     ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
+    ser_f32(o, s->opts.att_dropout);
 }
 
-static void get_state(SerialIn *in, TrainState *s) {
+static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
     get_opts(in, &s->opts);
     s->step = des_u64(in); s->data.epoch = des_u64(in); s->data.pos = des_u64(in); s->sample_rng = des_u64(in);
     s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
     s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
+    s->opts.att_dropout = version >= 2 ? des_f32(in) : 0.0f;
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {
@@ -101,8 +104,8 @@ int train_state_load(const char *path, TrainState *st, float *m, float *v, size_
     uint32_t version, hb;
     memcpy(&version, fixed + 8, 4);
     memcpy(&hb, fixed + 12, 4);
-    if (version != STATE_VERSION) {
-        snprintf(err, errlen, "%s: training state version %u, this program reads version %d", path, version, STATE_VERSION);
+    if (version < 1 || version > STATE_VERSION) {
+        snprintf(err, errlen, "%s: training state version %u, this program reads versions 1 to %d", path, version, STATE_VERSION);
         goto out;
     }
     if (hb < 16 || hb > 16 * TRAIN_PATH_MAX || hb > size) {
@@ -114,7 +117,7 @@ int train_state_load(const char *path, TrainState *st, float *m, float *v, size_
     memcpy(buf, fixed, 16);
     if (fread(buf + 16, 1, hb - 16, fp) != hb - 16) { snprintf(err, errlen, "%s: truncated header", path); goto out; }
     SerialIn in = {buf, hb, 16, 0};
-    get_state(&in, st);
+    get_state(&in, st, version);
     uint64_t fn = des_u64(&in), sum = des_u64(&in);
     if (in.bad) { snprintf(err, errlen, "%s: malformed training state header", path); goto out; }
     // the header's own checksum: the run's settings live here, and a flipped bit would resume

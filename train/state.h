@@ -35,6 +35,7 @@ typedef struct {
     long warmup;
     int lr_schedule;        // LrSchedule
     float weight_decay, beta1, beta2, eps, grad_clip, dropout;
+    float att_dropout;      // dropout on the attention probabilities (state version 2; 0 in version 1)
     int decay_all;          // 1: weight decay on every tensor (torch default); 0: matrices only
     uint64_t seed;
     long eval_every;

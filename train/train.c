@@ -86,15 +86,16 @@ typedef struct {
     int dim, n_layers, n_heads, n_kv_heads, hidden_dim, seq, batch;
     float lr, min_lr, dropout, weight_decay;
     long warmup;
+    float att_dropout;
 } Preset;
 static const Preset presets[] = {
     // tiny: 0.9M parameters, trains in minutes on 2 cores. In a 10-minute budget it sees the
     // 0.4M training tokens ~15 times: without dropout val loss turns up after a third of the run;
-    // dropout 0.15, weight decay 1.0 and a cosine down to 3e-5 measured best (docs/training.md,
-    // "Choosing the tiny preset")
-    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-5f, 0.15f, 1.0f, 100},
+    // dropout 0.1 on the attention probabilities and 0.05 on the residual branches, weight decay
+    // 1.0 and a cosine down to 3e-5 measured best (docs/training.md, "Choosing the tiny preset")
+    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-5f, 0.05f, 1.0f, 100, 0.1f},
     // small: ~10M parameters, for a longer run or a faster machine (dropout: it sees many epochs)
-    {"small", 384, 6, 6, 2, 1024, 256, 16, 1e-3f, 1e-4f, 0.1f, 0.1f, 200},
+    {"small", 384, 6, 6, 2, 1024, 256, 16, 1e-3f, 1e-4f, 0.1f, 0.1f, 200, 0.0f},
 };
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
 
@@ -102,7 +103,7 @@ enum {
     O_DATA = 256, O_VAL_DATA, O_TOKENIZER, O_PATTERN, O_PRESET, O_DIM, O_N_LAYERS, O_N_HEADS, O_N_KV_HEADS,
     O_HIDDEN_DIM, O_SEQ, O_BATCH, O_GRAD_ACCUM, O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_LR, O_MIN_LR,
     O_WARMUP, O_LR_SCHEDULE, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
-    O_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
+    O_DROPOUT, O_ATT_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
     O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_DEBUG_NAN_AT, O_PROFILE, O_HELP, O_END
 };
 static int given[O_END];   // which flags the command line set
@@ -119,6 +120,7 @@ static const struct option long_opts[] = {
     {"lr-schedule", 1, 0, O_LR_SCHEDULE}, {"weight-decay", 1, 0, O_WEIGHT_DECAY},
     {"decay-all", 1, 0, O_DECAY_ALL}, {"beta1", 1, 0, O_BETA1}, {"beta2", 1, 0, O_BETA2},
     {"eps", 1, 0, O_EPS}, {"grad-clip", 1, 0, O_GRAD_CLIP}, {"dropout", 1, 0, O_DROPOUT},
+    {"att-dropout", 1, 0, O_ATT_DROPOUT},
     {"seed", 1, 0, O_SEED}, {"eval-every", 1, 0, O_EVAL_EVERY}, {"eval-batches", 1, 0, O_EVAL_BATCHES},
     {"sample-every", 1, 0, O_SAMPLE_EVERY}, {"sample-chars", 1, 0, O_SAMPLE_CHARS},
     {"ckpt-dir", 1, 0, O_CKPT_DIR}, {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"keep-last", 1, 0, O_KEEP_LAST},
@@ -164,7 +166,8 @@ static void usage(FILE *f) {
 "                       only, not RMSNorm gains (default 0)\n"
 "  --beta1 X --beta2 X --eps X   AdamW (default 0.9, 0.95, 1e-8)\n"
 "  --grad-clip X        clip the global gradient norm to X; 0 = off (default 1.0)\n"
-"  --dropout P          residual dropout while training (tiny 0.15, small 0.1); off in eval/sampling\n"
+"  --dropout P          residual dropout while training (tiny 0.05, small 0.1); off in eval/sampling\n"
+"  --att-dropout P      dropout on the attention probabilities while training (tiny 0.1, small 0)\n"
 "  --seed N             initialization, shuffling, dropout and sampling (default 1337)\n"
 "evaluation, samples, checkpoints\n"
 "  --eval-every N       evaluate every N steps and at the end; 0 = only at the end (default 200)\n"
@@ -265,6 +268,7 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_EPS: o->eps = (float)parse_double(name, optarg, 1e-30, 1); break;
         case O_GRAD_CLIP: o->grad_clip = (float)parse_double(name, optarg, 0, 1e9); break;
         case O_DROPOUT: o->dropout = (float)parse_double(name, optarg, 0, 0.95); break;
+        case O_ATT_DROPOUT: o->att_dropout = (float)parse_double(name, optarg, 0, 0.95); break;
         case O_SEED: o->seed = (uint64_t)parse_long(name, optarg, 0, 0x7fffffffffffffffL); break;
         case O_EVAL_EVERY: o->eval_every = parse_long(name, optarg, 0, 1L << 40); break;
         case O_EVAL_BATCHES: o->eval_batches = (int)parse_long(name, optarg, 1, 1 << 20); break;
@@ -304,6 +308,7 @@ static void apply_preset(TrainOptions *o) {
     if (!given[O_LR]) o->lr = p->lr;
     if (!given[O_MIN_LR]) o->min_lr = p->min_lr;
     if (!given[O_DROPOUT]) o->dropout = p->dropout;
+    if (!given[O_ATT_DROPOUT]) o->att_dropout = p->att_dropout;
     if (!given[O_WEIGHT_DECAY]) o->weight_decay = p->weight_decay;
     if (!given[O_WARMUP]) o->warmup = p->warmup;
 }
@@ -318,6 +323,7 @@ static void check_options(const TrainOptions *o, const char *where) {
              o->weight_decay >= 0 && o->weight_decay <= 10 && (o->decay_all == 0 || o->decay_all == 1) &&
              o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0 && o->eps <= 1 &&
              o->grad_clip >= 0 && o->dropout >= 0 && o->dropout <= 0.95f && o->eval_every >= 0 &&
+             o->att_dropout >= 0 && o->att_dropout <= 0.95f &&
              o->eval_batches >= 1 && o->sample_every >= 0 && o->sample_chars >= 0 && o->sample_chars <= (1 << 20) &&
              o->ckpt_every >= 0 && o->keep_last >= 1 && o->threads >= 0 && o->threads <= 4096 &&
              (o->shuffle == 0 || o->shuffle == 1) &&
@@ -692,6 +698,7 @@ int main(int argc, char **argv) {
         c.head_dim = o->dim / o->n_heads;
         c.hidden_dim = o->hidden_dim; c.vocab_size = vocab; c.max_seq_len = o->seq;
         c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.tied_embeddings = 1; c.dropout = o->dropout;
+        c.att_dropout = o->att_dropout;
         m = model_create(&c, 1, err, sizeof err);
         if (!m) die("model: %s", err);
         model_init_random(m, o->seed);
@@ -701,6 +708,7 @@ int main(int argc, char **argv) {
     if (resumed && m->config.vocab_size != vocab)
         die("--resume: the checkpoint's vocabulary is %d but the data/tokenizer use %d", m->config.vocab_size, vocab);
     m->config.dropout = o->dropout;
+    m->config.att_dropout = o->att_dropout;   // a training setting: checkpoints do not carry it
     if (o->seq > m->config.max_seq_len) die("--seq %d is longer than the model's max_seq_len %d", o->seq, m->config.max_seq_len);
     // the sampler's KV cache: a sample is a few hundred tokens, never more than 1024 positions
     r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
