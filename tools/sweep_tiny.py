@@ -33,11 +33,29 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
                 seq=256, lr=3e-3, min_lr=3e-4, warmup=100, dropout=0.0, weight_decay=0.1,
                 grad_clip=1.0, norm_eps=1e-5, rope_theta=10000.0, seed=1337, budget_s=585.0,
                 eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95,
-                untied=False, emb_wd=True)
+                untied=False, emb_wd=True, optimizer="adamw", muon_lr=0.02, muon_momentum=0.95,
+                muon_wd=0.0, att_dropout=0.0)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
 # step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output),
-# untied (a separate output head), emb_wd False (no weight decay on the embedding).
+# untied (a separate output head), emb_wd False (no weight decay on the embedding), optimizer
+# "muon" (the blocks' matrices step by Muon: Nesterov momentum, then the update orthogonalized by
+# five Newton-Schulz iterations, scaled by sqrt(max(1, rows/cols)), decoupled decay muon_wd; the
+# embedding and the norm gains stay on AdamW; the schedule scales both learning rates alike),
+# att_dropout (dropout on the attention probabilities, as HF's attention_dropout).
+
+
+def orthogonalize(g, steps=5):
+    """Newton-Schulz iteration towards U V^T of g = U S V^T (Muon's quintic, coefficients
+    3.4445, -4.7750, 2.0315: pushes every singular value into roughly [0.7, 1.2])."""
+    x = g / (g.norm() + 1e-7)
+    wide = x.shape[0] <= x.shape[1]
+    if not wide:
+        x = x.t()
+    for _ in range(steps):
+        a = x @ x.t()
+        x = 3.4445 * x + (-4.7750 * a + 2.0315 * a @ a) @ x
+    return x if wide else x.t()
 
 
 def read_shard(path):
@@ -74,11 +92,22 @@ def run_one(job):
     torch.manual_seed(a.seed)
     model = Llama(a).to(dev)
     decays = lambda n, p: p.dim() >= 2 and (a.emb_wd or n != "tok_emb.weight")  # noqa: E731
-    decay = [p for n, p in model.named_parameters() if decays(n, p)]
+    muon = [p for n, p in model.named_parameters()
+            if a.optimizer == "muon" and n.startswith("layers.") and p.dim() == 2]
+    decay = [p for n, p in model.named_parameters() if decays(n, p) and not any(p is q for q in muon)]
     no_decay = [p for n, p in model.named_parameters() if not decays(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(a.beta1, a.beta2), eps=1e-8)
+    bufs = [torch.zeros_like(p) for p in muon]
+
+    @torch.no_grad()
+    def muon_step(lr):
+        for p, buf in zip(muon, bufs):
+            buf.mul_(a.muon_momentum).add_(p.grad)
+            u = orthogonalize(p.grad + a.muon_momentum * buf)  # Nesterov
+            p.mul_(1.0 - lr * a.muon_wd)
+            p.add_(u, alpha=-lr * max(1.0, p.shape[0] / p.shape[1]) ** 0.5)
 
     def lr_at(s):  # train/schedule.c lr_at
         if s < a.warmup:
@@ -136,6 +165,8 @@ def run_one(job):
         if a.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         opt.step()
+        if muon:
+            muon_step(a.muon_lr * lr_at(s) / a.lr)
         with torch.no_grad():
             for d, e in zip(a.ema, emas):
                 torch._foreach_lerp_(e, [p.detach() for p in params], 1.0 - d)

@@ -56,6 +56,7 @@ class Attention(nn.Module):
         self.wk = nn.Linear(a.dim, self.nkv * self.hd, bias=False)
         self.wv = nn.Linear(a.dim, self.nkv * self.hd, bias=False)
         self.wo = nn.Linear(self.nh * self.hd, a.dim, bias=False)
+        self.att_drop = nn.Dropout(getattr(a, "att_dropout", 0.0))  # tools/sweep_tiny.py only
 
     def forward(self, x, cos, sin, mask):
         B, T, _ = x.shape
@@ -68,7 +69,7 @@ class Attention(nn.Module):
             k = k.repeat_interleave(self.nh // self.nkv, dim=1)
             v = v.repeat_interleave(self.nh // self.nkv, dim=1)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))   # (B, NH, T, T)
-        att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
+        att = self.att_drop(att.masked_fill(mask, float("-inf")).softmax(dim=-1))
         y = (att @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
         return self.wo(y)
 
