@@ -16,7 +16,7 @@
 //   Because several heads share k_g, v_g, their dk/dv contributions add up (the += does it).
 // Caches P in att: the backward needs it for the softmax Jacobian; D is rebuilt from P and the
 // mask, a block at a time, in scratch (a block of rows per (b, h)), in the forward and again in
-// the backward, rather than stored.
+// the backward, rather than stored; the backward reads the mask for dP off D.
 //
 // Every product is a cblas_sgemm on strided views (a head is HD columns of a row of width
 // NH*HD, hence lda = NH*HD). The products are small (at T = 256, HD = 32: 64 x 256 x 32), too
@@ -138,12 +138,19 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, float *scr
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
                                 1.0f, D, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
                     // dP = dD through the dropout mask; then dS = P * (dP - sum_j dP_j P_j), in
-                    // place in dP (masked entries have P = 0)
+                    // place in dP (masked entries have P = 0). The mask is read off D instead of
+                    // hashed again: D_j != 0 means kept, and where P_j is 0 (so D_j too) dS_j is
+                    // 0 whatever dP_j is, so the shortcut changes nothing.
                     for (int i = 0; i < nb; i++) {
                         const float *pr = P + (size_t)i * Tk;
                         float *d = dP + (size_t)i * Tk;
                         int n = past + t0 + i + 1;
-                        if (p > 0) dropout_span(d, d, p, key, (((size_t)b * NH + h) * T + t0 + i) * Tk, n);
+                        if (p > 0) {
+                            const float *dr = D + (size_t)i * Tk;
+                            float inv = 1.0f / (1.0f - p);
+                            #pragma omp simd
+                            for (int j = 0; j < n; j++) d[j] *= dr[j] != 0.0f ? inv : 0.0f;  // no branch
+                        }
                         float dot = 0.0f;
                         #pragma omp simd reduction(+:dot)
                         for (int j = 0; j < n; j++) dot += d[j] * pr[j];

@@ -1,7 +1,7 @@
 // model/dropout.c — inverted dropout whose mask is a pure function of counters.
 //
-//   keep(i) = u_i >= p,   u_i uniform in [0,1): 24 bits of h_j = splitmix64(key + j·gamma), j = i/2
-//   (one 64-bit hash serves two elements: its top 24 bits the even one, the next 24 the odd one)
+//   keep(i) = u_i >= p,   u_i uniform in [0,1): 16 bits of h_j = splitmix64(key + j·gamma), j = i/4
+//   (one 64-bit hash serves four elements, 16 bits each, from the top down)
 //   forward:  out_i = keep(i) ? inp_i / (1-p) : 0        (so E[out] = inp: no rescale at eval)
 //   backward: dinp_i += keep(i) ? dout_i / (1-p) : 0
 // key = dropout_key(seed, step, layer, site) mixes the run's seed, the optimizer step, the layer
@@ -27,23 +27,25 @@ uint64_t dropout_key(uint64_t seed, uint64_t step, int layer, int site) {
     return k;
 }
 
-// u·2^24 is 24 bits of the hash and keep = u >= p. Compared as integers, u·2^24 >= p·2^24 <=>
-// u·2^24 >= ceil(p·2^24) (exact: scaling by 2^24 and ceil lose nothing), which keeps the loops
-// free of int->float conversions. The hash (three 64-bit multiplies) is most of the cost, so one
-// hash serves a pair of elements: h = splitmix64(key + j·gamma) is splitmix64's own output
-// stream started at key (element j of it), and two disjoint 24-bit fields of one output are
-// independent uniform draws. (Two hashes per element, as before: 2.6 ms of a tiny training
-// step's forward; an AVX2 version, which has to build each 64-bit multiply from three 32-bit
-// ones, measured no faster than scalar code.)
-static inline uint64_t keep_threshold(float p) { return (uint64_t)ceil((double)p * 16777216.0); }
-static inline uint64_t pair_hash(uint64_t key, size_t j) {
+// u·2^16 is 16 bits of the hash and keep = u >= p. Compared as integers, u·2^16 >= p·2^16 <=>
+// u·2^16 >= ceil(p·2^16) (exact: scaling by 2^16 and ceil lose nothing), which keeps the loops
+// free of int->float conversions; p is thereby rounded up to a multiple of 2^-16 (0.1 -> 0.100006).
+// The hash (three 64-bit multiplies) is most of the cost, so one hash serves four elements:
+// h_j = splitmix64(key + j·gamma) is splitmix64's own output stream started at key (element j of
+// it), and its four disjoint 16-bit fields are independent uniform draws for elements 4j..4j+3.
+// (Two chained hashes per element, as this began: 2.6 ms of a tiny training step's forward; an
+// AVX2 version, which has to build each 64-bit multiply from three 32-bit ones, measured no
+// faster than scalar code.)
+static inline uint32_t keep_threshold(float p) { return (uint32_t)ceil((double)p * 65536.0); }
+static inline uint64_t quad_hash(uint64_t key, size_t j) {
     return splitmix64(key + (uint64_t)j * 0x9e3779b97f4a7c15ull);
 }
-static inline int keep_even(uint64_t h, uint64_t threshold) { return (h >> 40) >= threshold; }
-static inline int keep_odd(uint64_t h, uint64_t threshold) { return ((h >> 16) & 0xffffff) >= threshold; }
-static inline int keep(uint64_t key, size_t i, uint64_t threshold) {
-    uint64_t h = pair_hash(key, i / 2);
-    return i % 2 ? keep_odd(h, threshold) : keep_even(h, threshold);
+// element r (0..3) of a quad: the top 16 bits for r = 0, the next 16 for r = 1, ...
+static inline int keep_in(uint64_t h, int r, uint32_t threshold) {
+    return ((h >> (48 - 16 * r)) & 0xffff) >= threshold;
+}
+static inline int keep(uint64_t key, size_t i, uint32_t threshold) {
+    return keep_in(quad_hash(key, i / 4), (int)(i % 4), threshold);
 }
 
 int dropout_keep(uint64_t key, size_t i, float p) { return keep(key, i, keep_threshold(p)); }
@@ -62,15 +64,14 @@ static inline float kept_or_zero(float v, int kept) {
 // masks its probability rows with it, inside its own parallel region). out may be inp.
 void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t first, size_t n) {
     float scale = 1.0f / (1.0f - p);
-    uint64_t thr = keep_threshold(p);
+    uint32_t thr = keep_threshold(p);
     size_t j = 0;
-    if (n && first % 2) { out[0] = kept_or_zero(inp[0] * scale, keep(key, first, thr)); j = 1; }
-    for (; j + 1 < n; j += 2) {     // first + j is even here: one hash for the pair
-        uint64_t h = pair_hash(key, (first + j) / 2);
-        out[j] = kept_or_zero(inp[j] * scale, keep_even(h, thr));
-        out[j + 1] = kept_or_zero(inp[j + 1] * scale, keep_odd(h, thr));
+    for (; j < n && (first + j) % 4; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
+    for (; j + 4 <= n; j += 4) {     // first + j is a multiple of 4 here: one hash for the quad
+        uint64_t h = quad_hash(key, (first + j) / 4);
+        for (int r = 0; r < 4; r++) out[j + r] = kept_or_zero(inp[j + r] * scale, keep_in(h, r, thr));
     }
-    if (j < n) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
+    for (; j < n; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
 }
 
 void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
@@ -79,14 +80,13 @@ void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t
         return;
     }
     float scale = 1.0f / (1.0f - p);
-    uint64_t thr = keep_threshold(p);
+    uint32_t thr = keep_threshold(p);
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t j = 0; j < N / 2; j++) {
-        uint64_t h = pair_hash(key, j);
-        out[2 * j] = kept_or_zero(inp[2 * j] * scale, keep_even(h, thr));
-        out[2 * j + 1] = kept_or_zero(inp[2 * j + 1] * scale, keep_odd(h, thr));
+    for (size_t j = 0; j < N / 4; j++) {
+        uint64_t h = quad_hash(key, j);
+        for (int r = 0; r < 4; r++) out[4 * j + r] = kept_or_zero(inp[4 * j + r] * scale, keep_in(h, r, thr));
     }
-    if (N % 2) out[N - 1] = kept_or_zero(inp[N - 1] * scale, keep(key, N - 1, thr));
+    for (size_t i = N / 4 * 4; i < N; i++) out[i] = kept_or_zero(inp[i] * scale, keep(key, i, thr));
 }
 
 void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
@@ -96,12 +96,11 @@ void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, siz
         return;
     }
     float scale = 1.0f / (1.0f - p);
-    uint64_t thr = keep_threshold(p);
+    uint32_t thr = keep_threshold(p);
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t j = 0; j < N / 2; j++) {
-        uint64_t h = pair_hash(key, j);
-        dinp[2 * j] += kept_or_zero(dout[2 * j] * scale, keep_even(h, thr));
-        dinp[2 * j + 1] += kept_or_zero(dout[2 * j + 1] * scale, keep_odd(h, thr));
+    for (size_t j = 0; j < N / 4; j++) {
+        uint64_t h = quad_hash(key, j);
+        for (int r = 0; r < 4; r++) dinp[4 * j + r] += kept_or_zero(dout[4 * j + r] * scale, keep_in(h, r, thr));
     }
-    if (N % 2) dinp[N - 1] += kept_or_zero(dout[N - 1] * scale, keep(key, N - 1, thr));
+    for (size_t i = N / 4 * 4; i < N; i++) dinp[i] += kept_or_zero(dout[i] * scale, keep(key, i, thr));
 }
