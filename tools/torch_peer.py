@@ -148,6 +148,7 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--grad-clip", type=float, default=1.0, help="0 = off")
     ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--att-dropout", type=float, default=0.0, help="dropout on the attention probabilities")
     ap.add_argument("--norm-eps", type=float, default=1e-5)
     ap.add_argument("--rope-theta", type=float, default=10000.0)
     ap.add_argument("--seed", type=int, default=1337)
@@ -208,7 +209,7 @@ def main():
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
         "config": {k: getattr(a, k) for k in ("dim", "n_layers", "n_heads", "n_kv_heads", "head_dim",
-                                               "hidden_dim", "vocab", "batch", "seq", "dropout", "grad_clip")},
+                                               "hidden_dim", "vocab", "batch", "seq", "dropout", "att_dropout", "grad_clip")},
     }
     print(json.dumps(out))
     return 0
