@@ -7,7 +7,7 @@
 // model_forward averages over the positions that have a target.
 // The backward takes the forward's losses as well as the logits: lse_n = loss_n + z_n[y_n]
 // gives the softmax's normalizer back, so the backward is one pass of exps over the row, not
-// three (max, sum of exps, softmax): 3.4 -> 1.2 ms in a tiny training step.
+// three (max, sum of exps, softmax): 2.9 -> 1.3 ms in a tiny training step.
 // The passes over a row are `omp simd` loops: exp_fast (model/vecmath.h) keeps them vectorized.
 #include <math.h>
 #include "model/ops.h"

@@ -67,11 +67,15 @@ void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t fi
     uint32_t thr = keep_threshold(p);
     size_t j = 0;
     for (; j < n && (first + j) % 4; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
-    for (; j + 4 <= n; j += 4) {     // first + j is a multiple of 4 here: one hash for the quad
-        uint64_t h = quad_hash(key, (first + j) / 4);
-        for (int r = 0; r < 4; r++) out[j + r] = kept_or_zero(inp[j + r] * scale, keep_in(h, r, thr));
+    // first + j is a multiple of 4 here: whole quads, one hash each
+    size_t q0 = (first + j) / 4, nq = (n - j) / 4;
+    float *o = out + j;
+    const float *in = inp + j;
+    for (size_t q = 0; q < nq; q++) {
+        uint64_t h = quad_hash(key, q0 + q);
+        for (int r = 0; r < 4; r++) o[4 * q + r] = kept_or_zero(in[4 * q + r] * scale, keep_in(h, r, thr));
     }
-    for (; j < n; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
+    for (j += 4 * nq; j < n; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
 }
 
 void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
@@ -79,14 +83,9 @@ void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t
         if (out != inp) memcpy(out, inp, N * sizeof(float));
         return;
     }
-    float scale = 1.0f / (1.0f - p);
-    uint32_t thr = keep_threshold(p);
+    // spans of 4096 elements, one per iteration (a multiple of 4: each span's quads are the mask's)
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t j = 0; j < N / 4; j++) {
-        uint64_t h = quad_hash(key, j);
-        for (int r = 0; r < 4; r++) out[4 * j + r] = kept_or_zero(inp[4 * j + r] * scale, keep_in(h, r, thr));
-    }
-    for (size_t i = N / 4 * 4; i < N; i++) out[i] = kept_or_zero(inp[i] * scale, keep(key, i, thr));
+    for (size_t c = 0; c < N; c += 4096) dropout_span(out + c, inp + c, p, key, c, N - c < 4096 ? N - c : 4096);
 }
 
 void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
