@@ -296,6 +296,52 @@ static void copy_prefix(const char *src, const char *dst, long n, long flip_at) 
     free(buf);
 }
 
+// A version-1 state (written before att_dropout existed: the same header without that last f32)
+// still loads, with att_dropout 0. Built from the version-2 file at path: drop the 4 bytes, set
+// version 1, and redo the header's checksum and padding as ser_end_header does.
+static void test_state_version1(const char *path, size_t np, const float *mm, const float *vv) {
+    long size = file_size(path);
+    uint8_t *f = malloc(size), *h = calloc(1, size + 64);
+    FILE *fp = fopen(path, "rb");
+    int ok = fp && fread(f, 1, size, fp) == (size_t)size;
+    if (fp) fclose(fp);
+    uint32_t hb;
+    memcpy(&hb, f + 12, 4);
+    // the header checksum: the u64 at hsum_at equals checksum64 of the bytes before it, then zeros
+    size_t hsum_at = 0;
+    for (size_t at = hb - 8; ok && at >= 16 && !hsum_at; at--) {
+        uint64_t v;
+        memcpy(&v, f + at, 8);
+        int zeros = 1;
+        for (size_t k = at + 8; k < hb; k++) zeros &= f[k] == 0;
+        if (zeros && v == checksum64(f, at)) hsum_at = at;
+    }
+    ok = ok && hsum_at > 36;
+    size_t att_at = hsum_at - 20, n = 0;                 // att_dropout f32, then two u64 before hsum
+    if (ok) {
+        memcpy(h, f, att_at); n = att_at;
+        memcpy(h + n, f + att_at + 4, 16); n += 16;       // parameter count, moments checksum
+        size_t hsum1 = n;
+        n = (n + 8 + 63) / 64 * 64;                       // checksum, zeros to a 64-byte boundary
+        uint32_t v1 = 1, hb1 = (uint32_t)n;
+        memcpy(h + 8, &v1, 4); memcpy(h + 12, &hb1, 4);
+        uint64_t sum = checksum64(h, hsum1);
+        memcpy(h + hsum1, &sum, 8);
+    }
+    char p1[600], err[600] = "";
+    snprintf(p1, sizeof p1, "%s.v1", path);
+    fp = fopen(p1, "wb");
+    ok = ok && fp && fwrite(h, 1, n, fp) == n && fwrite(f + hb, 1, size - hb, fp) == (size_t)(size - hb);
+    if (fp) fclose(fp);
+    TrainState st;
+    float *m = malloc(np * 4), *v = malloc(np * 4);
+    int rc = ok ? train_state_load(p1, &st, m, v, np, err, sizeof err) : -1;
+    CHECK(!rc && st.step == 77 && st.opts.batch == 16 && st.model_checksum == 42 && st.opts.att_dropout == 0.0f &&
+          !memcmp(m, mm, np * 4) && !memcmp(v, vv, np * 4),
+          "a version-1 training state loads (att_dropout 0, the rest as saved)%s%s", err[0] ? ": " : "", err);
+    free(f); free(h); free(m); free(v);
+}
+
 static void test_checkpoint(void) {
     Model *m = tiny_model();
     if (!m) { CHECK(0, "tiny model"); return; }
@@ -349,15 +395,17 @@ static void test_checkpoint(void) {
     strcpy(st.opts.data, "data/x.bin"); st.opts.batch = 16; st.opts.lr = 3e-3f; st.opts.seed = 99;
     st.step = 77; st.data.epoch = 3; st.data.pos = 41; st.sample_rng = 0x1234567890abcdefull;
     st.dropout_seed = 5; st.dropout_step = 78; st.best_val = 1.5f; st.best_step = 70; st.elapsed_s = 12.5;
-    st.tokens_seen = 999; st.model_checksum = 42;
+    st.tokens_seen = 999; st.model_checksum = 42; st.opts.att_dropout = 0.1f;
     char sp[512];
     snprintf(sp, sizeof sp, "%s/state.bin", tmpdir);
     rc = train_state_save(sp, &st, mm, vv, np, err, sizeof err);
     rc = rc || train_state_load(sp, &st2, m2, v2, np, err, sizeof err);
     same = !rc && !memcmp(mm, m2, np * 4) && !memcmp(vv, v2, np * 4) && st2.step == 77 && st2.data.epoch == 3 &&
            st2.data.pos == 41 && st2.sample_rng == st.sample_rng && st2.best_val == 1.5f && st2.opts.batch == 16 &&
-           st2.opts.lr == 3e-3f && !strcmp(st2.opts.data, "data/x.bin") && st2.model_checksum == 42;
+           st2.opts.lr == 3e-3f && !strcmp(st2.opts.data, "data/x.bin") && st2.model_checksum == 42 &&
+           st2.opts.att_dropout == 0.1f;
     CHECK(same, "training state round trip: step, data position, RNG, best val, options, AdamW m and v");
+    test_state_version1(sp, np, mm, vv);
     err[0] = '\0';
     CHECK(train_state_load(sp, &st2, m2, v2, np - 1, err, sizeof err) == -1 && err[0],
           "training state for another model size rejected: \"%s\"", err);
