@@ -10,7 +10,7 @@
 // load and agree (the state records the model's parameter checksum), so a kill at any moment
 // leaves a complete older pair to continue from.
 //
-// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (1), u32 header_bytes,
+// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (2; 1 lacks att_dropout), u32 header_bytes,
 // the fields of TrainState in the order of state.c's put_state(), u64 n (number of
 // parameters), u64 checksum of m and v, u64 checksum of the header bytes before it (0 in older
 // files: unchecked); padding to header_bytes; then m (n f32) and v (n f32).
