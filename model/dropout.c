@@ -60,32 +60,44 @@ static inline float kept_or_zero(float v, int kept) {
     return v;
 }
 
-// out[j] = keep(first + j) ? inp[j] / (1-p) : 0 for j < n, on the calling thread (attention
-// masks its probability rows with it, inside its own parallel region). out may be inp.
-void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t first, size_t n) {
+// out[j] (+)= keep(first + j) ? inp[j] / (1-p) : 0 for j < n, on the calling thread: written
+// (add = 0) or accumulated (add = 1, the backward). The callers pass add as a constant, so each
+// gets its own copy of the loop, without a test per element.
+static inline void mask_span(float *out, const float *inp, float p, uint64_t key, size_t first,
+                             size_t n, int add) {
     float scale = 1.0f / (1.0f - p);
     uint32_t thr = keep_threshold(p);
+#define PUT(o, v) (o) = add ? (o) + (v) : (v)
     size_t j = 0;
-    for (; j < n && (first + j) % 4; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
+    for (; j < n && (first + j) % 4; j++) PUT(out[j], kept_or_zero(inp[j] * scale, keep(key, first + j, thr)));
     // first + j is a multiple of 4 here: whole quads, one hash each
     size_t q0 = (first + j) / 4, nq = (n - j) / 4;
     float *o = out + j;
     const float *in = inp + j;
     for (size_t q = 0; q < nq; q++) {
         uint64_t h = quad_hash(key, q0 + q);
-        for (int r = 0; r < 4; r++) o[4 * q + r] = kept_or_zero(in[4 * q + r] * scale, keep_in(h, r, thr));
+        for (int r = 0; r < 4; r++) PUT(o[4 * q + r], kept_or_zero(in[4 * q + r] * scale, keep_in(h, r, thr)));
     }
-    for (j += 4 * nq; j < n; j++) out[j] = kept_or_zero(inp[j] * scale, keep(key, first + j, thr));
+    for (j += 4 * nq; j < n; j++) PUT(out[j], kept_or_zero(inp[j] * scale, keep(key, first + j, thr)));
+#undef PUT
 }
+
+// (attention masks its probability rows with it, inside its own parallel region; out may be inp)
+void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t first, size_t n) {
+    mask_span(out, inp, p, key, first, n, 0);
+}
+
+// Both passes run over spans of 4096 elements, one per iteration (a multiple of 4: each span's
+// quads are the mask's).
+#define SPAN 4096
 
 void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
     if (p <= 0.0f) {                                     // exact identity
         if (out != inp) memcpy(out, inp, N * sizeof(float));
         return;
     }
-    // spans of 4096 elements, one per iteration (a multiple of 4: each span's quads are the mask's)
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t c = 0; c < N; c += 4096) dropout_span(out + c, inp + c, p, key, c, N - c < 4096 ? N - c : 4096);
+    for (size_t c = 0; c < N; c += SPAN) mask_span(out + c, inp + c, p, key, c, N - c < SPAN ? N - c : SPAN, 0);
 }
 
 void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
@@ -94,12 +106,6 @@ void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, siz
         for (size_t i = 0; i < N; i++) dinp[i] += dout[i];
         return;
     }
-    float scale = 1.0f / (1.0f - p);
-    uint32_t thr = keep_threshold(p);
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t j = 0; j < N / 4; j++) {
-        uint64_t h = quad_hash(key, j);
-        for (int r = 0; r < 4; r++) dinp[4 * j + r] += kept_or_zero(dout[4 * j + r] * scale, keep_in(h, r, thr));
-    }
-    for (size_t i = N / 4 * 4; i < N; i++) dinp[i] += kept_or_zero(dout[i] * scale, keep(key, i, thr));
+    for (size_t c = 0; c < N; c += SPAN) mask_span(dinp + c, dout + c, p, key, c, N - c < SPAN ? N - c : SPAN, 1);
 }
