@@ -16,7 +16,7 @@ masks, order), so losses agree in trend, not to the digit: the winner is then ch
 
 usage (where torch and a GPU are):
   python3 tools/sweep_tiny.py --data DIR --val-bytes N --configs sweep.json --out results.json
-DIR/v<vocab>/ holds train.bin and val.bin (llm.c shards: bin/bpe-train, bin/prepare); sweep.json is a list of objects with
+DIR/v<vocab>/ (or DIR/<shards>/) holds train.bin and val.bin (llm.c shards: bin/bpe-train, bin/prepare); sweep.json is a list of objects with
 the keys of DEFAULTS below plus "tok_s" (bin/train's measured tokens/s for that shape, here).
 """
 import argparse
@@ -34,7 +34,8 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
                 grad_clip=1.0, norm_eps=1e-5, rope_theta=10000.0, seed=1337, budget_s=585.0,
                 eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95,
                 untied=False, emb_wd=True, optimizer="adamw", muon_lr=0.02, muon_momentum=0.95,
-                muon_wd=0.0, att_dropout=0.0)
+                muon_wd=0.0, att_dropout=0.0, ffn_dropout=0.0, layer_drop=0.0, drop_start=0.0,
+                shards="", init_std=0.02)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
 # step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output),
@@ -42,7 +43,11 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
 # "muon" (the blocks' matrices step by Muon: Nesterov momentum, then the update orthogonalized by
 # five Newton-Schulz iterations, scaled by sqrt(max(1, rows/cols)), decoupled decay muon_wd; the
 # embedding and the norm gains stay on AdamW; the schedule scales both learning rates alike),
-# att_dropout (dropout on the attention probabilities, as HF's attention_dropout).
+# att_dropout (dropout on the attention probabilities, as HF's attention_dropout), ffn_dropout
+# (dropout on the SwiGLU hidden, before w2), layer_drop (stochastic depth: each block's branches
+# dropped whole per batch row), drop_start (every dropout off before this fraction of the steps:
+# "late dropout"), shards (the subfolder of --data holding the shards, default v<vocab>: e.g. a BPE
+# learned with another pre-tokenizer pattern), init_std (the std of the N(0, std) init).
 
 
 def orthogonalize(g, steps=5):
@@ -83,7 +88,7 @@ def run_one(job):
     a = argparse.Namespace(**{**DEFAULTS, **cfg})
     a.head_dim = a.dim // a.n_heads
     dev = "cuda"
-    data_dir = os.path.join(data_dir, f"v{a.vocab}")
+    data_dir = os.path.join(data_dir, a.shards or f"v{a.vocab}")
     train = torch.from_numpy(read_shard(os.path.join(data_dir, "train.bin"))).to(dev)
     val = torch.from_numpy(read_shard(os.path.join(data_dir, "val.bin"))).to(dev)
     B, T = a.batch, a.seq
@@ -123,6 +128,7 @@ def run_one(job):
     vy = val[1: nval * B * T + 1].view(nval, B, T)
 
     params = list(model.parameters())
+    drops = [(mod, mod.p) for mod in model.modules() if isinstance(mod, torch.nn.Dropout)]
     emas = [[p.detach().clone() for p in params] for _ in a.ema]
 
     @torch.no_grad()
@@ -159,6 +165,8 @@ def run_one(job):
         chunk = train[idx]
         for grp in opt.param_groups:
             grp["lr"] = lr_at(s)
+        for mod, p in drops:
+            mod.p = p if s >= a.drop_start * steps else 0.0
         loss = model(chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous())
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -80,9 +80,10 @@ class MLP(nn.Module):
         self.w1 = nn.Linear(a.dim, a.hidden_dim, bias=False)  # gate
         self.w3 = nn.Linear(a.dim, a.hidden_dim, bias=False)  # up
         self.w2 = nn.Linear(a.hidden_dim, a.dim, bias=False)  # down
+        self.drop = nn.Dropout(getattr(a, "ffn_dropout", 0.0))  # tools/sweep_tiny.py only
 
     def forward(self, x):
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+        return self.w2(self.drop(F.silu(self.w1(x)) * self.w3(x)))
 
 
 class Block(nn.Module):
@@ -91,10 +92,17 @@ class Block(nn.Module):
         self.attn_norm, self.attn = RMSNorm(a.dim, a.norm_eps), Attention(a)
         self.ffn_norm, self.mlp = RMSNorm(a.dim, a.norm_eps), MLP(a)
         self.drop = nn.Dropout(a.dropout)
+        self.layer_drop = getattr(a, "layer_drop", 0.0)  # tools/sweep_tiny.py only
+
+    def skip(self, y):  # stochastic depth: drop the whole branch for a row, scale the kept ones
+        if not self.training or self.layer_drop == 0.0:
+            return y
+        keep = (torch.rand(y.shape[0], 1, 1, device=y.device) >= self.layer_drop).to(y.dtype)
+        return y * keep / (1.0 - self.layer_drop)
 
     def forward(self, x, cos, sin, mask):
-        x = x + self.drop(self.attn(self.attn_norm(x), cos, sin, mask))
-        return x + self.drop(self.mlp(self.ffn_norm(x)))
+        x = x + self.skip(self.drop(self.attn(self.attn_norm(x), cos, sin, mask)))
+        return x + self.skip(self.drop(self.mlp(self.ffn_norm(x))))
 
 
 class Llama(nn.Module):
@@ -116,7 +124,8 @@ class Llama(nn.Module):
         self.register_buffer("mask", mask, persistent=False)
         for n, p in self.named_parameters():  # N(0, 0.02); residual projections / sqrt(2L)
             if p.dim() == 2:
-                std = 0.02 / math.sqrt(2 * a.n_layers) if n.endswith(("wo.weight", "w2.weight")) else 0.02
+                std0 = getattr(a, "init_std", 0.02)  # tools/sweep_tiny.py may change it
+                std = std0 / math.sqrt(2 * a.n_layers) if n.endswith(("wo.weight", "w2.weight")) else std0
                 nn.init.normal_(p, 0.0, std)
 
     def forward(self, idx, targets):
