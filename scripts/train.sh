@@ -6,11 +6,13 @@
 #   4. tokenize both parts into llm.c token shards         (bin/prepare --tokenizer)
 #   5. train the tiny preset for at most MINUTES minutes    (bin/train --steps 0 --max-minutes)
 #   6. print the final val loss (nats/token, bits/byte), a sample, and how to sample more
-# Environment: VOCAB (default 1024), MINUTES (default 10), CKPT (default checkpoints),
-# EXTRA (more bin/train flags).
+# Environment: VOCAB (default 1536), PATTERN (the BPE's pre-tokenizer split: cl100k, the
+# default, or gpt2 / llama3), MINUTES (default 10), CKPT (default checkpoints), EXTRA (more
+# bin/train flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VOCAB=${VOCAB:-1024}
+VOCAB=${VOCAB:-1536}
+PATTERN=${PATTERN:-cl100k}
 MINUTES=${MINUTES:-10}
 CKPT=${CKPT:-checkpoints}
 D=data/shakespeare
@@ -19,16 +21,16 @@ TOK=$D/bpe.tiktoken
 scripts/fetch_data.sh
 bin/prepare "$D/input.txt"                                   # train.txt + val.txt
 
-# the vocabulary depends only on (train.txt, VOCAB): reuse it when both are unchanged
-stamp="vocab=$VOCAB train_sha256=$(sha256sum "$D/train.txt" | cut -d' ' -f1)"
+# the vocabulary depends only on (train.txt, VOCAB, PATTERN): reuse it when all are unchanged
+stamp="vocab=$VOCAB pattern=$PATTERN train_sha256=$(sha256sum "$D/train.txt" | cut -d' ' -f1)"
 if [ -f "$TOK" ] && [ -f "$TOK.stamp" ] && [ "$(cat "$TOK.stamp")" = "$stamp" ]; then
   echo "train.sh: $TOK is up to date ($VOCAB tokens)" >&2
 else
-  echo "train.sh: learning a $VOCAB-token BPE on $D/train.txt" >&2
-  bin/bpe-train --vocab "$VOCAB" --pattern gpt2 --out "$TOK" "$D/train.txt"
+  echo "train.sh: learning a $VOCAB-token BPE ($PATTERN split) on $D/train.txt" >&2
+  bin/bpe-train --vocab "$VOCAB" --pattern "$PATTERN" --out "$TOK" "$D/train.txt"
   echo "$stamp" > "$TOK.stamp"
 fi
-bin/prepare --tokenizer "$TOK" --pattern gpt2 "$D/input.txt"  # train.bin + val.bin
+bin/prepare --tokenizer "$TOK" --pattern "$PATTERN" "$D/input.txt"  # train.bin + val.bin
 
 # a fresh run: move the files of an earlier run out of the way (bin/train refuses to mix runs)
 if ls "$CKPT"/state_*.bin > /dev/null 2>&1; then
@@ -40,7 +42,7 @@ if ls "$CKPT"/state_*.bin > /dev/null 2>&1; then
 fi
 mkdir -p "$CKPT"
 # shellcheck disable=SC2086
-bin/train --preset tiny --data "$D/train.bin" --val-data "$D/val.bin" --tokenizer "$TOK" \
+bin/train --preset tiny --data "$D/train.bin" --val-data "$D/val.bin" --tokenizer "$TOK" --pattern "$PATTERN" \
   --steps 0 --max-minutes "$MINUTES" --ckpt-dir "$CKPT" --log "$CKPT/train.csv" ${EXTRA:-}
 
 echo "loss curve: make plot   (writes $CKPT/train.png from $CKPT/train.csv)"
