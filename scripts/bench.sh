@@ -14,7 +14,8 @@
 #                  KV cache vs recompute at 256 tokens
 #   5. tokenizer   bin/tokenize --bench per encoding; bin/bpe-train for 4,096 merges
 #
-# Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_VOCAB (training vocab;
+# Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_PAIRS (runs of tiny
+# training and of 1B decode, each between two limit measurements; default 5), BENCH_VOCAB (training vocab;
 # default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
 # BENCH_PRIORITY=1 to run at autogroup niceness -20 on a shared machine (below),
 # BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out, BENCH_ONLY="limits tokenizer ..." to run
@@ -33,6 +34,7 @@ fi
 
 THREADS=${BENCH_THREADS:-2}
 REPS=${BENCH_REPS:-5}
+PAIRS=${BENCH_PAIRS:-5}
 RUN=bench/run
 PY=/usr/bin/python3            # Debian's python3, where python3-torch and numpy live
 SHARED=${SHARED_DIR:-../shared}
@@ -135,12 +137,12 @@ if have bin/bench-limits && want limits; then
         say "limits: sgemm at the small training shapes"
         timed limits_small bin/bench-limits --rows 2048 $small_shape --vocab "$VOCAB" --reps "$REPS" --no-mem
     fi
-    # tiny training and its sgemm ceiling alternately, 3 pairs (sgemm_1 train_1 sgemm_2 ... sgemm_4),
-    # so each run is compared with the ceiling measured next to it, not minutes away
+    # tiny training and its sgemm ceiling alternately, PAIRS pairs (sgemm_1 train_1 sgemm_2 ...
+    # sgemm_PAIRS+1), so each run is compared with the ceiling measured next to it, not minutes away
     if [ -n "$tiny_shape" ] && have bin/train && want training; then
-        say "training tiny between sgemm measurements, 3 times"
+        say "training tiny between sgemm measurements, $PAIRS times"
         timed sgemm_tiny_1 bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem
-        for r in 1 2 3; do
+        for r in $(seq "$PAIRS"); do
             timed train_tiny_pair_$r bin/train --preset tiny --batch 8 --seq 256 --steps $TRAIN_STEPS \
                 --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
                 --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
@@ -176,9 +178,9 @@ if have bin/infer && want inference; then
         # Each decode run sits between two bandwidth measurements (mem_1 decode_1 mem_2 decode_2
         # ... mem_4): this machine's memory bandwidth drifts by tens of percent within minutes, so
         # each run is compared with the bandwidth measured just before and after it.
-        say "1B bf16: decode 32 tokens after a 16-token prompt, 3 times, between bandwidth measurements"
+        say "1B bf16: decode 32 tokens after a 16-token prompt, $PAIRS times, between bandwidth measurements"
         if have bin/bench-limits; then timed mem_1 bin/bench-limits --no-gemm --reps 3; fi
-        for r in 1 2 3; do
+        for r in $(seq "$PAIRS"); do
             TMO=120 timed infer1b_decode_$r bin/infer $MODEL_1B --prompt-ids "$(ids 128256 16 $r)" -n 32 \
                 --temperature 0 --ctx 64 --threads "$THREADS" || [ $? -ne 124 ] || break
             if have bin/bench-limits; then timed mem_$((r + 1)) bin/bench-limits --no-gemm --reps 3; fi

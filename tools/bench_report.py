@@ -140,6 +140,12 @@ def main():
         return shape_flags(a.shape)
 
     R = lambda name: Run(a.run, name)  # noqa: E731
+
+    def count_runs(prefix):  # the paired runs scripts/bench.sh made: prefix1, prefix2, ... (BENCH_PAIRS)
+        n = 0
+        while os.path.exists(os.path.join(a.run, f"{prefix}{n + 1}.rc")):
+            n += 1
+        return n
     res = {"threads": a.threads, "train_vocab": a.vocab, "machine": {}}
     rows = []  # (section, what, value, ratio, peak RSS MB)
 
@@ -222,7 +228,7 @@ def main():
     # ---- tiny training between sgemm measurements: a ratio per run, against its neighbours ----
     cfg = res["training"]["tiny"].get("config")
     pairs = []
-    for i in range(1, 4):
+    for i in range(1, count_runs("train_tiny_pair_") + 1):
         tr, s0, s1 = R(f"train_tiny_pair_{i}"), R(f"sgemm_tiny_{i}"), R(f"sgemm_tiny_{i + 1}")
         csv = read(os.path.join(a.run, f"train_tiny_pair_{i}.csv"))
         tps, _ = train_tok_s(csv) if (tr.ok and csv) else (None, 0)
@@ -289,7 +295,7 @@ def main():
     # each decode run against the read bandwidth measured just before and just after it
     # (scripts/bench.sh: mem_1 decode_1 mem_2 ... mem_4); the bandwidth drifts within minutes here
     paired = []
-    for i in range(1, 4):
+    for i in range(1, count_runs("infer1b_decode_") + 1):
         d, m0, m1 = R(f"infer1b_decode_{i}"), R(f"mem_{i}"), R(f"mem_{i + 1}")
         m = INFER_RE.search(d.err) if d.ok else None
         g = [x.json().get("mem_read_gbs") for x in (m0, m1) if x.ok and x.json()]
