@@ -176,7 +176,7 @@ if have bin/infer && want inference; then
     if [ -f $MODEL_1B/model.safetensors ] && [ "${BENCH_SKIP_1B:-0}" != 1 ]; then
         cat $MODEL_1B/model.safetensors >/dev/null   # into the page cache: time compute, not disk
         # Each decode run sits between two bandwidth measurements (mem_1 decode_1 mem_2 decode_2
-        # ... mem_4): this machine's memory bandwidth drifts by tens of percent within minutes, so
+        # ... mem_PAIRS+1): this machine's memory bandwidth drifts by tens of percent within minutes, so
         # each run is compared with the bandwidth measured just before and after it.
         say "1B bf16: decode 32 tokens after a 16-token prompt, $PAIRS times, between bandwidth measurements"
         if have bin/bench-limits; then timed mem_1 bin/bench-limits --no-gemm --reps 3; fi

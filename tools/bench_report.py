@@ -293,7 +293,7 @@ def main():
         e["bandwidth_bound_tok_s"] = bw * 1e9 / bytes_tok if bw else None
         e["fraction_of_bandwidth"] = dec / e["bandwidth_bound_tok_s"] if bw else None
     # each decode run against the read bandwidth measured just before and just after it
-    # (scripts/bench.sh: mem_1 decode_1 mem_2 ... mem_4); the bandwidth drifts within minutes here
+    # (scripts/bench.sh: mem_1 decode_1 mem_2 ... mem_PAIRS+1); the bandwidth drifts within minutes here
     paired = []
     for i in range(1, count_runs("infer1b_decode_") + 1):
         d, m0, m1 = R(f"infer1b_decode_{i}"), R(f"mem_{i}"), R(f"mem_{i + 1}")
