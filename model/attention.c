@@ -71,7 +71,7 @@ size_t attention_scratch_floats(int B, int T, int Tk, int NH) {
 // dropout-masked P over its n visible keys and is 0 from there to nk
 static const float *dropped_block(float *scratch, const float *P, int b, int h, int t0, int nb, int nk,
                                   int past, int T, int Tk, int NH, float p, uint64_t key) {
-    float *D = scratch + ((size_t)b * NH + h) * (T < ATT_BLOCK ? T : ATT_BLOCK) * Tk;
+    float *D = scratch + ((size_t)b * NH + h) * attention_scratch_floats(1, T, Tk, 1);   // (b, h)'s slab
     for (int i = 0; i < nb; i++) {
         int n = past + t0 + i + 1;
         size_t first = (((size_t)b * NH + h) * T + t0 + i) * Tk;   // the element's index in att
