@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stb/stb_ds.h>
+#include "data/rng.h"
 
 // ---------------------------------------------------------------------------------------------
 // Patterns. GPT-2 and cl100k are tiktoken 0.14's own (tiktoken_ext/openai_public.py: the original
@@ -258,6 +259,31 @@ static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *
     b[m] = len;
     free(next); free(prev); free(pr); free(heap);
     return m;
+}
+
+// BPE-dropout (Provilkov et al. 2020, "BPE-Dropout: Simple and Effective Subword Regularization"):
+// the scan above, but at every step each possible merge is skipped with probability p, and the
+// lowest-ranked survivor is applied; when every possible merge is skipped the piece stops there.
+// p = 0 gives merge_scan's result; p > 0 gives a random, still lossless, finer segmentation.
+static size_t merge_dropout(const BytesMap *ranks, const unsigned char *p, size_t *b, size_t np,
+                            float drop, uint64_t *rng) {
+    int *pr = malloc(np * sizeof *pr);
+    if (!pr) return (size_t)-1;
+    for (size_t k = 0; k + 1 < np; k++) pr[k] = rank_of(ranks, p, b[k], b[k + 2]);
+    while (np > 1) {
+        size_t i = 0;
+        int best = NO_RANK;
+        for (size_t k = 0; k + 1 < np; k++)
+            if (pr[k] < best && !(rng_float(rng) < drop)) { best = pr[k]; i = k; }
+        if (best == NO_RANK) break;
+        memmove(b + i + 1, b + i + 2, (np - i - 1) * sizeof *b);
+        if (np >= i + 3) memmove(pr + i + 1, pr + i + 2, (np - i - 3) * sizeof *pr);
+        np--;
+        if (i + 1 < np) pr[i] = rank_of(ranks, p, b[i], b[i + 2]);
+        if (i > 0) pr[i - 1] = rank_of(ranks, p, b[i - 1], b[i + 1]);
+    }
+    free(pr);
+    return np;
 }
 
 size_t bpe_merge(const BytesMap *ranks, const unsigned char *piece, size_t len, size_t *bounds,
@@ -535,19 +561,22 @@ typedef struct {
     int *ids;        // stb_ds array: the output
     size_t *bounds;  // stb_ds array: scratch for bpe_merge
     int oom;
+    float drop;      // BPE-dropout probability (tiktoken_encode_dropout), else 0
+    uint64_t *rng;
 } EncodeCtx;
 
 static int encode_piece(const unsigned char *p, size_t n, void *vctx) {
     EncodeCtx *c = vctx;
     const BytesMap *ranks = &c->t->ranks;
-    int r = bytes_map_get(ranks, p, n);
+    int r = c->drop > 0 ? -1 : bytes_map_get(ranks, p, n);
     if (r >= 0) {  // the whole piece is a token (most pieces of ordinary text are)
         arrput(c->ids, r);
         return 0;
     }
     arrsetlen(c->bounds, n + 1);
     for (size_t i = 0; i <= n; i++) c->bounds[i] = i;
-    size_t np = bpe_merge(ranks, p, n, c->bounds, n, -1);
+    size_t np = c->drop > 0 ? (n < 2 ? n : merge_dropout(ranks, p, c->bounds, n, c->drop, c->rng))
+                            : bpe_merge(ranks, p, n, c->bounds, n, -1);
     if (np == (size_t)-1) { c->oom = 1; return 1; }
     for (size_t k = 0; k < np; k++)
         arrput(c->ids, bytes_map_get(ranks, p + c->bounds[k], c->bounds[k + 1] - c->bounds[k]));
@@ -572,6 +601,17 @@ static int *finish(EncodeCtx *c, size_t *n_out) {
 
 int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out) {
     EncodeCtx c = {.t = t};
+    if (encode_segment(t, &c, bytes, len) != 0) {
+        arrfree(c.ids);
+        arrfree(c.bounds);
+        return NULL;
+    }
+    return finish(&c, n_out);
+}
+
+int *tiktoken_encode_dropout(Tiktoken *t, const char *bytes, size_t len, float p, uint64_t *rng,
+                             size_t *n_out) {
+    EncodeCtx c = {.t = t, .drop = p, .rng = rng};
     if (encode_segment(t, &c, bytes, len) != 0) {
         arrfree(c.ids);
         arrfree(c.bounds);

@@ -10,6 +10,7 @@
 // (the rank table is only read; each call has its own PCRE2 match data).
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 #include "data/bytes_map.h"
 
 typedef struct Tiktoken Tiktoken;
@@ -35,6 +36,14 @@ const char *tiktoken_pattern(const Tiktoken *t);        // the regex itself
 // Returns a malloc'd array of *n_out ids (never NULL on success, even for len 0), or NULL on
 // error (out of memory, a PCRE2 failure; see tiktoken_error).
 int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out);
+
+// BPE-dropout (subword regularization, Provilkov et al. 2020): ordinary text, but inside every
+// piece each possible merge is skipped with probability p at each step (and no piece is looked up
+// whole), so the same text comes out in a random, finer segmentation that still decodes to the
+// same bytes. Training on several such encodings of the train split is data augmentation; p = 0
+// is tiktoken_encode_ordinary. rng is a data/rng.h state, advanced by the call.
+int *tiktoken_encode_dropout(Tiktoken *t, const char *bytes, size_t len, float p, uint64_t *rng,
+                             size_t *n_out);
 
 // allowed_special for tiktoken_encode: NULL (none: same as encode_ordinary), TIKTOKEN_ALL_SPECIAL,
 // or a NULL-terminated list of names, e.g. (const char *[]){"<|endoftext|>", NULL}.

@@ -396,6 +396,43 @@ static void check_long_pieces(Tiktoken **tk) {
 
 // ---- bad input ------------------------------------------------------------------------------
 
+// ---- BPE-dropout (tiktoken_encode_dropout) ----------------------------------------------------
+// Lossless, reproducible, finer than the deterministic encoding; at p -> 0 it is that encoding
+// (the merge loop without drops == tiktoken's), at p = 1 every merge is skipped: one token a byte.
+static void check_bpe_dropout(Tiktoken **tk, const char *text, size_t len) {
+    size_t n = len < 20000 ? len : 20000;   // 20 KB of Shakespeare, then a multilingual tail
+    const char *tail = " caf\xc3\xa9 \xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c 12345 \xf0\x9f\x98\x80!!\n\n  x";
+    size_t tl = strlen(tail);
+    char *s = malloc(n + tl);
+    memcpy(s, text, n);
+    memcpy(s + n, tail, tl);
+    n += tl;
+    for (int e = 0; e < 3; e++) {
+        size_t n0, na, nb, nc, n1, n_tiny, dl;
+        uint64_t r1 = 5, r2 = 5, r3 = 6, r4 = 7, r5 = 8;
+        int *ids0 = tiktoken_encode_ordinary(tk[e], s, n, &n0);
+        int *a = tiktoken_encode_dropout(tk[e], s, n, 0.1f, &r1, &na);
+        int *b = tiktoken_encode_dropout(tk[e], s, n, 0.1f, &r2, &nb);
+        int *c = tiktoken_encode_dropout(tk[e], s, n, 0.1f, &r3, &nc);
+        int *one = tiktoken_encode_dropout(tk[e], s, n, 1.0f, &r4, &n1);
+        int *tiny = tiktoken_encode_dropout(tk[e], s, n, 1e-9f, &r5, &n_tiny);
+        char *back = NULL;
+        int lossless = a && tiktoken_decode(tk[e], a, na, &back, &dl) == 0 && dl == n && !memcmp(back, s, n);
+        int ranks_only = 1;
+        for (size_t i = 0; a && i < na; i++) ranks_only &= a[i] >= 0 && a[i] < tiktoken_n_ranks(tk[e]);
+        CHECK(ids0 && a && b && c && lossless && ranks_only && na > n0,
+              "%s: BPE-dropout 0.1 decodes back to the %zu bytes, ordinary ranks only, %zu tokens > %zu deterministic",
+              ENC_NAMES[e], n, na, n0);
+        CHECK(a && b && c && na == nb && !memcmp(a, b, na * sizeof *a) && (na != nc || memcmp(a, c, na * sizeof *a)),
+              "%s: BPE-dropout: the same rng state gives the same ids, another state other ids", ENC_NAMES[e]);
+        CHECK(one && n1 == n, "%s: BPE-dropout 1.0 skips every merge: %zu tokens for %zu bytes", ENC_NAMES[e], n1, n);
+        CHECK(tiny && ids0 && n_tiny == n0 && !memcmp(tiny, ids0, n0 * sizeof *ids0),
+              "%s: BPE-dropout 1e-9 (no merge skipped) == the deterministic encoding (%zu tokens)", ENC_NAMES[e], n_tiny);
+        free(ids0); free(a); free(b); free(c); free(one); free(tiny); free(back);
+    }
+    free(s);
+}
+
 static void write_file(const char *path, const char *data) {
     FILE *f = fopen(path, "wb");
     fputs(data, f);
@@ -478,6 +515,7 @@ int main(void) {
         check_cases(tk, cJSON_GetObjectItem(cases, "cases"));
         check_corpus(tk, corpus, text, text_len);
         check_threads(tk[1], ENC_NAMES[1], text, text_len);
+        check_bpe_dropout(tk, text, text_len);
     }
     check_round_trips(tk);
     check_stream(tk);
