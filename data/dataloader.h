@@ -9,8 +9,13 @@
 // passage at different positions across epochs), and visits the rows in a seeded random order,
 // B rows per batch. Every row is used once per epoch.
 //
-// The position is two numbers (epoch, pos): the order of an epoch is a pure function of
-// (seed, epoch), so a training state saves just those two and a resumed run continues exactly.
+// Several shards (a glob pattern, e.g. 'data/shakespeare/train_bpe_dropout_*.bin', sorted by
+// name): epoch e reads shard e mod K, in either mode, like llm.c moving on to the next shard when
+// one is used up. bin/prepare --variants writes such a set: the same text in K segmentations.
+//
+// The position is two numbers (epoch, pos): the shard and the order of an epoch are pure
+// functions of (seed, epoch), so a training state saves just those two and a resumed run
+// continues exactly.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +27,9 @@ typedef struct {
 } DataLoaderState;
 
 typedef struct {
-    Shard shard;
+    Shard *shards;   // n_shards of them, in name order
+    int n_shards;
+    const Shard *shard; // the current epoch's: shards[epoch mod n_shards]
     int B, T;
     int shuffle;
     uint64_t seed;
@@ -34,17 +41,20 @@ typedef struct {
     int *inputs, *targets; // (B, T) each, filled by dataloader_next_batch
 } DataLoader;
 
-// Opens the shard and allocates the batch buffers. Fails (one line in err) when the shard
-// holds fewer tokens than one batch needs.
+// Opens the shard(s) and allocates the batch buffers. path is a file or a glob pattern. Fails
+// (one line in err) when nothing matches or a shard holds fewer tokens than one batch needs.
 int dataloader_init(DataLoader *dl, const char *path, int B, int T, int shuffle, uint64_t seed,
                     char *err, size_t errlen);
 // Fills dl->inputs / dl->targets with the next batch and advances the position.
 void dataloader_next_batch(DataLoader *dl);
 // Back to the start of epoch 0 (an evaluation pass begins here every time).
 void dataloader_reset(DataLoader *dl);
-// How many batches one pass visits before wrapping (sequential: whole windows of B*T+1).
+// How many batches one pass visits before wrapping (sequential: whole windows of B*T+1); with
+// several shards, the fewest of any shard.
 size_t dataloader_batches_per_epoch(const DataLoader *dl);
 DataLoaderState dataloader_get_state(const DataLoader *dl);
 // Restores a saved position; -1 (reason in err) if it cannot belong to this shard/config.
 int dataloader_set_state(DataLoader *dl, DataLoaderState st, char *err, size_t errlen);
 void dataloader_free(DataLoader *dl);
+// The largest token id in any of the shards.
+int dataloader_max_token(const DataLoader *dl);

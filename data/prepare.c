@@ -1,13 +1,21 @@
 // data/prepare.c — bin/prepare: split a text file into train and val, and tokenize each into
 // an llm.c token shard (data/shards.h).
 //
-//   bin/prepare [--tokenizer RANKS] [--pattern NAME] [--val-frac F] [--out-dir DIR] TEXT
+//   bin/prepare [--tokenizer RANKS] [--pattern NAME] [--val-frac F] [--out-dir DIR]
+//               [--bpe-dropout P --variants K --seed N] TEXT
 //
 // The split is on bytes, before tokenizing: val is the last F of the file (default 10%),
 // starting at the first line break at or after byte floor(size * (1 - F)), so no line (and no
 // UTF-8 character) is cut in two; train is everything before. Both halves are written as
 // DIR/train.txt and DIR/val.txt (bin/bpe-train learns a vocabulary from train.txt only, so val
 // stays unseen), and with --tokenizer as DIR/train.bin and DIR/val.bin.
+//
+// --variants K also writes the train split K more times with BPE-dropout (data/tiktoken.h
+// tiktoken_encode_dropout), as DIR/train_bpe_dropout_00.bin ...: variant k draws from the stream
+// (seed, k), so the files are reproducible. bin/train --data 'DIR/train_bpe_dropout_*.bin' reads
+// variant e mod K in epoch e (data/dataloader.h): the same text in another segmentation each
+// pass, a data augmentation for a run that sees its small corpus many times. val stays the
+// deterministic encoding, which is what generation and evaluation use.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +24,7 @@
 #include <sys/stat.h>
 #include "data/atomic_file.h"
 #include "data/errors.h"
+#include "data/rng.h"
 #include "data/shards.h"
 #include "data/tiktoken.h"
 
@@ -30,6 +39,10 @@ static void usage(FILE *f) {
 "                     from the rank count, see data/tiktoken.h)\n"
 "  --val-frac F       fraction of the bytes that goes to val, 0 < F < 1 (default 0.1)\n"
 "  --out-dir DIR      where train.txt, val.txt, train.bin, val.bin go (default: TEXT's directory)\n"
+"  --variants K       also write K BPE-dropout encodings of the train split,\n"
+"                     train_bpe_dropout_00.bin ... (default 0; needs --tokenizer)\n"
+"  --bpe-dropout P    their merge-skip probability, 0 < P < 1 (default 0.02)\n"
+"  --seed N           their random streams (default 1337)\n"
 "  --help             this text\n");
 }
 
@@ -55,9 +68,12 @@ static void write_text(const char *path, const char *p, size_t n) {
         die("%s", err);
 }
 
-static void tokenize_to(Tiktoken *tok, const char *what, const char *p, size_t n, const char *path) {
+// drop = 0: the deterministic encoding; else BPE-dropout with the random stream *rng
+static void tokenize_to(Tiktoken *tok, const char *what, const char *p, size_t n, const char *path,
+                        float drop, uint64_t *rng) {
     size_t ntok;
-    int *ids = tiktoken_encode_ordinary(tok, p, n, &ntok);
+    int *ids = drop > 0 ? tiktoken_encode_dropout(tok, p, n, drop, rng, &ntok)
+                        : tiktoken_encode_ordinary(tok, p, n, &ntok);
     if (!ids) die("tokenizing %s: %s", what, tiktoken_error(tok));
     if (ntok == 0) die("%s: no tokens (empty text)", what);
     char err[512];
@@ -69,10 +85,13 @@ static void tokenize_to(Tiktoken *tok, const char *what, const char *p, size_t n
 
 int main(int argc, char **argv) {
     const char *tokenizer = NULL, *pattern = NULL, *out_dir = NULL;
-    double val_frac = 0.1;
+    double val_frac = 0.1, drop = 0.02;
+    long variants = 0;
+    unsigned long long seed = 1337;
     static const struct option opts[] = {{"tokenizer", 1, 0, 't'}, {"pattern", 1, 0, 'p'},
                                          {"val-frac", 1, 0, 'v'}, {"out-dir", 1, 0, 'o'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"variants", 1, 0, 'k'}, {"bpe-dropout", 1, 0, 'd'},
+                                         {"seed", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -87,6 +106,29 @@ int main(int argc, char **argv) {
                 die("--val-frac: expected a number between 0 and 1, got \"%s\"", optarg);
             break;
         }
+        case 'd': {
+            char *end;
+            drop = strtod(optarg, &end);
+            if (end == optarg || *end || !(drop > 0 && drop < 1))
+                die("--bpe-dropout: expected a number between 0 and 1, got \"%s\"", optarg);
+            break;
+        }
+        case 'k': {
+            char *end;
+            errno = 0;
+            variants = strtol(optarg, &end, 10);
+            if (end == optarg || *end || errno || variants < 0 || variants > 100)
+                die("--variants: expected a count from 0 to 100, got \"%s\"", optarg);
+            break;
+        }
+        case 's': {
+            char *end;
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno || optarg[0] == '-')
+                die("--seed: expected a non-negative integer, got \"%s\"", optarg);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -94,6 +136,7 @@ int main(int argc, char **argv) {
     }
     if (optind != argc - 1) die("expected one TEXT file (see --help)");
     const char *text_path = argv[optind];
+    if (variants > 0 && !tokenizer) die("--variants needs --tokenizer");
     char dir[4096];
     if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
     else {
@@ -132,9 +175,16 @@ int main(int argc, char **argv) {
             text_path, n, cut, n - cut, cut);
     if (tok) {
         snprintf(path, sizeof path, "%s/train.bin", dir);
-        tokenize_to(tok, "train", text, cut, path);
+        tokenize_to(tok, "train", text, cut, path, 0, NULL);
         snprintf(path, sizeof path, "%s/val.bin", dir);
-        tokenize_to(tok, "val", text + cut, n - cut, path);
+        tokenize_to(tok, "val", text + cut, n - cut, path, 0, NULL);
+        for (long k = 0; k < variants; k++) {
+            char what[64];
+            uint64_t rng = rng_derive(seed, (uint64_t)k);
+            snprintf(what, sizeof what, "train, BPE-dropout %g #%ld", drop, k);
+            snprintf(path, sizeof path, "%s/train_bpe_dropout_%02ld.bin", dir, k);
+            tokenize_to(tok, what, text, cut, path, (float)drop, &rng);
+        }
         tiktoken_free(tok);
     }
     free(text);

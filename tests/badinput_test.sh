@@ -252,6 +252,10 @@ row prepare "--tokenizer a text file"        $Q --tokenizer "$T/corpus.txt" --ou
 row prepare "--val-frac 1.5"                 $Q --val-frac 1.5 --out-dir "$T" "$T/corpus.txt"
 row prepare "--out-dir missing"              $Q --out-dir "$T/no/dir" "$T/corpus.txt"
 : > "$T/empty.txt"; row prepare "empty TEXT" $Q --out-dir "$T" "$T/empty.txt"
+row prepare "--variants without --tokenizer" $Q --variants 2 --out-dir "$T" "$T/corpus.txt"
+row prepare "--variants -1"                  $Q --variants -1 --out-dir "$T" "$T/corpus.txt"
+row prepare "--bpe-dropout 0"                $Q --bpe-dropout 0 --out-dir "$T" "$T/corpus.txt"
+row prepare "--seed abc"                     $Q --seed abc --out-dir "$T" "$T/corpus.txt"
 
 # ---- bin/train ----
 X=$BIN/train
@@ -266,6 +270,8 @@ shard16 2000 | head -c 3000 > "$T/trunc.bin"
 { le32 20240520; le32 1; le32 -5; head -c 1012 /dev/zero; } > "$T/neg.bin"
 TR=(--tokenizer "" --val-data "$T/ok16.bin" --dim 16 --n-layers 1 --n-heads 2 --n-kv-heads 2 --hidden-dim 32 --seq 16 --batch 2 --steps 2 --ckpt-dir "$T/ck")
 row train "--data missing"                   $X "${TR[@]}" --data "$T/none.bin"
+row train "--data glob matching nothing"     $X "${TR[@]}" --data "$T/none_*.bin"
+row train "--data glob with a bad shard"     $X "${TR[@]}" --data "$T/[ot][kr]*.bin"
 row train "--data a text file"               $X "${TR[@]}" --data "$T/corpus.txt"
 row train "--data truncated shard"           $X "${TR[@]}" --data "$T/trunc.bin"
 row train "--data shard of version 2"        $X "${TR[@]}" --data "$T/ver.bin"

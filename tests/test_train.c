@@ -262,6 +262,60 @@ static void test_dataloader(void) {
           "dataloader rejects a shard smaller than one batch: \"%s\"", err);
 }
 
+// Several shards (bin/prepare --variants): epoch e reads shard e mod K, in name order, in both
+// modes; a saved (epoch, pos) restores the same batches; a pattern that matches nothing fails.
+static void test_dataloader_shards(void) {
+    char path[512], err[512];
+    enum { K = 3 };
+    // shard k holds k*1000 + position, and shard k has 600 + 50k tokens (sizes differ, as
+    // BPE-dropout variants do); names sort as 0, 1, 2
+    for (int k = 0; k < K; k++) {
+        int n = 600 + 50 * k, toks[700];
+        for (int i = 0; i < n; i++) toks[i] = k * 1000 + i;
+        snprintf(path, sizeof path, "%s/multi_%02d.bin", tmpdir, k);
+        shard_write(path, toks, n, 3000, err, sizeof err);
+    }
+    snprintf(path, sizeof path, "%s/multi_*.bin", tmpdir);
+    int B = 2, T = 20;
+    for (int shuffle = 0; shuffle <= 1; shuffle++) {
+        DataLoader a, b;
+        if (dataloader_init(&a, path, B, T, shuffle, 9, err, sizeof err) ||
+            dataloader_init(&b, path, B, T, shuffle, 9, err, sizeof err)) {
+            CHECK(0, "dataloader_init(%s): %s", path, err);
+            return;
+        }
+        int ok = a.n_shards == K, within = 1;
+        for (int step = 0; step < 200 && ok; step++) {
+            dataloader_next_batch(&a);
+            int k = (int)(a.st.epoch % K);
+            for (int i = 0; i < B * T; i++) {   // every token from shard k, targets one further
+                ok &= a.inputs[i] / 1000 == k && a.targets[i] == a.inputs[i] + 1;
+                within &= a.targets[i] % 1000 < 600 + 50 * k;
+            }
+        }
+        CHECK(ok && within && a.st.epoch >= 2 * K,
+              "dataloader, %d shards, %s: epoch e (0..%llu) reads only shard e mod %d, targets shifted by one",
+              K, shuffle ? "shuffled" : "sequential", (unsigned long long)a.st.epoch, K);
+        // resume at an awkward point: mid-epoch of a later shard
+        DataLoaderState st = dataloader_get_state(&a);
+        int same = dataloader_set_state(&b, st, err, sizeof err) == 0;
+        for (int k = 0; k < 50 && same; k++) {
+            dataloader_next_batch(&a);
+            dataloader_next_batch(&b);
+            same = !memcmp(a.inputs, b.inputs, B * T * sizeof(int));
+        }
+        CHECK(same, "dataloader, %d shards, %s: a saved (epoch %llu, pos %llu) restores the same next 50 batches",
+              K, shuffle ? "shuffled" : "sequential", (unsigned long long)st.epoch, (unsigned long long)st.pos);
+        dataloader_free(&a);
+        dataloader_free(&b);
+    }
+    snprintf(path, sizeof path, "%s/nothing_*.bin", tmpdir);
+    DataLoader c;
+    err[0] = '\0';
+    CHECK(dataloader_init(&c, path, B, T, 1, 9, err, sizeof err) == -1 && strstr(err, "no file matches"),
+          "dataloader: a pattern that matches nothing is an error: \"%s\"", err);
+}
+
 // ---- checkpoints ----
 static Model *tiny_model(void) {
     Config c;
@@ -429,6 +483,7 @@ int main(void) {
     test_clip();
     test_shards();
     test_dataloader();
+    test_dataloader_shards();
     test_checkpoint();
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;

@@ -63,6 +63,34 @@ else fail "resume: logs differ: $(head -4 "$T/diff" | tr '\n' '|')"; fi
 cmp -s "$T/a/model_00000020.bin" "$T/b/model_00000020.bin" && ok "resume: final weights byte-identical to the uninterrupted run" ||
   fail "resume: final weights differ"
 
+# BPE-dropout variants (bin/prepare --variants): K more train shards, each a random, finer
+# segmentation of the same text, reproducible from --seed; bin/train reads them one per epoch
+# (a glob), and a resumed run still continues bit for bit across the shard changes
+V="$T/var"; mkdir -p "$V"
+head -c 3000 "$SHARED/data/tinyshakespeare.txt" > "$V/text.txt"
+$BIN/bpe-train --vocab 320 --pattern cl100k --quiet --out "$V/bpe.tiktoken" "$V/text.txt" 2> "$V/bpe.err" || fail "bpe-train: $(cat "$V/bpe.err")"
+PREP=($BIN/prepare --tokenizer "$V/bpe.tiktoken" --pattern cl100k --val-frac 0.2 --variants 3 --bpe-dropout 0.1)
+"${PREP[@]}" --out-dir "$V" "$V/text.txt" 2> "$V/prep.err"
+"${PREP[@]}" --out-dir "$V/again" "$V/text.txt" 2> /dev/null
+count() { od -An -t d4 -j 8 -N 4 "$1" | tr -d ' '; }   # the shard header's token count
+n0=$(count "$V/train.bin"); n1=$(count "$V/train_bpe_dropout_00.bin"); n2=$(count "$V/train_bpe_dropout_01.bin")
+n3=$(count "$V/train_bpe_dropout_02.bin")
+[ -n "$n3" ] && [ "$n1" -gt "$n0" ] && [ "$n2" -gt "$n0" ] && [ "$n3" -gt "$n0" ] &&
+  ! cmp -s "$V/train_bpe_dropout_00.bin" "$V/train_bpe_dropout_01.bin" &&
+  cmp -s "$V/train_bpe_dropout_02.bin" "$V/again/train_bpe_dropout_02.bin" &&
+  ok "prepare --variants 3 --bpe-dropout 0.1: $n1 / $n2 / $n3 tokens against $n0 deterministic; variants differ; the same seed writes the same files" ||
+  fail "prepare --variants: counts $n0 / $n1 / $n2 / $n3; $(tail -1 "$V/prep.err")"
+VTRAIN=($BIN/train --data "$V/train_bpe_dropout_*.bin" --val-data "$V/val.bin" --tokenizer "$V/bpe.tiktoken"
+        --pattern cl100k --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
+        --steps 40 --warmup 5 --dropout 0.1 --seed 3 --eval-every 10 --eval-batches 2 --sample-every 0
+        --sample-chars 0 --ckpt-every 0 --threads 2)
+"${VTRAIN[@]}" --ckpt-dir "$V/a" --log "$V/a.csv" > "$V/a.out" 2> "$V/a.err"
+"${VTRAIN[@]}" --ckpt-dir "$V/b" --log "$V/b.csv" --stop-at 17 > /dev/null 2>&1
+$BIN/train --resume "$V/b" --threads 2 > /dev/null 2> "$V/b.err"
+grep -q '^data: 3 train shards' "$V/a.out" && diff -q <(cut -d, -f1-5 "$V/a.csv") <(cut -d, -f1-5 "$V/b.csv") > /dev/null &&
+  ok "bin/train on the 3 variants (a glob; 40 steps, 3.6 epochs, so each variant is read): 17 + --resume + 23 steps give bit-identical losses" ||
+  fail "bin/train on variants: $(grep -m1 '^data' "$V/a.out") $(head -2 "$V/a.err" "$V/b.err" | tr '\n' ' ')"
+
 # gradient accumulation: batch 2 x 2 micro-batches reads the same rows as batch 4 (sequential
 # loader) and must make the same updates, up to float rounding of the sums
 ACC=("${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --steps 6

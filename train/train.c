@@ -136,7 +136,9 @@ static void usage(FILE *f) {
 "tiny Shakespeare as `make train` prepares it.\n"
 "\n"
 "data\n"
-"  --data FILE          training shard (default data/shakespeare/train.bin)\n"
+"  --data FILE          training shard, or a quoted glob of several read one per epoch in turn\n"
+"                       (make train: 'data/shakespeare/train_bpe_dropout_*.bin', bin/prepare\n"
+"                       --variants; default data/shakespeare/train.bin)\n"
 "  --val-data FILE      validation shard (default data/shakespeare/val.bin)\n"
 "  --tokenizer FILE     tiktoken rank file the shards were made with; needed for bits/byte\n"
 "                       and samples (default data/shakespeare/bpe.tiktoken; \"\" for none)\n"
@@ -663,7 +665,7 @@ int main(int argc, char **argv) {
         die("--data: %s", err);
     if (dataloader_init(&r->val, o->val_data, o->batch, o->seq, 0, 0, err, sizeof err))
         die("--val-data: %s", err);
-    int max_tok = shard_max_token(&r->train.shard), vmax = shard_max_token(&r->val.shard);
+    int max_tok = dataloader_max_token(&r->train), vmax = dataloader_max_token(&r->val);
     if (vmax > max_tok) max_tok = vmax;
     int vocab = r->tok ? tiktoken_vocab_size(r->tok) : max_tok + 1;
     if (max_tok >= vocab)
@@ -779,8 +781,13 @@ int main(int argc, char **argv) {
     printf("model: dim %d, %d layers, %d heads (%d kv), hidden %d, vocab %d, seq %d: %zu parameters\n",
            m->config.dim, m->config.n_layers, m->config.n_heads, m->config.n_kv_heads, m->config.hidden_dim,
            m->config.vocab_size, T, np);
-    printf("data: %zu train tokens, %zu val tokens; %ld tokens per step (batch %d x seq %d x accum %d)\n",
-           r->train.shard.num_tokens, r->val.shard.num_tokens, tokens_per_step, B, T, A);
+    if (r->train.n_shards > 1)
+        printf("data: %d train shards, one per epoch in turn (%zu tokens in the first), %zu val tokens; "
+               "%ld tokens per step (batch %d x seq %d x accum %d)\n", r->train.n_shards,
+               r->train.shards[0].num_tokens, r->val.shard->num_tokens, tokens_per_step, B, T, A);
+    else
+        printf("data: %zu train tokens, %zu val tokens; %ld tokens per step (batch %d x seq %d x accum %d)\n",
+               r->train.shard->num_tokens, r->val.shard->num_tokens, tokens_per_step, B, T, A);
     if (resumed) printf("resumed from %s at step %" PRIu64 "\n", o->resume, r->st.step);
     fflush(stdout);
 
