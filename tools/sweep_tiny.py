@@ -35,7 +35,7 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
                 eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95,
                 untied=False, emb_wd=True, optimizer="adamw", muon_lr=0.02, muon_momentum=0.95,
                 muon_wd=0.0, att_dropout=0.0, ffn_dropout=0.0, layer_drop=0.0, drop_start=0.0,
-                shards="", init_std=0.02)
+                shards="", init_std=0.02, bpe_variants=False)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
 # step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output),
@@ -47,7 +47,9 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
 # (dropout on the SwiGLU hidden, before w2), layer_drop (stochastic depth: each block's branches
 # dropped whole per batch row), drop_start (every dropout off before this fraction of the steps:
 # "late dropout"), shards (the subfolder of --data holding the shards, default v<vocab>: e.g. a BPE
-# learned with another pre-tokenizer pattern), init_std (the std of the N(0, std) init).
+# learned with another pre-tokenizer pattern), init_std (the std of the N(0, std) init), bpe_variants
+# (the shards folder holds train_0.bin, train_1.bin, ...: the train split tokenized K ways with
+# BPE-dropout; epoch e reads variant e mod K, val stays the deterministic encoding; a number n instead of true: only the first n variants).
 
 
 def orthogonalize(g, steps=5):
@@ -89,7 +91,16 @@ def run_one(job):
     a.head_dim = a.dim // a.n_heads
     dev = "cuda"
     data_dir = os.path.join(data_dir, a.shards or f"v{a.vocab}")
-    train = torch.from_numpy(read_shard(os.path.join(data_dir, "train.bin"))).to(dev)
+    if a.bpe_variants:
+        k = 0
+        while os.path.exists(os.path.join(data_dir, f"train_{k}.bin")) and \
+                (a.bpe_variants is True or k < a.bpe_variants):
+            k += 1
+        variants = [torch.from_numpy(read_shard(os.path.join(data_dir, f"train_{i}.bin"))).to(dev)
+                    for i in range(k)]
+    else:
+        variants = [torch.from_numpy(read_shard(os.path.join(data_dir, "train.bin"))).to(dev)]
+    train, epoch = variants[0], 0
     val = torch.from_numpy(read_shard(os.path.join(data_dir, "val.bin"))).to(dev)
     B, T = a.batch, a.seq
     steps = max(a.warmup + 1, int(a.tok_s * a.budget_s / (B * T)))
@@ -156,6 +167,9 @@ def run_one(job):
         if a.eval_every and s % a.eval_every == 0:
             hist.append((s, evaluate()))
         if rows is None or pos + B > len(rows):
+            if rows is not None:
+                epoch += 1
+                train = variants[epoch % len(variants)]
             offset = int(rng.integers(T))
             rows = offset + T * rng.permutation((len(train) - 1 - offset) // T)
             pos = 0
