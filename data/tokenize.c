@@ -3,6 +3,7 @@
 //   bin/tokenize --encoding ../shared/tokenizers/gpt2/r50k_base.tiktoken < text.txt
 //   echo 15496 11 995 | bin/tokenize --encoding r50k_base.tiktoken --decode
 //   bin/tokenize --encoding r50k_base.tiktoken --bench < ../shared/data/tinyshakespeare.txt
+//   bin/tokenize --encoding r50k_base.tiktoken --bpe-dropout 0.1 --seed 2 < text.txt
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -26,6 +27,9 @@ static void usage(FILE *f) {
         "  --decode          read ids from stdin, write the bytes they stand for (default: off)\n"
         "  --count           print only the number of tokens (default: off)\n"
         "  --bench           encode stdin repeatedly on one thread and print MB/s (default: off)\n"
+        "  --bpe-dropout P   encode with BPE-dropout: each possible merge skipped with probability\n"
+        "                    P, 0 < P <= 1 (a random, finer segmentation; default: off)\n"
+        "  --seed N          BPE-dropout's random stream (default 1337)\n"
         "  --help            this text\n");
 }
 
@@ -51,10 +55,13 @@ static double seconds(clockid_t clock) {
 int main(int argc, char **argv) {
     const char *encoding = NULL, *pattern = NULL;
     int special = 0, decode = 0, count = 0, bench = 0;
+    double drop = 0;
+    unsigned long long seed = 1337;
     static const struct option opts[] = {
         {"encoding", required_argument, 0, 'e'}, {"pattern", required_argument, 0, 'p'},
         {"special", no_argument, 0, 's'},        {"decode", no_argument, 0, 'd'},
         {"count", no_argument, 0, 'c'},          {"bench", no_argument, 0, 'b'},
+        {"bpe-dropout", required_argument, 0, 'D'}, {"seed", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     opterr = 0;
     int o;
@@ -66,12 +73,29 @@ int main(int argc, char **argv) {
         case 'd': decode = 1; break;
         case 'c': count = 1; break;
         case 'b': bench = 1; break;
+        case 'D': {
+            char *end;
+            drop = strtod(optarg, &end);
+            if (end == optarg || *end || !(drop > 0 && drop <= 1))
+                die("--bpe-dropout: expected a probability in (0, 1], got \"%s\"", optarg);
+            break;
+        }
+        case 'S': {
+            char *end;
+            errno = 0;
+            seed = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno || optarg[0] == '-')
+                die("--seed: expected a non-negative integer, got \"%s\"", optarg);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }
     if (optind < argc) die("unexpected argument '%s' (input comes from stdin)", argv[optind]);
     if (!encoding) die("--encoding FILE is required (see --help)");
+    if (drop > 0 && (special || decode || bench))
+        die("--bpe-dropout encodes ordinary text: not with --special, --decode or --bench");
 
     char err[512];
     Tiktoken *t = tiktoken_load(encoding, pattern, err, sizeof err);
@@ -127,8 +151,10 @@ int main(int argc, char **argv) {
                tiktoken_pattern_name(t), len, n, len / best / 1e6, len / best_cpu / 1e6);
     } else {
         size_t n;
-        int *ids = special ? tiktoken_encode(t, in, len, TIKTOKEN_ALL_SPECIAL, &n)
-                           : tiktoken_encode_ordinary(t, in, len, &n);
+        uint64_t rng = seed;
+        int *ids = drop > 0 ? tiktoken_encode_dropout(t, in, len, (float)drop, &rng, &n)
+                 : special  ? tiktoken_encode(t, in, len, TIKTOKEN_ALL_SPECIAL, &n)
+                            : tiktoken_encode_ordinary(t, in, len, &n);
         if (!ids) die("%s", tiktoken_error(t));
         if (count) {
             printf("%zu\n", n);

@@ -24,6 +24,16 @@ a=$(printf 'hi<|endoftext|>' | $T --encoding "$G" --special)
 b=$(printf 'hi<|endoftext|>' | $T --encoding "$G")
 [ "$(echo $a | wc -w)" = 2 ] && [ "$(echo $b | wc -w)" -gt 2 ] && ok "--special: '$a' vs ordinary '$b'" ||
   fail "--special: '$a' vs '$b'"
+# --bpe-dropout: more ids, the same bytes back, the same ids for the same --seed.
+C=$S/tokenizers/cl100k/cl100k_base.tiktoken
+$T --encoding "$C" --bpe-dropout 0.1 --seed 4 < "$tmp/text" > "$tmp/d1" &&
+  $T --encoding "$C" --bpe-dropout 0.1 --seed 4 < "$tmp/text" > "$tmp/d2" &&
+  $T --encoding "$C" --bpe-dropout 0.1 --seed 5 < "$tmp/text" > "$tmp/d3" &&
+  $T --encoding "$C" --decode < "$tmp/d1" > "$tmp/dback" && $T --encoding "$C" --count < "$tmp/text" > "$tmp/n0"
+[ "$(wc -w < "$tmp/d1")" -gt "$(cat "$tmp/n0")" ] && cmp -s "$tmp/text" "$tmp/dback" && cmp -s "$tmp/d1" "$tmp/d2" &&
+  ! cmp -s "$tmp/d1" "$tmp/d3" &&
+  ok "--bpe-dropout 0.1: $(wc -w < "$tmp/d1") ids against $(cat "$tmp/n0"), the same bytes back; --seed 4 twice the same ids, --seed 5 others" ||
+  fail "--bpe-dropout: $(wc -w < "$tmp/d1") ids vs $(cat "$tmp/n0")"
 # Invalid UTF-8 survives the round trip.
 printf 'a\xff\xfeb\xe4\xbd' > "$tmp/bad"
 $T --encoding "$G" < "$tmp/bad" | $T --encoding "$G" --decode > "$tmp/bad2" && cmp -s "$tmp/bad" "$tmp/bad2" &&
@@ -38,6 +48,8 @@ expect_fail "missing rank file" $T --encoding "$tmp/nope.tiktoken"
 expect_fail "corrupt rank file" $T --encoding "$tmp/bad.tiktoken"
 expect_fail "truncated rank file" $T --encoding "$tmp/trunc.tiktoken"
 expect_fail "unknown pattern" $T --encoding "$G" --pattern gpt5
+expect_fail "--bpe-dropout 0" $T --encoding "$G" --bpe-dropout 0
+expect_fail "--bpe-dropout with --decode" $T --encoding "$G" --bpe-dropout 0.1 --decode
 expect_fail "id out of range" sh -c "echo 15 50257 | $T --encoding $G --decode"
 expect_fail "negative id" sh -c "echo 15 -3 | $T --encoding $G --decode"
 expect_fail "not an id" sh -c "echo 15 abc | $T --encoding $G --decode"
