@@ -3,16 +3,20 @@
 #   1. fetch tiny Shakespeare and check its sha256         (scripts/fetch_data.sh)
 #   2. split it: the last 10% (from a line start) is val  (bin/prepare)
 #   3. learn a BPE vocabulary on the train part only       (bin/bpe-train; same input, same file)
-#   4. tokenize both parts into llm.c token shards         (bin/prepare --tokenizer)
+#   4. tokenize both parts into llm.c token shards         (bin/prepare --tokenizer), and the
+#      train part VARIANTS more times with BPE-dropout     (--variants; one per epoch in training)
 #   5. train the tiny preset for at most MINUTES minutes    (bin/train --steps 0 --max-minutes)
 #   6. print the final val loss (nats/token, bits/byte), a sample, and how to sample more
 # Environment: VOCAB (default 1536), PATTERN (the BPE's pre-tokenizer split: cl100k, the
-# default, or gpt2 / llama3), MINUTES (default 10), CKPT (default checkpoints), EXTRA (more
-# bin/train flags).
+# default, or gpt2 / llama3), BPE_DROPOUT (default 0.02) and VARIANTS (default 10; either 0:
+# train on the deterministic train.bin alone), MINUTES (default 10), CKPT (default checkpoints), EXTRA
+# (more bin/train flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VOCAB=${VOCAB:-1536}
 PATTERN=${PATTERN:-cl100k}
+BPE_DROPOUT=${BPE_DROPOUT:-0.02}
+VARIANTS=${VARIANTS:-10}
 MINUTES=${MINUTES:-10}
 CKPT=${CKPT:-checkpoints}
 D=data/shakespeare
@@ -30,7 +34,16 @@ else
   bin/bpe-train --vocab "$VOCAB" --pattern "$PATTERN" --out "$TOK" "$D/train.txt"
   echo "$stamp" > "$TOK.stamp"
 fi
-bin/prepare --tokenizer "$TOK" --pattern "$PATTERN" "$D/input.txt"  # train.bin + val.bin
+# train.bin + val.bin, and train_bpe_dropout_00.bin ... (the same text in VARIANTS random
+# segmentations; variants of an earlier, larger VARIANTS are removed so the glob reads only these)
+rm -f "$D"/train_bpe_dropout_*.bin
+DATA="$D/train.bin"
+AUG=()
+if [ "$VARIANTS" != 0 ] && [ "$BPE_DROPOUT" != 0 ]; then
+  AUG=(--variants "$VARIANTS" --bpe-dropout "$BPE_DROPOUT")
+  DATA="$D/train_bpe_dropout_*.bin"
+fi
+bin/prepare --tokenizer "$TOK" --pattern "$PATTERN" "${AUG[@]}" "$D/input.txt"
 
 # a fresh run: move the files of an earlier run out of the way (bin/train refuses to mix runs)
 if ls "$CKPT"/state_*.bin > /dev/null 2>&1; then
@@ -42,7 +55,7 @@ if ls "$CKPT"/state_*.bin > /dev/null 2>&1; then
 fi
 mkdir -p "$CKPT"
 # shellcheck disable=SC2086
-bin/train --preset tiny --data "$D/train.bin" --val-data "$D/val.bin" --tokenizer "$TOK" --pattern "$PATTERN" \
+bin/train --preset tiny --data "$DATA" --val-data "$D/val.bin" --tokenizer "$TOK" --pattern "$PATTERN" \
   --steps 0 --max-minutes "$MINUTES" --ckpt-dir "$CKPT" --log "$CKPT/train.csv" ${EXTRA:-}
 
 echo "loss curve: make plot   (writes $CKPT/train.png from $CKPT/train.csv)"
