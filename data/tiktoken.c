@@ -164,7 +164,13 @@ static inline int rank_of(const BytesMap *ranks, const unsigned char *p, size_t 
 
 // tiktoken's loop: pr[k] = rank of parts k and k+1 joined. Find the lowest (leftmost on ties),
 // join the two parts, recompute the two pair ranks that changed, repeat. O(parts * merges).
-static size_t merge_scan(const BytesMap *ranks, const unsigned char *p, size_t *b, size_t np) {
+// drop > 0 is BPE-dropout (Provilkov et al. 2020, "BPE-Dropout: Simple and Effective Subword
+// Regularization"): at every step each possible merge is skipped with probability drop and the
+// lowest-ranked survivor is joined; when every possible merge is skipped the piece stops there.
+// A coin is drawn only for a pair that would beat the best found so far: a pair that would lose
+// anyway cannot change the choice, so the distribution is the same with fewer draws.
+static size_t merge_scan(const BytesMap *ranks, const unsigned char *p, size_t *b, size_t np,
+                         float drop, uint64_t *rng) {
     int stack_pr[HEAP_MIN_LEN];
     int *pr = np <= HEAP_MIN_LEN ? stack_pr : malloc(np * sizeof *pr);
     if (!pr) return (size_t)-1;
@@ -173,7 +179,7 @@ static size_t merge_scan(const BytesMap *ranks, const unsigned char *p, size_t *
         size_t i = 0;
         int best = NO_RANK;
         for (size_t k = 0; k + 1 < np; k++)
-            if (pr[k] < best) { best = pr[k]; i = k; }
+            if (pr[k] < best && !(drop > 0 && rng_float(rng) < drop)) { best = pr[k]; i = k; }
         if (best == NO_RANK) break;
         // Part i absorbs part i+1: drop bound b[i+1] and pair rank pr[i+1]'s slot shifts down.
         memmove(b + i + 1, b + i + 2, (np - i - 1) * sizeof *b);
@@ -216,16 +222,25 @@ static HeapItem heap_pop(HeapItem *h, size_t *n) {
     return top;
 }
 
-static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *b, size_t np) {
+// With drop > 0 (BPE-dropout), a live entry popped is skipped with probability drop and set
+// aside; the next one up is tried, and after a merge the set-aside ones go back into the heap
+// (they are candidates again at the next step). Entries come off in (rank, part) order, so the
+// merge chosen is the lowest-ranked surviving pair, as in merge_scan; when the heap runs out with
+// only set-aside entries left, every possible merge of this step was skipped and the piece stops.
+static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *b, size_t np,
+                         float drop, uint64_t *rng) {
     // next[k]: the part after k (np = none); prev[k]: the part before (-1 = none);
     // b[k] stays the start of part k, and the end of part k is b[next[k]] (b[np] = len).
     int *next = malloc(np * sizeof *next), *prev = malloc(np * sizeof *prev);
     int *pr = malloc(np * sizeof *pr);
     // Each merge pushes at most 2 entries: np initial + 2 * (np - 1) merges.
+    // (Set-aside entries only go back into slots they left, so the bound holds with dropout too.)
     HeapItem *heap = malloc(3 * np * sizeof *heap);
-    size_t nh = 0;
-    if (!next || !prev || !pr || !heap) {
-        free(next); free(prev); free(pr); free(heap);
+    // at most one live entry per part, so at most np set aside in one step
+    HeapItem *aside = drop > 0 ? malloc(np * sizeof *aside) : NULL;
+    size_t nh = 0, na = 0;
+    if (!next || !prev || !pr || !heap || (drop > 0 && !aside)) {
+        free(next); free(prev); free(pr); free(heap); free(aside);
         return (size_t)-1;
     }
     for (size_t k = 0; k < np; k++) {
@@ -239,6 +254,7 @@ static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *
         HeapItem it = heap_pop(heap, &nh);
         int k = it.part;
         if (pr[k] != it.rank) continue;  // stale (dead parts have pr = NO_RANK)
+        if (drop > 0 && rng_float(rng) < drop) { aside[na++] = it; continue; }
         int j = next[k];                 // the absorbed part
         next[k] = next[j];
         if (next[j] != end) prev[next[j]] = k;
@@ -251,48 +267,30 @@ static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *
             pr[q] = rank_of(ranks, p, b[q], b[next[k]]);
             if (pr[q] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[q], q});
         }
+        // Back into the heap: stale ones (a neighbour of this merge) are dropped when popped. A
+        // recomputed pair joins longer bytes, so its rank differs and cannot double an entry.
+        while (na > 0) heap_push(heap, &nh, aside[--na]);
     }
     // Compact the surviving parts' starts to the front of b, then the end bound.
     size_t m = 0;
     size_t len = b[np];
     for (int k = 0; k != end; k = next[k]) b[m++] = b[k];
     b[m] = len;
-    free(next); free(prev); free(pr); free(heap);
+    free(next); free(prev); free(pr); free(heap); free(aside);
     return m;
 }
 
-// BPE-dropout (Provilkov et al. 2020, "BPE-Dropout: Simple and Effective Subword Regularization"):
-// the scan above, but at every step each possible merge is skipped with probability p, and the
-// lowest-ranked survivor is applied; when every possible merge is skipped the piece stops there.
-// p = 0 gives merge_scan's result; p > 0 gives a random, still lossless, finer segmentation.
-static size_t merge_dropout(const BytesMap *ranks, const unsigned char *p, size_t *b, size_t np,
-                            float drop, uint64_t *rng) {
-    int *pr = malloc(np * sizeof *pr);
-    if (!pr) return (size_t)-1;
-    for (size_t k = 0; k + 1 < np; k++) pr[k] = rank_of(ranks, p, b[k], b[k + 2]);
-    while (np > 1) {
-        size_t i = 0;
-        int best = NO_RANK;
-        for (size_t k = 0; k + 1 < np; k++)
-            if (pr[k] < best && !(rng_float(rng) < drop)) { best = pr[k]; i = k; }
-        if (best == NO_RANK) break;
-        memmove(b + i + 1, b + i + 2, (np - i - 1) * sizeof *b);
-        if (np >= i + 3) memmove(pr + i + 1, pr + i + 2, (np - i - 3) * sizeof *pr);
-        np--;
-        if (i + 1 < np) pr[i] = rank_of(ranks, p, b[i], b[i + 2]);
-        if (i > 0) pr[i - 1] = rank_of(ranks, p, b[i - 1], b[i + 1]);
-    }
-    free(pr);
-    return np;
+size_t bpe_merge_dropout(const BytesMap *ranks, const unsigned char *piece, size_t len,
+                         size_t *bounds, size_t nparts, int use_heap, float drop, uint64_t *rng) {
+    if (nparts < 2) return nparts;
+    if (use_heap < 0) use_heap = len >= HEAP_MIN_LEN;
+    return use_heap ? merge_heap(ranks, piece, bounds, nparts, drop, rng)
+                    : merge_scan(ranks, piece, bounds, nparts, drop, rng);
 }
 
 size_t bpe_merge(const BytesMap *ranks, const unsigned char *piece, size_t len, size_t *bounds,
                  size_t nparts, int use_heap) {
-    (void)len;
-    if (nparts < 2) return nparts;
-    if (use_heap < 0) use_heap = len >= HEAP_MIN_LEN;
-    return use_heap ? merge_heap(ranks, piece, bounds, nparts)
-                    : merge_scan(ranks, piece, bounds, nparts);
+    return bpe_merge_dropout(ranks, piece, len, bounds, nparts, use_heap, 0, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,8 +573,7 @@ static int encode_piece(const unsigned char *p, size_t n, void *vctx) {
     }
     arrsetlen(c->bounds, n + 1);
     for (size_t i = 0; i <= n; i++) c->bounds[i] = i;
-    size_t np = c->drop > 0 ? (n < 2 ? n : merge_dropout(ranks, p, c->bounds, n, c->drop, c->rng))
-                            : bpe_merge(ranks, p, n, c->bounds, n, -1);
+    size_t np = bpe_merge_dropout(ranks, p, n, c->bounds, n, -1, c->drop, c->rng);
     if (np == (size_t)-1) { c->oom = 1; return 1; }
     for (size_t k = 0; k < np; k++)
         arrput(c->ids, bytes_map_get(ranks, p + c->bounds[k], c->bounds[k + 1] - c->bounds[k]));

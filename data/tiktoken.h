@@ -97,6 +97,12 @@ void tiktoken_stream_free(TiktokenStream *s);
 // scan, O(n^2); 1 = a heap over a linked list, O(n log n); -1 = choose by length (tiktoken_encode).
 size_t bpe_merge(const BytesMap *ranks, const unsigned char *piece, size_t len,
                  size_t *bounds, size_t nparts, int use_heap);
+// The same with BPE-dropout (tiktoken_encode_dropout): at each step every possible merge is
+// skipped with probability drop, the lowest-ranked survivor merges, and the piece stops when all
+// are skipped. drop = 0 is bpe_merge. Both loops draw from the same distribution (not the same
+// coins), the heap's in O(n log n) per piece for drop < 1.
+size_t bpe_merge_dropout(const BytesMap *ranks, const unsigned char *piece, size_t len,
+                         size_t *bounds, size_t nparts, int use_heap, float drop, uint64_t *rng);
 
 // The regex split on its own (bin/bpe-train splits its corpus before any rank exists).
 // pattern: "gpt2", "cl100k" or "llama3". tiktoken_splitter_run calls fn(piece, n, ctx) for each

@@ -4,6 +4,7 @@
 // Fixtures: tests/fixtures/tiktoken/{cases,corpus}.json from tools/make_tiktoken_fixtures.py.
 // Rank files and the corpus come from ../shared (SHARED_DIR overrides).
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,52 @@ static void check_bpe_dropout(Tiktoken **tk, const char *text, size_t len) {
     free(s);
 }
 
+// BPE-dropout's two merge loops (scan for short pieces, heap for long ones) draw different coins
+// but must sample the same distribution: on the same long pieces, the mean number of parts of
+// 400 draws each agrees within 4 standard errors, and every draw is a valid segmentation (bounds
+// increasing to len, each part a token). A 100 KB piece with dropout takes the heap: no n^2 time.
+static void check_dropout_merge_paths(Tiktoken *t, const char *name) {
+    const BytesMap *ranks = tiktoken_ranks(t);
+    enum { LEN = 300, DRAWS = 400 };
+    unsigned char p[LEN];
+    size_t b[LEN + 1];
+    uint64_t rng = 11;
+    int valid = 1, agree = 0, pieces = 6;
+    double worst = 0;
+    for (int it = 0; it < pieces; it++) {
+        for (size_t i = 0; i < LEN; i++) p[i] = (unsigned char)("abcdefghij tho"[rnd() % (it < 3 ? 10 : 14)]);
+        double sum[2] = {0, 0}, sq[2] = {0, 0};
+        for (int heap = 0; heap < 2; heap++)
+            for (int d = 0; d < DRAWS; d++) {
+                for (size_t i = 0; i <= LEN; i++) b[i] = i;
+                size_t n = bpe_merge_dropout(ranks, p, LEN, b, LEN, heap, 0.1f, &rng);
+                for (size_t k = 0; k < n && valid; k++)
+                    valid = b[k] < b[k + 1] && bytes_map_get(ranks, p + b[k], b[k + 1] - b[k]) >= 0;
+                valid &= b[0] == 0 && b[n] == LEN;
+                sum[heap] += n;
+                sq[heap] += (double)n * n;
+            }
+        double m0 = sum[0] / DRAWS, m1 = sum[1] / DRAWS;
+        double v0 = sq[0] / DRAWS - m0 * m0, v1 = sq[1] / DRAWS - m1 * m1;
+        double z = fabs(m0 - m1) / sqrt((v0 + v1) / DRAWS + 1e-12);
+        if (z > worst) worst = z;
+        agree += z < 4;
+    }
+    CHECK(valid && agree == pieces,
+          "%s: BPE-dropout 0.1, scan vs heap on %d pieces of %d bytes: every draw a valid segmentation, "
+          "mean parts agree (worst |z| %.2f < 4 over %d draws each)", name, pieces, LEN, worst, DRAWS);
+    size_t N = 100000, n;
+    char *s = malloc(N);
+    for (size_t i = 0; i < N; i++) s[i] = (char)('a' + rnd() % 26);
+    double t0 = now();
+    int *ids = tiktoken_encode_dropout(t, s, N, 0.02f, &rng, &n);
+    double dt = now() - t0;
+    CHECK(ids && dt < 2.0, "%s: BPE-dropout 0.02 on one 100 KB piece of letters: %zu tokens in %.3f s (bound 2 s)",
+          name, n, dt);
+    free(ids);
+    free(s);
+}
+
 static void write_file(const char *path, const char *data) {
     FILE *f = fopen(path, "wb");
     fputs(data, f);
@@ -520,6 +567,7 @@ int main(void) {
     check_round_trips(tk);
     check_stream(tk);
     for (int e = 0; e < 3; e++) check_merge_paths(tk[e], ENC_NAMES[e]);
+    for (int e = 0; e < 3; e++) check_dropout_merge_paths(tk[e], ENC_NAMES[e]);
     check_long_pieces(tk);
     check_bad_input(tk[0]);
     cJSON_Delete(cases);
