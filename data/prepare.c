@@ -15,13 +15,15 @@
 // (seed, k), so the files are reproducible. bin/train --data 'DIR/train_bpe_dropout_*.bin' reads
 // variant e mod K in epoch e (data/dataloader.h): the same text in another segmentation each
 // pass, a data augmentation for a run that sees its small corpus many times. val stays the
-// deterministic encoding, which is what generation and evaluation use.
+// deterministic encoding, which is what generation and evaluation use. Variants numbered K and
+// up, left by an earlier run, are removed whenever --tokenizer is given.
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "data/atomic_file.h"
 #include "data/errors.h"
 #include "data/rng.h"
@@ -184,6 +186,12 @@ int main(int argc, char **argv) {
             snprintf(what, sizeof what, "train, BPE-dropout %g #%ld", drop, k);
             snprintf(path, sizeof path, "%s/train_bpe_dropout_%02ld.bin", dir, k);
             tokenize_to(tok, what, text, cut, path, (float)drop, &rng);
+        }
+        // variants from an earlier run with a larger K (or another tokenizer) would be read too
+        // by the glob, so they go
+        for (long k = variants; k < 100; k++) {
+            snprintf(path, sizeof path, "%s/train_bpe_dropout_%02ld.bin", dir, k);
+            if (unlink(path) == 0) fprintf(stderr, "prepare: removed %s (an earlier run's variant)\n", path);
         }
         tiktoken_free(tok);
     }

@@ -35,8 +35,8 @@ else
   echo "$stamp" > "$TOK.stamp"
 fi
 # train.bin + val.bin, and train_bpe_dropout_00.bin ... (the same text in VARIANTS random
-# segmentations; variants of an earlier, larger VARIANTS are removed so the glob reads only these)
-rm -f "$D"/train_bpe_dropout_*.bin
+# segmentations; bin/prepare removes variants an earlier, larger VARIANTS left, so the glob reads
+# only these)
 DATA="$D/train.bin"
 AUG=()
 if [ "$VARIANTS" != 0 ] && [ "$BPE_DROPOUT" != 0 ]; then

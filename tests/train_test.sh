@@ -80,6 +80,10 @@ n3=$(count "$V/train_bpe_dropout_02.bin")
   cmp -s "$V/train_bpe_dropout_02.bin" "$V/again/train_bpe_dropout_02.bin" &&
   ok "prepare --variants 3 --bpe-dropout 0.1: $n1 / $n2 / $n3 tokens against $n0 deterministic; variants differ; the same seed writes the same files" ||
   fail "prepare --variants: counts $n0 / $n1 / $n2 / $n3; $(tail -1 "$V/prep.err")"
+$BIN/prepare --tokenizer "$V/bpe.tiktoken" --pattern cl100k --val-frac 0.2 --out-dir "$V/again" "$V/text.txt" 2> "$V/again.err"
+[ ! -e "$V/again/train_bpe_dropout_00.bin" ] && grep -q 'removed .*train_bpe_dropout_02.bin' "$V/again.err" &&
+  ok "prepare without --variants removes an earlier run's variants (the glob would read them)" ||
+  fail "prepare: stale variants left: $(ls "$V/again" | tr '\n' ' ')"
 VTRAIN=($BIN/train --data "$V/train_bpe_dropout_*.bin" --val-data "$V/val.bin" --tokenizer "$V/bpe.tiktoken"
         --pattern cl100k --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
         --steps 40 --warmup 5 --dropout 0.1 --seed 3 --eval-every 10 --eval-batches 2 --sample-every 0
