@@ -50,3 +50,23 @@ static inline void die(const char *fmt, ...) {
     fputc('\n', stderr);
     exit(1);
 }
+
+// A flag's value in a program's getopt loop: the whole string must parse and lie in [lo, hi],
+// else one line and exit 1 ("prepare: --seed: expected an integer in [0, ...], got "abc"").
+// flag is the name without its dashes.
+static inline long flag_long(const char *flag, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        die("--%s: expected an integer in [%ld, %ld], got \"%s\"", flag, lo, hi, s);
+    return v;
+}
+static inline double flag_double(const char *flag, const char *s, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        die("--%s: expected a number in [%g, %g], got \"%s\"", flag, lo, hi, s);
+    return v;
+}

@@ -19,6 +19,7 @@
 // up, left by an earlier run, are removed whenever --tokenizer is given.
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ static void usage(FILE *f) {
 "  --out-dir DIR      where train.txt, val.txt, train.bin, val.bin go (default: TEXT's directory)\n"
 "  --variants K       also write K BPE-dropout encodings of the train split,\n"
 "                     train_bpe_dropout_00.bin ... (default 0; needs --tokenizer)\n"
-"  --bpe-dropout P    their merge-skip probability, 0 < P < 1 (default 0.02)\n"
+"  --bpe-dropout P    their merge-skip probability, 0 <= P <= 1 (default 0.02)\n"
 "  --seed N           their random streams (default 1337)\n"
 "  --help             this text\n");
 }
@@ -101,36 +102,13 @@ int main(int argc, char **argv) {
         case 't': tokenizer = optarg; break;
         case 'p': pattern = optarg; break;
         case 'o': out_dir = optarg; break;
-        case 'v': {
-            char *end;
-            val_frac = strtod(optarg, &end);
-            if (end == optarg || *end || !(val_frac > 0 && val_frac < 1))
-                die("--val-frac: expected a number between 0 and 1, got \"%s\"", optarg);
+        case 'v':
+            val_frac = flag_double("val-frac", optarg, 0, 1);
+            if (val_frac == 0 || val_frac == 1) die("--val-frac: expected a number between 0 and 1, got \"%s\"", optarg);
             break;
-        }
-        case 'd': {
-            char *end;
-            drop = strtod(optarg, &end);
-            if (end == optarg || *end || !(drop > 0 && drop < 1))
-                die("--bpe-dropout: expected a number between 0 and 1, got \"%s\"", optarg);
-            break;
-        }
-        case 'k': {
-            char *end;
-            errno = 0;
-            variants = strtol(optarg, &end, 10);
-            if (end == optarg || *end || errno || variants < 0 || variants > 100)
-                die("--variants: expected a count from 0 to 100, got \"%s\"", optarg);
-            break;
-        }
-        case 's': {
-            char *end;
-            errno = 0;
-            seed = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || errno || optarg[0] == '-')
-                die("--seed: expected a non-negative integer, got \"%s\"", optarg);
-            break;
-        }
+        case 'd': drop = flag_double("bpe-dropout", optarg, 0, 1); break;
+        case 'k': variants = flag_long("variants", optarg, 0, 100); break;
+        case 's': seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); break;
         case 'h': usage(stdout); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);

@@ -6,6 +6,7 @@
 //   bin/tokenize --encoding r50k_base.tiktoken --bpe-dropout 0.1 --seed 2 < text.txt
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static void usage(FILE *f) {
         "  --count           print only the number of tokens (default: off)\n"
         "  --bench           encode stdin repeatedly on one thread and print MB/s (default: off)\n"
         "  --bpe-dropout P   encode with BPE-dropout: each possible merge skipped with probability\n"
-        "                    P, 0 < P <= 1 (a random, finer segmentation; default: off)\n"
+        "                    P, 0 <= P <= 1 (a random, finer segmentation; default 0: off)\n"
         "  --seed N          BPE-dropout's random stream (default 1337)\n"
         "  --help            this text\n");
 }
@@ -73,21 +74,8 @@ int main(int argc, char **argv) {
         case 'd': decode = 1; break;
         case 'c': count = 1; break;
         case 'b': bench = 1; break;
-        case 'D': {
-            char *end;
-            drop = strtod(optarg, &end);
-            if (end == optarg || *end || !(drop > 0 && drop <= 1))
-                die("--bpe-dropout: expected a probability in (0, 1], got \"%s\"", optarg);
-            break;
-        }
-        case 'S': {
-            char *end;
-            errno = 0;
-            seed = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || errno || optarg[0] == '-')
-                die("--seed: expected a non-negative integer, got \"%s\"", optarg);
-            break;
-        }
+        case 'D': drop = flag_double("bpe-dropout", optarg, 0, 1); break;
+        case 'S': seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); break;
         case 'h': usage(stdout); return 0;
         default: die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }

@@ -254,7 +254,7 @@ row prepare "--out-dir missing"              $Q --out-dir "$T/no/dir" "$T/corpus
 : > "$T/empty.txt"; row prepare "empty TEXT" $Q --out-dir "$T" "$T/empty.txt"
 row prepare "--variants without --tokenizer" $Q --variants 2 --out-dir "$T" "$T/corpus.txt"
 row prepare "--variants -1"                  $Q --variants -1 --out-dir "$T" "$T/corpus.txt"
-row prepare "--bpe-dropout 0"                $Q --bpe-dropout 0 --out-dir "$T" "$T/corpus.txt"
+row prepare "--bpe-dropout 1.5"              $Q --bpe-dropout 1.5 --out-dir "$T" "$T/corpus.txt"
 row prepare "--seed abc"                     $Q --seed abc --out-dir "$T" "$T/corpus.txt"
 
 # ---- bin/train ----

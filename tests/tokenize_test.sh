@@ -48,7 +48,7 @@ expect_fail "missing rank file" $T --encoding "$tmp/nope.tiktoken"
 expect_fail "corrupt rank file" $T --encoding "$tmp/bad.tiktoken"
 expect_fail "truncated rank file" $T --encoding "$tmp/trunc.tiktoken"
 expect_fail "unknown pattern" $T --encoding "$G" --pattern gpt5
-expect_fail "--bpe-dropout 0" $T --encoding "$G" --bpe-dropout 0
+expect_fail "--bpe-dropout -0.1" $T --encoding "$G" --bpe-dropout -0.1
 expect_fail "--bpe-dropout with --decode" $T --encoding "$G" --bpe-dropout 0.1 --decode
 expect_fail "id out of range" sh -c "echo 15 50257 | $T --encoding $G --decode"
 expect_fail "negative id" sh -c "echo 15 -3 | $T --encoding $G --decode"

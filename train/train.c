@@ -193,22 +193,6 @@ static void usage(FILE *f) {
 "  --help               this text\n");
 }
 
-static long parse_long(const char *flag, const char *s, long lo, long hi) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        die("--%s: expected an integer in [%ld, %ld], got \"%s\"", flag, lo, hi, s);
-    return v;
-}
-static double parse_double(const char *flag, const char *s, double lo, double hi) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        die("--%s: expected a number in [%g, %g], got \"%s\"", flag, lo, hi, s);
-    return v;
-}
 static void copy_path(char *dst, const char *flag, const char *s) {
     if (strlen(s) >= TRAIN_PATH_MAX) die("--%s: path too long", flag);
     strcpy(dst, s);
@@ -245,48 +229,48 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
             if (strlen(optarg) >= sizeof o->preset) die("--preset: unknown preset \"%s\" (tiny, small)", optarg);
             strcpy(o->preset, optarg);
             break;
-        case O_DIM: o->dim = (int)parse_long(name, optarg, 1, 65536); break;
-        case O_N_LAYERS: o->n_layers = (int)parse_long(name, optarg, 1, 1024); break;
-        case O_N_HEADS: o->n_heads = (int)parse_long(name, optarg, 1, 1024); break;
-        case O_N_KV_HEADS: o->n_kv_heads = (int)parse_long(name, optarg, 1, 1024); break;
-        case O_HIDDEN_DIM: o->hidden_dim = (int)parse_long(name, optarg, 1, 1 << 20); break;
-        case O_SEQ: o->seq = (int)parse_long(name, optarg, 2, 1 << 16); break;
-        case O_BATCH: o->batch = (int)parse_long(name, optarg, 1, 1 << 16); break;
-        case O_GRAD_ACCUM: o->grad_accum = (int)parse_long(name, optarg, 1, 1 << 16); break;
-        case O_STEPS: o->steps = parse_long(name, optarg, 0, 1L << 40); break;
-        case O_MAX_MINUTES: o->max_minutes = parse_double(name, optarg, 0, 1e7); break;
-        case O_STOP_AT: o->stop_at = parse_long(name, optarg, 0, 1L << 40); break;
-        case O_LR: o->lr = (float)parse_double(name, optarg, 0, 10); break;
-        case O_MIN_LR: o->min_lr = (float)parse_double(name, optarg, 0, 10); break;
-        case O_WARMUP: o->warmup = parse_long(name, optarg, 0, 1L << 40); break;
+        case O_DIM: o->dim = (int)flag_long(name, optarg, 1, 65536); break;
+        case O_N_LAYERS: o->n_layers = (int)flag_long(name, optarg, 1, 1024); break;
+        case O_N_HEADS: o->n_heads = (int)flag_long(name, optarg, 1, 1024); break;
+        case O_N_KV_HEADS: o->n_kv_heads = (int)flag_long(name, optarg, 1, 1024); break;
+        case O_HIDDEN_DIM: o->hidden_dim = (int)flag_long(name, optarg, 1, 1 << 20); break;
+        case O_SEQ: o->seq = (int)flag_long(name, optarg, 2, 1 << 16); break;
+        case O_BATCH: o->batch = (int)flag_long(name, optarg, 1, 1 << 16); break;
+        case O_GRAD_ACCUM: o->grad_accum = (int)flag_long(name, optarg, 1, 1 << 16); break;
+        case O_STEPS: o->steps = flag_long(name, optarg, 0, 1L << 40); break;
+        case O_MAX_MINUTES: o->max_minutes = flag_double(name, optarg, 0, 1e7); break;
+        case O_STOP_AT: o->stop_at = flag_long(name, optarg, 0, 1L << 40); break;
+        case O_LR: o->lr = (float)flag_double(name, optarg, 0, 10); break;
+        case O_MIN_LR: o->min_lr = (float)flag_double(name, optarg, 0, 10); break;
+        case O_WARMUP: o->warmup = flag_long(name, optarg, 0, 1L << 40); break;
         case O_LR_SCHEDULE:
             if (!strcmp(optarg, "cosine")) o->lr_schedule = LR_COSINE;
             else if (!strcmp(optarg, "constant")) o->lr_schedule = LR_CONSTANT;
             else die("--lr-schedule: expected cosine or constant, got \"%s\"", optarg);
             break;
-        case O_WEIGHT_DECAY: o->weight_decay = (float)parse_double(name, optarg, 0, 10); break;
-        case O_DECAY_ALL: o->decay_all = (int)parse_long(name, optarg, 0, 1); break;
-        case O_BETA1: o->beta1 = (float)parse_double(name, optarg, 0, 0.999999); break;
-        case O_BETA2: o->beta2 = (float)parse_double(name, optarg, 0, 0.999999); break;
-        case O_EPS: o->eps = (float)parse_double(name, optarg, 1e-30, 1); break;
-        case O_GRAD_CLIP: o->grad_clip = (float)parse_double(name, optarg, 0, 1e9); break;
-        case O_DROPOUT: o->dropout = (float)parse_double(name, optarg, 0, 0.95); break;
-        case O_ATT_DROPOUT: o->att_dropout = (float)parse_double(name, optarg, 0, 0.95); break;
-        case O_SEED: o->seed = (uint64_t)parse_long(name, optarg, 0, 0x7fffffffffffffffL); break;
-        case O_EVAL_EVERY: o->eval_every = parse_long(name, optarg, 0, 1L << 40); break;
-        case O_EVAL_BATCHES: o->eval_batches = (int)parse_long(name, optarg, 1, 1 << 20); break;
-        case O_SAMPLE_EVERY: o->sample_every = parse_long(name, optarg, 0, 1L << 40); break;
-        case O_SAMPLE_CHARS: o->sample_chars = (int)parse_long(name, optarg, 0, 1 << 20); break;
+        case O_WEIGHT_DECAY: o->weight_decay = (float)flag_double(name, optarg, 0, 10); break;
+        case O_DECAY_ALL: o->decay_all = (int)flag_long(name, optarg, 0, 1); break;
+        case O_BETA1: o->beta1 = (float)flag_double(name, optarg, 0, 0.999999); break;
+        case O_BETA2: o->beta2 = (float)flag_double(name, optarg, 0, 0.999999); break;
+        case O_EPS: o->eps = (float)flag_double(name, optarg, 1e-30, 1); break;
+        case O_GRAD_CLIP: o->grad_clip = (float)flag_double(name, optarg, 0, 1e9); break;
+        case O_DROPOUT: o->dropout = (float)flag_double(name, optarg, 0, 0.95); break;
+        case O_ATT_DROPOUT: o->att_dropout = (float)flag_double(name, optarg, 0, 0.95); break;
+        case O_SEED: o->seed = (uint64_t)flag_long(name, optarg, 0, 0x7fffffffffffffffL); break;
+        case O_EVAL_EVERY: o->eval_every = flag_long(name, optarg, 0, 1L << 40); break;
+        case O_EVAL_BATCHES: o->eval_batches = (int)flag_long(name, optarg, 1, 1 << 20); break;
+        case O_SAMPLE_EVERY: o->sample_every = flag_long(name, optarg, 0, 1L << 40); break;
+        case O_SAMPLE_CHARS: o->sample_chars = (int)flag_long(name, optarg, 0, 1 << 20); break;
         case O_CKPT_DIR: copy_path(o->ckpt_dir, name, optarg); break;
-        case O_CKPT_EVERY: o->ckpt_every = parse_long(name, optarg, 0, 1L << 40); break;
-        case O_KEEP_LAST: o->keep_last = (int)parse_long(name, optarg, 1, 1 << 20); break;
+        case O_CKPT_EVERY: o->ckpt_every = flag_long(name, optarg, 0, 1L << 40); break;
+        case O_KEEP_LAST: o->keep_last = (int)flag_long(name, optarg, 1, 1 << 20); break;
         case O_RESUME: copy_path(o->resume, name, optarg); break;
         case O_INIT: copy_path(o->init, name, optarg); break;
-        case O_THREADS: o->threads = (int)parse_long(name, optarg, 0, 4096); break;
+        case O_THREADS: o->threads = (int)flag_long(name, optarg, 0, 4096); break;
         case O_LOG: copy_path(o->log, name, optarg); break;
-        case O_SHUFFLE: o->shuffle = (int)parse_long(name, optarg, 0, 1); break;
+        case O_SHUFFLE: o->shuffle = (int)flag_long(name, optarg, 0, 1); break;
         case O_PROFILE: profile_on = 1; break;
-        case O_DEBUG_NAN_AT: debug_nan_at = parse_long(name, optarg, 0, 1L << 40); break;
+        case O_DEBUG_NAN_AT: debug_nan_at = flag_long(name, optarg, 0, 1L << 40); break;
         case O_HELP: case 'h': usage(stdout); exit(0);
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
