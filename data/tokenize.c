@@ -14,6 +14,7 @@
 #include <stb/stb_ds.h>
 
 #include "data/errors.h"
+#include "data/rng.h"
 #include "data/tiktoken.h"
 
 static void usage(FILE *f) {
@@ -30,7 +31,8 @@ static void usage(FILE *f) {
         "  --bench           encode stdin repeatedly on one thread and print MB/s (default: off)\n"
         "  --bpe-dropout P   encode with BPE-dropout: each possible merge skipped with probability\n"
         "                    P, 0 <= P <= 1 (a random, finer segmentation; default 0: off)\n"
-        "  --seed N          BPE-dropout's random stream (default 1337)\n"
+        "  --seed N          BPE-dropout's random stream (default 1337; the same text, pattern\n"
+        "                    and seed give bin/prepare --variants' first variant)\n"
         "  --help            this text\n");
 }
 
@@ -142,7 +144,7 @@ int main(int argc, char **argv) {
                tiktoken_pattern_name(t), len, n, len / best / 1e6, len / best_cpu / 1e6);
     } else {
         size_t n;
-        uint64_t rng = seed;
+        uint64_t rng = rng_derive(seed, 0);   // bin/prepare --seed N's first variant draws the same
         int *ids = drop > 0 ? tiktoken_encode_dropout(t, in, len, (float)drop, &rng, &n)
                  : special  ? tiktoken_encode(t, in, len, TIKTOKEN_ALL_SPECIAL, &n)
                             : tiktoken_encode_ordinary(t, in, len, &n);

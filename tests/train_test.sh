@@ -84,6 +84,18 @@ $BIN/prepare --tokenizer "$V/bpe.tiktoken" --pattern cl100k --val-frac 0.2 --out
 [ ! -e "$V/again/train_bpe_dropout_00.bin" ] && grep -q 'removed .*train_bpe_dropout_02.bin' "$V/again.err" &&
   ok "prepare without --variants removes an earlier run's variants (the glob would read them)" ||
   fail "prepare: stale variants left: $(ls "$V/again" | tr '\n' ' ')"
+# bin/tokenize --bpe-dropout draws variant 0's stream: the same ids as train_bpe_dropout_00.bin
+$BIN/tokenize --encoding "$V/bpe.tiktoken" --pattern cl100k --bpe-dropout 0.1 --seed 1337 < "$V/train.txt" |
+  tr ' ' '\n' > "$V/tok0.txt"
+od -An -v -t u2 -j 1024 "$V/train_bpe_dropout_00.bin" | tr -s ' ' '\n' | sed '/^$/d' > "$V/shard0.txt"
+[ -s "$V/tok0.txt" ] && cmp -s "$V/tok0.txt" "$V/shard0.txt" &&
+  ok "tokenize --bpe-dropout 0.1 --seed 1337 gives prepare's first variant, id for id ($(wc -l < "$V/tok0.txt") ids)" ||
+  fail "tokenize --bpe-dropout vs prepare's variant 0: $(wc -l < "$V/tok0.txt") vs $(wc -l < "$V/shard0.txt") ids"
+row_val=$($BIN/train --data "$V/train.bin" --val-data "$V/train_bpe_dropout_*.bin" --tokenizer "$V/bpe.tiktoken" --pattern cl100k \
+          --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4 --steps 1 \
+          --ckpt-dir "$V/v" 2>&1 > /dev/null)
+[ $? = 1 ] && [ "$(echo "$row_val" | wc -l)" = 1 ] && echo "$row_val" | grep -q 'evaluation takes one shard' &&
+  ok "--val-data matching several shards: one line, exit 1 ($row_val)" || fail "--val-data glob: $row_val"
 VTRAIN=($BIN/train --data "$V/train_bpe_dropout_*.bin" --val-data "$V/val.bin" --tokenizer "$V/bpe.tiktoken"
         --pattern cl100k --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4
         --steps 40 --warmup 5 --dropout 0.1 --seed 3 --eval-every 10 --eval-batches 2 --sample-every 0

@@ -649,6 +649,8 @@ int main(int argc, char **argv) {
         die("--data: %s", err);
     if (dataloader_init(&r->val, o->val_data, o->batch, o->seq, 0, 0, err, sizeof err))
         die("--val-data: %s", err);
+    if (r->val.n_shards > 1)   // an evaluation reads from the start of the first shard only
+        die("--val-data: %d files match \"%s\"; evaluation takes one shard", r->val.n_shards, o->val_data);
     int max_tok = dataloader_max_token(&r->train), vmax = dataloader_max_token(&r->val);
     if (vmax > max_tok) max_tok = vmax;
     int vocab = r->tok ? tiktoken_vocab_size(r->tok) : max_tok + 1;
