@@ -20,6 +20,7 @@ DIR/v<vocab>/ (or DIR/<shards>/) holds train.bin and val.bin (llm.c shards: bin/
 the keys of DEFAULTS below plus "tok_s" (bin/train's measured tokens/s for that shape, here).
 """
 import argparse
+import glob
 import json
 import math
 import multiprocessing as mp
@@ -48,8 +49,9 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
 # dropped whole per batch row), drop_start (every dropout off before this fraction of the steps:
 # "late dropout"), shards (the subfolder of --data holding the shards, default v<vocab>: e.g. a BPE
 # learned with another pre-tokenizer pattern), init_std (the std of the N(0, std) init), bpe_variants
-# (the shards folder holds train_0.bin, train_1.bin, ...: the train split tokenized K ways with
-# BPE-dropout; epoch e reads variant e mod K, val stays the deterministic encoding; a number n instead of true: only the first n variants).
+# (the shards folder holds bin/prepare --variants' train_bpe_dropout_00.bin, _01.bin, ...: the
+# train split tokenized K ways with BPE-dropout; epoch e reads variant e mod K, as bin/train does
+# with a glob; val stays the deterministic encoding; a number n instead of true: the first n).
 
 
 def orthogonalize(g, steps=5):
@@ -92,12 +94,12 @@ def run_one(job):
     dev = "cuda"
     data_dir = os.path.join(data_dir, a.shards or f"v{a.vocab}")
     if a.bpe_variants:
-        k = 0
-        while os.path.exists(os.path.join(data_dir, f"train_{k}.bin")) and \
-                (a.bpe_variants is True or k < a.bpe_variants):
-            k += 1
-        variants = [torch.from_numpy(read_shard(os.path.join(data_dir, f"train_{i}.bin"))).to(dev)
-                    for i in range(k)]
+        names = sorted(glob.glob(os.path.join(data_dir, "train_bpe_dropout_*.bin")))
+        if a.bpe_variants is not True:
+            names = names[:a.bpe_variants]
+        if not names:
+            sys.exit(f"{data_dir}: no train_bpe_dropout_*.bin (bin/prepare --variants)")
+        variants = [torch.from_numpy(read_shard(n)).to(dev) for n in names]
     else:
         variants = [torch.from_numpy(read_shard(os.path.join(data_dir, "train.bin"))).to(dev)]
     train, epoch = variants[0], 0
