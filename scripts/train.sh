@@ -7,13 +7,13 @@
 #      train part VARIANTS more times with BPE-dropout     (--variants; one per epoch in training)
 #   5. train the tiny preset for at most MINUTES minutes    (bin/train --steps 0 --max-minutes)
 #   6. print the final val loss (nats/token, bits/byte), a sample, and how to sample more
-# Environment: VOCAB (default 1536), PATTERN (the BPE's pre-tokenizer split: cl100k, the
+# Environment: VOCAB (default 1792), PATTERN (the BPE's pre-tokenizer split: cl100k, the
 # default, or gpt2 / llama3), BPE_DROPOUT (default 0.02) and VARIANTS (default 10; either 0:
 # train on the deterministic train.bin alone), MINUTES (default 10), CKPT (default checkpoints), EXTRA
 # (more bin/train flags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VOCAB=${VOCAB:-1536}
+VOCAB=${VOCAB:-1792}
 PATTERN=${PATTERN:-cl100k}
 BPE_DROPOUT=${BPE_DROPOUT:-0.02}
 VARIANTS=${VARIANTS:-10}

@@ -101,7 +101,7 @@ static void test_adamw_first_step(void) {
 
 // ---- schedule ----
 static void test_schedule(void) {
-    LrConfig c = {LR_COSINE, 1e-3f, 1e-4f, 10, 110};
+    LrConfig c = {LR_COSINE, 1e-3f, 1e-4f, 10, 110, 0.5f};
     struct { long step; double want; } cases[] = {
         {0, 1e-4},                 // warmup: max * (0+1)/10
         {4, 5e-4},                 // max * 5/10
@@ -117,9 +117,28 @@ static void test_schedule(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         worst = fmax(worst, rel_err(lr_at(&c, cases[i].step), cases[i].want));
     CHECK(worst < 1e-6, "lr schedule at steps 0, 4, 9, 10, 59, 109, 500 (warmup 10, cosine to 110): max rel err %.1e (tol 1e-6)", worst);
-    LrConfig k = {LR_CONSTANT, 3e-4f, 0, 5, 100};
+    LrConfig k = {LR_CONSTANT, 3e-4f, 0, 5, 100, 0.5f};
     double w2 = fmax(rel_err(lr_at(&k, 2), 3e-4 * 3 / 5), fmax(rel_err(lr_at(&k, 5), 3e-4), rel_err(lr_at(&k, 99), 3e-4)));
     CHECK(w2 < 1e-6, "constant schedule: warmup then flat: max rel err %.1e (tol 1e-6)", w2);
+    // wsd, warmup 10, 110 steps, the last 40% of the 99-step span decaying: the decay starts at
+    // f = 0.6, i.e. step 10 + 59.4; step s is f = (s - 10) / 99 and g = (f - 0.6) / 0.4 of the way
+    // from 1e-3 to 1e-4
+    LrConfig w = {LR_WSD, 1e-3f, 1e-4f, 10, 110, 0.4f};
+    struct { long step; double want; } wc[] = {
+        {4, 5e-4}, {10, 1e-3}, {69, 1e-3},                      // warmup, then the flat part
+        {70, 0}, {90, 0},                                        // decaying: filled in below
+        {109, 1e-4}, {500, 1e-4},                                // the end, and past it
+    };
+    for (int i = 3; i <= 4; i++) {
+        double g = ((wc[i].step - 10) / 99.0 - 0.6) / 0.4;
+        wc[i].want = 1e-3 + (1e-4 - 1e-3) * g;
+    }
+    double w3 = 0;
+    for (size_t i = 0; i < sizeof wc / sizeof *wc; i++) w3 = fmax(w3, rel_err(lr_at(&w, wc[i].step), wc[i].want));
+    CHECK(w3 < 1e-6, "wsd schedule at steps 4, 10, 69, 70, 90, 109, 500 (decay over the last 40%%): max rel err %.1e (tol 1e-6)", w3);
+    LrConfig w1 = {LR_WSD, 1e-3f, 0, 0, 101, 1.0f};         // decay_frac 1: linear from the start
+    double w4 = fmax(rel_err(lr_at(&w1, 0), 1e-3), rel_err(lr_at(&w1, 25), 7.5e-4));
+    CHECK(w4 < 1e-6 && lr_at(&w1, 100) == 0.0f, "wsd with decay_frac 1 is a linear decay: max rel err %.1e, last %g", w4, lr_at(&w1, 100));
 }
 
 // ---- clipping ----
@@ -350,10 +369,11 @@ static void copy_prefix(const char *src, const char *dst, long n, long flip_at) 
     free(buf);
 }
 
-// A version-1 state (written before att_dropout existed: the same header without that last f32)
-// still loads, with att_dropout 0. Built from the version-2 file at path: drop the 4 bytes, set
-// version 1, and redo the header's checksum and padding as ser_end_header does.
-static void test_state_version1(const char *path, size_t np, const float *mm, const float *vv) {
+// Version-1 and version-2 states (written before att_dropout, resp. decay_frac existed: the same
+// header without those last f32s) still load, with att_dropout 0 and decay_frac 0.5. Built from
+// the version-3 file at path: drop the 8 (4) bytes, set the version, and redo the header's
+// checksum and padding as ser_end_header does.
+static void test_state_old_version(const char *path, uint32_t version, size_t np, const float *mm, const float *vv) {
     long size = file_size(path);
     uint8_t *f = malloc(size), *h = calloc(1, size + 64);
     FILE *fp = fopen(path, "rb");
@@ -371,28 +391,31 @@ static void test_state_version1(const char *path, size_t np, const float *mm, co
         if (zeros && v == checksum64(f, at)) hsum_at = at;
     }
     ok = ok && hsum_at > 36;
-    size_t att_at = hsum_at - 20, n = 0;                 // att_dropout f32, then two u64 before hsum
+    // att_dropout f32, decay_frac f32, then two u64 before hsum: keep the fields version had
+    size_t drop = (3 - version) * 4, cut_at = hsum_at - 16 - drop, n = 0;
     if (ok) {
-        memcpy(h, f, att_at); n = att_at;
-        memcpy(h + n, f + att_at + 4, 16); n += 16;       // parameter count, moments checksum
+        memcpy(h, f, cut_at); n = cut_at;
+        memcpy(h + n, f + cut_at + drop, 16); n += 16;    // parameter count, moments checksum
         size_t hsum1 = n;
         n = (n + 8 + 63) / 64 * 64;                       // checksum, zeros to a 64-byte boundary
-        uint32_t v1 = 1, hb1 = (uint32_t)n;
+        uint32_t v1 = version, hb1 = (uint32_t)n;
         memcpy(h + 8, &v1, 4); memcpy(h + 12, &hb1, 4);
         uint64_t sum = checksum64(h, hsum1);
         memcpy(h + hsum1, &sum, 8);
     }
     char p1[600], err[600] = "";
-    snprintf(p1, sizeof p1, "%s.v1", path);
+    snprintf(p1, sizeof p1, "%s.v%u", path, version);
     fp = fopen(p1, "wb");
     ok = ok && fp && fwrite(h, 1, n, fp) == n && fwrite(f + hb, 1, size - hb, fp) == (size_t)(size - hb);
     if (fp) fclose(fp);
     TrainState st;
     float *m = malloc(np * 4), *v = malloc(np * 4);
     int rc = ok ? train_state_load(p1, &st, m, v, np, err, sizeof err) : -1;
-    CHECK(!rc && st.step == 77 && st.opts.batch == 16 && st.model_checksum == 42 && st.opts.att_dropout == 0.0f &&
-          !memcmp(m, mm, np * 4) && !memcmp(v, vv, np * 4),
-          "a version-1 training state loads (att_dropout 0, the rest as saved)%s%s", err[0] ? ": " : "", err);
+    float att = version >= 2 ? 0.1f : 0.0f;
+    CHECK(!rc && st.step == 77 && st.opts.batch == 16 && st.model_checksum == 42 && st.opts.att_dropout == att &&
+          st.opts.decay_frac == 0.5f && !memcmp(m, mm, np * 4) && !memcmp(v, vv, np * 4),
+          "a version-%u training state loads (att_dropout %g, decay_frac 0.5, the rest as saved)%s%s",
+          version, att, err[0] ? ": " : "", err);
     free(f); free(h); free(m); free(v);
 }
 
@@ -449,7 +472,7 @@ static void test_checkpoint(void) {
     strcpy(st.opts.data, "data/x.bin"); st.opts.batch = 16; st.opts.lr = 3e-3f; st.opts.seed = 99;
     st.step = 77; st.data.epoch = 3; st.data.pos = 41; st.sample_rng = 0x1234567890abcdefull;
     st.dropout_seed = 5; st.dropout_step = 78; st.best_val = 1.5f; st.best_step = 70; st.elapsed_s = 12.5;
-    st.tokens_seen = 999; st.model_checksum = 42; st.opts.att_dropout = 0.1f;
+    st.tokens_seen = 999; st.model_checksum = 42; st.opts.att_dropout = 0.1f; st.opts.decay_frac = 0.3f;
     char sp[512];
     snprintf(sp, sizeof sp, "%s/state.bin", tmpdir);
     rc = train_state_save(sp, &st, mm, vv, np, err, sizeof err);
@@ -457,9 +480,10 @@ static void test_checkpoint(void) {
     same = !rc && !memcmp(mm, m2, np * 4) && !memcmp(vv, v2, np * 4) && st2.step == 77 && st2.data.epoch == 3 &&
            st2.data.pos == 41 && st2.sample_rng == st.sample_rng && st2.best_val == 1.5f && st2.opts.batch == 16 &&
            st2.opts.lr == 3e-3f && !strcmp(st2.opts.data, "data/x.bin") && st2.model_checksum == 42 &&
-           st2.opts.att_dropout == 0.1f;
+           st2.opts.att_dropout == 0.1f && st2.opts.decay_frac == 0.3f;
     CHECK(same, "training state round trip: step, data position, RNG, best val, options, AdamW m and v");
-    test_state_version1(sp, np, mm, vv);
+    test_state_old_version(sp, 1, np, mm, vv);
+    test_state_old_version(sp, 2, np, mm, vv);
     err[0] = '\0';
     CHECK(train_state_load(sp, &st2, m2, v2, np - 1, err, sizeof err) == -1 && err[0],
           "training state for another model size rejected: \"%s\"", err);

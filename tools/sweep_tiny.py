@@ -36,7 +36,8 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
                 eval_every=200, schedule="cosine", ema=[], emb_dropout=0.0, beta1=0.9, beta2=0.95,
                 untied=False, emb_wd=True, optimizer="adamw", muon_lr=0.02, muon_momentum=0.95,
                 muon_wd=0.0, att_dropout=0.0, ffn_dropout=0.0, layer_drop=0.0, drop_start=0.0,
-                shards="", init_std=0.02, bpe_variants=False)
+                shards="", init_std=0.02, bpe_variants=False, input_noise=0.0, noise="unigram",
+                blank_id=-1, emb_lr=1.0, zero_proj=False, wsd=0.3)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
 # step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output),
@@ -51,7 +52,12 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
 # learned with another pre-tokenizer pattern), init_std (the std of the N(0, std) init), bpe_variants
 # (the shards folder holds bin/prepare --variants' train_bpe_dropout_00.bin, _01.bin, ...: the
 # train split tokenized K ways with BPE-dropout; epoch e reads variant e mod K, as bin/train does
-# with a glob; val stays the deterministic encoding; a number n instead of true: the first n).
+# with a glob; val stays the deterministic encoding; a number n instead of true: the first n),
+# input_noise (data noising, Xie et al. 2017: each input token, never a target, is replaced with
+# probability input_noise by a draw from the train split's unigram distribution, noise
+# "unigram", or by the unused id blank_id, noise "blank"; training only), emb_lr (the tied
+# embedding's lr as a multiple of the others'), zero_proj (wo and w2 start at zero), schedule
+# "wsd" (warmup, constant lr, then linear to min_lr over the last wsd fraction of the steps).
 
 
 def orthogonalize(g, steps=5):
@@ -103,6 +109,9 @@ def run_one(job):
     else:
         variants = [torch.from_numpy(read_shard(os.path.join(data_dir, "train.bin"))).to(dev)]
     train, epoch = variants[0], 0
+    unigram = torch.bincount(variants[0], minlength=a.vocab).float()
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(a.seed + 7)
     val = torch.from_numpy(read_shard(os.path.join(data_dir, "val.bin"))).to(dev)
     B, T = a.batch, a.seq
     steps = max(a.warmup + 1, int(a.tok_s * a.budget_s / (B * T)))
@@ -112,11 +121,20 @@ def run_one(job):
     decays = lambda n, p: p.dim() >= 2 and (a.emb_wd or n != "tok_emb.weight")  # noqa: E731
     muon = [p for n, p in model.named_parameters()
             if a.optimizer == "muon" and n.startswith("layers.") and p.dim() == 2]
-    decay = [p for n, p in model.named_parameters() if decays(n, p) and not any(p is q for q in muon)]
+    if a.zero_proj:
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n.endswith(("wo.weight", "w2.weight")):
+                    p.zero_()
+    emb = [p for n, p in model.named_parameters() if n == "tok_emb.weight" and a.emb_lr != 1.0]
+    decay = [p for n, p in model.named_parameters()
+             if decays(n, p) and not any(p is q for q in muon + emb)]
     no_decay = [p for n, p in model.named_parameters() if not decays(n, p)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(a.beta1, a.beta2), eps=1e-8)
+    groups = [{"params": decay, "weight_decay": a.weight_decay, "mult": 1.0},
+              {"params": no_decay, "weight_decay": 0.0, "mult": 1.0}]
+    if emb:  # decoupled decay is lr * wd: keep the embedding's per-step decay as the others'
+        groups.append({"params": emb, "weight_decay": a.weight_decay / a.emb_lr, "mult": a.emb_lr})
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(a.beta1, a.beta2), eps=1e-8)
     bufs = [torch.zeros_like(p) for p in muon]
 
     @torch.no_grad()
@@ -134,6 +152,9 @@ def run_one(job):
         f = min(1.0, (s - a.warmup) / span)
         if a.schedule == "linear":
             return a.lr + (a.min_lr - a.lr) * f
+        if a.schedule == "wsd":
+            g = max(0.0, (f - (1.0 - a.wsd)) / a.wsd)
+            return a.lr + (a.min_lr - a.lr) * g
         return a.min_lr + (a.lr - a.min_lr) * 0.5 * (1 + math.cos(math.pi * f))
 
     nval = (len(val) - 1) // (B * T)
@@ -180,10 +201,18 @@ def run_one(job):
         idx = off[:, None] + torch.arange(T + 1, device=dev)[None, :]
         chunk = train[idx]
         for grp in opt.param_groups:
-            grp["lr"] = lr_at(s)
+            grp["lr"] = lr_at(s) * grp["mult"]
         for mod, p in drops:
             mod.p = p if s >= a.drop_start * steps else 0.0
-        loss = model(chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous())
+        x = chunk[:, :-1].clone()
+        if a.input_noise > 0:
+            hit = torch.rand(x.shape, device=dev, generator=gen) < a.input_noise
+            if a.noise == "blank":
+                fill = torch.full_like(x, a.blank_id)
+            else:
+                fill = torch.multinomial(unigram, x.numel(), replacement=True, generator=gen).view_as(x)
+            x = torch.where(hit, fill, x)
+        loss = model(x, chunk[:, 1:].contiguous())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if a.grad_clip > 0:

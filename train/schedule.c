@@ -9,5 +9,10 @@ float lr_at(const LrConfig *c, long step) {
     if (span <= 0) return c->max_lr;
     double f = (double)(step - c->warmup) / (double)span;
     if (f > 1.0) f = 1.0;   // past the planned end (e.g. resumed with more steps): stay at min
+    if (c->kind == LR_WSD) {
+        double g = (f - (1.0 - c->decay_frac)) / c->decay_frac;   // 0 when the decay starts, 1 at the end
+        if (g <= 0.0) return c->max_lr;
+        return (float)(c->max_lr + (c->min_lr - c->max_lr) * g);
+    }
     return (float)(c->min_lr + (c->max_lr - c->min_lr) * 0.5 * (1.0 + cos(M_PI * f)));
 }

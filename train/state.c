@@ -13,8 +13,9 @@
 #include <signal.h>
 
 #define STATE_MAGIC "SLSTATE"
-// version 2 added att_dropout (the last field of the settings); version 1 files still load
-#define STATE_VERSION 2
+// version 2 added att_dropout, version 3 decay_frac (the last fields of the settings); version
+// 1 and 2 files still load (their runs had no wsd schedule, which did not exist yet)
+#define STATE_VERSION 3
 
 static void put_opts(SerialOut *o, const TrainOptions *p) {
     ser_str(o, p->data); ser_str(o, p->val_data); ser_str(o, p->tokenizer); ser_str(o, p->pattern);
@@ -54,6 +55,7 @@ static void put_state(SerialOut *o, const TrainState *s) {
     ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
     ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
     ser_f32(o, s->opts.att_dropout);
+    ser_f32(o, s->opts.decay_frac);
 }
 
 static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
@@ -62,6 +64,7 @@ static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
     s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
     s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
     s->opts.att_dropout = version >= 2 ? des_f32(in) : 0.0f;
+    s->opts.decay_frac = version >= 3 ? des_f32(in) : 0.5f;
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {

@@ -34,6 +34,7 @@ typedef struct {
     float lr, min_lr;
     long warmup;
     int lr_schedule;        // LrSchedule
+    float decay_frac;       // wsd's decaying share of the steps (state version 3; 0.5 before)
     float weight_decay, beta1, beta2, eps, grad_clip, dropout;
     float att_dropout;      // dropout on the attention probabilities (state version 2; 0 in version 1)
     int decay_all;          // 1: weight decay on every tensor (torch default); 0: matrices only

@@ -1,4 +1,4 @@
-// train/train.c — bin/train: train a Llama on token shards, with AdamW, a warmup + cosine
+// train/train.c — bin/train: train a Llama on token shards, with AdamW, a warmup + cosine or wsd
 // learning rate, gradient clipping and accumulation, dropout, periodic evaluation (nats/token
 // and bits/byte), sampling, and checkpoints a later run can resume from bit for bit.
 //
@@ -87,24 +87,27 @@ typedef struct {
     float lr, min_lr, dropout, weight_decay;
     long warmup;
     float att_dropout;
+    int lr_schedule;      // LrSchedule
+    float decay_frac;     // wsd's decaying share of the steps
 } Preset;
 static const Preset presets[] = {
     // tiny: about 1M parameters, trains in minutes on 2 cores. In a 10-minute budget it sees
-    // make train's 0.35M training tokens ~17 times: without dropout val loss turns up after a
-    // third of the run; dropout 0.1 on the attention probabilities and 0.05 on the residual
-    // branches, weight decay 1.0 and a cosine down to 3e-5 measured best, and make train gives it
-    // a different BPE-dropout segmentation of the text each pass (docs/training.md, "Choosing the
+    // make train's 0.34M training tokens ~16 times: without dropout val loss turns up after a
+    // third of the run; dropout 0.1 on the attention probabilities and 0.025 on the residual
+    // branches, weight decay 1.0, and the lr held at 3e-3 for the first half of the steps after
+    // warmup and then linear down to 3e-5 (wsd) measured best, and make train gives it a
+    // different BPE-dropout segmentation of the text each pass (docs/training.md, "Choosing the
     // tiny preset")
-    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-5f, 0.05f, 1.0f, 100, 0.1f},
+    {"tiny", 128, 4, 4, 2, 384, 256, 8, 3e-3f, 3e-5f, 0.025f, 1.0f, 100, 0.1f, LR_WSD, 0.5f},
     // small: ~10M parameters, for a longer run or a faster machine (dropout: it sees many epochs)
-    {"small", 384, 6, 6, 2, 1024, 256, 16, 1e-3f, 1e-4f, 0.1f, 0.1f, 200, 0.0f},
+    {"small", 384, 6, 6, 2, 1024, 256, 16, 1e-3f, 1e-4f, 0.1f, 0.1f, 200, 0.0f, LR_COSINE, 0.5f},
 };
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
 
 enum {
     O_DATA = 256, O_VAL_DATA, O_TOKENIZER, O_PATTERN, O_PRESET, O_DIM, O_N_LAYERS, O_N_HEADS, O_N_KV_HEADS,
     O_HIDDEN_DIM, O_SEQ, O_BATCH, O_GRAD_ACCUM, O_STEPS, O_MAX_MINUTES, O_STOP_AT, O_LR, O_MIN_LR,
-    O_WARMUP, O_LR_SCHEDULE, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
+    O_WARMUP, O_LR_SCHEDULE, O_DECAY_FRAC, O_WEIGHT_DECAY, O_DECAY_ALL, O_BETA1, O_BETA2, O_EPS, O_GRAD_CLIP,
     O_DROPOUT, O_ATT_DROPOUT, O_SEED, O_EVAL_EVERY, O_EVAL_BATCHES, O_SAMPLE_EVERY, O_SAMPLE_CHARS, O_CKPT_DIR,
     O_CKPT_EVERY, O_KEEP_LAST, O_RESUME, O_INIT, O_THREADS, O_LOG, O_SHUFFLE, O_DEBUG_NAN_AT, O_PROFILE, O_HELP, O_END
 };
@@ -119,7 +122,7 @@ static const struct option long_opts[] = {
     {"seq", 1, 0, O_SEQ}, {"batch", 1, 0, O_BATCH}, {"grad-accum", 1, 0, O_GRAD_ACCUM},
     {"steps", 1, 0, O_STEPS}, {"max-minutes", 1, 0, O_MAX_MINUTES}, {"stop-at", 1, 0, O_STOP_AT},
     {"lr", 1, 0, O_LR}, {"min-lr", 1, 0, O_MIN_LR}, {"warmup", 1, 0, O_WARMUP},
-    {"lr-schedule", 1, 0, O_LR_SCHEDULE}, {"weight-decay", 1, 0, O_WEIGHT_DECAY},
+    {"lr-schedule", 1, 0, O_LR_SCHEDULE}, {"decay-frac", 1, 0, O_DECAY_FRAC}, {"weight-decay", 1, 0, O_WEIGHT_DECAY},
     {"decay-all", 1, 0, O_DECAY_ALL}, {"beta1", 1, 0, O_BETA1}, {"beta2", 1, 0, O_BETA2},
     {"eps", 1, 0, O_EPS}, {"grad-clip", 1, 0, O_GRAD_CLIP}, {"dropout", 1, 0, O_DROPOUT},
     {"att-dropout", 1, 0, O_ATT_DROPOUT},
@@ -162,15 +165,17 @@ static void usage(FILE *f) {
 "  --max-minutes M      stop (and save) when this run has used M minutes; 0 = no limit (default 0)\n"
 "  --stop-at N          stop (and save) after N updates as if interrupted; 0 = off (default 0)\n"
 "  --lr X               peak learning rate (tiny 3e-3, small 1e-3)\n"
-"  --min-lr X           final learning rate of the cosine (tiny 3e-5, small 1e-4)\n"
+"  --min-lr X           final learning rate of the decay (tiny 3e-5, small 1e-4)\n"
 "  --warmup N           linear warmup steps (tiny 100, small 200)\n"
-"  --lr-schedule S      cosine | constant (default cosine)\n"
+"  --lr-schedule S      cosine | wsd | constant (tiny wsd, small cosine)\n"
+"  --decay-frac F       wsd: hold the peak lr, then decay linearly to --min-lr over the last F\n"
+"                       of the steps after warmup, 0 < F <= 1 (default 0.5)\n"
 "  --weight-decay X     AdamW decoupled weight decay (tiny 1.0, small 0.1)\n"
 "  --decay-all 0|1      1: decay every tensor (torch's AdamW on all parameters); 0: matrices\n"
 "                       only, not RMSNorm gains (default 0)\n"
 "  --beta1 X --beta2 X --eps X   AdamW (default 0.9, 0.95, 1e-8)\n"
 "  --grad-clip X        clip the global gradient norm to X; 0 = off (default 1.0)\n"
-"  --dropout P          residual dropout while training (tiny 0.05, small 0.1); off in eval/sampling\n"
+"  --dropout P          residual dropout while training (tiny 0.025, small 0.1); off in eval/sampling\n"
 "  --att-dropout P      dropout on the attention probabilities while training (tiny 0.1, small 0)\n"
 "  --seed N             initialization, shuffling, dropout and sampling (default 1337)\n"
 "evaluation, samples, checkpoints\n"
@@ -206,7 +211,7 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
     strcpy(o->tokenizer, "data/shakespeare/bpe.tiktoken");
     strcpy(o->preset, "tiny");
     strcpy(o->ckpt_dir, "checkpoints");
-    o->grad_accum = 1; o->steps = 2000; o->lr_schedule = LR_COSINE;
+    o->grad_accum = 1; o->steps = 2000; o->lr_schedule = LR_COSINE; o->decay_frac = 0.5f;
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->grad_clip = 1.0f; o->seed = 1337;
     o->eval_every = 200; o->eval_batches = 32; o->sample_every = 500; o->sample_chars = 400;
     o->ckpt_every = 500; o->keep_last = 2; o->shuffle = 1;
@@ -244,10 +249,15 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_LR: o->lr = (float)flag_double(name, optarg, 0, 10); break;
         case O_MIN_LR: o->min_lr = (float)flag_double(name, optarg, 0, 10); break;
         case O_WARMUP: o->warmup = flag_long(name, optarg, 0, 1L << 40); break;
+        case O_DECAY_FRAC:   // (0, 1]: a decay over none of the steps would divide by zero
+            o->decay_frac = (float)flag_double(name, optarg, 0, 1);
+            if (!(o->decay_frac > 0)) die("--decay-frac: expected a number in (0, 1], got \"%s\"", optarg);
+            break;
         case O_LR_SCHEDULE:
             if (!strcmp(optarg, "cosine")) o->lr_schedule = LR_COSINE;
+            else if (!strcmp(optarg, "wsd")) o->lr_schedule = LR_WSD;
             else if (!strcmp(optarg, "constant")) o->lr_schedule = LR_CONSTANT;
-            else die("--lr-schedule: expected cosine or constant, got \"%s\"", optarg);
+            else die("--lr-schedule: expected cosine, wsd or constant, got \"%s\"", optarg);
             break;
         case O_WEIGHT_DECAY: o->weight_decay = (float)flag_double(name, optarg, 0, 10); break;
         case O_DECAY_ALL: o->decay_all = (int)flag_long(name, optarg, 0, 1); break;
@@ -299,6 +309,8 @@ static void apply_preset(TrainOptions *o) {
     if (!given[O_ATT_DROPOUT]) o->att_dropout = p->att_dropout;
     if (!given[O_WEIGHT_DECAY]) o->weight_decay = p->weight_decay;
     if (!given[O_WARMUP]) o->warmup = p->warmup;
+    if (!given[O_LR_SCHEDULE]) o->lr_schedule = p->lr_schedule;
+    if (!given[O_DECAY_FRAC]) o->decay_frac = p->decay_frac;
 }
 
 // The ranges parse_args enforces, checked again on settings read from a state file (its header
@@ -307,7 +319,8 @@ static void check_options(const TrainOptions *o, const char *where) {
     int ok = o->batch >= 1 && o->batch <= (1 << 16) && o->seq >= 2 && o->seq <= (1 << 16) &&
              o->grad_accum >= 1 && o->grad_accum <= (1 << 16) && o->steps >= 0 && o->max_minutes >= 0 &&
              o->stop_at >= 0 && o->lr >= 0 && o->lr <= 10 && o->min_lr >= 0 && o->min_lr <= 10 &&
-             o->warmup >= 0 && (o->lr_schedule == LR_COSINE || o->lr_schedule == LR_CONSTANT) &&
+             o->warmup >= 0 && (o->lr_schedule == LR_COSINE || o->lr_schedule == LR_CONSTANT || o->lr_schedule == LR_WSD) &&
+             o->decay_frac > 0 && o->decay_frac <= 1 &&
              o->weight_decay >= 0 && o->weight_decay <= 10 && (o->decay_all == 0 || o->decay_all == 1) &&
              o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1 && o->eps > 0 && o->eps <= 1 &&
              o->grad_clip >= 0 && o->dropout >= 0 && o->dropout <= 0.95f && o->eval_every >= 0 &&
@@ -617,7 +630,7 @@ int main(int argc, char **argv) {
         m = NULL;
     }
     if (o->threads > 0) { omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
-    if (o->lr_schedule == LR_COSINE && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
+    if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
 
     // --init from a Hugging Face directory: its tokenizer.model unless --tokenizer names one
@@ -778,7 +791,7 @@ int main(int argc, char **argv) {
     if (resumed) printf("resumed from %s at step %" PRIu64 "\n", o->resume, r->st.step);
     fflush(stdout);
 
-    r->lr = (LrConfig){(LrSchedule)o->lr_schedule, o->lr, o->min_lr, o->warmup, o->steps};
+    r->lr = (LrConfig){(LrSchedule)o->lr_schedule, o->lr, o->min_lr, o->warmup, o->steps, o->decay_frac};
     r->budget_s = o->max_minutes * 60.0;
     r->run_start = now_s();
     m->training = 1;
@@ -791,7 +804,7 @@ int main(int argc, char **argv) {
     // --steps 0: time CALIB_STEPS steps, then plan by their median (robust to a slow first step
     // or a burst of other work on the machine; the warmup's lr does not depend on the plan).
     // Shared machines drift by 20% and more over minutes, so every REPLAN_EVERY steps the plan
-    // is redone from the latest CALIB_STEPS steps: the cosine then still ends at min_lr when the
+    // is redone from the latest CALIB_STEPS steps: the decay then still ends at min_lr when the
     // budget runs out (the lr moves a little when the end moves).
     enum { CALIB_STEPS = 30, REPLAN_EVERY = 100 };
     double recent_ms[CALIB_STEPS];
