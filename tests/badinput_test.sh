@@ -291,6 +291,7 @@ row train "--steps -1"                       $X "${TR[@]}" --data "$T/ok16.bin" 
 row train "--lr-schedule linear"             $X "${TR[@]}" --data "$T/ok16.bin" --lr-schedule linear
 row train "--decay-frac 0"                   $X "${TR[@]}" --data "$T/ok16.bin" --decay-frac 0
 row train "--decay-frac 1.5"                 $X "${TR[@]}" --data "$T/ok16.bin" --decay-frac 1.5
+row train "--decay-frac nan"                 $X "${TR[@]}" --data "$T/ok16.bin" --decay-frac nan
 row train "--preset huge"                    $X "${TR[@]}" --data "$T/ok16.bin" --preset huge
 row train "--dim not a multiple of --n-heads" $X "${TR[@]}" --data "$T/ok16.bin" --dim 18 --n-heads 4
 row train "--n-layers 99999999999"           $X "${TR[@]}" --data "$T/ok16.bin" --n-layers 99999999999
