@@ -62,11 +62,23 @@ static inline long flag_long(const char *flag, const char *s, long lo, long hi) 
         die("--%s: expected an integer in [%ld, %ld], got \"%s\"", flag, lo, hi, s);
     return v;
 }
-static inline double flag_double(const char *flag, const char *s, double lo, double hi) {
+// 1 when all of s is one number (stored in *v); nan and out-of-range values fail the callers' tests
+static inline int parse_double(const char *s, double *v) {
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
+    *v = strtod(s, &end);
+    return !errno && end != s && !*end;
+}
+static inline double flag_double(const char *flag, const char *s, double lo, double hi) {
+    double v;
+    if (!parse_double(s, &v) || !(v >= lo && v <= hi))
         die("--%s: expected a number in [%g, %g], got \"%s\"", flag, lo, hi, s);
+    return v;
+}
+// the same for (lo, hi]: a share that must not be empty
+static inline double flag_double_above(const char *flag, const char *s, double lo, double hi) {
+    double v;
+    if (!parse_double(s, &v) || !(v > lo && v <= hi))
+        die("--%s: expected a number in (%g, %g], got \"%s\"", flag, lo, hi, s);
     return v;
 }

@@ -37,7 +37,7 @@ DEFAULTS = dict(dim=128, n_layers=4, n_heads=4, n_kv_heads=2, hidden_dim=384, vo
                 untied=False, emb_wd=True, optimizer="adamw", muon_lr=0.02, muon_momentum=0.95,
                 muon_wd=0.0, att_dropout=0.0, ffn_dropout=0.0, layer_drop=0.0, drop_start=0.0,
                 shards="", init_std=0.02, bpe_variants=False, input_noise=0.0, noise="unigram",
-                blank_id=-1, emb_lr=1.0, zero_proj=False, wsd=0.3)
+                blank_id=-1, emb_lr=1.0, zero_proj=False, wsd=0.5)
 # Options bin/train does not have, tried here first: schedule "linear" (straight from lr to
 # min_lr after the warmup), ema (a list of decays d: each keeps e = d*e + (1-d)*p after every
 # step, and each is evaluated beside the raw weights), emb_dropout (dropout on the embedding output),

@@ -249,15 +249,8 @@ static void parse_args(int argc, char **argv, TrainOptions *o) {
         case O_LR: o->lr = (float)flag_double(name, optarg, 0, 10); break;
         case O_MIN_LR: o->min_lr = (float)flag_double(name, optarg, 0, 10); break;
         case O_WARMUP: o->warmup = flag_long(name, optarg, 0, 1L << 40); break;
-        case O_DECAY_FRAC: {  // (0, 1]: a decay over none of the steps would divide by zero
-            char *end;
-            errno = 0;
-            double f = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(f > 0 && f <= 1))
-                die("--decay-frac: expected a number in (0, 1], got \"%s\"", optarg);
-            o->decay_frac = (float)f;
-            break;
-        }
+        // (0, 1]: a decay over none of the steps would divide by zero
+        case O_DECAY_FRAC: o->decay_frac = (float)flag_double_above(name, optarg, 0, 1); break;
         case O_LR_SCHEDULE:
             if (!strcmp(optarg, "cosine")) o->lr_schedule = LR_COSINE;
             else if (!strcmp(optarg, "wsd")) o->lr_schedule = LR_WSD;
