@@ -596,16 +596,6 @@ static int *finish(EncodeCtx *c, size_t *n_out) {
     return out;
 }
 
-int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out) {
-    EncodeCtx c = {.t = t};
-    if (encode_segment(t, &c, bytes, len) != 0) {
-        arrfree(c.ids);
-        arrfree(c.bounds);
-        return NULL;
-    }
-    return finish(&c, n_out);
-}
-
 int *tiktoken_encode_dropout(Tiktoken *t, const char *bytes, size_t len, float p, uint64_t *rng,
                              size_t *n_out) {
     EncodeCtx c = {.t = t, .drop = p, .rng = rng};
@@ -615,6 +605,10 @@ int *tiktoken_encode_dropout(Tiktoken *t, const char *bytes, size_t len, float p
         return NULL;
     }
     return finish(&c, n_out);
+}
+
+int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out) {
+    return tiktoken_encode_dropout(t, bytes, len, 0, NULL, n_out);
 }
 
 int *tiktoken_encode(Tiktoken *t, const char *bytes, size_t len,
