@@ -5,8 +5,8 @@
 //             head) through matmul_forward with M = 1 — the code bin/infer decodes with
 //   read-map  a sum over the same matrices' bytes, where they are: the mmapped safetensors
 //             (4 KB pages of the page cache)
-//   read-heap a sum over a 1 GiB malloc'd buffer (what bench-limits' "memory read" measures;
-//             the kernel may back it with 2 MB pages)
+//   read-heap a sum over a 1 GiB malloc'd buffer (bench-limits' "memory read" with one stream
+//             per thread; the kernel may back it with 2 MB pages)
 //   gemv-heap the same products over a copy of the weights in malloc'd memory (2 MB pages
 //             asked for), as if the model were read into memory instead of mapped
 // gemv / read-map is our kernel's share of what the mapping allows; read-map / read-heap is what

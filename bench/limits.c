@@ -5,7 +5,8 @@
 //    model uses), each shape timed as the median of several repetitions, plus their
 //    FLOP-weighted aggregate: the rate a training step made only of sgemm would reach.
 // 2. Memory: bandwidth GB/s, STREAM-style, over arrays of >= 1 GiB so no cache helps:
-//      read   s += a[i]              bytes = 4 * n       (what decode does with its weights)
+//      read   s += a[i]              bytes = 4 * n       (what decode does with its weights),
+//             with 1, 2, 4 and 8 streams per thread; the fastest counts
 //      triad  a[i] = b[i] + q * c[i] bytes = 3 * 4 * n   (STREAM's count: write-allocate not counted)
 //    OpenMP threads split the arrays; first touch happens in the same threads so pages are local.
 //
@@ -160,6 +161,31 @@ static long parse_pos(const char *s, const char *flag) {
     return v;
 }
 
+// Sum of a[0..n): each OpenMP thread reads its contiguous share of the array as S equal parts
+// side by side (64 floats of each part in turn), so S sequential streams per thread are in
+// flight. One stream per thread is not this machine's read limit: the hardware prefetchers keep
+// more lines in flight for several streams (and the decode gemv reads four, model/matmul.c).
+// 64 independent partial sums (8 vectors of 8): the adds never wait on each other's latency, so
+// the loop is limited by loads, not by the add chain.
+static double read_streams(const float *a, size_t n, int S) {
+    double s = 0;
+#pragma omp parallel reduction(+ : s)
+    {
+        int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        size_t lo = n * t / nt / 64 * 64, hi = t == nt - 1 ? n : n * (t + 1) / nt / 64 * 64;
+        size_t part = (hi - lo) / S / 64 * 64;
+        float acc[64] = {0};
+        for (size_t i = 0; i < part; i += 64)
+            for (int k = 0; k < S; k++) {
+                const float *p = a + lo + k * part + i;
+                for (int j = 0; j < 64; j++) acc[j] += p[j];
+            }
+        for (size_t i = lo + S * part; i < hi; i++) acc[i % 64] += a[i];   // the rest
+        for (int j = 0; j < 64; j++) s += acc[j];
+    }
+    return s;
+}
+
 int main(int argc, char **argv) {
     int rows = 2048, T = 256, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
     double mem_gib = 1.0;
@@ -299,24 +325,20 @@ int main(int argc, char **argv) {
         // first touch by the threads that will read: pages land where they are used
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 1e-3f;
-        double tr[64], sum = 0;
-        for (int r = -1; r < reps; r++) {
-            double s = 0, t0 = now_s();
-#pragma omp parallel for schedule(static) reduction(+ : s)
-            for (size_t blk = 0; blk < n; blk += 4096) {
-                size_t end = blk + 4096 < n ? blk + 4096 : n;
-                // 64 independent partial sums (8 vectors of 8): the adds never wait on each
-                // other's latency, so the loop is limited by loads, not by the add chain
-                float acc[64] = {0};
-                for (size_t i = blk; i < end; i += 64)
-                    for (int j = 0; j < 64; j++) acc[j] += a[i + j];
-                for (int j = 0; j < 64; j++) s += acc[j];
+        // the read, once for each number of streams per thread; the fastest is the limit
+        static const int stream_counts[] = {1, 2, 4, 8};
+        double tr[64], sum = 0, read_gbs = 0, read_by[4];
+        int best_streams = 1;
+        for (int si = 0; si < 4; si++) {
+            for (int r = -1; r < reps; r++) {
+                double t0 = now_s();
+                sum += read_streams(a, n, stream_counts[si]);
+                double dt = now_s() - t0;
+                if (r >= 0) tr[r] = dt;
             }
-            double dt = now_s() - t0;
-            if (r >= 0) tr[r] = dt;
-            sum += s;
+            read_by[si] = 4.0 * n / median(tr, reps) * 1e-9;
+            if (read_by[si] > read_gbs) read_gbs = read_by[si], best_streams = stream_counts[si];
         }
-        double read_gbs = 4.0 * n / median(tr, reps) * 1e-9;
         free(a);
 
         float *ta = aligned_alloc(64, nt * 4), *tb = aligned_alloc(64, nt * 4),
@@ -337,11 +359,15 @@ int main(int argc, char **argv) {
         sum += ta[nt / 3];
         free(ta), free(tb), free(tc);
         fprintf(stderr, "memory bandwidth (%d OpenMP threads, median of %d): read %.1f GB/s over "
-                "%.2f GiB; triad %.1f GB/s over 3 x %.2f GiB   (checksum %.3g)\n",
-                omp_threads, reps, read_gbs, n * 4.0 / (1ull << 30), triad_gbs,
-                nt * 4.0 / (1ull << 30), sum);
-        printf(",\n  \"mem_read_gbs\": %.2f,\n  \"mem_triad_gbs\": %.2f,\n  \"mem_read_bytes\": %zu,\n"
-               "  \"mem_triad_bytes\": %zu", read_gbs, triad_gbs, n * 4, 3 * nt * 4);
+                "%.2f GiB (%d streams per thread; 1, 2, 4, 8 streams: %.1f, %.1f, %.1f, %.1f); "
+                "triad %.1f GB/s over 3 x %.2f GiB   (checksum %.3g)\n",
+                omp_threads, reps, read_gbs, n * 4.0 / (1ull << 30), best_streams, read_by[0],
+                read_by[1], read_by[2], read_by[3], triad_gbs, nt * 4.0 / (1ull << 30), sum);
+        printf(",\n  \"mem_read_gbs\": %.2f,\n  \"mem_read_streams\": %d,\n"
+               "  \"mem_read_gbs_by_streams\": {\"1\": %.2f, \"2\": %.2f, \"4\": %.2f, \"8\": %.2f},\n"
+               "  \"mem_triad_gbs\": %.2f,\n  \"mem_read_bytes\": %zu,\n  \"mem_triad_bytes\": %zu",
+               read_gbs, best_streams, read_by[0], read_by[1], read_by[2], read_by[3], triad_gbs,
+               n * 4, 3 * nt * 4);
     }
     printf(",\n  \"reps\": %d\n}\n", reps);
     return 0;

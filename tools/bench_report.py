@@ -190,8 +190,11 @@ def main():
                 "sgemm_gflops_1b_prefill": "limits_1b"}[key]
         rows.append(("limits", what, fmt(L[key], " GFLOP/s") if L[key] else R(name).why(), "",
                      R(name).rss_mb))
+    by = (lim["tiny"] or {}).get("mem_read_gbs_by_streams")
     rows.append(("limits", "memory read (sum, 1 GiB)",
-                 fmt(L["mem_read_gbs"], " GB/s") if L["mem_read_gbs"] else rl.why(), "", rl.rss_mb))
+                 fmt(L["mem_read_gbs"], " GB/s") if L["mem_read_gbs"] else rl.why(),
+                 "best of 1, 2, 4, 8 streams per thread: " + ", ".join(f"{by[k]:.1f}" for k in ("1", "2", "4", "8"))
+                 if by else "", rl.rss_mb))
     rows.append(("limits", "memory triad (3 x 0.5 GiB)",
                  fmt(L["mem_triad_gbs"], " GB/s") if L["mem_triad_gbs"] else rl.why(), "", None))
 
