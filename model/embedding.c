@@ -22,10 +22,18 @@ void embedding_forward(float *out, const int *tokens, Mat table, int N, int C) {
 }
 
 void embedding_backward(float *dtable, const float *dout, const int *tokens, int N, int C) {
-    // Rows of dtable may repeat across n, so the parallel loop runs over channels instead:
-    // each thread owns a slice of columns and walks all N rows.
+    // Rows of dtable may repeat across n, so the threads split the channels instead: blocks of
+    // 16 (one cache line of floats), each walking all N rows, so no two threads write the same
+    // element, and the adds over a block's 16 channels are one vector add. Each element still
+    // sums its rows in the order n = 0, 1, ..., whatever the thread count.
     #pragma omp parallel for if ((size_t)N * C >= OMP_MIN_WORK)
-    for (int c = 0; c < C; c++)
-        for (int n = 0; n < N; n++)
-            dtable[(size_t)tokens[n] * C + c] += dout[(size_t)n * C + c];
+    for (int c0 = 0; c0 < C; c0 += 16) {
+        int c1 = c0 + 16 < C ? c0 + 16 : C;
+        for (int n = 0; n < N; n++) {
+            float *d = dtable + (size_t)tokens[n] * C;
+            const float *g = dout + (size_t)n * C;
+            #pragma omp simd
+            for (int c = c0; c < c1; c++) d[c] += g[c];
+        }
+    }
 }

@@ -17,7 +17,7 @@ static float *pre(size_t n) { float *g = malloc(n * sizeof(float)); for (size_t 
 static void unpre(float *g, size_t n) { for (size_t i = 0; i < n; i++) g[i] -= PRE; }
 
 // ---- embedding ----
-enum { EN = 7, EC = 5, EV = 4 };
+enum { EN = 7, EC = 21, EV = 4 };   // EC = 21: a full block of 16 channels and a partial one
 static int e_tok[EN] = { 3, 1, 3, 0, 2, 3, 1 };   // repeats: the scatter-add must sum them
 static float *e_table, *e_out, *e_R;
 static double e_obj(void) {
