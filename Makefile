@@ -60,7 +60,7 @@ LIB      := $(BUILD)/libscratchllama.a
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BIN)/%,$(TEST_SRCS))
 TEST_HELPERS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/*.c)))
-HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h fuzz/*.h)
+HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h fuzz/*.h bench/*.h)
 # fuzz targets as plain programs: fuzz/replay.c's main feeds them files (make fuzz: libFuzzer)
 FUZZ_SRCS := $(filter-out fuzz/replay.c,$(wildcard fuzz/*.c))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BIN)/fuzz/%,$(FUZZ_SRCS))

@@ -13,7 +13,17 @@
 // reading through the file mapping costs; gemv-heap / read-heap is the kernel's share where the
 // pages cost nothing extra. GB/s each as the median of --reps passes.
 //
-// usage: bench-gemv MODEL_DIR [--reps N]     (a Hugging Face directory, e.g. bench/models/...)
+// With --decode-steps N, then the whole decode step against the bandwidth limit, in one process:
+// after a 16-token prompt, N times in turn, one greedy decode step (model_forward_kv for one
+// token and the argmax of its logits: what bin/infer --temperature 0 does per token) and one pass
+// of bench-limits' memory read over a 1 GiB heap buffer (read_streams, bench/bench.h, with the
+// stream count that read fastest just before). Each pair gives a ratio, the token's weight bytes
+// over its time against the read's GB/s; their median is decode's share of the bandwidth bound.
+// The two halves of a pair run within a quarter of a second of each other, so the bandwidth's
+// drift (tens of percent over minutes) hits both alike.
+//
+// usage: bench-gemv MODEL_DIR [--reps N] [--decode-steps N]   (a Hugging Face directory, e.g.
+//        bench/models/...)
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,21 +53,30 @@ static uint32_t read_words(const uint32_t *p, size_t n) {
 typedef struct { Mat w; int K, N; } Product;
 
 int main(int argc, char **argv) {
-    int reps = 7;
-    static struct option opts[] = {{"reps", 1, 0, 'n'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int reps = 7, decode_steps = 0;
+    const char *use = "usage: bench-gemv MODEL_DIR [--reps N (1-100)] [--decode-steps N (0-1000; 0: none)]\n";
+    static struct option opts[] = {{"reps", 1, 0, 'n'}, {"decode-steps", 1, 0, 'd'}, {"help", 0, 0, 'h'},
+                                   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'n') reps = atoi(optarg);
-        else { fprintf(c == 'h' ? stdout : stderr, "usage: bench-gemv MODEL_DIR [--reps N]\n"); return c != 'h'; }
+        char *end = NULL;
+        if (c == 'n') reps = (int)strtol(optarg, &end, 10);
+        else if (c == 'd') decode_steps = (int)strtol(optarg, &end, 10);
+        else { fputs(use, c == 'h' ? stdout : stderr); return c != 'h'; }
+        if (*optarg == '\0' || *end != '\0') {
+            fprintf(stderr, "bench-gemv: --%s: expected an integer, got '%s'\n", c == 'n' ? "reps" : "decode-steps", optarg);
+            return 1;
+        }
     }
-    if (optind != argc - 1 || reps < 1 || reps > 100) {
-        fprintf(stderr, "usage: bench-gemv MODEL_DIR [--reps N]\n");
+    if (optind != argc - 1 || reps < 1 || reps > 100 || decode_steps < 0 || decode_steps > 1000) {
+        fputs(use, stderr);
         return 1;
     }
     HfModel h;
     char err[1024];
     memset(&h, 0, sizeof h);
-    if (hf_load(&h, argv[optind], 0, 64, err, sizeof err) != 0) {
+    int ctx = 16 + decode_steps + 2 > 64 ? 16 + decode_steps + 2 : 64;   // prompt, warm-up, steps
+    if (hf_load(&h, argv[optind], 0, ctx, err, sizeof err) != 0) {
         fprintf(stderr, "bench-gemv: %s\n", err);
         return 1;
     }
@@ -134,8 +153,69 @@ int main(int argc, char **argv) {
             omp_get_max_threads(), bytes / 1e9, reps, G, RM, RH, GH, 100 * G / RM, 100 * RM / RH,
             100 * G / RH, 100 * GH / RH);
     printf("{\"weight_bytes\": %zu, \"gemv_gbs\": %.3f, \"read_map_gbs\": %.3f, \"read_heap_gbs\": %.3f, "
-           "\"gemv_heap_gbs\": %.3f, \"sink\": %u}\n", bytes, G, RM, RH, GH, (unsigned)sink);
+           "\"gemv_heap_gbs\": %.3f, \"sink\": %u", bytes, G, RM, RH, GH, (unsigned)sink);
+    free(copy);   // the heap copy is not needed below: decode reads the mapping, as bin/infer does
+    copy = NULL;
+
+    if (decode_steps) {
+        Model *dm = h.model;
+        int V = cf->vocab_size, n = decode_steps;
+        if (model_kv_alloc(dm, ctx) != 0) { fprintf(stderr, "bench-gemv: cannot allocate the KV cache\n"); return 1; }
+        // the read's stream count: bench-limits' choice, the fastest of 1, 2, 4, 8 here and now
+        static const int stream_counts[] = {1, 2, 4, 8};
+        float *hf = (float *)heap;   // refilled with plain floats (its words as floats would include denormals)
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < heap_n; i++) hf[i] = (float)(i & 1023) * 1e-3f;
+        int best_S = 1;
+        double best = 0, tr[16];
+        for (int si = 0; si < 4; si++) {
+            for (int r = 0; r < 3; r++) {
+                double t0 = now_s();
+                sink += (uint32_t)read_streams(hf, heap_n, stream_counts[si]);
+                tr[r] = now_s() - t0;
+            }
+            double gbs = heap_n * 4.0 / median(tr, 3) * 1e-9;
+            if (gbs > best) best = gbs, best_S = stream_counts[si];
+        }
+        int tok[16];
+        uint32_t lcg = 4242;
+        for (int i = 0; i < 16; i++) tok[i] = (int)((lcg = lcg * 1664525u + 1013904223u) >> 8) % V;
+        if (!model_forward_kv(dm, tok, 16, 0, 0)) { fprintf(stderr, "bench-gemv: prefill failed\n"); return 1; }
+        int next = tok[15], pos = 16;
+        double *ratio = malloc(n * sizeof(double)), *tps = malloc(n * sizeof(double)),
+               *rg = malloc(n * sizeof(double));
+        if (!ratio || !tps || !rg) { fprintf(stderr, "bench-gemv: out of memory\n"); return 1; }
+        printf(",\n \"decode_read_streams\": %d, \"decode_pairs\": [", best_S);
+        for (int i = -2; i < n; i++) {   // two warm-up pairs
+            double t0 = now_s();
+            const float *logits = model_forward_kv(dm, &next, 1, pos++, 0);
+            if (!logits) { fprintf(stderr, "bench-gemv: decode step failed\n"); return 1; }
+            int arg = 0;
+            for (int v = 1; v < V; v++) if (logits[v] > logits[arg]) arg = v;
+            next = arg;
+            double t1 = now_s();
+            sink += (uint32_t)read_streams(hf, heap_n, best_S);
+            double t2 = now_s();
+            if (i < 0) continue;
+            tps[i] = 1.0 / (t1 - t0);
+            rg[i] = heap_n * 4.0 / (t2 - t1) * 1e-9;
+            ratio[i] = bytes / (t1 - t0) * 1e-9 / rg[i];
+            printf("%s\n  {\"token_ms\": %.2f, \"read_gbs\": %.3f, \"ratio\": %.4f}", i ? "," : "",
+                   (t1 - t0) * 1e3, rg[i], ratio[i]);
+        }
+        double r_med = median(ratio, n), q1 = ratio[n / 4], q3 = ratio[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1];
+        double t_med = median(tps, n), g_med = median(rg, n);
+        fprintf(stderr, "decode against the memory read, %d pairs in one process (%.3f GB of weights a token; "
+                "read: %d streams per thread):\n  decode %.2f tokens/s, read %.2f GB/s (medians); decode / "
+                "bound: median %.1f%%, middle half %.1f%% to %.1f%%, range %.1f%% to %.1f%%\n",
+                n, bytes / 1e9, best_S, t_med, g_med, 100 * r_med, 100 * q1, 100 * q3, 100 * ratio[0],
+                100 * ratio[n - 1]);
+        printf("],\n \"decode_tok_s\": %.3f, \"decode_read_gbs\": %.3f, \"decode_ratio_median\": %.4f, "
+               "\"decode_ratio_q1\": %.4f, \"decode_ratio_q3\": %.4f", t_med, g_med, r_med, q1, q3);
+        free(ratio), free(tps), free(rg);
+    }
+    printf(", \"sink2\": %u}\n", (unsigned)sink);
     hf_free(&h);
-    free(pr); free(pc); free(copy); free(x); free(out); free(scratch); free(heap); free(g); free(rm); free(rh); free(gh);
+    free(pr); free(pc); free(x); free(out); free(scratch); free(heap); free(g); free(rm); free(rh); free(gh);
     return 0;
 }

@@ -9,6 +9,12 @@
 //             with 1, 2, 4 and 8 streams per thread; the fastest counts
 //      triad  a[i] = b[i] + q * c[i] bytes = 3 * 4 * n   (STREAM's count: write-allocate not counted)
 //    OpenMP threads split the arrays; first touch happens in the same threads so pages are local.
+// 3. With --train-steps N: the training step itself against those sgemms, in one process. N times
+//    in turn, one training step of a model of these shapes (what bin/train runs per update) and
+//    one pass over the step's sgemm shapes; each pair gives a ratio (the step's FLOP rate over
+//    the pass's), and their median is the step's share of the sgemm limit. The two halves of a
+//    pair run within half a second of each other, so the machine's drift (tens of percent over
+//    minutes, and one core often slower than the other for seconds at a time) hits both alike.
 //
 // Data (one JSON object) goes to stdout; a readable summary to stderr. OPENBLAS_CORETYPE is only
 // reported, never set: the user's environment decides which OpenBLAS kernels run.
@@ -21,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 #include "bench/bench.h"
+#include "model/model.h"
+#include "train/adamw.h"
 
 // One sgemm of a training step: C(M,N) = op(A) op(B), row-major, as the model calls it.
 //   forward   out(BT,out)  = x(BT,in)    . W(out,in)^T     NoTrans, Trans
@@ -148,6 +156,7 @@ static void usage(FILE *f) {
             "  --no-head       leave out the output head (prefill runs it for one row only)\n"
             "  --no-mem        skip the bandwidth measurement\n"
             "  --no-gemm       skip the sgemm measurement\n"
+            "  --train-steps N alternate N training steps with N passes over the sgemm shapes\n"
             "  -h, --help      this text\n");
 }
 
@@ -161,42 +170,83 @@ static long parse_pos(const char *s, const char *flag) {
     return v;
 }
 
-// Sum of a[0..n): each OpenMP thread reads its contiguous share of the array as S equal parts
-// side by side (64 floats of each part in turn), so S sequential streams per thread are in
-// flight. One stream per thread need not be this machine's read limit, and the decode gemv
-// reads four (model/matmul.c): in one bench run 8 streams read 28.3 GB/s against 21.1 for one;
-// in others the four counts came within a few percent of each other.
-// 64 independent partial sums (8 vectors of 8): the adds never wait on each other's latency, so
-// the loop is limited by loads, not by the add chain.
-static double read_streams(const float *a, size_t n, int S) {
-    double s = 0;
-#pragma omp parallel reduction(+ : s)
-    {
-        int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        size_t lo = n * t / nt / 64 * 64, hi = t == nt - 1 ? n : n * (t + 1) / nt / 64 * 64;
-        size_t part = (hi - lo) / S / 64 * 64;
-        float acc[64] = {0};
-        for (size_t i = 0; i < part; i += 64)
-            for (int k = 0; k < S; k++) {
-                const float *p = a + lo + k * part + i;
-                for (int j = 0; j < 64; j++) acc[j] += p[j];
-            }
-        for (size_t i = lo + S * part; i < hi; i++) acc[i % 64] += a[i];   // the rest
-        for (int j = 0; j < 64; j++) s += acc[j];
+// One training step, as bin/train runs an update (train/train.c's loop, one micro-batch):
+// zero the gradients, forward with dropout, backward, global-norm clip, AdamW over every tensor
+// (weight decay on all but the RMSNorm gains). The settings are scripts/bench.sh's for its
+// bin/train runs: dropout 0.1 on the residual branches, none on attention, weight decay 0.1,
+// clip at 1.0. Random weights and tokens: the shapes, not the values, set the speed.
+typedef struct {
+    Model *m;
+    float *adam_m, *adam_v;
+    int *inputs, *targets;
+    int B, T;
+    long step;
+} StepRun;
+
+static int step_run_init(StepRun *s, int BT, int T, int C, int L, int NH, int NKV, int HD, int H, int V) {
+    memset(s, 0, sizeof *s);
+    Config c = {0};
+    c.dim = C; c.n_layers = L; c.n_heads = NH; c.n_kv_heads = NKV; c.head_dim = HD;
+    c.hidden_dim = H; c.vocab_size = V; c.max_seq_len = T;
+    c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.tied_embeddings = 1;   // as bin/train's models
+    c.dropout = 0.1f; c.att_dropout = 0.0f;
+    char err[256];
+    s->m = model_create(&c, 1, err, sizeof err);
+    if (!s->m) { fprintf(stderr, "bench-limits: %s\n", err); return -1; }
+    model_init_random(s->m, 1);
+    s->m->training = 1;
+    s->m->dropout_seed = 2;
+    s->B = BT / T, s->T = T;
+    size_t np = s->m->num_parameters;
+    s->adam_m = calloc(np, sizeof(float));
+    s->adam_v = calloc(np, sizeof(float));
+    s->inputs = malloc(BT * sizeof(int));
+    s->targets = malloc(BT * sizeof(int));
+    if (!s->adam_m || !s->adam_v || !s->inputs || !s->targets) { fprintf(stderr, "bench-limits: out of memory\n"); return -1; }
+    uint32_t x = 777;
+    for (int i = 0; i < BT; i++) {
+        s->inputs[i] = (int)((x = x * 1664525u + 1013904223u) >> 8) % V;
+        s->targets[i] = (int)((x = x * 1664525u + 1013904223u) >> 8) % V;
     }
-    return s;
+    return 0;
+}
+
+static double step_run_once(StepRun *s) {   // seconds
+    Model *m = s->m;
+    double t0 = now_s();
+    model_zero_grad(m);
+    m->dropout_step = (uint64_t)s->step;
+    model_forward(m, s->inputs, s->targets, s->B, s->T);
+    model_backward(m);
+    size_t np = m->num_parameters, off = 0;
+    double norm = grad_global_norm(m->grads_memory, np);
+    grad_clip(m->grads_memory, np, norm, 1.0f);
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
+        size_t n = m->param_sizes[t];
+        int decay = strncmp(param_tensor_names[t], "rms", 3) != 0;
+        adamw_update(m->params_memory + off, m->grads_memory + off, s->adam_m + off, s->adam_v + off, n,
+                     1e-3f, 0.9f, 0.95f, 1e-8f, decay ? 0.1f : 0.0f, (uint64_t)s->step + 1);
+        off += n;
+    }
+    s->step++;
+    return now_s() - t0;
+}
+
+static void step_run_free(StepRun *s) {
+    model_free(s->m);
+    free(s->adam_m), free(s->adam_v), free(s->inputs), free(s->targets);
 }
 
 int main(int argc, char **argv) {
     int rows = 2048, T = 256, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
     double mem_gib = 1.0;
-    int do_mem = 1, do_gemm = 1, fwd_only = 0, no_head = 0;
+    int do_mem = 1, do_gemm = 1, fwd_only = 0, no_head = 0, train_steps = 0;
     static struct option opts[] = {
         {"rows", 1, 0, 'r'},   {"seq", 1, 0, 's'},      {"dim", 1, 0, 'd'},      {"n-layers", 1, 0, 'l'},
         {"n-heads", 1, 0, 'a'}, {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'},
         {"hidden-dim", 1, 0, 'f'}, {"vocab", 1, 0, 'v'}, {"reps", 1, 0, 'n'},
         {"mem-gib", 1, 0, 'm'}, {"no-mem", 0, 0, 'M'},   {"no-gemm", 0, 0, 'G'},
-        {"fwd-only", 0, 0, 'F'}, {"no-head", 0, 0, 'H'},
+        {"fwd-only", 0, 0, 'F'}, {"no-head", 0, 0, 'H'}, {"train-steps", 1, 0, 't'},
         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -225,6 +275,7 @@ int main(int argc, char **argv) {
         case 'G': do_gemm = 0; break;
         case 'F': fwd_only = 1; break;
         case 'H': no_head = 1; break;
+        case 't': train_steps = parse_pos(optarg, "--train-steps"); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -238,6 +289,11 @@ int main(int argc, char **argv) {
     if (!H) H = 256 * ((8 * C / 3 + 255) / 256); // Llama's rounding of 8C/3 up to a multiple of 256
     if (rows % T) {
         fprintf(stderr, "bench-limits: --rows %d is not a multiple of --seq %d\n", rows, T);
+        return 1;
+    }
+    if (train_steps && (!do_gemm || fwd_only || no_head)) {
+        fprintf(stderr, "bench-limits: --train-steps needs the whole step's sgemms (no --no-gemm, "
+                "--fwd-only or --no-head)\n");
         return 1;
     }
     if (NH % NKV) {
@@ -315,6 +371,46 @@ int main(int argc, char **argv) {
                "  \"sgemm_linear_gflops\": %.2f,\n  \"sgemm_attention_gflops\": %.2f,\n"
                "  \"sgemm_best_gflops\": %.2f,\n  \"sgemm_lm_head_fwd_gflops\": %.2f",
                step_rate, flops * 1e-9, lin_rate, att_rate, best, lm_fwd);
+
+        if (train_steps) {
+            // step / pass pairs; the first two are warm-up (buffers fault in, thread pools start)
+            StepRun sr;
+            if (step_run_init(&sr, rows, T, C, L, NH, NKV, HD, H, V) != 0) return 1;
+            double step_flops = (6.0 * sr.m->num_parameters + 12.0 * L * T * C) * rows;
+            int n = train_steps;
+            double *ratio = malloc(n * sizeof(double)), *sg = malloc(n * sizeof(double)),
+                   *st = malloc(n * sizeof(double));
+            if (!ratio || !sg || !st) { fprintf(stderr, "bench-limits: out of memory\n"); return 1; }
+            printf(",\n  \"train_pairs\": [");
+            for (int i = -2; i < n; i++) {
+                double secs_step = step_run_once(&sr), secs_pass = 0;
+                for (int k = 0; k < ng; k++) {
+                    Gemm one = g[k];
+                    double f = 2.0 * one.M * one.N * one.K * one.count;
+                    secs_pass += f / (time_one(&one, 1, one.split, A, B, Cm) * 1e9);
+                }
+                if (i < 0) continue;
+                st[i] = step_flops / secs_step * 1e-9;
+                sg[i] = flops / secs_pass * 1e-9;
+                ratio[i] = st[i] / sg[i];
+                printf("%s\n    {\"step_ms\": %.2f, \"step_gflops\": %.2f, \"sgemm_gflops\": %.2f, "
+                       "\"ratio\": %.4f}", i ? "," : "", secs_step * 1e3, st[i], sg[i], ratio[i]);
+            }
+            // medians, and the middle half of the ratios (quartiles) to show how tight they are
+            double r_med = median(ratio, n), q1 = ratio[n / 4], q3 = ratio[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1];
+            double st_med = median(st, n), sg_med = median(sg, n);
+            fprintf(stderr, "training step against the sgemm pass, %d pairs in one process (%.4g FLOP a step: "
+                    "6 x %zu params + 12 L T C, per token, x %d tokens):\n  step %.1f GFLOP/s, sgemm pass "
+                    "%.1f GFLOP/s (medians); step / pass: median %.1f%%, middle half %.1f%% to %.1f%%, "
+                    "range %.1f%% to %.1f%%\n", n, step_flops, sr.m->num_parameters, rows, st_med, sg_med,
+                    100 * r_med, 100 * q1, 100 * q3, 100 * ratio[0], 100 * ratio[n - 1]);
+            printf("\n  ],\n  \"train_step_flops\": %.6g,\n  \"train_params\": %zu,\n"
+                   "  \"train_step_gflops\": %.2f,\n  \"train_pass_sgemm_gflops\": %.2f,\n"
+                   "  \"train_ratio_median\": %.4f,\n  \"train_ratio_q1\": %.4f,\n  \"train_ratio_q3\": %.4f",
+                   step_flops, sr.m->num_parameters, st_med, sg_med, r_med, q1, q3);
+            free(ratio), free(sg), free(st);
+            step_run_free(&sr);
+        }
         free(A), free(B), free(Cm);
     }
 

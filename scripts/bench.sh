@@ -15,7 +15,8 @@
 #   5. tokenizer   bin/tokenize --bench per encoding; bin/bpe-train for 4,096 merges
 #
 # Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_PAIRS (runs of tiny
-# training and of 1B decode, each between two limit measurements; default 5), BENCH_VOCAB (training vocab;
+# training and of 1B decode, each between two limit measurements; default 5), BENCH_STEP_PAIRS
+# (training steps and decode tokens, each beside a limit pass in one process; default 40), BENCH_VOCAB (training vocab;
 # default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
 # BENCH_PRIORITY=1 to run at autogroup niceness -20 on a shared machine (below),
 # BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out, BENCH_ONLY="limits tokenizer ..." to run
@@ -35,6 +36,7 @@ fi
 THREADS=${BENCH_THREADS:-2}
 REPS=${BENCH_REPS:-5}
 PAIRS=${BENCH_PAIRS:-5}
+STEP_PAIRS=${BENCH_STEP_PAIRS:-40}
 RUN=bench/run
 PY=/usr/bin/python3            # Debian's python3, where python3-torch and numpy live
 SHARED=${SHARED_DIR:-../shared}
@@ -150,6 +152,11 @@ if have bin/bench-limits && want limits; then
             rm -rf $RUN/ckpt_tiny_pair
             timed sgemm_tiny_$((r + 1)) bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem
         done
+        # and, tighter: the same step and the same sgemms in turn within one process, a fraction
+        # of a second apart, STEP_PAIRS times (bench-limits --train-steps)
+        say "tiny training step against its sgemm pass in one process, $STEP_PAIRS pairs"
+        timed step_tiny bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem \
+            --train-steps "$STEP_PAIRS"
     fi
     say "limits: sgemm at the 1B prefill shapes (512 rows, forward, no head)"
     timed limits_1b bin/bench-limits --rows 512 --seq 512 --dim 2048 --n-layers 16 --n-heads 32 --n-kv-heads 8 \
@@ -186,8 +193,8 @@ if have bin/infer && want inference; then
             if have bin/bench-limits; then timed mem_$((r + 1)) bin/bench-limits --no-gemm --reps 3; fi
         done
         if have bin/bench-gemv; then
-            say "1B bf16: one token's gemvs against plain reads, alternating in one process"
-            TMO=200 timed gemv_1b bin/bench-gemv $MODEL_1B --reps 7
+            say "1B bf16: one token's gemvs against plain reads, then $STEP_PAIRS decode steps against the memory read, alternating in one process"
+            TMO=300 timed gemv_1b bin/bench-gemv $MODEL_1B --reps 7 --decode-steps "$STEP_PAIRS"
         fi
         say "1B bf16: the same decode with OMP_WAIT_POLICY=PASSIVE, 3 times"
         for r in 1 2 3; do

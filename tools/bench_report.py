@@ -250,6 +250,23 @@ def main():
                      + ", ".join(f"{100 * x['fraction_of_sgemm']:.0f}% of {x['sgemm_gflops']:.0f}" for x in pairs)
                      + " GFLOP/s)", None))
 
+    # ---- the tiny step and its sgemm pass in turn in one process (bench-limits --train-steps) ----
+    r = R("step_tiny")
+    j = r.json() if r.ok else None
+    e = res["training"]["tiny_interleaved"] = {}
+    if j and j.get("train_pairs"):
+        pr = j["train_pairs"]
+        e.update(pairs=len(pr), fraction_of_sgemm=j["train_ratio_median"], q1=j["train_ratio_q1"],
+                 q3=j["train_ratio_q3"], step_gflops=j["train_step_gflops"],
+                 sgemm_gflops=j["train_pass_sgemm_gflops"], flops_per_step=j["train_step_flops"])
+        rows.append(("training 8x256", f"tiny step and sgemm pass in turn, one process, {len(pr)} pairs",
+                     f"{j['train_step_gflops']:.1f} GFLOP/s",
+                     f"{100 * j['train_ratio_median']:.0f}% of sgemm (median of the pairs' ratios; middle half "
+                     f"{100 * j['train_ratio_q1']:.0f}-{100 * j['train_ratio_q3']:.0f}%; pass "
+                     f"{j['train_pass_sgemm_gflops']:.0f} GFLOP/s)", r.rss_mb))
+    else:
+        rows.append(("training 8x256", "tiny step and sgemm pass in turn, one process", r.why(), "", None))
+
     # ---- the environment experiment: OpenMP waiting passively ----
     r = R("train_tiny_passive")
     csv = read(os.path.join(a.run, "train_tiny_passive.csv"))
@@ -337,6 +354,16 @@ def main():
                      f"({j['read_map_gbs']:.1f} GB/s)"
                      + (f"; over a heap copy of the weights {100 * j['gemv_heap_gbs'] / j['read_heap_gbs']:.0f}% "
                         f"of the heap read" if j.get("gemv_heap_gbs") else ""), r.rss_mb))
+    if j and j.get("decode_pairs"):
+        n = len(j["decode_pairs"])
+        inf["1b_decode_interleaved"] = {"pairs": n, "fraction_of_bandwidth": j["decode_ratio_median"],
+                                        "q1": j["decode_ratio_q1"], "q3": j["decode_ratio_q3"],
+                                        "decode_tok_s": j["decode_tok_s"], "read_gbs": j["decode_read_gbs"]}
+        rows.append(("inference", f"decode 1B bf16 and the memory read in turn, one process, {n} pairs",
+                     fmt(j["decode_tok_s"], " tok/s", 2),
+                     f"{100 * j['decode_ratio_median']:.0f}% of bandwidth bound (median of the pairs' ratios; "
+                     f"middle half {100 * j['decode_ratio_q1']:.0f}-{100 * j['decode_ratio_q3']:.0f}%; read "
+                     f"{j['decode_read_gbs']:.1f} GB/s, {j['decode_read_streams']} streams per thread)", None))
     runs, st = infer_runs("infer1b_passive", 3)
     pdec = med([s[3] for s in st])
     d = inf["1b_decode"].get("decode_tok_s")
