@@ -30,23 +30,6 @@ static double now_s(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static long parse_long(const char *flag, const char *s, long lo, long hi) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) die("%s: \"%s\" is not an integer in [%ld, %ld]", flag, s, lo, hi);
-    return v;
-}
-
-static float parse_float(const char *flag, const char *s, float lo, float hi, int open_lo) {
-    char *end;
-    errno = 0;
-    float v = strtof(s, &end);
-    if (errno || end == s || *end || !(open_lo ? v > lo : v >= lo) || !(v <= hi))
-        die("%s: \"%s\" is not a number in %c%g, %g]", flag, s, open_lo ? '(' : '[', lo, hi);
-    return v;
-}
-
 static void usage(void) {
     printf("usage: bin/infer MODEL [options]\n"
            "  MODEL                  a Hugging Face Llama folder, a llama2.c .bin, or a bin/train checkpoint\n"
@@ -206,14 +189,14 @@ int main(int argc, char **argv) {
         case O_PROMPT: prompt = optarg; break;
         case O_PROMPT_IDS: prompt_ids = optarg; break;
         case O_CHAT: chat = 1; break;
-        case 'n': max_new = (int)parse_long("-n", optarg, 0, INT_MAX); break;
-        case O_TEMP: temperature = parse_float("--temperature", optarg, 0, 100, 0); break;
-        case O_TOPK: top_k = (int)parse_long("--top-k", optarg, 0, INT_MAX); break;
-        case O_TOPP: top_p = parse_float("--top-p", optarg, 0, 1, 1); break;
-        case O_MINP: min_p = parse_float("--min-p", optarg, 0, 1, 0); break;
-        case O_SEED: seed = (unsigned long long)parse_long("--seed", optarg, 0, LONG_MAX); have_seed = 1; break;
-        case O_CTX: ctx = (int)parse_long("--ctx", optarg, 1, INT_MAX); break;
-        case O_THREADS: threads = (int)parse_long("--threads", optarg, 1, 1024); break;
+        case 'n': max_new = (int)flag_long("max-new", optarg, 0, INT_MAX); break;
+        case O_TEMP: temperature = (float)flag_double("temperature", optarg, 0, 100); break;
+        case O_TOPK: top_k = (int)flag_long("top-k", optarg, 0, INT_MAX); break;
+        case O_TOPP: top_p = (float)flag_double_above("top-p", optarg, 0, 1); break;
+        case O_MINP: min_p = (float)flag_double("min-p", optarg, 0, 1); break;
+        case O_SEED: seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); have_seed = 1; break;
+        case O_CTX: ctx = (int)flag_long("ctx", optarg, 1, INT_MAX); break;
+        case O_THREADS: threads = (int)flag_long("threads", optarg, 1, 1024); break;
         case O_TOKENIZER: tokenizer_path = optarg; break;
         case O_SYSTEM: system_msg = optarg; break;
         case O_PRINT_IDS: print_ids = 1; break;
