@@ -48,4 +48,28 @@ static inline double read_streams(const float *a, size_t n, int S) {
     }
     return s;
 }
+
+// The read limit: read_streams over a[0..n) with 1, 2, 4 and 8 streams per thread, each the
+// median of reps timed passes after one untimed; gbs_by[0..3] gets each count's GB/s. Returns
+// the fastest GB/s and its stream count in *streams; *sum collects the sums (so the reads
+// cannot be optimized away).
+static const int read_stream_counts[4] = {1, 2, 4, 8};
+static inline double read_fastest(const float *a, size_t n, int reps, double gbs_by[4], int *streams,
+                                  double *sum) {
+    double t[64];
+    int best = 0;
+    if (reps > 64) reps = 64;
+    for (int si = 0; si < 4; si++) {
+        for (int r = -1; r < reps; r++) {
+            double t0 = now_s();
+            *sum += read_streams(a, n, read_stream_counts[si]);
+            double dt = now_s() - t0;
+            if (r >= 0) t[r] = dt;
+        }
+        gbs_by[si] = 4.0 * n / median(t, reps) * 1e-9;
+        if (gbs_by[si] > gbs_by[best]) best = si;
+    }
+    *streams = read_stream_counts[best];
+    return gbs_by[best];
+}
 #endif

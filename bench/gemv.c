@@ -161,22 +161,14 @@ int main(int argc, char **argv) {
         Model *dm = h.model;
         int V = cf->vocab_size, n = decode_steps;
         if (model_kv_alloc(dm, ctx) != 0) { fprintf(stderr, "bench-gemv: cannot allocate the KV cache\n"); return 1; }
-        // the read's stream count: bench-limits' choice, the fastest of 1, 2, 4, 8 here and now
-        static const int stream_counts[] = {1, 2, 4, 8};
         float *hf = (float *)heap;   // refilled with plain floats (its words as floats would include denormals)
         #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < heap_n; i++) hf[i] = (float)(i & 1023) * 1e-3f;
-        int best_S = 1;
-        double best = 0, tr[16];
-        for (int si = 0; si < 4; si++) {
-            for (int r = 0; r < 3; r++) {
-                double t0 = now_s();
-                sink += (uint32_t)read_streams(hf, heap_n, stream_counts[si]);
-                tr[r] = now_s() - t0;
-            }
-            double gbs = heap_n * 4.0 / median(tr, 3) * 1e-9;
-            if (gbs > best) best = gbs, best_S = stream_counts[si];
-        }
+        // the read's stream count: bench-limits' choice, the fastest of 1, 2, 4, 8 here and now
+        double by[4], rsum = 0;
+        int best_S;
+        read_fastest(hf, heap_n, 3, by, &best_S, &rsum);
+        sink += (uint32_t)rsum;
         int tok[16];
         uint32_t lcg = 4242;
         for (int i = 0; i < 16; i++) tok[i] = (int)((lcg = lcg * 1664525u + 1013904223u) >> 8) % V;

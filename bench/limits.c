@@ -423,19 +423,9 @@ int main(int argc, char **argv) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 1e-3f;
         // the read, once for each number of streams per thread; the fastest is the limit
-        static const int stream_counts[] = {1, 2, 4, 8};
-        double tr[64], sum = 0, read_gbs = 0, read_by[4];
-        int best_streams = 1;
-        for (int si = 0; si < 4; si++) {
-            for (int r = -1; r < reps; r++) {
-                double t0 = now_s();
-                sum += read_streams(a, n, stream_counts[si]);
-                double dt = now_s() - t0;
-                if (r >= 0) tr[r] = dt;
-            }
-            read_by[si] = 4.0 * n / median(tr, reps) * 1e-9;
-            if (read_by[si] > read_gbs) read_gbs = read_by[si], best_streams = stream_counts[si];
-        }
+        double sum = 0, read_by[4];
+        int best_streams;
+        double read_gbs = read_fastest(a, n, reps, read_by, &best_streams, &sum);
         free(a);
 
         float *ta = aligned_alloc(64, nt * 4), *tb = aligned_alloc(64, nt * 4),
