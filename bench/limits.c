@@ -178,6 +178,7 @@ static long parse_pos(const char *s, const char *flag) {
 typedef struct {
     Model *m;
     float *adam_m, *adam_v;
+    int decay[NUM_PARAM_TENSORS];
     int *inputs, *targets;
     int B, T;
     long step;
@@ -197,6 +198,7 @@ static int step_run_init(StepRun *s, int BT, int T, int C, int L, int NH, int NK
     s->m->training = 1;
     s->m->dropout_seed = 2;
     s->B = BT / T, s->T = T;
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) s->decay[t] = adamw_decays(param_tensor_names[t], 0);
     size_t np = s->m->num_parameters;
     s->adam_m = calloc(np, sizeof(float));
     s->adam_v = calloc(np, sizeof(float));
@@ -218,16 +220,11 @@ static double step_run_once(StepRun *s) {   // seconds
     m->dropout_step = (uint64_t)s->step;
     model_forward(m, s->inputs, s->targets, s->B, s->T);
     model_backward(m);
-    size_t np = m->num_parameters, off = 0;
+    size_t np = m->num_parameters;
     double norm = grad_global_norm(m->grads_memory, np);
     grad_clip(m->grads_memory, np, norm, 1.0f);
-    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
-        size_t n = m->param_sizes[t];
-        int decay = strncmp(param_tensor_names[t], "rms", 3) != 0;
-        adamw_update(m->params_memory + off, m->grads_memory + off, s->adam_m + off, s->adam_v + off, n,
-                     1e-3f, 0.9f, 0.95f, 1e-8f, decay ? 0.1f : 0.0f, (uint64_t)s->step + 1);
-        off += n;
-    }
+    adamw_update_tensors(m->params_memory, m->grads_memory, s->adam_m, s->adam_v, m->param_sizes, s->decay,
+                         NUM_PARAM_TENSORS, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, (uint64_t)s->step + 1);
     s->step++;
     return now_s() - t0;
 }

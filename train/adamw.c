@@ -1,6 +1,7 @@
 // train/adamw.c — see adamw.h for the math.
 #include "train/adamw.h"
 #include <math.h>
+#include <string.h>
 
 void adamw_update(float *params, const float *grads, float *m, float *v, size_t n,
                   float lr, float beta1, float beta2, float eps, float weight_decay, uint64_t t) {
@@ -20,6 +21,21 @@ void adamw_update(float *params, const float *grads, float *m, float *v, size_t 
         // torch: denom = sqrt(v) / sqrt(bc2) + eps;  p -= (lr / bc1) * m / denom
         float denom = sqrtf(vi) / bc2_sqrt + eps;
         params[i] = params[i] * decay - step_size * mi / denom;
+    }
+}
+
+int adamw_decays(const char *tensor_name, int decay_all) {
+    return decay_all || strncmp(tensor_name, "rms", 3) != 0;
+}
+
+void adamw_update_tensors(float *params, const float *grads, float *m, float *v, const size_t *sizes,
+                          const int *decay, int ntensors, float lr, float beta1, float beta2, float eps,
+                          float weight_decay, uint64_t t) {
+    size_t off = 0;
+    for (int i = 0; i < ntensors; i++) {
+        adamw_update(params + off, grads + off, m + off, v + off, sizes[i], lr, beta1, beta2, eps,
+                     decay[i] ? weight_decay : 0.0f, t);
+        off += sizes[i];
     }
 }
 

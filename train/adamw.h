@@ -26,6 +26,17 @@ typedef struct {
 void adamw_update(float *params, const float *grads, float *m, float *v, size_t n,
                   float lr, float beta1, float beta2, float eps, float weight_decay, uint64_t t);
 
+// Whether a parameter tensor decays: every matrix; the RMSNorm gains (names "rms_...") only
+// with decay_all (torch's AdamW over all parameters).
+int adamw_decays(const char *tensor_name, int decay_all);
+
+// One update of a whole parameter buffer made of ntensors tensors of sizes[t] floats each, laid
+// end to end (the model's params_memory and its mirror grads_memory); tensor t decays with
+// weight_decay when decay[t], else not at all.
+void adamw_update_tensors(float *params, const float *grads, float *m, float *v, const size_t *sizes,
+                          const int *decay, int ntensors, float lr, float beta1, float beta2, float eps,
+                          float weight_decay, uint64_t t);
+
 // sqrt(sum of g^2) over all n gradients, accumulated in double (n can be millions).
 double grad_global_norm(const float *grads, size_t n);
 // If max_norm > 0 and the norm exceeds it, scales every gradient by max_norm / (norm + 1e-6)

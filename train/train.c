@@ -740,10 +740,7 @@ int main(int argc, char **argv) {
     }
     m->dropout_seed = r->st.dropout_seed;
     // weight decay on matrices; RMSNorm gains only with --decay-all (see train/adamw.h)
-    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
-        const char *nm = param_tensor_names[t];
-        r->decay[t] = o->decay_all || strncmp(nm, "rms", 3) != 0;
-    }
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) r->decay[t] = adamw_decays(param_tensor_names[t], o->decay_all);
 
     // checkpoint directory: create it and prove it is writable now, not after an hour of training
     if (mkdir(o->ckpt_dir, 0755) != 0 && errno != EEXIST) die("--ckpt-dir %s: %s", o->ckpt_dir, strerror(errno));
@@ -887,13 +884,8 @@ int main(int argc, char **argv) {
         }
         grad_clip(m->grads_memory, np, norm, o->grad_clip);
         float lr = lr_at(&r->lr, step);
-        size_t off = 0;
-        for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
-            size_t n = m->param_sizes[t];
-            adamw_update(m->params_memory + off, m->grads_memory + off, r->adam_m + off, r->adam_v + off, n,
-                         lr, o->beta1, o->beta2, o->eps, r->decay[t] ? o->weight_decay : 0.0f, (uint64_t)step + 1);
-            off += n;
-        }
+        adamw_update_tensors(m->params_memory, m->grads_memory, r->adam_m, r->adam_v, m->param_sizes, r->decay,
+                             NUM_PARAM_TENSORS, lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
         r->st.step = (uint64_t)step + 1;
         r->st.tokens_seen += tokens_per_step;
         double ms = (now_s() - t0) * 1000.0;
