@@ -308,7 +308,8 @@ static int ensure_activations(Model *m, int B, int T) {
         fill_in_activation_sizes(gsizes, c, nB, nT, nT, 1);
         free(m->acts_memory); free(m->grad_acts_memory); free(m->inputs); free(m->targets);
         m->acts_memory = malloc(point_activations(&m->acts, NULL, sizes) * sizeof(float));
-        m->grad_acts_memory = malloc(point_activations(&m->grad_acts, NULL, gsizes) * sizeof(float));
+        // calloc: the few gradient buffers no op writes (see model_backward) read as zeros
+        m->grad_acts_memory = calloc(point_activations(&m->grad_acts, NULL, gsizes), sizeof(float));
         m->inputs = malloc((size_t)nB * nT * sizeof(int));
         m->targets = malloc((size_t)nB * nT * sizeof(int));
         if (!m->acts_memory || !m->grad_acts_memory || !m->inputs || !m->targets) {
@@ -385,7 +386,11 @@ void model_zero_grad(Model *m) {
 }
 
 // Backward through everything model_forward did, in reverse, accumulating into m->grads.
-// The gradient activations hold one layer (zeroed before each layer). dresid carries
+// The gradient activations hold one layer. Every backward op accumulates (+=), so each buffer
+// is zeroed first: just before the op that first adds into it, not all at the top of the layer,
+// so the zeros are still in cache when that op reads them back (a layer's buffers are 20 MB at
+// the tiny preset, beyond what the caches keep from the layer's start to its end: zeroing them
+// all up front made the training step 2-4% slower). dresid carries
 // d loss / d residual stream down the network: a residual add y = x + f(x) passes dy to x
 // unchanged, so each block reads dresid into its branch and then its first op (the RMSNorm)
 // adds the branch's contribution back into dresid: residual_backward, done in place.
@@ -420,24 +425,28 @@ void model_backward(Model *m) {
     BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
                                        P->rms_final, a->final_rstd, BT, C));
 
-    // one layer's gradient buffers, att_norm .. ffn_out, lie contiguously; all but att are
-    // zeroed before each layer. att (B*NH*T*T, the largest) is attention_backward's scratch: it
-    // writes every entry it reads.
-    size_t before_att = (size_t)(g->att - g->att_norm), after_att = (size_t)(g->final_norm - g->atty);
+    // one layer's gradient buffers, reused by every layer. ZERO(buf, n) clears one just before
+    // its first writer. Not zeroed: dl.att (B*NH*T*T, the largest), attention_backward's
+    // scratch, which it writes before it reads; and the buffers no op writes: the rstd caches'
+    // (rmsnorm_backward folds them in) and resid_mid's (the residual gradient is dresid).
+#define ZERO(buf, n) BWD(PROF_ZEROING, zero_floats(buf, n))
     for (int l = L - 1; l >= 0; l--) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
         LayerActs dl = layer_acts(g, c, 0, B, T, T);
-        BWD(PROF_ZEROING, zero_floats(g->att_norm, before_att));
-        BWD(PROF_ZEROING, zero_floats(g->atty, after_att));
         size_t lC = (size_t)l * C;
         uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // as in layer_forward
         uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
         uint64_t key_prob = dropout_key(m->dropout_seed, m->dropout_step, l, 2);
         // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
+        ZERO(dl.ffn_out, (size_t)BT * C);
         BWD(PROF_DROPOUT, dropout_backward(dl.ffn_out, dresid, p, key_ffn, (size_t)BT * C));
+        ZERO(dl.hmid, (size_t)BT * H);
         BWD(PROF_MATMUL, matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid,
                                          P->w2 + lC * H, BT, H, C));
+        ZERO(dl.gate, (size_t)BT * H);
+        ZERO(dl.up, (size_t)BT * H);
         BWD(PROF_SWIGLU, swiglu_backward(dl.gate, dl.up, dl.hmid, la.gate, la.up, (size_t)BT * H));
+        ZERO(dl.ffn_norm, (size_t)BT * C);     // w1's and w3's dx add up in it
         BWD(PROF_MATMUL, matmul_backward(dl.ffn_norm, G->w1 + lC * H, dl.gate, la.ffn_norm,
                                          P->w1 + lC * H, BT, C, H));
         BWD(PROF_MATMUL, matmul_backward(dl.ffn_norm, G->w3 + lC * H, dl.up, la.ffn_norm,
@@ -445,14 +454,22 @@ void model_backward(Model *m) {
         BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_ffn + lC, dl.ffn_norm, la.resid_mid,
                                            P->rms_ffn + lC, la.ffn_rstd, BT, C));
         // attention block: resid_mid = x + drop(wo(attn(rope(wq n), rope(wk n), wv n))), n = rmsnorm(x)
+        ZERO(dl.att_out, (size_t)BT * C);
         BWD(PROF_DROPOUT, dropout_backward(dl.att_out, dresid, p, key_att, (size_t)BT * C));
+        ZERO(dl.atty, (size_t)BT * QD);
         BWD(PROF_MATMUL, matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty,
                                          P->wo + lC * QD, BT, QD, C));
+        ZERO(dl.qr, (size_t)BT * QD);
+        ZERO(dl.kr, (size_t)BT * KVD);
+        ZERO(dl.v, (size_t)BT * KVD);
         BWD(PROF_ATTENTION, attention_backward(dl.qr, dl.kr, dl.v, dl.att, m->att_scratch, dl.atty, la.qr,
                                                la.kr, la.v, la.att, B, T, T, NH, NKV, HD,
                                                m->act_att_dropout, key_prob));
+        ZERO(dl.q, (size_t)BT * QD);
+        ZERO(dl.k, (size_t)BT * KVD);
         BWD(PROF_ROPE, rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0));
         BWD(PROF_ROPE, rope_backward(dl.k, dl.kr, m->rope_cos, m->rope_sin, B, T, NKV, HD, 0));
+        ZERO(dl.att_norm, (size_t)BT * C);     // wq's, wk's and wv's dx add up in it
         BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wq + lC * QD, dl.q, la.att_norm,
                                          P->wq + lC * QD, BT, C, QD));
         BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wk + lC * KVD, dl.k, la.att_norm,
@@ -462,6 +479,7 @@ void model_backward(Model *m) {
         BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_att + lC, dl.att_norm, la.x,
                                            P->rms_att + lC, la.att_rstd, BT, C));
     }
+#undef ZERO
     BWD(PROF_EMBEDDING, embedding_backward(G->tok_emb, dresid, m->inputs, BT, C));
 }
 
