@@ -299,7 +299,7 @@ static void test_dropout(float p) {
     free(d_x); free(d_out); free(d_R); free(dx);
 }
 static void test_dropout_mask(void) {
-    // the forward's mask (computed four elements per hash) == dropout_keep's,
+    // the forward's mask (two elements per hash, eight hashes at a time) == dropout_keep's,
     // element by element, over a length that leaves a tail
     enum { MN = 1003 };
     float *x = malloc(MN * 4), *y = malloc(MN * 4);
@@ -309,17 +309,30 @@ static void test_dropout_mask(void) {
     int bad = 0;
     for (int i = 0; i < MN; i++) bad += (y[i] != 0.0f) != dropout_keep(key, i, 0.3f);
     CHECK(bad == 0, "dropout_forward's mask == dropout_keep on %d elements: %d differ", MN, bad);
+    // dropout_span (attention's rows) from an odd first element, and across element 2^33, where
+    // pair numbers pass 32 bits and the key's second half changes
+    size_t firsts[2] = { 77, ((size_t)1 << 33) - 301 };
+    for (int f = 0; f < 2; f++) {
+        dropout_span(y, x, 0.3f, key, firsts[f], 601);
+        bad = 0;
+        for (int i = 0; i < 601; i++) bad += (y[i] != 0.0f) != dropout_keep(key, firsts[f] + i, 0.3f);
+        CHECK(bad == 0, "dropout_span's mask from element %zu == dropout_keep on 601 elements: %d differ", firsts[f], bad);
+    }
+    // the two sides of 2^33 are not one mask repeated
+    int same = 0;
+    for (size_t i = 0; i < 600; i++) same += dropout_keep(key, i, 0.5f) == dropout_keep(key, ((size_t)1 << 33) + i, 0.5f);
+    CHECK(same > 240 && same < 360, "masks of elements i and 2^33 + i agree on %d of 600 (independent: 300 +- 60)", same);
     free(x); free(y);
 }
 static void test_dropout_stats(void) {
     // the mask's keep rate over 1e6 elements, and independence of the sites' keys
-    // and of neighbours that share one hash (4j+r, 4j+r+1)
+    // and of the two elements that share one hash (16g + l and 16g + l + 8)
     size_t n = 1000000, kept = 0, same = 0, pair_same = 0, pairs = 0;
     uint64_t k0 = dropout_key(1, 0, 0, 0), k1 = dropout_key(1, 0, 0, 1);
     for (size_t i = 0; i < n; i++) {
         int a = dropout_keep(k0, i, 0.1f), b = dropout_keep(k1, i, 0.1f);
         kept += a; same += a == b;
-        if (i % 4) { pair_same += a == dropout_keep(k0, i - 1, 0.1f); pairs++; }
+        if (i % 16 >= 8) { pair_same += a == dropout_keep(k0, i - 8, 0.1f); pairs++; }
     }
     double rate = 1.0 - (double)kept / n;
     // binomial std of the rate: sqrt(0.1*0.9/1e6) = 3e-4; 5 sigma
@@ -327,8 +340,8 @@ static void test_dropout_stats(void) {
     // independent masks agree with probability 0.9^2 + 0.1^2 = 0.82
     double agree = (double)same / n;
     CHECK(fabs(agree - 0.82) < 2e-3, "dropout masks of two sites agree on %.4f (independent: 0.82 +- 2e-3)", agree);
-    double pair_agree = (double)pair_same / pairs;   // std 4.4e-4 over 7.5e5 pairs; 5 sigma
-    CHECK(fabs(pair_agree - 0.82) < 2.2e-3, "neighbours within one hash agree on %.4f (independent: 0.82 +- 2.2e-3)", pair_agree);
+    double pair_agree = (double)pair_same / pairs;   // std 5.4e-4 over 5e5 pairs; 5 sigma
+    CHECK(fabs(pair_agree - 0.82) < 2.7e-3, "elements sharing one hash agree on %.4f (independent: 0.82 +- 2.7e-3)", pair_agree);
 }
 
 // ---- cross-entropy ----
