@@ -82,8 +82,8 @@ static inline void mask_one(float *out, const float *inp, float scale, uint64_t 
     float v = kept_or_zero(*inp * scale, keep(key, i, thr));
     *out = add ? *out + v : v;
 }
-static inline void mask_span(float *out, const float *inp, float p, uint64_t key, size_t first, size_t n,
-                      int add) {
+static inline void mask_span(float *out, const float *inp, float p, uint64_t key, size_t first,
+                             size_t n, int add) {
     float scale = 1.0f / (1.0f - p);
     uint32_t thr = keep_threshold(p);
     size_t j = 0;
@@ -114,8 +114,8 @@ void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t fi
     mask_span(out, inp, p, key, first, n, 0);
 }
 
-// Both passes run over spans of 4096 elements, one per iteration (even: each span's pairs are
-// the mask's).
+// Both passes run over spans of 4096 elements, one per iteration (a multiple of 16: each span
+// is whole groups of the mask, all on the vector path).
 #define SPAN 4096
 
 void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
