@@ -36,7 +36,7 @@ static inline uint32_t keep_threshold(float p) { return (uint32_t)ceil((double)p
 
 // The hash is most of dropout's cost, so it works on 32-bit words, which AVX2 multiplies eight
 // at a time (it has no 64-bit multiply: the scalar splitmix64 per four elements used before took
-// 3.0 ms of a tiny training step, this 1.1). mix32 is lowbias32 (Wellons' hash prospector), a
+// 3.0 ms of a tiny training step, this 1.0). mix32 is lowbias32 (Wellons' hash prospector), a
 // bijection of 32-bit words whose output bits each flip with probability ~1/2 when any input bit
 // flips. Two rounds keyed by the key's halves: keys that differ in either half give unrelated
 // masks (one round of mix32(j + k) would make two keys' masks one sequence shifted). Pair
@@ -89,11 +89,13 @@ static inline void mask_span(float *out, const float *inp, float p, uint64_t key
     size_t j = 0;
     for (; j < n && (first + j) % 16; j++) mask_one(out + j, inp + j, scale, key, first + j, thr, add);
     // whole groups of 16 from here: 8 hashes, the vector units' width, for elements 16g+l and
-    // 16g+l+8; a group's pair numbers 8g..8g+7 share one PairKey (j >> 32 is constant in a group)
-    for (; j + 16 <= n; j += 16) {
-        size_t g = (first + j) / 16;
-        PairKey pk = pair_key(key, 8 * g);
+    // 16g+l+8. A group's pair numbers 8g..8g+7 share the high 32 bits, so one PairKey, which
+    // changes only where 8g passes a multiple of 2^32 (recomputing it per group cost 15%).
+    size_t g = (first + j) / 16;
+    PairKey pk = pair_key(key, 8 * g);
+    for (; j + 16 <= n; j += 16, g++) {
         uint32_t j0 = (uint32_t)(8 * g);
+        if (j0 == 0) pk = pair_key(key, 8 * g);
         float *o = out + j;
         const float *in = inp + j;
         #pragma omp simd
