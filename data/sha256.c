@@ -82,6 +82,11 @@ int sha256_file_hex(const char *path, char hex[65]) {
     if (bad) return -1;
     uint8_t d[32];
     sha256_final(&s, d);
-    for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", d[i]);
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[d[i] >> 4];
+        hex[2 * i + 1] = digits[d[i] & 15];
+    }
+    hex[64] = '\0';
     return 0;
 }

@@ -36,18 +36,20 @@ static Tiktoken *encs[4];
 static int n_encs;
 
 static void init(void) {
-    char *file = malloc(65536);
+    enum { CAP = 65536 };
+    char *file = malloc(CAP);
+    if (!file) abort();
     size_t len = 0;
     int rank = 0;
     char line[128];
     for (int b = 0; b < 256; b++) {
         unsigned char c = (unsigned char)b;
         int k = b64(&c, 1, line);
-        len += sprintf(file + len, "%.*s %d\n", k, line, rank++);
+        len += (size_t)snprintf(file + len, CAP - len, "%.*s %d\n", k, line, rank++);
     }
     for (size_t i = 0; i < sizeof MERGES / sizeof MERGES[0]; i++) {
         int k = b64((const unsigned char *)MERGES[i], strlen(MERGES[i]), line);
-        len += sprintf(file + len, "%.*s %d\n", k, line, rank++);
+        len += (size_t)snprintf(file + len, CAP - len, "%.*s %d\n", k, line, rank++);
     }
     const char *path = fuzz_write("builtin.tiktoken", file, len);
     free(file);
