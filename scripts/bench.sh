@@ -16,7 +16,8 @@
 #
 # Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_PAIRS (runs of tiny
 # training and of 1B decode, each between two limit measurements; default 5), BENCH_STEP_PAIRS
-# (training steps and decode tokens, each beside a limit pass in one process; default 40), BENCH_VOCAB (training vocab;
+# (training steps and decode tokens, each beside a limit pass in one process; default 40),
+# BENCH_TORCH_PAIRS (tiny runs of ours and of PyTorch in turn; default 3), BENCH_VOCAB (training vocab;
 # default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
 # BENCH_PRIORITY=1 to run at autogroup niceness -20 on a shared machine (below),
 # BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out, BENCH_ONLY="limits tokenizer ..." to run
@@ -37,6 +38,7 @@ THREADS=${BENCH_THREADS:-2}
 REPS=${BENCH_REPS:-5}
 PAIRS=${BENCH_PAIRS:-5}
 STEP_PAIRS=${BENCH_STEP_PAIRS:-40}
+TORCH_PAIRS=${BENCH_TORCH_PAIRS:-3}
 RUN=bench/run
 PY=/usr/bin/python3            # Debian's python3, where python3-torch and numpy live
 SHARED=${SHARED_DIR:-../shared}
@@ -172,6 +174,21 @@ if want torch && $PY -c 'import torch' 2>/dev/null; then
         timed torch_$preset env OMP_WAIT_POLICY=PASSIVE $PY tools/torch_peer.py $s --vocab "$VOCAB" \
             --batch 8 --seq 256 --steps "$steps" --warmup 2 --threads "$THREADS" $REG
     done
+    # ours and PyTorch on tiny in turn, TORCH_PAIRS times: a ratio per pair of neighbouring runs,
+    # so that one run slowed by the machine (the rows above each rest on a single run) moves one
+    # ratio, not the table's
+    s=$(shape tiny)
+    if [ -n "$s" ] && have bin/train; then
+        say "ours and PyTorch on tiny in turn, $TORCH_PAIRS pairs of $TRAIN_STEPS steps"
+        for r in $(seq 1 "$TORCH_PAIRS"); do
+            timed vs_torch_ours_$r bin/train --preset tiny --batch 8 --seq 256 --steps $TRAIN_STEPS \
+                --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
+                --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
+                --ckpt-dir $RUN/ckpt_vs_torch_$r --log $RUN/vs_torch_ours_$r.csv $REG
+            timed vs_torch_torch_$r env OMP_WAIT_POLICY=PASSIVE $PY tools/torch_peer.py $s --vocab "$VOCAB" \
+                --batch 8 --seq 256 --steps "$TRAIN_STEPS" --warmup 2 --threads "$THREADS" $REG
+        done
+    fi
 fi
 
 # ---- 4. inference -------------------------------------------------------------------------------

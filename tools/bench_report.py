@@ -223,10 +223,32 @@ def main():
         ratio = (f"{e['gflops']:.1f} GFLOP/s = {100 * e['fraction_of_sgemm']:.0f}% of sgemm"
                  if e.get("fraction_of_sgemm") else "")
         rows.append(("training 8x256", label, fmt(tps, " tok/s") if tps else r.why(), ratio, r.rss_mb))
-        tr = (f"ours/PyTorch = {e['ours_over_torch']:.2f}x; torch at "
-              f"{100 * e['torch_fraction_of_sgemm']:.0f}% of sgemm" if e.get("ours_over_torch") else "")
+        tr = f"ours/PyTorch = {e['ours_over_torch']:.2f}x" if e.get("ours_over_torch") else ""
+        if tr and e.get("torch_fraction_of_sgemm"):   # no sgemm limit when BENCH_ONLY left it out
+            tr += f"; torch at {100 * e['torch_fraction_of_sgemm']:.0f}% of sgemm"
         rows.append(("training 8x256", f"PyTorch {tj['torch'] if tj else ''} {preset} (PASSIVE)",
                      fmt(e.get("torch_tok_s"), " tok/s") if tj else t.why(), tr, t.rss_mb))
+
+    # ---- ours and PyTorch on tiny in turn: a ratio per pair of neighbouring runs ----
+    vs = []
+    for i in range(1, count_runs("vs_torch_ours_") + 1):
+        o, t = R(f"vs_torch_ours_{i}"), R(f"vs_torch_torch_{i}")
+        csv = read(os.path.join(a.run, f"vs_torch_ours_{i}.csv"))
+        tps, _ = train_tok_s(csv) if (o.ok and csv) else (None, 0)
+        tj = t.json() if t.ok else None
+        if tps and tj and tj.get("tok_s"):
+            vs.append({"ours_tok_s": tps, "torch_tok_s": tj["tok_s"], "ratio": tps / tj["tok_s"]})
+    e = res["training"]["tiny_vs_torch_pairs"] = {"pairs": vs}
+    if vs:
+        e["ours_over_torch"] = med([x["ratio"] for x in vs])
+        rows.append(("training 8x256", f"ours / PyTorch tiny, {len(vs)} runs of each in turn",
+                     f"{e['ours_over_torch']:.2f}x",
+                     "median of the pairs' ratios; pairs " + ", ".join(
+                         f"{x['ours_tok_s']:,.0f} / {x['torch_tok_s']:,.0f}" for x in vs) + " tok/s", None))
+    elif count_runs("vs_torch_ours_"):
+        o, t = R("vs_torch_ours_1"), R("vs_torch_torch_1")
+        why = o.why() if not o.ok else t.why() if not t.ok else "not available (no tok/s in their output)"
+        rows.append(("training 8x256", "ours / PyTorch tiny, runs in turn", why, "", None))
 
     # ---- tiny training between sgemm measurements: a ratio per run, against its neighbours ----
     cfg = res["training"]["tiny"].get("config")
