@@ -105,14 +105,21 @@ EOF
 # each step goes to the CSV log; the report takes the median over the steps after the first two.
 TRAIN_STEPS=${BENCH_TRAIN_STEPS:-12}
 REG="--dropout 0.1 --att-dropout 0 --weight-decay 0.1 --grad-clip 1.0"
+# train_run NAME PRESET STEPS CKPT [VAR=VALUE ...]: one such run of bin/train on the random
+# shards, with the environment given, its per-step log in RUN/NAME.csv and checkpoints in CKPT
+train_run() {
+    local name=$1 preset=$2 steps=$3 ckpt=$4
+    shift 4
+    timed "$name" env "$@" bin/train --preset "$preset" --batch 8 --seq 256 --steps "$steps" \
+        --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
+        --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
+        --ckpt-dir "$ckpt" --log $RUN/$name.csv $REG
+}
 for preset in tiny small; do
     steps=$TRAIN_STEPS; [ $preset = small ] && steps=$(( TRAIN_STEPS * 2 / 3 ))
     if have bin/train && want training; then
         say "training $preset: $steps steps at 8 x 256"
-        timed train_$preset bin/train --preset $preset --batch 8 --seq 256 --steps $steps \
-            --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
-            --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
-            --ckpt-dir $RUN/ckpt_$preset --log $RUN/train_$preset.csv $REG
+        train_run train_$preset $preset $steps $RUN/ckpt_$preset
     fi
 done
 
@@ -120,10 +127,7 @@ done
 # OpenBLAS's own threads) costs. The table's targets use the default environment above.
 if have bin/train && want training; then
     say "training tiny again with OMP_WAIT_POLICY=PASSIVE"
-    timed train_tiny_passive env OMP_WAIT_POLICY=PASSIVE bin/train --preset tiny --batch 8 --seq 256 \
-        --steps $TRAIN_STEPS --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin \
-        --tokenizer "" --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
-        --ckpt-dir $RUN/ckpt_tiny_passive --log $RUN/train_tiny_passive.csv $REG
+    train_run train_tiny_passive tiny $TRAIN_STEPS $RUN/ckpt_tiny_passive OMP_WAIT_POLICY=PASSIVE
 fi
 
 # the shape a preset ran at, from bin/train's "model: ..." line, as flags for the other programs
@@ -147,10 +151,7 @@ if have bin/bench-limits && want limits; then
         say "training tiny between sgemm measurements, $PAIRS times"
         timed sgemm_tiny_1 bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem
         for r in $(seq "$PAIRS"); do
-            timed train_tiny_pair_$r bin/train --preset tiny --batch 8 --seq 256 --steps $TRAIN_STEPS \
-                --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
-                --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
-                --ckpt-dir $RUN/ckpt_tiny_pair --log $RUN/train_tiny_pair_$r.csv $REG
+            train_run train_tiny_pair_$r tiny $TRAIN_STEPS $RUN/ckpt_tiny_pair
             rm -rf $RUN/ckpt_tiny_pair
             timed sgemm_tiny_$((r + 1)) bin/bench-limits --rows 2048 $tiny_shape --vocab "$VOCAB" --reps 3 --no-mem
         done
@@ -166,13 +167,18 @@ if have bin/bench-limits && want limits; then
 fi
 
 # ---- 3. PyTorch peer ----------------------------------------------------------------------------
+# torch_run NAME SHAPE STEPS: tools/torch_peer.py at SHAPE (shape's flags), with REG and
+# OMP_WAIT_POLICY=PASSIVE
+torch_run() {
+    timed "$1" env OMP_WAIT_POLICY=PASSIVE $PY tools/torch_peer.py $2 --vocab "$VOCAB" \
+        --batch 8 --seq 256 --steps "$3" --warmup 2 --threads "$THREADS" $REG
+}
 if want torch && $PY -c 'import torch' 2>/dev/null; then
     for preset in tiny small; do
         s=$(shape $preset) || continue
         steps=$TRAIN_STEPS; [ $preset = small ] && steps=$(( TRAIN_STEPS * 2 / 3 ))
         say "PyTorch $preset: $steps steps at 8 x 256 (OMP_WAIT_POLICY=PASSIVE)"
-        timed torch_$preset env OMP_WAIT_POLICY=PASSIVE $PY tools/torch_peer.py $s --vocab "$VOCAB" \
-            --batch 8 --seq 256 --steps "$steps" --warmup 2 --threads "$THREADS" $REG
+        torch_run torch_$preset "$s" "$steps"
     done
     # ours and PyTorch on tiny in turn, TORCH_PAIRS times: a ratio per pair of neighbouring runs,
     # so that one run slowed by the machine (the rows above each rest on a single run) moves one
@@ -181,12 +187,9 @@ if want torch && $PY -c 'import torch' 2>/dev/null; then
     if [ -n "$s" ] && have bin/train; then
         say "ours and PyTorch on tiny in turn, $TORCH_PAIRS pairs of $TRAIN_STEPS steps"
         for r in $(seq 1 "$TORCH_PAIRS"); do
-            timed vs_torch_ours_$r bin/train --preset tiny --batch 8 --seq 256 --steps $TRAIN_STEPS \
-                --threads "$THREADS" --data $RUN/train.bin --val-data $RUN/val.bin --tokenizer "" \
-                --eval-every 0 --eval-batches 1 --sample-every 0 --ckpt-every 0 --keep-last 1 \
-                --ckpt-dir $RUN/ckpt_vs_torch_$r --log $RUN/vs_torch_ours_$r.csv $REG
-            timed vs_torch_torch_$r env OMP_WAIT_POLICY=PASSIVE $PY tools/torch_peer.py $s --vocab "$VOCAB" \
-                --batch 8 --seq 256 --steps "$TRAIN_STEPS" --warmup 2 --threads "$THREADS" $REG
+            train_run vs_torch_ours_$r tiny $TRAIN_STEPS $RUN/ckpt_vs_torch
+            rm -rf $RUN/ckpt_vs_torch
+            torch_run vs_torch_torch_$r "$s" "$TRAIN_STEPS"
         done
     fi
 fi
