@@ -141,6 +141,10 @@ def main():
 
     R = lambda name: Run(a.run, name)  # noqa: E731
 
+    def run_tok_s(run):  # a bin/train run's (tok/s, steps timed), from its log RUN/NAME.csv
+        csv = read(os.path.join(a.run, run.name + ".csv"))
+        return train_tok_s(csv) if (run.ok and csv) else (None, 0)
+
     def count_runs(prefix):  # the paired runs scripts/bench.sh made: prefix1, prefix2, ... (BENCH_PAIRS)
         n = 0
         while os.path.exists(os.path.join(a.run, f"{prefix}{n + 1}.rc")):
@@ -203,8 +207,7 @@ def main():
     for preset in ("tiny", "small"):
         r, t = R("train_" + preset), R("torch_" + preset)
         cfg = parse_model(r.out)
-        csv = read(os.path.join(a.run, f"train_{preset}.csv"))
-        tps, nsteps = train_tok_s(csv) if (r.ok and csv) else (None, 0)
+        tps, nsteps = run_tok_s(r)
         e = {"config": cfg, "tok_s": tps, "steps_timed": nsteps, "peak_rss_mb": r.rss_mb}
         sg = L["sgemm_gflops_%s_step" % preset]
         if cfg and tps:
@@ -233,8 +236,7 @@ def main():
     vs = []
     for i in range(1, count_runs("vs_torch_ours_") + 1):
         o, t = R(f"vs_torch_ours_{i}"), R(f"vs_torch_torch_{i}")
-        csv = read(os.path.join(a.run, f"vs_torch_ours_{i}.csv"))
-        tps, _ = train_tok_s(csv) if (o.ok and csv) else (None, 0)
+        tps, _ = run_tok_s(o)
         tj = t.json() if t.ok else None
         if tps and tj and tj.get("tok_s"):
             vs.append({"ours_tok_s": tps, "torch_tok_s": tj["tok_s"], "ratio": tps / tj["tok_s"]})
@@ -255,8 +257,7 @@ def main():
     pairs = []
     for i in range(1, count_runs("train_tiny_pair_") + 1):
         tr, s0, s1 = R(f"train_tiny_pair_{i}"), R(f"sgemm_tiny_{i}"), R(f"sgemm_tiny_{i + 1}")
-        csv = read(os.path.join(a.run, f"train_tiny_pair_{i}.csv"))
-        tps, _ = train_tok_s(csv) if (tr.ok and csv) else (None, 0)
+        tps, _ = run_tok_s(tr)
         g = [x.json().get("sgemm_step_gflops") for x in (s0, s1) if x.ok and x.json()]
         if tps and cfg and len(g) == 2:
             fpt = 6 * cfg["params"] + 12 * cfg["n_layers"] * cfg["seq"] * cfg["dim"]
@@ -291,8 +292,7 @@ def main():
 
     # ---- the environment experiment: OpenMP waiting passively ----
     r = R("train_tiny_passive")
-    csv = read(os.path.join(a.run, "train_tiny_passive.csv"))
-    tps, _ = train_tok_s(csv) if (r.ok and csv) else (None, 0)
+    tps, _ = run_tok_s(r)
     base = res["training"]["tiny"].get("tok_s")
     res["training"]["tiny_omp_passive"] = {"tok_s": tps, "speedup_vs_default": tps / base if tps and base else None,
                                            "peak_rss_mb": r.rss_mb}
