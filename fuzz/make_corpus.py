@@ -55,7 +55,7 @@ TEXTS = [b"Hello, world! It's a test.", b"ROMEO:\nBut soft, what light through y
 
 def tiktoken_roundtrip():
     for i, t in enumerate(TEXTS):
-        for enc in range(4):  # 0 = built-in; 1..3 = GPT-2, cl100k, Llama 3 when ../shared has them
+        for enc in range(4):  # 0 = built-in; 1..3 = GPT-2, cl100k, Llama 3 when data/tokenizers/ has them
             put("tiktoken_roundtrip", f"text{i}_enc{enc}", bytes([enc]) + t)
 
 

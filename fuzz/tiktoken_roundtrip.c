@@ -2,8 +2,8 @@
 //
 // Input: the first byte picks the encoding, the rest is the text (any bytes: invalid UTF-8,
 // NULs, special-token names). Encodings: a small built-in rank file (256 bytes + a few
-// hundred merges, gpt2 pattern) always; GPT-2, cl100k and Llama 3 from ../shared/tokenizers
-// (or $SHARED_DIR) when present.
+// hundred merges, gpt2 pattern) always; GPT-2, cl100k and Llama 3 from data/tokenizers/
+// (scripts/fetch_tokenizers.sh; $TOKENIZER_DIR overrides) when present.
 // Promises: decode(encode_ordinary(x)) == x and decode(encode(x, all specials)) == x; every id
 // inside the vocabulary; the streaming decoder's output, concatenated, is the same bytes.
 #include "fuzz/fuzz.h"
@@ -57,13 +57,13 @@ static void init(void) {
     encs[n_encs] = tiktoken_load(path, "gpt2", err, sizeof err);
     if (!encs[n_encs]) { fprintf(stderr, "fuzz: built-in encoding: %s\n", err); exit(2); }
     n_encs++;
-    const char *shared = getenv("SHARED_DIR") ? getenv("SHARED_DIR") : "../shared";
-    const char *real[][2] = {{"tokenizers/gpt2/r50k_base.tiktoken", "gpt2"},
-                             {"tokenizers/cl100k/cl100k_base.tiktoken", "cl100k"},
-                             {"tokenizers/llama3/tokenizer.model", "llama3"}};
+    const char *dir = getenv("TOKENIZER_DIR") ? getenv("TOKENIZER_DIR") : "data/tokenizers";
+    const char *real[][2] = {{"gpt2/r50k_base.tiktoken", "gpt2"},
+                             {"cl100k/cl100k_base.tiktoken", "cl100k"},
+                             {"llama3/tokenizer.model", "llama3"}};
     for (int i = 0; i < 3; i++) {
         char p[4096];
-        snprintf(p, sizeof p, "%s/%s", shared, real[i][0]);
+        snprintf(p, sizeof p, "%s/%s", dir, real[i][0]);
         if (access(p, R_OK) != 0) continue;
         Tiktoken *t = tiktoken_load(p, real[i][1], err, sizeof err);
         if (t) encs[n_encs++] = t;

@@ -41,7 +41,7 @@ STEP_PAIRS=${BENCH_STEP_PAIRS:-40}
 TORCH_PAIRS=${BENCH_TORCH_PAIRS:-3}
 RUN=bench/run
 PY=/usr/bin/python3            # Debian's python3, where python3-torch and numpy live
-SHARED=${SHARED_DIR:-../shared}
+TOK_DIR=${TOKENIZER_DIR:-data/tokenizers}
 MODEL_1B=bench/models/llama-3.2-1b-random
 export OMP_NUM_THREADS=$THREADS # OpenMP and OpenBLAS (which reads it too) use the same count
 rm -rf "$RUN" && mkdir -p "$RUN"
@@ -247,10 +247,11 @@ if have bin/bench-decode && want inference; then
 fi
 
 # ---- 5. tokenizer -------------------------------------------------------------------------------
-TEXT=$SHARED/data/tinyshakespeare.txt
+TEXT=data/tinyshakespeare.txt
 if have bin/tokenize && [ -f "$TEXT" ] && want tokenizer; then
+    scripts/fetch_tokenizers.sh || true
     for enc in gpt2/r50k_base cl100k/cl100k_base llama3/tokenizer.model; do
-        f=$SHARED/tokenizers/$enc; [ -f "$f" ] || f=$SHARED/tokenizers/$enc.tiktoken
+        f=$TOK_DIR/$enc; [ -f "$f" ] || f=$TOK_DIR/$enc.tiktoken
         [ -f "$f" ] || continue
         name=$(basename "$enc" .model); name=${name%.tiktoken}
         [ "$name" = tokenizer ] && name=llama3

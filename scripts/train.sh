@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/train.sh — what `make train` runs (make has installed the deps and built bin/ first):
-#   1. fetch tiny Shakespeare and check its sha256         (scripts/fetch_data.sh)
-#   2. split it: the last 10% (from a line start) is val  (bin/prepare)
+#   1. check the bundled corpus data/tinyshakespeare.txt against its sha256
+#   2. split it: the last 10% (from a line start) is val  (bin/prepare, into data/shakespeare/)
 #   3. learn a BPE vocabulary on the train part only       (bin/bpe-train; same input, same file)
 #   4. tokenize both parts into llm.c token shards         (bin/prepare --tokenizer), and the
 #      train part VARIANTS more times with BPE-dropout     (--variants; one per epoch in training)
@@ -22,8 +22,12 @@ CKPT=${CKPT:-checkpoints}
 D=data/shakespeare
 TOK=$D/bpe.tiktoken
 
-scripts/fetch_data.sh
-bin/prepare "$D/input.txt"                                   # train.txt + val.txt
+CORPUS=data/tinyshakespeare.txt
+CORPUS_SHA=86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed
+if [ "$(sha256sum "$CORPUS" 2>/dev/null | cut -d' ' -f1)" != "$CORPUS_SHA" ]; then
+  echo "train.sh: $CORPUS: missing or changed (sha256 is not $CORPUS_SHA; git checkout it)" >&2; exit 1
+fi
+bin/prepare --out-dir "$D" "$CORPUS"                         # train.txt + val.txt
 
 # the vocabulary depends only on (train.txt, VOCAB, PATTERN): reuse it when all are unchanged
 stamp="vocab=$VOCAB pattern=$PATTERN train_sha256=$(sha256sum "$D/train.txt" | cut -d' ' -f1)"
@@ -43,7 +47,7 @@ if [ "$VARIANTS" != 0 ] && [ "$BPE_DROPOUT" != 0 ]; then
   AUG=(--variants "$VARIANTS" --bpe-dropout "$BPE_DROPOUT")
   DATA="$D/train_bpe_dropout_*.bin"
 fi
-bin/prepare --tokenizer "$TOK" --pattern "$PATTERN" "${AUG[@]}" "$D/input.txt"
+bin/prepare --tokenizer "$TOK" --pattern "$PATTERN" "${AUG[@]}" --out-dir "$D" "$CORPUS"
 
 # a fresh run: move the files of an earlier run out of the way (bin/train refuses to mix runs)
 if ls "$CKPT"/state_*.bin > /dev/null 2>&1; then

@@ -10,7 +10,6 @@
 #                                     (program | bad input | the message), temp paths as T/
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
-S=${SHARED_DIR:-../shared}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 table=""; [ "${1:-}" = --table ] && table=1
 rows=()
@@ -71,22 +70,19 @@ row infer "--prompt-ids id past INT_MAX" $I "$G" --prompt-ids "1 99999999999"
 row infer "--prompt-ids not a number"    $I "$G" --prompt-ids "1 x7"
 row infer "--prompt-ids empty"           $I "$G" --prompt-ids ""
 row infer "--prompt-ids longer than --ctx" $I "$G" --ctx 4 --prompt-ids "1 2 3 4 5 6"
-if [ -f "$S/tokenizers/gpt2/r50k_base.tiktoken" ]; then
-  # the fixture's vocabulary is 256: a 256-byte rank file fits (ranks 0..255 = the bytes)
-  head -256 "$S/tokenizers/gpt2/r50k_base.tiktoken" > "$T/bytes.tiktoken"
-  TK=(--tokenizer "$T/bytes.tiktoken")
-  row infer "prompt with a lone continuation byte (invalid UTF-8)" $I "$G" "${TK[@]}" --prompt $'ab\x80cd'
-  row infer "prompt with an overlong encoding (invalid UTF-8)"     $I "$G" "${TK[@]}" --prompt $'\xc0\xaf'
-  row infer "prompt with a UTF-16 surrogate (invalid UTF-8)"       $I "$G" "${TK[@]}" --prompt $'\xed\xa0\x80'
-  row infer "prompt cut inside a character (invalid UTF-8)"        $I "$G" "${TK[@]}" --prompt $'caf\xc3'
-fi
-M=$S/models/shakespeare-llama3-tiny   # a real HF folder with its Llama 3 tokenizer.model
-[ -d "$M" ] && row infer "prompt longer than --ctx" $I "$M" --ctx 4 --prompt "ROMEO: ROMEO: ROMEO: ROMEO: ROMEO:"
+# the fixture's vocabulary is 256: a 256-byte rank file fits (ranks 0..255 = the bytes)
+head -256 "$TOK/gpt2/r50k_base.tiktoken" > "$T/bytes.tiktoken"
+TK=(--tokenizer "$T/bytes.tiktoken")
+row infer "prompt with a lone continuation byte (invalid UTF-8)" $I "$G" "${TK[@]}" --prompt $'ab\x80cd'
+row infer "prompt with an overlong encoding (invalid UTF-8)"     $I "$G" "${TK[@]}" --prompt $'\xc0\xaf'
+row infer "prompt with a UTF-16 surrogate (invalid UTF-8)"       $I "$G" "${TK[@]}" --prompt $'\xed\xa0\x80'
+row infer "prompt cut inside a character (invalid UTF-8)"        $I "$G" "${TK[@]}" --prompt $'caf\xc3'
+M=$T/llama3_tiny; llama3_tiny_dir "$M"   # an HF folder with its Llama 3 tokenizer.model
+row infer "prompt longer than --ctx" $I "$M" --ctx 4 --prompt "ROMEO: ROMEO: ROMEO: ROMEO: ROMEO:"
 row infer "text prompt, model without a tokenizer" $I "$G" --prompt hello
 row infer "--tokenizer missing file"     $I "$G" --tokenizer "$T/none.tiktoken" --prompt x
 row infer "--tokenizer a JSON file"      $I "$G" --tokenizer "$G/config.json" --prompt x
-[ -f "$S/tokenizers/llama3/tokenizer.model" ] &&
-  row infer "--tokenizer with more ids than the model's vocabulary" $I "$G" --tokenizer "$S/tokenizers/llama3/tokenizer.model" --prompt x
+row infer "--tokenizer with more ids than the model's vocabulary" $I "$G" --tokenizer "$TOK/llama3/tokenizer.model" --prompt x
 
 # ---- bin/infer: Hugging Face config.json ----
 cfg() { hf; sed -i "$1" "$T/m/config.json"; row infer "config.json: $2" $I "$T/m" --prompt-ids "1 2"; }
@@ -190,11 +186,10 @@ printf '\0\0\0\0' > "$T/tok.bin";                                        row inf
 { le32 16; printf '\0\0\0\0'; le32 200; printf 'abc'; } > "$T/tok.bin";  row infer "tokenizer.bin piece longer than max_token_length" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
 { le32 16; printf '\0\0\0\0'; le32 8; printf 'abc'; } > "$T/tok.bin";    row infer "tokenizer.bin truncated inside a piece" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
 { le32 16; printf '\0\0\xc0\x7f'; le32 1; printf 'a'; } > "$T/tok.bin";  row infer "tokenizer.bin NaN score" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
-if [ -f "$S/tokenizers/llama2c/tokenizer.bin" ]; then
-  row infer "tokenizer.bin with more pieces than the model's vocabulary" $I "$T/ok.bin" --tokenizer "$S/tokenizers/llama2c/tokenizer.bin" --prompt x
-  head -c 200000 "$S/tokenizers/llama2c/tokenizer.bin" > "$T/tok.bin"
-  row infer "tokenizer.bin truncated" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
-fi
+SPT=tests/fixtures/sp_tiny/tokenizer.bin   # 600 pieces
+row infer "tokenizer.bin with more pieces than the model's vocabulary" $I "$T/ok.bin" --tokenizer "$SPT" --prompt x
+head -c 5000 "$SPT" > "$T/tok.bin"
+row infer "tokenizer.bin truncated" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
 
 # ---- bin/infer: our checkpoints (bin/train's model_<step>.bin) ----
 { printf 'SLMODEL\0'; le32 1; le32 64; head -c 100 /dev/zero; } > "$T/c.bin"; row infer "checkpoint truncated after the header" $I "$T/c.bin" --prompt-ids 1

@@ -4,10 +4,9 @@
 # training ended with (--dump-ids); 4,096 ranks on tiny Shakespeare in seconds; bad input.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
-S=${SHARED_DIR:-../shared}
 B=$BIN/bpe-train
 T=$BIN/tokenize
-C=$S/data/tinyshakespeare.txt
+C=$CORPUS
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 head -c 200000 "$C" > "$tmp/small.txt"

@@ -5,17 +5,16 @@
 # (Token-level correctness against transformers is in tests/test_infer.c and test_loaders.c.)
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
-S=${SHARED_DIR:-../shared}
 I=$BIN/infer
-M=$S/models/shakespeare-llama3-tiny
 F=tests/fixtures/hf_llama2_fp32
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+M=$tmp/llama3_tiny; llama3_tiny_dir "$M"   # Llama 3 vocabulary, width 4, random weights
 
 # ---- runs ----
 out=$($I "$M" --prompt "ROMEO:" --temperature 0 -n 24 2>"$tmp/err"); rc=$?
 [ $rc = 0 ] && [[ $out == ROMEO:* ]] && [ ${#out} -gt 30 ] && grep -q "decode .* tok/s .* ms/token | peak RSS" "$tmp/err" &&
   ok "HF bf16 folder, --prompt, greedy: text continues the prompt; stats: $(cat "$tmp/err")" ||
-  fail "shakespeare greedy run: exit $rc, out '$out', err '$(cat "$tmp/err")'"
+  fail "Llama 3 greedy run: exit $rc, out '$out', err '$(cat "$tmp/err")'"
 a=$($I "$M" --prompt "JULIET:" --temperature 0.8 --top-k 40 --top-p 0.95 --min-p 0.02 --seed 7 -n 20 --print-ids 2>/dev/null)
 b=$($I "$M" --prompt "JULIET:" --temperature 0.8 --top-k 40 --top-p 0.95 --min-p 0.02 --seed 7 -n 20 --print-ids 2>/dev/null)
 c=$($I "$M" --prompt "JULIET:" --temperature 0.8 --top-k 40 --top-p 0.95 --min-p 0.02 --seed 8 -n 20 --print-ids 2>/dev/null)
@@ -70,7 +69,7 @@ expect_fail "text prompt, no tokenizer" $I "$F" --prompt "hello"
 expect_fail "--tokenizer not a tokenizer" $I "$M" --tokenizer "$M/config.json" --prompt x
 printf '\x0a\x0b\x0a\x05<unk>\x15\0\0\0\0' > "$tmp/sp.model"
 expect_fail "--tokenizer a SentencePiece protobuf" $I "$M" --tokenizer "$tmp/sp.model" --prompt x
-expect_fail "--tokenizer larger than the vocab" $I "$F" --tokenizer "$S/tokenizers/llama3/tokenizer.model" --prompt x
+expect_fail "--tokenizer larger than the vocab" $I "$F" --tokenizer "$TOK/llama3/tokenizer.model" --prompt x
 expect_fail "--dump-logits unwritable" $I "$M" --prompt x -n 0 --dump-logits /nonexistent/dir/l.f32
 expect_fail "missing model"        $I "$tmp/nothing-here" --prompt x
 

@@ -19,7 +19,6 @@
 #   KILL_SEED=N                            repeat a run's random delays
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
-SHARED=${SHARED_DIR:-../shared}
 TRIALS=${KILL_TRIALS:-10}
 SEED=${KILL_SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
@@ -27,7 +26,7 @@ T=$(mktemp -d /tmp/killsafe_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$T/bytes.tiktoken"
-head -c 30000 "$SHARED/data/tinyshakespeare.txt" > "$T/text.txt"
+head -c 30000 "$CORPUS" > "$T/text.txt"
 $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2>/dev/null ||
   { fail "prepare the tiny corpus"; summary; exit 1; }
 

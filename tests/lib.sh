@@ -17,4 +17,11 @@ expect_fail() {
   if [ "$rc" = 1 ] && [ "$lines" = 1 ]; then ok "$what: exit 1, \"$err\""
   else fail "$what: exit $rc, $lines stderr lines: $(printf '%s' "$err" | head -3 | tr '\n' '|')"; fi
 }
+TOK=${TOKENIZER_DIR:-data/tokenizers}   # scripts/fetch_tokenizers.sh's files (make test fetches them)
+CORPUS=data/tinyshakespeare.txt          # the bundled corpus
+# llama3_tiny_dir DEST: tests/fixtures/hf_llama3_tiny (a Llama 3.2-layout checkpoint with the
+# whole Llama 3 vocabulary) with Meta's tokenizer.model beside it, as in a downloaded folder
+llama3_tiny_dir() {
+  mkdir -p "$1" && cp tests/fixtures/hf_llama3_tiny/* "$1"/ && cp "$TOK/llama3/tokenizer.model" "$1"/
+}
 summary() { echo "RESULT $passed $failed"; [ "$failed" = 0 ]; }

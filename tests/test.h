@@ -25,11 +25,15 @@ static inline void test_check_(int ok, const char *fmt, ...) {
 }
 #define CHECK(cond, ...) test_check_(!!(cond), __VA_ARGS__)
 
-// Where ../shared lives (tests run from the repository root); SHARED_DIR overrides.
-static inline const char *test_shared_dir(void) {
-    const char *s = getenv("SHARED_DIR");
-    return s && *s ? s : "../shared";
+// Where scripts/fetch_tokenizers.sh puts the tokenizer files (make test runs it first);
+// TOKENIZER_DIR overrides, as for the script.
+static inline const char *test_tokenizer_dir(void) {
+    const char *s = getenv("TOKENIZER_DIR");
+    return s && *s ? s : "data/tokenizers";
 }
+
+// The bundled corpus (tests run from the repository root).
+#define TEST_CORPUS "data/tinyshakespeare.txt"
 
 // Where the programs under test are: bin/, or bin-san/ for `make test SAN=1` (env BIN).
 static inline const char *test_bin_dir(void) {

@@ -1,7 +1,8 @@
-// tests/test_infer.c — samplers, streaming UTF-8 output, and generation with the real trained
-// checkpoint in ../shared/models/shakespeare-llama3-tiny against transformers
-// (tests/fixtures/shakespeare_romeo.fx, tools/make_hf_fixtures.py), both through generate()
-// and through bin/infer itself.
+// tests/test_infer.c — samplers, streaming UTF-8 output, and generation with a checkpoint in the
+// layout Meta's Llama 3.2 folders have (tests/fixtures/hf_llama3_tiny: the whole Llama 3
+// vocabulary, width 4, bf16 shards; Meta's tokenizer.model beside it) against transformers
+// (tests/fixtures/hf_llama3_tiny.fx, tools/make_hf_fixtures.py), both through generate() and
+// through bin/infer itself.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +119,7 @@ static void test_utf8out(void) {
           !utf8_valid("\xC0\xAF", 2), "utf8_valid: accepts é, rejects a cut sequence, a surrogate and an overlong");
 }
 
-// ---- the real checkpoint ----
+// ---- a Llama 3 folder ----
 
 typedef struct { int *ids, n; } Collect;
 static int collect(void *u, int t) {
@@ -127,15 +128,19 @@ static int collect(void *u, int t) {
     return 0;
 }
 
-static void test_shakespeare(void) {
-    char dir[512], err[512];
-    snprintf(dir, sizeof dir, "%s/models/shakespeare-llama3-tiny", test_shared_dir());
+static void test_llama3_folder(void) {
+    char dir[] = "/tmp/test_infer_llama3.XXXXXX", err[512], cmd0[1024];
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    // the fixture's files and the Llama 3 tokenizer.model, as a downloaded folder holds them
+    snprintf(cmd0, sizeof cmd0, "cp tests/fixtures/hf_llama3_tiny/* '%s/' && cp '%s/llama3/tokenizer.model' '%s/'",
+             dir, test_tokenizer_dir(), dir);
+    if (system(cmd0) != 0) { CHECK(0, "assemble %s", dir); return; }
     LoadedModel lm;
     int rc = load_model(&lm, dir, 256, err, sizeof err);
     CHECK(rc == 0, "load_model %s (%s)", dir, rc ? err : "ok");
     if (rc) return;
     Fixture fx;
-    if (fixture_load(&fx, "tests/fixtures/shakespeare_romeo.fx") != 0) { CHECK(0, "shakespeare fixture"); return; }
+    if (fixture_load(&fx, "tests/fixtures/hf_llama3_tiny.fx") != 0) { CHECK(0, "hf_llama3_tiny fixture"); return; }
     Model *m = lm.m;
     const int V = m->config.vocab_size;
     Tokenizer tok;
@@ -158,7 +163,7 @@ static void test_shakespeare(void) {
         int n = 0, *enc = rc == 0 ? tokenizer_encode(&tok, texts[k], &n, err, sizeof err) : NULL;
         int same = enc && n + 1 == T && prompt[0] == lm.bos_id;
         for (int i = 0; same && i < n; i++) same = enc[i] == prompt[i + 1];
-        CHECK(same, "prompt \"%s\": <|begin_of_text|> + tokenizer ids == the fixture's (tiktoken)", k ? "JULIET:\\n" : "ROMEO:");
+        CHECK(same, "prompt \"%s\": <|begin_of_text|> + our tokenizer's ids == the fixture's (HF tokenizers)", k ? "JULIET:\\n" : "ROMEO:");
         free(enc);
 
         int ids[128], pos = 0, stop[LOAD_MAX_EOS];
@@ -170,11 +175,11 @@ static void test_shakespeare(void) {
         const float *ref_logits = fixture_get(&fx, name)->data;
         double num = 0, den = 0;
         for (int i = 0; i < V; i++) { num = fmax(num, fabs(last[i] - ref_logits[i])); den = fmax(den, fabs(ref_logits[i])); }
-        CHECK(rc == 0 && num / den < 1e-4, "shakespeare \"%s\": last-position logits (bf16 weights, f32 math) vs "
+        CHECK(rc == 0 && num / den < 1e-4, "hf_llama3_tiny \"%s\": last-position logits (bf16 weights, f32 math) vs "
               "transformers: max rel err %.2e (tol 1e-04)", texts[k][0] == 'R' ? "ROMEO:" : "JULIET:", num / den);
         same = col.n == G;
         for (int i = 0; same && i < G; i++) same = ids[i] == ref[i];
-        CHECK(same, "shakespeare \"%s\": greedy %d tokens identical to transformers generate() (got %d)",
+        CHECK(same, "hf_llama3_tiny \"%s\": greedy %d tokens identical to transformers generate() (got %d)",
               texts[k][0] == 'R' ? "ROMEO:" : "JULIET:", G, col.n);
         if (rc == 0 && tok.tt) {
             char *text;
@@ -205,6 +210,8 @@ static void test_shakespeare(void) {
     if (rc == 0 || tok.tt) tokenizer_close(&tok);
     fixture_free(&fx);
     unload_model(&lm);
+    snprintf(cmd0, sizeof cmd0, "rm -rf '%s'", dir);
+    if (system(cmd0) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 // ---- our own checkpoints (bin/train's format) ----
@@ -232,7 +239,7 @@ static void test_checkpoint(void) {
     char dir[] = "/tmp/test_infer.XXXXXX", path[256], tokpath[256], cmd[1024], out[8192], err[512];
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
     char src[512];
-    snprintf(src, sizeof src, "%s/tokenizers/gpt2/r50k_base.tiktoken", test_shared_dir());
+    snprintf(src, sizeof src, "%s/gpt2/r50k_base.tiktoken", test_tokenizer_dir());
     snprintf(tokpath, sizeof tokpath, "%s/r50k.tiktoken", dir);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, tokpath);
     if (system(cmd) != 0) { CHECK(0, "copy %s", src); return; }
@@ -307,7 +314,7 @@ static void test_checkpoint(void) {
 int main(void) {
     test_samplers();
     test_utf8out();
-    test_shakespeare();
+    test_llama3_folder();
     test_checkpoint();
     return test_summary();
 }

@@ -106,14 +106,25 @@ static double rel_err(const float *a, const float *b, size_t n) {
 static void test_safetensors(void) {
     char path[512], err[512];
     SafeTensors st;
-    snprintf(path, sizeof path, "%s/models/shakespeare-llama3-tiny/model-00002-of-00002.safetensors", test_shared_dir());
+    // transformers' shards of tests/fixtures/hf_llama3_tiny: the embedding alone in the first,
+    // the 19 other tensors in the second
+    snprintf(path, sizeof path, "tests/fixtures/hf_llama3_tiny/model-00001-of-00002.safetensors");
     int rc = safetensors_open(&st, path, err, sizeof err);
-    CHECK(rc == 0, "safetensors_open shakespeare shard 2 (%s)", rc ? err : "ok");
+    CHECK(rc == 0, "safetensors_open hf_llama3_tiny shard 1 (%s)", rc ? err : "ok");
+    if (rc == 0) {
+        const SafeTensor *t = safetensors_find(&st, "model.embed_tokens.weight");
+        CHECK(t && t->dtype == DTYPE_BF16 && t->ndim == 2 && t->shape[0] == 128256 && t->shape[1] == 4 &&
+              t->nbytes == 128256 * 4 * 2 && st.n_tensors == 1, "safetensors embed_tokens: BF16 [128256, 4], 1026048 bytes, alone");
+        safetensors_close(&st);
+    }
+    snprintf(path, sizeof path, "tests/fixtures/hf_llama3_tiny/model-00002-of-00002.safetensors");
+    rc = safetensors_open(&st, path, err, sizeof err);
+    CHECK(rc == 0, "safetensors_open hf_llama3_tiny shard 2 (%s)", rc ? err : "ok");
     if (rc == 0) {
         const SafeTensor *t = safetensors_find(&st, "model.layers.0.self_attn.k_proj.weight");
-        CHECK(t && t->dtype == DTYPE_BF16 && t->ndim == 2 && t->shape[0] == 64 && t->shape[1] == 128 &&
-              t->nbytes == 64 * 128 * 2, "safetensors k_proj: BF16 [64, 128], 16384 bytes");
-        CHECK(st.n_tensors == 37 && !safetensors_find(&st, "nope"), "safetensors: 37 tensors, unknown name -> NULL");
+        CHECK(t && t->dtype == DTYPE_BF16 && t->ndim == 2 && t->shape[0] == 8 && t->shape[1] == 4 &&
+              t->nbytes == 8 * 4 * 2, "safetensors k_proj: BF16 [8, 4], 64 bytes");
+        CHECK(st.n_tensors == 19 && !safetensors_find(&st, "nope"), "safetensors: 19 tensors, unknown name -> NULL");
         safetensors_close(&st);
     }
 
@@ -594,37 +605,36 @@ static void test_permutation(void) {
 
 // ---- llama2.c tokenizer.bin ----
 
+// tests/fixtures/sp_tiny (tools/make_sp_fixture.py): a 600-piece SentencePiece BPE trained with
+// Llama 2's settings on tiny Shakespeare, exported as llama2.c's tokenizer.py does, and
+// SentencePiece's own ids (with BOS) for texts that reach every part of the encoder: merges,
+// the dummy prefix, runs of spaces, digits split one by one, byte fallback for characters the
+// vocabulary lacks (CJK, emoji), \r and \t.
 static void test_sp_tokenizer(void) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/tokenizers/llama2c/tokenizer.bin", test_shared_dir());
+    snprintf(path, sizeof path, "tests/fixtures/sp_tiny/tokenizer.bin");
     SpTokenizer t;
     int rc = sp_load(&t, path, err, sizeof err);
-    CHECK(rc == 0 && t.vocab_size == 32000, "sp_load llama2c tokenizer.bin: %d tokens (%s)", t.vocab_size, rc ? err : "ok");
+    CHECK(rc == 0 && t.vocab_size == 600, "sp_load sp_tiny tokenizer.bin: %d tokens (%s)", t.vocab_size, rc ? err : "ok");
     if (rc) return;
-    // Expected ids: SentencePiece's Llama 2 tokenizer, as recorded in karpathy/llama2.c test.c
-    // (prompts from Meta's example_text_completion.py), with BOS.
-    static const struct { const char *text; int n; int ids[64]; } cases[] = {
-        {"", 1, {1}},
-        {"I believe the meaning of life is", 8, {1, 306, 4658, 278, 6593, 310, 2834, 338}},
-        {"Simply put, the theory of relativity states that ", 13,
-         {1, 3439, 17632, 1925, 29892, 278, 6368, 310, 14215, 537, 5922, 393, 29871}},
-        {"A brief message congratulating the team on the launch:\n\n        Hi everyone,\n\n        I just ", 26,
-         {1, 319, 11473, 2643, 378, 629, 271, 18099, 278, 3815, 373, 278, 6826, 29901, 13, 13, 4706, 6324, 14332,
-          29892, 13, 13, 4706, 306, 925, 29871}},
-        {"Translate English to French:\n\n        sea otter => loutre de mer\n        peppermint => menthe poivrée\n"
-         "        plush girafe => girafe peluche\n        cheese =>", 50,
-         {1, 4103, 9632, 4223, 304, 5176, 29901, 13, 13, 4706, 7205, 4932, 357, 1149, 301, 449, 276, 316, 2778, 13,
-          4706, 1236, 407, 837, 524, 1149, 6042, 354, 772, 440, 29878, 1318, 13, 4706, 715, 1878, 330, 3055, 1725,
-          1149, 330, 3055, 1725, 4639, 28754, 13, 4706, 923, 968, 1149}},
-    };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int ids[256];
-        int n = sp_encode(&t, cases[c].text, 1, 0, ids);
-        int same = n == cases[c].n;
-        for (int i = 0; same && i < n; i++) same = ids[i] == cases[c].ids[i];
-        CHECK(same, "sp_encode \"%s\": %d ids identical to SentencePiece", head_of(cases[c].text), cases[c].n);
+    size_t jlen;
+    char *json = read_file("tests/fixtures/sp_tiny/cases.json", &jlen);
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    cJSON *cases = cJSON_GetObjectItemCaseSensitive(root, "cases");
+    CHECK(cJSON_GetArraySize(cases) >= 10, "sp_tiny/cases.json: %d cases", cJSON_GetArraySize(cases));
+    int n_fallback = 0;
+    for (cJSON *c = cases ? cases->child : NULL; c; c = c->next) {
+        const char *text = cJSON_GetObjectItemCaseSensitive(c, "text")->valuestring;
+        cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "ids");
+        int nw = cJSON_GetArraySize(want), *ids = malloc((strlen(text) + 3) * sizeof(int));
+        int n = sp_encode(&t, text, 1, 0, ids), same = n == nw;
+        for (int i = 0; same && i < n; i++) {
+            same = ids[i] == cJSON_GetArrayItem(want, i)->valueint;
+            n_fallback += ids[i] >= 3 && ids[i] < 259;
+        }
+        CHECK(same, "sp_encode \"%s\": %d ids identical to SentencePiece's (got %d)", head_of(text), nw, n);
         // and back: decode each piece after its predecessor, as bin/infer prints
-        char out[1024];
+        char *out = malloc(strlen(text) * 4 + 64);
         size_t len = 0, k;
         for (int i = 1; i < n; i++) {
             const char *b = sp_decode(&t, ids[i - 1], ids[i], &k);
@@ -632,21 +642,18 @@ static void test_sp_tokenizer(void) {
             len += k;
         }
         out[len] = '\0';
-        CHECK(strcmp(out, cases[c].text) == 0, "sp_decode round trip \"%s\"", head_of(cases[c].text));
+        CHECK(len == strlen(text) && memcmp(out, text, len) == 0, "sp_decode round trip \"%s\"", head_of(text));
+        free(out);
+        free(ids);
     }
-    // byte fallback: a code point with no piece becomes its UTF-8 bytes as <0xXX> tokens (id 3+byte)
-    int ids[32];
-    int n = sp_encode(&t, "\xF0\x9F\xA6\x99", 0, 0, ids); // U+1F999 llama
-    size_t k;
-    const char *b = sp_decode(&t, ids[n - 1], ids[n - 1], &k);
-    CHECK(n == 5 && ids[1] == 0xF0 + 3 && ids[4] == 0x99 + 3 && k == 1 && (unsigned char)b[0] == 0x99,
-          "sp_encode emoji: dummy prefix + 4 byte tokens <0xF0>..<0x99>, decoded to raw bytes");
+    CHECK(n_fallback > 0, "the cases use byte fallback (%d <0xXX> ids)", n_fallback);
+    cJSON_Delete(root);
+    free(json);
     sp_free(&t);
 
     snprintf(path, sizeof path, "%s/tok_trunc.bin", tmpdir);
     size_t size;
-    snprintf(err, sizeof err, "%s/tokenizers/llama2c/tokenizer.bin", test_shared_dir());
-    char *buf = read_file(err, &size);
+    char *buf = read_file("tests/fixtures/sp_tiny/tokenizer.bin", &size);
     write_file(path, buf, size - 3);
     free(buf);
     rc = sp_load(&t, path, err, sizeof err);

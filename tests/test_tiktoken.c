@@ -2,7 +2,8 @@
 // the streaming decoder, the long-piece merge and bad input.
 //
 // Fixtures: tests/fixtures/tiktoken/{cases,corpus}.json from tools/make_tiktoken_fixtures.py.
-// Rank files and the corpus come from ../shared (SHARED_DIR overrides).
+// Rank files come from data/tokenizers/ (scripts/fetch_tokenizers.sh; TOKENIZER_DIR overrides),
+// the corpus is the bundled data/tinyshakespeare.txt.
 #include <stdint.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,9 +16,8 @@
 #include "tests/test.h"
 
 static const char *ENC_NAMES[3] = {"gpt2", "cl100k", "llama3"};
-static const char *ENC_FILES[3] = {"tokenizers/gpt2/r50k_base.tiktoken",
-                                   "tokenizers/cl100k/cl100k_base.tiktoken",
-                                   "tokenizers/llama3/tokenizer.model"};
+static const char *ENC_FILES[3] = {"gpt2/r50k_base.tiktoken", "cl100k/cl100k_base.tiktoken",
+                                   "llama3/tokenizer.model"};   // under test_tokenizer_dir()
 
 static char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -511,7 +511,7 @@ static void check_bad_input(Tiktoken *gpt2) {
     }
     remove(tmp);
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", test_shared_dir(), ENC_FILES[0]);
+    snprintf(path, sizeof path, "%s/%s", test_tokenizer_dir(), ENC_FILES[0]);
     err[0] = 0;
     CHECK(!tiktoken_load(path, "gpt3", err, sizeof err) && strstr(err, "unknown pattern"),
           "load: unknown pattern -> NULL, \"%s\"", err);
@@ -539,7 +539,7 @@ int main(void) {
     Tiktoken *tk[3];
     for (int e = 0; e < 3; e++) {
         char err[256];
-        snprintf(path, sizeof path, "%s/%s", test_shared_dir(), ENC_FILES[e]);
+        snprintf(path, sizeof path, "%s/%s", test_tokenizer_dir(), ENC_FILES[e]);
         double t0 = now();
         tk[e] = tiktoken_load(path, NULL, err, sizeof err);
         CHECK(tk[e] != NULL, "%s: load %s (pattern detected: %s) in %.2f s", ENC_NAMES[e], path,
@@ -548,7 +548,7 @@ int main(void) {
     }
     char *cases_json = slurp("tests/fixtures/tiktoken/cases.json", NULL);
     char *corpus_json = slurp("tests/fixtures/tiktoken/corpus.json", NULL);
-    snprintf(path, sizeof path, "%s/data/tinyshakespeare.txt", test_shared_dir());
+    snprintf(path, sizeof path, "%s", TEST_CORPUS);
     size_t text_len;
     char *text = slurp(path, &text_len);
     cJSON *cases = cases_json ? cJSON_Parse(cases_json) : NULL;

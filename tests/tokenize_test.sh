@@ -3,21 +3,36 @@
 # input (rank file, pattern, ids, flags) as a one-line error with exit 1.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
-S=${SHARED_DIR:-../shared}
 T=$BIN/tokenize
-G=$S/tokenizers/gpt2/r50k_base.tiktoken
+G=$TOK/gpt2/r50k_base.tiktoken
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # Round trip of the corpus head through the pipe, for each encoding (--pattern named or detected).
-head -c 20000 "$S/data/tinyshakespeare.txt" > "$tmp/text"
+head -c 20000 "$CORPUS" > "$tmp/text"
 for e in gpt2/r50k_base.tiktoken cl100k/cl100k_base.tiktoken llama3/tokenizer.model; do
-  $T --encoding "$S/tokenizers/$e" < "$tmp/text" > "$tmp/ids" &&
-    $T --encoding "$S/tokenizers/$e" --decode < "$tmp/ids" > "$tmp/back" &&
+  $T --encoding "$TOK/$e" < "$tmp/text" > "$tmp/ids" &&
+    $T --encoding "$TOK/$e" --decode < "$tmp/ids" > "$tmp/back" &&
     cmp -s "$tmp/text" "$tmp/back" && ok "tokenize $e: 20 KB -> $(wc -w < "$tmp/ids") ids -> same bytes" ||
     fail "tokenize $e: round trip through the pipe"
 done
+# --ranks-from-json: Llama 3's tokenizer.json (byte-level strings, rank = id) gives Meta's
+# tokenizer.model byte for byte (its published sha256); Llama 2's SentencePiece-style vocabulary
+# is refused with nothing written.
+$T --ranks-from-json "$TOK/llama3/tokenizer.json" > "$tmp/l3.model"; rc=$?
+h=$(sha256sum < "$tmp/l3.model" | cut -d' ' -f1)
+[ $rc = 0 ] && [ "$h" = 82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55 ] &&
+  ok "--ranks-from-json llama3/tokenizer.json: 128,000 ranks, sha256 of Meta's tokenizer.model" ||
+  fail "--ranks-from-json llama3: exit $rc, sha256 $h"
+$T --ranks-from-json "$TOK/llama2/tokenizer.json" > "$tmp/l2.model" 2> "$tmp/l2.err"; rc=$?
+[ $rc = 1 ] && [ ! -s "$tmp/l2.model" ] && grep -q "token 259 is not byte-level" "$tmp/l2.err" &&
+  ok "--ranks-from-json llama2/tokenizer.json: exit 1, nothing on stdout, \"$(cat "$tmp/l2.err")\"" ||
+  fail "--ranks-from-json llama2: exit $rc, $(wc -c < "$tmp/l2.model") bytes, $(cat "$tmp/l2.err")"
+printf '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}}}' > "$tmp/gap.json"
+expect_fail "--ranks-from-json vocabulary ids with a gap" $T --ranks-from-json "$tmp/gap.json"
+expect_fail "--ranks-from-json malformed JSON" $T --ranks-from-json "$tmp/text"
+expect_fail "--ranks-from-json with --decode" $T --ranks-from-json "$TOK/llama3/tokenizer.json" --decode
 w=$(wc -w < "$tmp/ids")
-n=$($T --encoding "$S/tokenizers/llama3/tokenizer.model" --count < "$tmp/text")
+n=$($T --encoding "$TOK/llama3/tokenizer.model" --count < "$tmp/text")
 [ "$n" = "$w" ] && ok "--count prints the number of ids ($n)" || fail "--count $n vs $w ids"
 # --special: the text <|endoftext|> is one id with it, several without.
 a=$(printf 'hi<|endoftext|>' | $T --encoding "$G" --special)
@@ -25,7 +40,7 @@ b=$(printf 'hi<|endoftext|>' | $T --encoding "$G")
 [ "$(echo $a | wc -w)" = 2 ] && [ "$(echo $b | wc -w)" -gt 2 ] && ok "--special: '$a' vs ordinary '$b'" ||
   fail "--special: '$a' vs '$b'"
 # --bpe-dropout: more ids, the same bytes back, the same ids for the same --seed.
-C=$S/tokenizers/cl100k/cl100k_base.tiktoken
+C=$TOK/cl100k/cl100k_base.tiktoken
 $T --encoding "$C" --bpe-dropout 0.1 --seed 4 < "$tmp/text" > "$tmp/d1" &&
   $T --encoding "$C" --bpe-dropout 0.1 --seed 4 < "$tmp/text" > "$tmp/d2" &&
   $T --encoding "$C" --bpe-dropout 0.1 --seed 5 < "$tmp/text" > "$tmp/d3" &&

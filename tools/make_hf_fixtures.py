@@ -10,21 +10,22 @@ Writes, under --out (normally tests/fixtures):
                       prompt position, greedy{k} (32) = generate() greedy new ids,
                       greedy_margin{k} (32) = top1 - top2 logit at each greedy choice (small = a
                       near-tie, where float rounding could flip the choice); meta, eos_ids
-  shakespeare_romeo.fx  (only with --shakespeare DIR) the real trained checkpoint: prompt{k}
-                      (BOS + tiktoken ids of "ROMEO:" / "JULIET:\n"), logits_last{k} (V),
+  hf_llama3_tiny/, hf_llama3_tiny.fx  (only with --llama3-tokenizer FILE) a Llama 3.2-layout
+                      checkpoint with the whole Llama 3 vocabulary and width 4: prompt{k}
+                      (BOS + HF tokenizers' ids of "ROMEO:" / "JULIET:\n"), logits_last{k} (V),
                       greedy{k} (64), greedy_margin{k} (64)
 
 The config.json files of the two tiny checkpoints are written in the classic layout that Meta's
 downloads use ("rope_theta" and "rope_scaling" at the top level) instead of transformers 5's
-"rope_parameters"; the shakespeare checkpoint keeps transformers 5's layout, so the C loader is
+"rope_parameters"; hf_llama3_tiny keeps transformers 5's layout, so the C loader is
 tested on both. Every reference number is computed by reloading the saved directory with
 from_pretrained(dir, dtype=float32): never from the live model, and never by .to(bfloat16) on a
 live model (that would also round RoPE's inv_freq buffer).
 
     python3 tools/make_hf_fixtures.py --out tests/fixtures \
-        --shakespeare ../shared/models/shakespeare-llama3-tiny
+        --llama3-tokenizer data/tokenizers/llama3/tokenizer.json
 
-Needs torch, transformers, safetensors, tiktoken. CPU is enough.
+Needs torch, transformers, safetensors, tokenizers. CPU is enough.
 """
 import argparse
 import json
@@ -43,9 +44,6 @@ from transformers import LlamaConfig, LlamaForCausalLM
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixture_io import write_fixture  # noqa: E402
 
-# Meta's Llama 3 pre-tokenizer pattern (tiktoken's, as in Meta's llama3 tokenizer.py).
-LLAMA3_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-              r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 TINY = {
     "hf_llama2_fp32": dict(
@@ -264,47 +262,59 @@ def make_tiny(tag, spec, outdir, seed):
           sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)), "bytes")
 
 
-def llama3_encoding(tok_path):
-    import tiktoken
-    import tiktoken.load
-    ranks = tiktoken.load.load_tiktoken_bpe(tok_path)
-    assert len(ranks) == 128000, len(ranks)
-    # Meta's llama3 tokenizer.py: 11 named specials, then <|reserved_special_token_2|> ..
-    # <|reserved_special_token_246|> (ids 128011..128255). (HF's tokenizer.json names some of
-    # them differently, e.g. 128005 "<|reserved_special_token_2|>"; the ids are what matter.)
-    names = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-             "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>", "<|step_id|>",
-             "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>", "<|eot_id|>",
-             "<|python_tag|>"]
-    names += ["<|reserved_special_token_%d|>" % (2 + i) for i in range(256 - len(names))]
-    specials = {n: 128000 + i for i, n in enumerate(names)}
-    assert specials["<|eot_id|>"] == 128009 and specials["<|reserved_special_token_246|>"] == 128255
-    return tiktoken.Encoding(name="llama3", pat_str=LLAMA3_PAT, mergeable_ranks=ranks,
-                             special_tokens=specials)
-
-
-def make_shakespeare(src, outdir):
-    print("== shakespeare_romeo from", src)
-    import tiktoken
-    print("  tiktoken", tiktoken.__version__)
-    with open(os.path.join(src, "config.json")) as f:
-        cfg = json.load(f)
-    rp = cfg.get("rope_parameters") or dict(cfg.get("rope_scaling") or {}, rope_theta=cfg["rope_theta"])
-    print("  generation_config.json:", open(os.path.join(src, "generation_config.json")).read()
-          if os.path.exists(os.path.join(src, "generation_config.json")) else None)
-    model = load_fp32(src)
-    assert rope_ok(model, cfg["head_dim"], rp["rope_theta"],
-                   {k: rp[k] for k in ("factor", "low_freq_factor", "high_freq_factor",
-                                       "original_max_position_embeddings")})
-    enc = llama3_encoding(os.path.join(src, "tokenizer.model"))
-    bos, eos = cfg["bos_token_id"], cfg["eos_token_id"]
-    eos_ids = eos if isinstance(eos, list) else [eos]
-    V = cfg["vocab_size"]
-    fx = {"meta": np.array([V, bos, eos_ids[0]], dtype=np.int32)}
+def make_llama3_tiny(tokenizer_json, outdir, seed=4242):
+    """A Llama 3.2-layout checkpoint with the full Llama 3 vocabulary (128,256 ids, so its
+    tokenizer and chat format are Meta's) and a tiny width, random weights: bf16, two shards and
+    an index, tied embeddings, transformers 5's config layout (rope_parameters, llama3 scaling
+    with Meta's values). hf_llama3_tiny.fx: for "ROMEO:" and "JULIET:\n", prompt{k} (BOS + HF
+    tokenizers' ids), logits_last{k} (V), greedy{k} (64 ids from generate()), greedy_margin{k}."""
+    from tokenizers import Tokenizer
+    import tokenizers
+    print("== hf_llama3_tiny, tokenizers", tokenizers.__version__)
+    tok = Tokenizer.from_file(tokenizer_json)
+    rope = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+    cfg = LlamaConfig(
+        vocab_size=128256, hidden_size=4, intermediate_size=16, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=8, max_position_embeddings=131072,
+        rms_norm_eps=1e-5, tie_word_embeddings=True, rope_parameters=rope, attention_dropout=0.0,
+        bos_token_id=128000, eos_token_id=[128001, 128008, 128009], pad_token_id=None)
+    torch.manual_seed(seed)
+    live = LlamaForCausalLM(cfg).float()
+    if live.lm_head.weight.data_ptr() != live.model.embed_tokens.weight.data_ptr():
+        live.tie_weights()
+    g = torch.Generator().manual_seed(seed + 1)
+    # Width 4 keeps the file at 1 MB; matrices ~ N(0, 1) (not 0.02) so that the logits over the
+    # 128,256 ids spread out and greedy choices are not near-ties.
+    with torch.no_grad():
+        for name, p in live.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g))
+    d = os.path.join(outdir, "hf_llama3_tiny")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    with tempfile.TemporaryDirectory() as tmp:
+        live.to(torch.bfloat16)
+        live.save_pretrained(tmp, max_shard_size="1MB")
+        for fn in sorted(os.listdir(tmp)):
+            if fn == "config.json" or fn.endswith(".safetensors") or fn == "model.safetensors.index.json":
+                shutil.copy(os.path.join(tmp, fn), d)
+    shards = sorted(f for f in os.listdir(d) if f.endswith(".safetensors"))
+    print("  files:", {f: os.path.getsize(os.path.join(d, f)) for f in sorted(os.listdir(d))})
+    assert len(shards) == 2 and os.path.exists(os.path.join(d, "model.safetensors.index.json")), shards
+    model = load_fp32(d)
+    assert rope_ok(model, 8, 500000.0, {k: rope[k] for k in ("factor", "low_freq_factor", "high_freq_factor",
+                                                             "original_max_position_embeddings")})
+    eos_ids = [128001, 128008, 128009]
+    fx = {"meta": np.array([128256, 128000, 128001], dtype=np.int32)}
     for k, text in enumerate(["ROMEO:", "JULIET:\n"]):
-        ids = [bos] + enc.encode(text, disallowed_special=())
-        assert enc.decode(ids[1:]) == text
+        ids = [128000] + tok.encode(text, add_special_tokens=False).ids
+        assert tok.decode(ids[1:]) == text
         gen, margins, clean = greedy(model, ids, 64, eos_ids)
+        assert clean, "EOS suppression changed a greedy choice"
+        assert margins.min() >= MIN_MARGIN, "near-tie in the greedy continuation: %g" % margins.min()
         with torch.no_grad():
             logits = model(input_ids=torch.tensor([ids])).logits[0].numpy()
         fx["prompt%d" % k] = np.array(ids, dtype=np.int32)
@@ -312,12 +322,8 @@ def make_shakespeare(src, outdir):
         fx["greedy%d" % k] = gen
         fx["greedy_margin%d" % k] = margins
         print("  prompt%d %r -> ids %s" % (k, text, ids))
-        print("  greedy%d %s" % (k, gen.tolist()))
-        print("  clean (no EOS suppression, argmax of full recompute): %s; min margin %.4g"
-              % (clean, margins.min()))
-        print("  text%d >>>%s<<<" % (k, enc.decode(ids[1:] + gen.tolist())))
-        assert all(0 <= t < V for t in gen)
-    path = os.path.join(outdir, "shakespeare_romeo.fx")
+        print("  greedy%d %s (min margin %.4g, %d distinct)" % (k, gen.tolist(), margins.min(), len(set(gen.tolist()))))
+    path = os.path.join(outdir, "hf_llama3_tiny.fx")
     write_fixture(path, fx)
     print("  wrote", path, os.path.getsize(path), "bytes")
 
@@ -325,15 +331,19 @@ def make_shakespeare(src, outdir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/fixtures")
-    ap.add_argument("--shakespeare", default=None, help="dir of shakespeare-llama3-tiny")
+    ap.add_argument("--llama3-tokenizer", default=None,
+                    help="Llama 3 tokenizer.json (data/tokenizers/llama3/): also write hf_llama3_tiny")
+    ap.add_argument("--skip-tiny", action="store_true", help="only hf_llama3_tiny")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.use_deterministic_algorithms(True)
     print("torch", torch.__version__, "transformers", transformers.__version__)
     for i, (tag, spec) in enumerate(TINY.items()):
+        if args.skip_tiny:
+            break
         make_tiny(tag, spec, args.out, seed=777 + 100 * i)
-    if args.shakespeare:
-        make_shakespeare(args.shakespeare, args.out)
+    if args.llama3_tokenizer:
+        make_llama3_tiny(args.llama3_tokenizer, args.out)
 
 
 if __name__ == "__main__":

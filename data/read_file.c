@@ -1,0 +1,48 @@
+// data/read_file.c — see read_file.h.
+#include "data/read_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/errors.h"
+
+char *read_file_all(const char *path, size_t *len, char *err, size_t errlen) {
+    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever before fstat can
+    // tell that it is not a regular file
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return fail_null(err, errlen, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail_null(err, errlen, "%s: not a regular file", path);
+    }
+    size_t cap = (size_t)st.st_size, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) { close(fd); return fail_null(err, errlen, "%s: out of memory (%zu bytes)", path, cap); }
+    for (;;) {
+        if (n == cap) {   // the file grew while we read it: keep going
+            char *nb = cap < ((size_t)1 << 40) ? realloc(buf, 2 * cap + 2) : NULL;
+            if (!nb) { free(buf); close(fd); return fail_null(err, errlen, "%s: out of memory", path); }
+            buf = nb;
+            cap = 2 * cap + 1;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return fail_null(err, errlen, "%s: read error: %s", path, strerror(e));
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
