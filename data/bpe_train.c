@@ -42,7 +42,8 @@ static void usage(FILE *f) {
         "Learns byte-level BPE merges on CORPUS and writes a tiktoken rank file.\n"
         "  --vocab N         ranks in the output: 256 single bytes + N-256 merges (required)\n"
         "  --pattern NAME    pre-tokenizer regex: gpt2 | cl100k | llama3 (default: gpt2)\n"
-        "  --out FILE        the rank file to write, atomically (required)\n"
+        "  --out FILE        the rank file to write, atomically (required); the pattern goes to\n"
+        "                    FILE.pattern beside it, where tokenize, prepare and train read it\n"
         "  --dump-ids FILE   also write the corpus's ids as segmented at the end of training\n"
         "                    (space-separated, like bin/tokenize) (default: none)\n"
         "  --quiet           no progress on stderr (default: off)\n"
@@ -318,9 +319,17 @@ int main(int argc, char **argv) {
     if (rank < vocab && !quiet)
         fprintf(stderr, "%s: the corpus has no more pairs to merge: stopping at %d ranks\n", PROG, rank);
 
+    // The split pattern beside the ranks (OUT.pattern): the file format has no room for it, and
+    // encoding with another pattern than the one the merges were learned on silently gives other
+    // (longer) token sequences. tiktoken_load reads it and refuses a different --pattern.
+    char tmp[4096], side[4096];
+    snprintf(side, sizeof side, "%s%s", out, TIKTOKEN_PATTERN_SUFFIX);
+    FILE *f = open_tmp(side, tmp, sizeof tmp);
+    fprintf(f, "%s\n", tiktoken_splitter_name(sp));
+    close_rename(f, tmp, side);
+
     // The rank file: base64(bytes) rank, ranks in order.
-    char tmp[4096];
-    FILE *f = open_tmp(out, tmp, sizeof tmp);
+    f = open_tmp(out, tmp, sizeof tmp);
     for (int r = 0; r < rank; r++) {
         size_t len;
         const unsigned char *p = bytes_map_entry(&tr.vocab, r, &len);

@@ -7,6 +7,7 @@
 //   tiktoken_encode*   the two above for each piece; specials cut the text first when allowed
 //   tiktoken_decode    ids -> concatenated bytes; TiktokenStream for token-by-token printing
 #include "data/tiktoken.h"
+#include "data/read_file.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <stb/stb_ds.h>
 #include "data/rng.h"
 
@@ -108,6 +110,7 @@ void tiktoken_splitter_free(TiktokenSplitter *sp) {
 }
 
 const char *tiktoken_splitter_pattern(const TiktokenSplitter *sp) { return sp->regex; }
+const char *tiktoken_splitter_name(const TiktokenSplitter *sp) { return sp->name; }
 
 // findall: each match is a piece; a stretch no match covers (invalid UTF-8) is a piece too.
 int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t len,
@@ -456,14 +459,36 @@ Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, s
         }
     }
 
-    // The pattern: named, or known from the size of the three original files.
+    // The pattern: named, recorded beside the file, or known from the size of the three originals.
+    char side_path[4096], recorded[32] = "";
+    snprintf(side_path, sizeof side_path, "%s" TIKTOKEN_PATTERN_SUFFIX, rank_file);
+    size_t slen;
+    char *side = access(side_path, F_OK) == 0 ? read_file_all(side_path, &slen, err, errlen) : NULL;
+    if (side) {
+        size_t k = 0;
+        while (k < slen && k + 1 < sizeof recorded && side[k] != '\n' && side[k] != '\r') { recorded[k] = side[k]; k++; }
+        free(side);
+        if (strcmp(recorded, "gpt2") && strcmp(recorded, "cl100k") && strcmp(recorded, "llama3")) {
+            set_err(err, errlen, "%s: expected gpt2, cl100k or llama3 in it", side_path);
+            goto fail_arr;
+        }
+        if (pattern && strcmp(pattern, recorded) != 0) {
+            set_err(err, errlen, "%s was learned with the %s split pattern (%s), not %s", rank_file,
+                    recorded, side_path, pattern);
+            goto fail_arr;
+        }
+        pattern = recorded;
+    } else if (access(side_path, F_OK) == 0) {
+        goto fail_arr;   // there, but unreadable: read_file_all said why
+    }
     if (!pattern) {
         if (t->n_ranks == 50256) pattern = "gpt2";
         else if (t->n_ranks == 100256) pattern = "cl100k";
         else if (t->n_ranks == 128000) pattern = "llama3";
         else {
             set_err(err, errlen, "%s: %d ranks is not GPT-2 (50256), cl100k (100256) or Llama 3 "
-                    "(128000): name the pattern (gpt2, cl100k or llama3)", rank_file, t->n_ranks);
+                    "(128000) and no %s" TIKTOKEN_PATTERN_SUFFIX " names its split pattern: name it (gpt2, "
+                    "cl100k or llama3)", rank_file, t->n_ranks, rank_file);
             goto fail_arr;
         }
     }

@@ -16,7 +16,10 @@
 typedef struct Tiktoken Tiktoken;
 
 // Loads a rank file (lines "base64(token bytes) rank"). pattern: "gpt2", "cl100k", "llama3", or
-// NULL to detect it from the number of ranks (50,256 GPT-2; 100,256 cl100k; 128,000 Llama 3).
+// NULL: the one named in the file RANK_FILE.pattern beside it (bin/bpe-train writes it), else
+// the one the number of ranks implies (50,256 GPT-2; 100,256 cl100k; 128,000 Llama 3), else an
+// error. A pattern given that differs from RANK_FILE.pattern is an error: the merges were learned
+// on the other split.
 // The pattern also picks the special tokens, placed after the ranks as in the original encodings
 // (GPT-2 <|endoftext|> = 50256; cl100k 100257..100260 and 100276; Llama 3 128000..128255);
 // a rank file of another size (one made by bin/bpe-train) gets them from its own rank count on.
@@ -24,6 +27,7 @@ typedef struct Tiktoken Tiktoken;
 // On failure returns NULL and writes a one-line message (no program name) into err.
 Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, size_t errlen);
 void tiktoken_free(Tiktoken *t);
+#define TIKTOKEN_PATTERN_SUFFIX ".pattern"
 
 // One more than the largest id (ranks and specials): the size an embedding table needs.
 // (cl100k has unused ids inside: 100256 and 100261..100275.)
@@ -115,6 +119,7 @@ TiktokenSplitter *tiktoken_splitter_new(const char *pattern, char *err, size_t e
 int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t len,
                           TiktokenPieceFn fn, void *ctx, char *err, size_t errlen);
 const char *tiktoken_splitter_pattern(const TiktokenSplitter *sp);
+const char *tiktoken_splitter_name(const TiktokenSplitter *sp);   // "gpt2", "cl100k" or "llama3"
 void tiktoken_splitter_free(TiktokenSplitter *sp);
 const TiktokenSplitter *tiktoken_splitter(const Tiktoken *t);
 // The rank table (token bytes -> rank) of a loaded encoding.

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+#include "data/cpu_load.h"
 #include "data/errors.h"
 #include "data/sha256.h"
 #include "infer/generate.h"
@@ -92,10 +93,10 @@ static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen
     const char *dt = lm->m->w.layers[0].wq.dtype == DTYPE_BF16 ? "bf16" :
                      lm->m->w.layers[0].wq.dtype == DTYPE_F16 ? "f16" : "f32";
     fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
-            "peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
+            "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
             load_s, n_prompt, prefill_s > 0 ? n_prompt / prefill_s : 0.0, n_gen,
             decode_s > 0 ? n_decode / decode_s : 0.0, n_decode ? 1e3 * decode_s / n_decode : 0.0,
-            peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt, lm->format == FORMAT_HF ? " mmapped" : "", kv / 1e6);
+            omp_get_max_threads(), peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt, lm->format == FORMAT_HF ? " mmapped" : "", kv / 1e6);
 }
 
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
@@ -218,6 +219,7 @@ int main(int argc, char **argv) {
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);
     }
+    cpu_load_warn("infer", omp_get_max_threads());
 
     // ---- model ----
     char err[1024];

@@ -31,7 +31,7 @@ bin/prepare --out-dir "$D" "$CORPUS"                         # train.txt + val.t
 
 # the vocabulary depends only on (train.txt, VOCAB, PATTERN): reuse it when all are unchanged
 stamp="vocab=$VOCAB pattern=$PATTERN train_sha256=$(sha256sum "$D/train.txt" | cut -d' ' -f1)"
-if [ -f "$TOK" ] && [ -f "$TOK.stamp" ] && [ "$(cat "$TOK.stamp")" = "$stamp" ]; then
+if [ -f "$TOK" ] && [ -f "$TOK.pattern" ] && [ -f "$TOK.stamp" ] && [ "$(cat "$TOK.stamp")" = "$stamp" ]; then
   echo "train.sh: $TOK is up to date ($VOCAB tokens)" >&2
 else
   echo "train.sh: learning a $VOCAB-token BPE ($PATTERN split) on $D/train.txt" >&2

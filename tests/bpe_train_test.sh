@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 B=$BIN/bpe-train
 T=$BIN/tokenize
+P=$BIN/prepare
 C=$CORPUS
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
@@ -43,7 +44,31 @@ $B --quiet --vocab 600 --out "$tmp/r.tiktoken" --dump-ids "$tmp/r.train" "$tmp/r
   $T --encoding "$tmp/r.tiktoken" --pattern gpt2 --decode < "$tmp/r.enc" | cmp -s - "$tmp/rand.bin" &&
   ok "random bytes + text: trains, encodes as trained, decodes back" || fail "random bytes corpus"
 
-expect_fail "trained file without --pattern" $T --encoding "$tmp/shk.tiktoken"
+# The split pattern is recorded beside the vocabulary (FILE.pattern): encoding without --pattern
+# uses it, another --pattern is refused (by bin/tokenize, bin/prepare and bin/train alike), and
+# without the record a vocabulary of unknown size needs --pattern.
+[ "$(cat "$tmp/shk.tiktoken.pattern")" = gpt2 ] &&
+  [ "$($T --encoding "$tmp/shk.tiktoken" < "$tmp/small.txt")" = "$($T --encoding "$tmp/shk.tiktoken" --pattern gpt2 < "$tmp/small.txt")" ] &&
+  ok "bpe-train records its pattern in shk.tiktoken.pattern (gpt2); tokenize without --pattern uses it" ||
+  fail "pattern record: '$(cat "$tmp/shk.tiktoken.pattern" 2>&1)'"
+$B --quiet --vocab 400 --pattern cl100k --out "$tmp/cl.tiktoken" "$tmp/small.txt" && head -c 3000 "$tmp/small.txt" > "$tmp/tiny.txt" &&
+  $P --tokenizer "$tmp/cl.tiktoken" --out-dir "$tmp/cl" "$tmp/tiny.txt" 2>/dev/null
+for prog in tokenize prepare train; do
+  case $prog in
+    tokenize) cmd=($T --encoding "$tmp/cl.tiktoken" --pattern gpt2) ;;
+    prepare)  cmd=($P --tokenizer "$tmp/cl.tiktoken" --pattern gpt2 --out-dir "$tmp/cl2" "$tmp/tiny.txt") ;;
+    train)    cmd=($BIN/train --tokenizer "$tmp/cl.tiktoken" --pattern gpt2 --data "$tmp/cl/train.bin"
+                   --val-data "$tmp/cl/val.bin" --steps 1 --seq 8 --batch 1 --ckpt-dir "$tmp/clc") ;;
+  esac
+  err=$("${cmd[@]}" < "$tmp/small.txt" 2>&1 >/dev/null); rc=$?
+  [ $rc = 1 ] && [ "$(printf '%s\n' "$err" | grep -c '')" = 1 ] && [[ $err == *"was learned with the cl100k split pattern"*"not gpt2"* ]] &&
+    ok "$prog: --pattern gpt2 on a cl100k vocabulary refused: \"$err\"" || fail "$prog --pattern mismatch: exit $rc, $err"
+done
+mv "$tmp/shk.tiktoken.pattern" "$tmp/shk.saved"
+expect_fail "trained file without --pattern and without its .pattern" $T --encoding "$tmp/shk.tiktoken"
+mv "$tmp/shk.saved" "$tmp/shk.tiktoken.pattern"
+echo gpt3 > "$tmp/cl.tiktoken.pattern"
+expect_fail "a .pattern file naming no pattern" $T --encoding "$tmp/cl.tiktoken"
 expect_fail "missing corpus" $B --vocab 300 --out "$tmp/x.tiktoken" "$tmp/nope.txt"
 expect_fail "vocab below 256" $B --vocab 100 --out "$tmp/x.tiktoken" "$tmp/small.txt"
 expect_fail "vocab not a number" $B --vocab 4k --out "$tmp/x.tiktoken" "$tmp/small.txt"

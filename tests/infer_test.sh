@@ -12,7 +12,7 @@ M=$tmp/llama3_tiny; llama3_tiny_dir "$M"   # Llama 3 vocabulary, width 4, random
 
 # ---- runs ----
 out=$($I "$M" --prompt "ROMEO:" --temperature 0 -n 24 2>"$tmp/err"); rc=$?
-[ $rc = 0 ] && [[ $out == ROMEO:* ]] && [ ${#out} -gt 30 ] && grep -q "decode .* tok/s .* ms/token | peak RSS" "$tmp/err" &&
+[ $rc = 0 ] && [[ $out == ROMEO:* ]] && [ ${#out} -gt 30 ] && grep -q "decode .* tok/s .* ms/token | [0-9]* threads | peak RSS" "$tmp/err" &&
   ok "HF bf16 folder, --prompt, greedy: text continues the prompt; stats: $(cat "$tmp/err")" ||
   fail "Llama 3 greedy run: exit $rc, out '$out', err '$(cat "$tmp/err")'"
 a=$($I "$M" --prompt "JULIET:" --temperature 0.8 --top-k 40 --top-p 0.95 --min-p 0.02 --seed 7 -n 20 --print-ids 2>/dev/null)
@@ -43,6 +43,11 @@ printf 'Who art thou?\nAnd whence?\n' | $I "$M" --chat --system "You are Romeo."
 out=$($I "$M" --prompt "ROMEO:" --temperature 0 --ctx 8 -n 50 2>"$tmp/err"); rc=$?
 [ $rc = 0 ] && grep -q "context full" "$tmp/err" && ok "context fills up during generation: stops with a message, exit 0" ||
   fail "context full: exit $rc, $(cat "$tmp/err")"
+# a loaded machine (load average above the core count): one warning naming --threads, then the run
+SCRATCHLLAMA_LOADAVG=99 $I "$F" --prompt-ids "1 17" --temperature 0 -n 2 --threads 1 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc = 0 ] && [ "$(grep -c 'the machine is busy (load average 99.0 on [0-9]* cores).*1 threads compete.*--threads' "$tmp/err")" = 1 ] &&
+  grep -q "| 1 threads |" "$tmp/err" && ok "busy machine: one warning naming the load and --threads; stats name 1 thread" ||
+  fail "busy machine warning: exit $rc, $(cat "$tmp/err")"
 $I --help | grep -q -- "--dump-logits" && [ "$($I --help | grep -c -- '--')" -ge 15 ] && ok "--help lists the flags" || fail "--help"
 
 # ---- bad flags and prompts: one line, exit 1 ----

@@ -2,6 +2,7 @@
 # Source it, call check "what" CMD..., and end with summary.
 passed=0; failed=0
 BIN=${BIN:-bin}   # the programs under test: bin/, or bin-san/ for make test SAN=1
+export SCRATCHLLAMA_LOADAVG=0   # no busy-machine warning in the stderr lines the checks count (tests of it set their own)
 ok()   { passed=$((passed+1)); echo "OK   $*"; }
 fail() { failed=$((failed+1)); echo "FAIL $*"; }
 # expect_fail "what" CMD...: the command must exit 1 with exactly one line on stderr, no signal.

@@ -11,6 +11,7 @@ trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
 for i in $(seq 0 255); do
   printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"
 done > "$T/bytes.tiktoken"
+echo gpt2 > "$T/bytes.tiktoken.pattern"   # its split pattern, as bin/bpe-train records it
 head -c 60000 "$CORPUS" > "$T/text.txt"
 if $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2> "$T/prep.err"; then
   ok "prepare: $(tr '\n' ' ' < "$T/prep.err" | cut -c1-160)"
@@ -138,6 +139,24 @@ n=$(ls "$T/c" | grep -c '^state_')
 [ $rc = 0 ] && [ "$n" = 1 ] && grep -q '^interrupted after step' "$T/c.out" && grep -q 'resume with' "$T/c.out" &&
   ok "SIGINT: exit 0, saved $(ls "$T/c" | grep '^state_'), printed the resume command" ||
   fail "SIGINT: exit $rc, $n states, $(tail -2 "$T/c.out" | tr '\n' '|') $(head -2 "$T/c.err")"
+
+# --steps 0 --max-minutes: a 9-second budget; 3 s in, three busy loops take the 2 cores for 6 s
+# (the steps slow down several times over). The lr follows the share of the time spent, so the
+# run still ends inside its budget with the cosine decay finished at min_lr.
+"${BASE[@]}" --dim 32 --n-layers 2 --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 32 --batch 4 --steps 0 \
+  --max-minutes 0.15 --warmup 5 --lr 1e-2 --min-lr 1e-4 --lr-schedule cosine --eval-every 0 --eval-batches 2 \
+  --sample-chars 0 --ckpt-dir "$T/tb" --log "$T/tb.csv" --threads 2 > "$T/tb.out" 2> "$T/tb.err" &
+pid=$!
+sleep 3
+for i in 1 2 3; do ( end=$((SECONDS + 6)); while [ $SECONDS -lt $end ]; do :; done ) & done
+wait $pid; rc=$?
+wait
+last=$(awk -F, 'NR > 1 && $4 != "" { l = $4; s = $1; e = $7 } END { print s, l, e }' "$T/tb.csv")
+read -r ls llr le <<< "$last"
+[ $rc = 0 ] && awk -v l="$llr" -v e="$le" 'BEGIN { exit !(l <= 1e-4 + 0.05 * (1e-2 - 1e-4) && e <= 9.5) }' &&
+  grep -q "^time budget spent: [0-9]* steps in .* tokens/s, 2 threads)" "$T/tb.out" &&
+  ok "--max-minutes 0.15 under load: last step $ls at lr $llr (min 1e-4, peak 1e-2), ended at ${le} s" ||
+  fail "--max-minutes under load: exit $rc, last step $ls lr $llr at $le s; $(tail -2 "$T/tb.out" | tr '\n' '|') $(head -2 "$T/tb.err")"
 
 # --init from a Hugging Face directory (tests/fixtures/hf_llama3_tiny with Meta's tokenizer.model):
 # fine-tuning starts from its weights, N(0, 1) matrices whose loss is far from the ln(128256) =

@@ -22,3 +22,8 @@ typedef struct {
 } LrConfig;
 
 float lr_at(const LrConfig *c, long step);
+// The same with f given: the share of the run after warmup that is behind us, in [0, 1] (values
+// outside are clamped). bin/train with a time budget passes the share of the budget's time spent,
+// so that the decay ends when the budget does however fast the machine runs; lr_at passes
+// (step - warmup) / (total - 1 - warmup).
+float lr_at_progress(const LrConfig *c, long step, double f);

@@ -24,6 +24,7 @@
 
 #include "data/atomic_file.h"
 #include "data/dataloader.h"
+#include "data/cpu_load.h"
 #include "data/errors.h"
 #include "data/rng.h"
 #include "data/serial.h"
@@ -37,11 +38,6 @@
 
 // ----------------------------------------------------------------------------------------
 // timing
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double now_s(void) {
     struct timespec ts;
@@ -146,9 +142,9 @@ static void usage(FILE *f) {
 "  --val-data FILE      validation shard (default data/shakespeare/val.bin)\n"
 "  --tokenizer FILE     tiktoken rank file the shards were made with; needed for bits/byte\n"
 "                       and samples (default data/shakespeare/bpe.tiktoken; \"\" for none)\n"
-"  --pattern NAME       the tokenizer's split pattern: gpt2 | cl100k | llama3 (default: known\n"
-"                       from the rank count of the three original files, else gpt2, which\n"
-"                       bin/bpe-train vocabularies use)\n"
+"  --pattern NAME       the tokenizer's split pattern: gpt2 | cl100k | llama3 (default: the one\n"
+"                       bin/bpe-train recorded in TOKENIZER.pattern, else known from the rank\n"
+"                       count of the three original files; another than the recorded one fails)\n"
 "  --shuffle 0|1        1: seeded random order of rows each epoch; 0: sequential, wrapping\n"
 "                       around like llm.c (default 1)\n"
 "model (default: the preset's; vocabulary from the tokenizer)\n"
@@ -628,6 +624,7 @@ int main(int argc, char **argv) {
         m = NULL;
     }
     if (o->threads > 0) { omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
+    cpu_load_warn("train", omp_get_max_threads());
     if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
 
@@ -642,12 +639,9 @@ int main(int argc, char **argv) {
 
     // tokenizer (optional): vocabulary size, bytes per token for bits/byte, samples
     if (o->tokenizer[0]) {
+        // the pattern: --pattern, else the one bin/bpe-train recorded beside the vocabulary, else
+        // the one an original file's size implies; a --pattern other than the recorded one fails
         r->tok = tiktoken_load(o->tokenizer, o->pattern[0] ? o->pattern : NULL, err, sizeof err);
-        if (!r->tok && !o->pattern[0]) {
-            // not one of the three original files: a bin/bpe-train vocabulary, gpt2 pattern
-            char err2[600];
-            r->tok = tiktoken_load(o->tokenizer, "gpt2", err2, sizeof err2);
-        }
         if (!r->tok) die("--tokenizer %s", err);
         strcpy(o->pattern, tiktoken_pattern_name(r->tok));
         // absolute, so bin/infer finds it from any directory (the sha256 beside it catches a
@@ -796,17 +790,17 @@ int main(int argc, char **argv) {
     double ema_ms = -1, eval_s = 0;
     const char *why = "done";
     int finishing = 0;                                   // the time budget is spent: wrap up
-    // --steps 0: time CALIB_STEPS steps, then plan by their median (robust to a slow first step
-    // or a burst of other work on the machine; the warmup's lr does not depend on the plan).
-    // Shared machines drift by 20% and more over minutes, so every REPLAN_EVERY steps the plan
-    // is redone from the latest CALIB_STEPS steps: the decay then still ends at min_lr when the
-    // budget runs out (the lr moves a little when the end moves).
-    enum { CALIB_STEPS = 30, REPLAN_EVERY = 100 };
-    double recent_ms[CALIB_STEPS];
-    long calib_at = o->steps == 0 ? step + CALIB_STEPS : -1;
+    // --steps 0: the time budget sets the schedule. After the warmup steps, the lr follows the
+    // share of the budget's training time already spent (lr_at_progress), so the decay reaches
+    // min_lr when the budget runs out however fast the machine is, or however its speed changes
+    // on the way; the step count is whatever fits. The total shown, and recorded in checkpoints
+    // for a resume (which then continues step by step), is estimated from the time's progress.
+    int time_mode = o->steps == 0;
+    double warm_end_t = -1;       // seconds into the run when warmup ended
+    long announce_at = o->warmup + 20;
     Profile prof = {0};
-    int step_plan_pending = o->steps == 0;
-    long total = o->steps == 0 ? step + 1000000000L : o->steps;
+    int step_plan_pending = time_mode;
+    long total = time_mode ? step + 1000000000L : o->steps;
     r->lr.total = total;
     r->pending_val = NAN;
     for (;; step++) {
@@ -883,7 +877,25 @@ int main(int argc, char **argv) {
                 bad ? bad : "?", idx, o->ckpt_dir);
         }
         grad_clip(m->grads_memory, np, norm, o->grad_clip);
-        float lr = lr_at(&r->lr, step);
+        float lr;
+        if (time_mode) {
+            // training must stop by `end`, leaving room for the final evaluation
+            double t = now_s() - r->run_start, end = r->budget_s - eval_s - 1.0, f = 0;
+            if (step >= o->warmup) {
+                if (warm_end_t < 0) warm_end_t = t0 - r->run_start;   // this step is the first after warmup
+                f = end > warm_end_t ? (t - warm_end_t) / (end - warm_end_t) : 1.0;
+            }
+            lr = lr_at_progress(&r->lr, step, f);
+            if (f > 0 && f < 1) {   // the total this progress implies (see lr_at: f = (s - w) / (total - 1 - w))
+                total = o->warmup + 1 + (long)ceil((step - o->warmup) / f);
+                if (total <= step + 1) total = step + 2;
+                o->steps = r->st.opts.steps = total;
+                r->lr.total = total;
+                step_plan_pending = 0;
+            }
+        } else {
+            lr = lr_at(&r->lr, step);
+        }
         adamw_update_tensors(m->params_memory, m->grads_memory, r->adam_m, r->adam_v, m->param_sizes, r->decay,
                              NUM_PARAM_TENSORS, lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
         r->st.step = (uint64_t)step + 1;
@@ -893,30 +905,10 @@ int main(int argc, char **argv) {
         ema_ms = ema_ms < 0 ? ms : 0.9 * ema_ms + 0.1 * ms;
         double tps = tokens_per_step / (ms / 1000.0);
 
-        // --steps 0: after a few steps, plan as many as the time budget holds (evals included)
-        if (calib_at > 0) recent_ms[step % CALIB_STEPS] = ms;
-        int replan = calib_at > 0 && step + 1 > calib_at && (step + 1 - calib_at) % REPLAN_EVERY == 0 &&
-                     step + 1 < total && !finishing;
-        if (step + 1 == calib_at || replan) {
-            double sorted[CALIB_STEPS];
-            memcpy(sorted, recent_ms, sizeof sorted);
-            qsort(sorted, CALIB_STEPS, sizeof sorted[0], cmp_double);
-            double med_ms = sorted[CALIB_STEPS / 2];
-            double left = r->budget_s - (now_s() - r->run_start) - 2 * eval_s - 5.0;
-            double per_step = med_ms / 1000.0 + (o->eval_every > 0 ? eval_s / o->eval_every : 0);
-            long more = left > 0 ? (long)(left / per_step) : 0;
-            long plan = step + 1 + (more > 0 ? more : 1);
-            if (plan <= o->warmup) plan = o->warmup + 1;
-            if (!replan || labs(plan - total) * 100 > total) {   // re-plans move the end by > 1%
-                bar_break(r);
-                printf("%s %ld steps to fit --max-minutes %g (%.0f ms/step: median of the last %d)\n",
-                       replan ? "re-planned:" : "planned", plan, o->max_minutes, med_ms, (int)CALIB_STEPS);
-                total = plan;
-                o->steps = total;
-                r->st.opts.steps = total;
-                step_plan_pending = 0;
-                r->lr.total = total;
-            }
+        if (time_mode && step == announce_at && !step_plan_pending) {
+            bar_break(r);
+            printf("time budget: the lr follows the share of --max-minutes %g spent; about %ld steps at %.0f ms/step\n",
+                   o->max_minutes, total, ema_ms);
         }
         double eta = (total - step - 1) * ema_ms / 1000.0;
         progress(r, step, step_plan_pending ? 0 : total, loss, lr, (float)norm, tps, ms, eta);
@@ -942,8 +934,8 @@ int main(int argc, char **argv) {
     int finished = !strcmp(why, "done");
     if (profile_on) print_profile(m, &prof, B * T * A);
     if (finished || !strcmp(why, "time")) {   // both ended with a final evaluation
-        printf("%s: %" PRIu64 " steps in %.1f s (%.0f tokens/s)\n", finished ? "done" : "time budget spent",
-               r->st.step, took, (double)(r->st.step - start_step) * tokens_per_step / took);
+        printf("%s: %" PRIu64 " steps in %.1f s (%.0f tokens/s, %d threads)\n", finished ? "done" : "time budget spent",
+               r->st.step, took, (double)(r->st.step - start_step) * tokens_per_step / took, omp_get_max_threads());
         if (isfinite(r->final_bpb))
             printf("final val loss %.4f nats/token, %.4f bits/byte (best %.4f nats/token at step %" PRIu64 ")\n",
                    r->final_val, r->final_bpb, r->st.best_val, r->st.best_step);
