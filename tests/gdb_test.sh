@@ -38,9 +38,13 @@ sed -e '/^make debug$/d' -e '/^D=\$(mktemp -d)$/d' -e "s#data/tinyshakespeare.tx
     "$T/setup.sh" > "$T/run.sh"
 D=$T bash "$T/run.sh" > "$T/gdb.out" 2> "$T/gdb.err"
 rc=$?
+# a container that forbids ptrace cannot run any debugger: say so rather than fail
+if grep -q 'ptrace: Operation not permitted' "$T/gdb.err"; then
+  echo "SKIP gdb_test: ptrace is not permitted here"; summary; exit
+fi
 [ $rc = 0 ] && ok "gdb -batch ran the session: exit 0" || fail "gdb: exit $rc: $(tail -3 "$T/gdb.err" | tr '\n' '|')"
 # gdb stops a command file at its first error ("No symbol ...", "Invalid character ..."): none allowed
-if grep -iE 'no symbol|invalid|error|not defined|cannot' "$T/gdb.err" > "$T/gdb.bad"; then
+if grep -A1 'Error in sourced command file' "$T/gdb.err" > "$T/gdb.bad"; then
   fail "gdb reported: $(head -2 "$T/gdb.bad" | tr '\n' '|')"
 else ok "gdb reported no error"; fi
 
