@@ -28,12 +28,10 @@ else fail "walkthrough: no sh/gdb blocks under \"$HEAD\" in $DOC"; summary; exit
 if ! MAKEFLAGS= make -s debug > "$T/make.log" 2>&1; then
   fail "make debug: $(tail -3 "$T/make.log" | tr '\n' '|')"; summary; exit
 fi
-# The text: the bundled corpus, or, where it is missing, any text (these docs).
-if [ -f data/tinyshakespeare.txt ]; then CORPUS=data/tinyshakespeare.txt
-else cat docs/*.md README.md > "$T/corpus.txt"; CORPUS=$T/corpus.txt; fi
-# The doc's lines as they are, but for three: make debug (done above), the temp dir (ours) and
-# gdb, which runs the session file in batch mode, echoing each command ("+p n") before its output.
-sed -e '/^make debug$/d' -e '/^D=\$(mktemp -d)$/d' -e "s#data/tinyshakespeare.txt#$CORPUS#" \
+# The doc's lines as they are (from the repository root, reading the bundled corpus), but for
+# three: make debug (done above), the temp dir (ours) and gdb, which runs the session file in
+# batch mode, echoing each command ("+p n") before its output.
+sed -e '/^make debug$/d' -e '/^D=\$(mktemp -d)$/d' \
     -e "s#^gdb --args#gdb -batch -ex 'set trace-commands on' -x \"\$D/step.gdb\" --args#" \
     "$T/setup.sh" > "$T/run.sh"
 D=$T bash "$T/run.sh" > "$T/gdb.out" 2> "$T/gdb.err"
