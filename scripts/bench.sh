@@ -260,7 +260,7 @@ if have bin/tokenize && [ -f "$TEXT" ] && want tokenizer; then
     done
 fi
 if have bin/bpe-train && [ -f "$TEXT" ] && want tokenizer; then
-    # issue 6 asks for 4,096 merges: 256 byte tokens + 4,096 merges = a 4,352-token vocabulary
+    # 4,096 merges: 256 byte tokens + 4,096 merges = a 4,352-token vocabulary
     say "bpe-train: 4,096 merges on tiny Shakespeare, 3 times"
     for r in 1 2 3; do
         timed bpe_$r bin/bpe-train --vocab 4352 --quiet --out $RUN/bpe4096.tiktoken "$TEXT"
