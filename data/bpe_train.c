@@ -1,7 +1,7 @@
 // data/bpe_train.c — bin/bpe-train: learn a byte-level BPE vocabulary on a corpus and write it
 // as a tiktoken rank file (loadable by data/tiktoken.c and by Python's tiktoken).
 //
-//   bin/bpe-train --vocab 4096 --pattern gpt2 --out shakespeare.tiktoken ../shared/data/tinyshakespeare.txt
+//   bin/bpe-train --vocab 4096 --pattern gpt2 --out shakespeare.tiktoken data/tinyshakespeare.txt
 //
 // 1. Split the corpus with the pattern's regex and count the distinct pieces ("words").
 // 2. Ranks 0..255 are the single bytes. Each word starts as one part per byte.

@@ -1,8 +1,8 @@
 // data/tokenize.c — bin/tokenize: text on stdin -> token ids on stdout, or back with --decode.
 //
-//   bin/tokenize --encoding ../shared/tokenizers/gpt2/r50k_base.tiktoken < text.txt
+//   bin/tokenize --encoding data/tokenizers/gpt2/r50k_base.tiktoken < text.txt
 //   echo 15496 11 995 | bin/tokenize --encoding r50k_base.tiktoken --decode
-//   bin/tokenize --encoding r50k_base.tiktoken --bench < ../shared/data/tinyshakespeare.txt
+//   bin/tokenize --encoding r50k_base.tiktoken --bench < data/tinyshakespeare.txt
 //   bin/tokenize --encoding r50k_base.tiktoken --bpe-dropout 0.1 --seed 2 < text.txt
 //   bin/tokenize --ranks-from-json llama3/tokenizer.json > llama3/tokenizer.model
 #include <errno.h>

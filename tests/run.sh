@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh — run every test program ($BIN/test_*, default bin/) and shell test (tests/*_test.sh),
-# then print the one line CI reads: "N passed, N failed". Exit non-zero on any failure.
+# then print the one line CI reads: "N passed, N failed" (", N skipped" when a test printed
+# "SKIP name: reason" because its input cannot be had here). Exit non-zero on any failure.
 # A test that crashes, or ends without its RESULT line, counts as one failure.
 cd "$(dirname "$0")/.." || exit 1
 # BIN: where the programs are (make test SAN=1 builds them into bin-san/); the tests read it too
@@ -17,7 +18,7 @@ fi
 # suite itself loads the machine, and its checks count stderr lines: a load of 0 here, and the
 # tests of the warning set their own
 export SCRATCHLLAMA_LOADAVG=0
-total_pass=0; total_fail=0
+total_pass=0; total_fail=0; total_skip=0
 for t in "$BIN"/test_* tests/*_test.sh; do
   [ -e "$t" ] || continue
   echo "== $t"
@@ -25,6 +26,7 @@ for t in "$BIN"/test_* tests/*_test.sh; do
   out=$( { if [[ $t == *.sh ]]; then bash "$t"; else "$t"; fi; } 2>&1 ); rc=$?
   printf '%s\n' "$out" | grep -v '^RESULT '
   res=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -1)
+  total_skip=$((total_skip + $(printf '%s\n' "$out" | grep -c '^SKIP ')))
   if [ -n "$res" ]; then
     set -- $res
     total_pass=$((total_pass + $2)); total_fail=$((total_fail + $3))
@@ -34,5 +36,6 @@ for t in "$BIN"/test_* tests/*_test.sh; do
   fi
   awk -v a="$start" -v b="$(date +%s.%N)" -v t="$t" 'BEGIN { printf "   (%s: %.1f s)\n", t, b - a }'
 done
-echo "$total_pass passed, $total_fail failed"
+if [ "$total_skip" = 0 ]; then echo "$total_pass passed, $total_fail failed"
+else echo "$total_pass passed, $total_fail failed, $total_skip skipped"; fi
 [ "$total_fail" = 0 ]

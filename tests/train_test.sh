@@ -197,7 +197,7 @@ if mount -t tmpfs -o size=600k tmpfs "$T/full" 2>/dev/null; then
     fail "disk full: exit $rc, $(head -2 "$T/full.err" | tr '\n' '|') $(ls "$T/full" | tr '\n' ' ')"
   umount "$T/full"
 else
-  echo "SKIP disk-full test (cannot mount a tmpfs here)"
+  echo "SKIP disk-full test: cannot mount a tmpfs here"
 fi
 
 # bad input: one line on stderr, exit 1

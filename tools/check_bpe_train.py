@@ -1,10 +1,10 @@
 """tools/check_bpe_train.py — does Python's tiktoken accept a rank file from bin/bpe-train, and
 encode the corpus to the same ids as ours?
 
-  bin/bpe-train --vocab 4096 --pattern gpt2 --out shk.tiktoken ../shared/data/tinyshakespeare.txt
-  bin/tokenize --encoding shk.tiktoken --pattern gpt2 < ../shared/data/tinyshakespeare.txt > shk.ids
+  bin/bpe-train --vocab 4096 --pattern gpt2 --out shk.tiktoken data/tinyshakespeare.txt
+  bin/tokenize --encoding shk.tiktoken --pattern gpt2 < data/tinyshakespeare.txt > shk.ids
   python3 tools/check_bpe_train.py --ranks shk.tiktoken --pattern gpt2 \
-      --corpus ../shared/data/tinyshakespeare.txt --ids shk.ids
+      --corpus data/tinyshakespeare.txt --ids shk.ids
 
 Loads the file with tiktoken's own loader (tiktoken.load.load_tiktoken_bpe), builds an Encoding
 with the pattern tiktoken uses for GPT-2 / cl100k (or Meta's for Llama 3, see

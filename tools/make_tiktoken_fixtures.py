@@ -12,7 +12,8 @@ Meta's tokenizer.py (meta-llama/llama-models, models/llama3_1/api/tokenizer.py).
     first 4096 ids and the last 1024 ids.
 
 Usage (where tiktoken is installed):
-  python3 tools/make_tiktoken_fixtures.py --shared ../shared --out tests/fixtures/tiktoken
+  python3 tools/make_tiktoken_fixtures.py --tokenizers data/tokenizers --corpus data/tinyshakespeare.txt \
+      --out tests/fixtures/tiktoken
 """
 import argparse
 import base64
@@ -161,14 +162,16 @@ def fnv1a64(data):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default="../shared")
+    ap.add_argument("--tokenizers", default="data/tokenizers",
+                    help="scripts/fetch_tokenizers.sh's folder (gpt2/, cl100k/, llama3/)")
+    ap.add_argument("--corpus", default="data/tinyshakespeare.txt")
     ap.add_argument("--out", default="tests/fixtures/tiktoken")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     log = lambda s: print(s, flush=True)  # noqa: E731
     log(f"tiktoken {tiktoken.__version__}, python {sys.version.split()[0]}")
 
-    tk = args.shared + "/tokenizers"
+    tk = args.tokenizers
     encs, meta = {}, {}
     r50k = load_ranks(tk + "/gpt2/r50k_base.tiktoken")
     encs["gpt2"], src = openai_encoding("r50k_base", r50k, log)
@@ -203,7 +206,7 @@ def main():
                    "cases": out_cases}, f, separators=(",", ":"))
     log(f"wrote {len(out_cases)} cases")
 
-    corpus = open(args.shared + "/data/tinyshakespeare.txt", "rb").read()
+    corpus = open(args.corpus, "rb").read()
     text = corpus.decode("utf-8")
     out_corpus = {"tiktoken_version": tiktoken.__version__, "corpus_bytes": len(corpus)}
     for name, enc in encs.items():
