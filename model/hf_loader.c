@@ -158,6 +158,10 @@ int hf_read_config(Config *c, HfModel *h, const char *dir, int max_seq_len, char
     c->max_seq_len = max_seq_len > 0 ? max_seq_len : h->max_position_embeddings;
     c->norm_eps = 1e-6f; // LlamaConfig's default
     if (json_float(j, "rms_norm_eps", 0, 1, &c->norm_eps, path, err, errlen) < 0) goto bad;
+    // dropout on the attention probabilities when training (bin/train --init uses it as its
+    // default); inference never applies it
+    c->att_dropout = 0.0f;
+    if (json_float(j, "attention_dropout", 0, 0.95, &c->att_dropout, path, err, errlen) < 0) goto bad;
     const cJSON *tie = cJSON_GetObjectItemCaseSensitive(j, "tie_word_embeddings");
     if (tie && !cJSON_IsBool(tie) && !cJSON_IsNull(tie)) {
         fail(err, errlen, "%s: \"tie_word_embeddings\" must be true or false", path);

@@ -495,6 +495,48 @@ static void test_checkpoint(void) {
     model_free(m);
 }
 
+// bin/train --init on a transformers checkpoint (tests/fixtures/hf_init: max_position_embeddings
+// 256, no tokenizer, attention_dropout 0) fine-tunes step for step as PyTorch does
+// (tools/make_init_fixture.py: torch.optim.AdamW, clip_grad_norm_, llm.c's sequential batches).
+// The flags set every hyperparameter the fixture used except the attention dropout, which must
+// come from the model's config (the tiny preset's 0.1 would change every loss).
+static void test_init_hf_vs_torch(void) {
+    Fixture fx;
+    if (fixture_load(&fx, "tests/fixtures/hf_init.fx") != 0) { CHECK(0, "hf_init.fx"); return; }
+    const int *hi = fixture_get(&fx, "hparams_i")->data;
+    const float *hf = fixture_get(&fx, "hparams_f")->data, *want = fixture_get(&fx, "losses")->data;
+    const float *want_norm = fixture_get(&fx, "grad_norms")->data;
+    char cmd[2048], path[512];
+    snprintf(path, sizeof path, "%s/init.csv", tmpdir);
+    snprintf(cmd, sizeof cmd,
+             "%s/train --init tests/fixtures/hf_init --data tests/fixtures/hf_init/train.bin "
+             "--val-data tests/fixtures/hf_init/val.bin --steps %d --batch %d --seq %d --shuffle 0 "
+             "--lr-schedule constant --warmup 0 --lr %g --beta1 %g --beta2 %g --eps %g --weight-decay %g "
+             "--grad-clip %g --dropout 0 --eval-every 0 --eval-batches 1 --sample-chars 0 --threads 2 "
+             "--ckpt-dir %s/init --log %s > %s/init.out 2>&1",
+             test_bin_dir(), hi[0], hi[1], hi[2], hf[0], hf[1], hf[2], hf[3], hf[4], hf[5], tmpdir, path, tmpdir);
+    int rc = system(cmd);
+    FILE *f = fopen(path, "r");
+    char line[512];
+    double worst = 0, worst_norm = 0;
+    int n = 0;
+    if (f && fgets(line, sizeof line, f)) {   // header, then "step,train_loss,val_loss,lr,grad_norm,..."
+        while (fgets(line, sizeof line, f)) {
+            int step;
+            double loss, lr, norm;
+            if (sscanf(line, "%d,%lf,,%lf,%lf", &step, &loss, &lr, &norm) != 4 || step != n || n >= hi[0]) continue;
+            worst = fmax(worst, fabs(loss - want[n]) / want[n]);
+            worst_norm = fmax(worst_norm, fabs(norm - want_norm[n]) / want_norm[n]);
+            n++;
+        }
+    }
+    if (f) fclose(f);
+    CHECK(rc == 0 && n == hi[0] && worst < 1e-5 && worst_norm < 1e-4,
+          "bin/train --init HF dir (no tokenizer, max_position_embeddings 256) vs PyTorch AdamW, %d steps: "
+          "loss max rel err %.1e (tol 1e-05), grad norm %.1e (tol 1e-04) (exit %d)", n, worst, worst_norm, rc);
+    fixture_free(&fx);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_train.%d", (int)getpid());
     char cmd[300];
@@ -509,6 +551,7 @@ int main(void) {
     test_dataloader();
     test_dataloader_shards();
     test_checkpoint();
+    test_init_hf_vs_torch();
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;
     return test_summary();

@@ -628,13 +628,21 @@ int main(int argc, char **argv) {
     if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
 
-    // --init from a Hugging Face directory: its tokenizer.model unless --tokenizer names one
+    // --init from a Hugging Face directory: its tokenizer.model unless --tokenizer names one.
+    // None is needed: the shards hold ids, and the model's vocabulary is checked against them
+    // (a tokenizer adds bits/byte and text samples).
     struct stat init_st;
     int init_hf = !m && o->init[0] && stat(o->init, &init_st) == 0 && S_ISDIR(init_st.st_mode);
-    if (init_hf && !given[O_TOKENIZER]) {
-        snprintf(o->tokenizer, sizeof o->tokenizer, "%.900s/tokenizer.model", o->init);
-        if (access(o->tokenizer, R_OK) != 0)
-            die("--init %s: no tokenizer.model in it; pass --tokenizer FILE", o->init);
+    Config init_cfg;
+    HfModel init_ids;
+    if (init_hf) {
+        if (hf_read_config(&init_cfg, &init_ids, o->init, 0, err, sizeof err) != 0) die("--init: %s", err);
+        if (!given[O_TOKENIZER]) {
+            snprintf(o->tokenizer, sizeof o->tokenizer, "%.900s/tokenizer.model", o->init);
+            if (access(o->tokenizer, R_OK) != 0) o->tokenizer[0] = '\0';
+        }
+        // the model's own attention dropout, unless --att-dropout says otherwise
+        if (!given[O_ATT_DROPOUT]) o->att_dropout = init_cfg.att_dropout;
     }
 
     // tokenizer (optional): vocabulary size, bytes per token for bits/byte, samples
@@ -659,17 +667,22 @@ int main(int argc, char **argv) {
         die("--val-data: %d files match \"%s\"; evaluation takes one shard", r->val.n_shards, o->val_data);
     int max_tok = dataloader_max_token(&r->train), vmax = dataloader_max_token(&r->val);
     if (vmax > max_tok) max_tok = vmax;
-    int vocab = r->tok ? tiktoken_vocab_size(r->tok) : max_tok + 1;
+    int vocab = r->tok ? tiktoken_vocab_size(r->tok) : init_hf ? init_cfg.vocab_size : max_tok + 1;
+    if (max_tok >= vocab && !r->tok)
+        die("the shards hold token id %d but the model's vocabulary has only %d ids", max_tok, vocab);
     if (max_tok >= vocab)
         die("the shards hold token id %d but the tokenizer %s has only %d ids (shards made with another tokenizer?)",
             max_tok, o->tokenizer, vocab);
 
     if (!m && o->init[0]) {
         if (init_hf) {
-            // f32 copies of every weight (the files are closed again); RoPE/KV tables capped at
-            // 4096 positions or the model's own limit, whichever is smaller
+            // f32 copies of every weight (the files are closed again); the RoPE table covers what
+            // the run needs (--seq, and 4096 positions for samples and later inference), capped at
+            // the model's max_position_embeddings
+            int max_pos = init_cfg.max_seq_len, want = o->seq > 4096 ? o->seq : 4096;
+            if (o->seq > max_pos) die("--seq %d is longer than the model's max_position_embeddings %d", o->seq, max_pos);
             HfModel hf;
-            if (hf_load(&hf, o->init, 1, o->seq > 4096 ? o->seq : 4096, err, sizeof err) != 0) die("--init: %s", err);
+            if (hf_load(&hf, o->init, 1, want < max_pos ? want : max_pos, err, sizeof err) != 0) die("--init: %s", err);
             m = hf.model;
             hf.model = NULL;
             hf_free(&hf);
