@@ -424,6 +424,7 @@ void model_backward(Model *m) {
     BWD(PROF_MATMUL, matmul_backward(g->final_norm, dhead, g->logits, a->final_norm, head, BT, C, V));
     BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
                                        P->rms_final, a->final_rstd, BT, C));
+    if (m->trace_backward) m->trace_backward(m, L);
 
     // one layer's gradient buffers, reused by every layer. ZERO(buf, n) clears one just before
     // its first writer. Not zeroed: dl.att (B*NH*T*T, the largest), attention_backward's
@@ -478,9 +479,11 @@ void model_backward(Model *m) {
                                          P->wv + lC * KVD, BT, C, KVD));
         BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_att + lC, dl.att_norm, la.x,
                                            P->rms_att + lC, la.att_rstd, BT, C));
+        if (m->trace_backward) m->trace_backward(m, l);
     }
 #undef ZERO
     BWD(PROF_EMBEDDING, embedding_backward(G->tok_emb, dresid, m->inputs, BT, C));
+    if (m->trace_backward) m->trace_backward(m, -1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -185,4 +185,8 @@ struct Model {
     // profiling (see PROF_OPS above)
     int profile;
     double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];
+    // looking inside (bin/train --trace-step): when set, model_backward calls it with the layer
+    // whose gradients grad_acts now hold: n_layers after the output head, each l after layer
+    // l's backward (grad_acts hold one layer at a time), -1 at the end (resid: d embedding)
+    void (*trace_backward)(const struct Model *m, int layer);
 };

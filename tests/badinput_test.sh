@@ -301,7 +301,7 @@ mkdir -p "$T/junk"; cp "$T/corpus.txt" "$T/junk/state_00000005.bin"; cp "$T/corp
 row train "--resume of garbage checkpoint files" $X --resume "$T/junk"
 
 # a real checkpoint pair, then one byte changed in each header (both headers carry a checksum)
-$X "${TR[@]}" --data "$T/ok16.bin" --ckpt-dir "$T/pair" --stop-at 1 --eval-every 0 --sample-every 0 >/dev/null 2>&1
+SCRATCHLLAMA_STOP_AT=1 $X "${TR[@]}" --data "$T/ok16.bin" --ckpt-dir "$T/pair" --eval-every 0 --sample-every 0 >/dev/null 2>&1
 cp -r "$T/pair" "$T/pair2"
 off=$(grep -obUa tiny "$T/pair2/state_00000001.bin" | head -1 | cut -d: -f1)
 printf 'x' | dd of="$T/pair2/state_00000001.bin" bs=1 seek=$((off + 3)) conv=notrunc status=none

@@ -58,8 +58,11 @@ C=$(printf '%s' "$config" | grep -o '\bdim = [0-9]*' | awk '{ print $3 }')
 [ -n "$V" ] && [ "$C" = "$(flag dim)" ] && ok "p m->config: vocab_size $V, dim $C (--dim $(flag dim))" ||
   fail "p m->config: \"$config\""
 bt=$(awk '/^\+bt$/ { f = 1; next } f && /^\+/ { exit } f' "$T/gdb.out")
-printf '%s\n' "$bt" | grep -q '^#0 .*model_forward' && printf '%s\n' "$bt" | grep -q '^#1 .* in main ' &&
-  ok "bt: model_forward called from main" || fail "bt: $(printf '%s' "$bt" | tr '\n' '|')"
+printf '%s\n' "$bt" | grep -q '^#0 .*model_forward' && printf '%s\n' "$bt" | grep -q '^#1 .* in train_step ' &&
+  printf '%s\n' "$bt" | grep -q '^#2 .* in main ' &&
+  ok "bt: model_forward called from train_step, from main" || fail "bt: $(printf '%s' "$bt" | tr '\n' '|')"
+st0=$(val 'p step' 1); ga=$(val 'p r->o.grad_accum')
+[ "$st0" = 0 ] && [ "$ga" = 1 ] && ok "break train_step: step 0, grad_accum 1" || fail "train_step: step \"$st0\", grad_accum \"$ga\""
 bt_=$(val 'p B * T')
 [ "$bt_" = $(( $(flag batch) * $(flag seq) )) ] && ok "p B * T = $bt_ = --batch $(flag batch) x --seq $(flag seq)" ||
   fail "p B * T = \"$bt_\""
@@ -89,7 +92,7 @@ if awk -v lr="$lr" -v wd="$wd" -v p0="$p0" -v g="$g" -v p1="$p1" 'BEGIN {
      printf "%.9g", want > "/dev/stderr"; exit !(d <= 1e-3 * lr) }' 2> "$T/want"; then
   ok "after finish: params[0] $p0 -> $p1 = p(1 - lr wd) - lr sign(g) = $(cat "$T/want") (lr $lr, wd $wd, g $g)"
 else fail "after finish: params[0] $p0 -> \"$p1\", expected $(cat "$T/want") (lr $lr, wd $wd, g $g)"; fi
-st=$(val 'p step')
+st=$(val 'p step' 2)
 [ "$st" = 0 ] && [ -n "$pm" ] && [ "$pm" = "$p1" ] && ok "up: step $st, m->params_memory[0] = $pm, the updated weight" ||
   fail "up: step \"$st\", m->params_memory[0] \"$pm\" (params[0] \"$p1\")"
 summary

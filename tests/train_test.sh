@@ -45,10 +45,11 @@ ls "$T/a"/model_best.bin "$T/a"/model_00000020.bin "$T/a"/state_00000020.bin > /
   fail "checkpoints: $(ls "$T/a" | tr '\n' ' ')"
 
 # 10 steps, stop, resume for the other 10: the same losses and the same final weights
-"${TRAIN[@]}" --ckpt-dir "$T/b" --log "$T/b.csv" --stop-at 10 > "$T/b1.out" 2> "$T/b1.err"
+# SCRATCHLLAMA_STOP_AT=N (a test switch, not a flag): stop after update N as if interrupted
+SCRATCHLLAMA_STOP_AT=10 "${TRAIN[@]}" --ckpt-dir "$T/b" --log "$T/b.csv" > "$T/b1.out" 2> "$T/b1.err"
 rc1=$?
-grep -q 'resume with: bin/train --resume' "$T/b1.out" && [ $rc1 = 0 ] && ok "--stop-at 10: exit 0 and says how to resume" ||
-  fail "--stop-at 10: exit $rc1: $(tail -2 "$T/b1.out" "$T/b1.err")"
+grep -q 'resume with: bin/train --resume' "$T/b1.out" && [ $rc1 = 0 ] && ok "SCRATCHLLAMA_STOP_AT=10: exit 0 and says how to resume" ||
+  fail "SCRATCHLLAMA_STOP_AT=10: exit $rc1: $(tail -2 "$T/b1.out" "$T/b1.err")"
 # what a kill during a checkpoint write leaves: a temp file of a process that no longer runs
 true & dead=$!; wait $dead
 head -c 777 /dev/urandom > "$T/b/model_00000011.bin.tmp.$dead"
@@ -101,7 +102,7 @@ VTRAIN=($BIN/train --data "$V/train_bpe_dropout_*.bin" --val-data "$V/val.bin" -
         --steps 40 --warmup 5 --dropout 0.1 --seed 3 --eval-every 10 --eval-batches 2 --sample-every 0
         --sample-chars 0 --ckpt-every 0 --threads 2)
 "${VTRAIN[@]}" --ckpt-dir "$V/a" --log "$V/a.csv" > "$V/a.out" 2> "$V/a.err"
-"${VTRAIN[@]}" --ckpt-dir "$V/b" --log "$V/b.csv" --stop-at 17 > /dev/null 2>&1
+SCRATCHLLAMA_STOP_AT=17 "${VTRAIN[@]}" --ckpt-dir "$V/b" --log "$V/b.csv" > /dev/null 2>&1
 $BIN/train --resume "$V/b" --threads 2 > /dev/null 2> "$V/b.err"
 grep -q '^data: 3 train shards' "$V/a.out" && diff -q <(cut -d, -f1-5 "$V/a.csv") <(cut -d, -f1-5 "$V/b.csv") > /dev/null &&
   ok "bin/train on the 3 variants (a glob; 40 steps, 3.6 epochs, so each variant is read): 17 + --resume + 23 steps give bit-identical losses" ||
@@ -140,6 +141,20 @@ n=$(ls "$T/c" | grep -c '^state_')
   ok "SIGINT: exit 0, saved $(ls "$T/c" | grep '^state_'), printed the resume command" ||
   fail "SIGINT: exit $rc, $n states, $(tail -2 "$T/c.out" | tr '\n' '|') $(head -2 "$T/c.err")"
 
+# --trace-step 2: every op's output (each layer's, then the head's) and gradient at update 2.
+# Two facts the numbers must show: the head's per-position losses average to the step's logged
+# train loss, and the logits' gradient (softmax - one-hot, over B*T) averages to zero.
+"${TRAIN[@]}" --ckpt-dir "$T/tr" --log "$T/tr.csv" --steps 4 --trace-step 2 > "$T/tr.out" 2> "$T/tr.err"; rc=$?
+nf=$(grep -c '^trace fwd  L[01] ' "$T/tr.out"); ng=$(grep -c '^trace grad L[01] ' "$T/tr.out")
+lm=$(awk '$1 == "trace" && $2 == "fwd" && $3 == "head" && $4 == "losses" { print $8 }' "$T/tr.out")
+gm=$(awk '$1 == "trace" && $2 == "grad" && $3 == "head" && $4 == "logits" { print $8, $10 }' "$T/tr.out")
+l2=$(awk -F, '$1 == 2 { print $2 }' "$T/tr.csv")
+[ $rc = 0 ] && [ "$nf" = 36 ] && [ "$ng" = 28 ] &&
+  awk -v a="$lm" -v b="$l2" 'BEGIN { exit !(a != "" && (a - b) ^ 2 < (1e-5 * b) ^ 2) }' &&
+  awk -v m="${gm% *}" -v s="${gm#* }" 'BEGIN { exit !(s > 0 && (m < 0 ? -m : m) < 1e-6 * s) }' &&
+  ok "--trace-step 2: 18 forward and 14 gradient lines per layer; mean loss $lm = logged $l2; d logits mean ${gm% *} (std ${gm#* })" ||
+  fail "--trace-step: exit $rc, $nf fwd / $ng grad lines, losses '$lm' vs '$l2', d logits '$gm' $(head -2 "$T/tr.err")"
+
 # --steps 0 --max-minutes: a 9-second budget; 3 s in, three busy loops take the 2 cores for 6 s
 # (the steps slow down several times over). The lr follows the share of the time spent, so the
 # run still ends inside its budget with the cosine decay finished at min_lr.
@@ -175,13 +190,13 @@ if [ -d "$HF" ]; then
 fi
 
 # a NaN gradient at step 7: stop naming the step and tensor, keep the step-4 checkpoint, resumable
-"${TRAIN[@]}" --ckpt-dir "$T/n" --debug-nan-at 7 > "$T/n.out" 2> "$T/n.err"
+SCRATCHLLAMA_DEBUG_NAN_AT=7 "${TRAIN[@]}" --ckpt-dir "$T/n" > "$T/n.out" 2> "$T/n.err"
 rc=$?
 [ $rc = 1 ] && [ "$(wc -l < "$T/n.err")" = 1 ] && grep -q '^train: step 7: gradient of wq\[0\] is not finite' "$T/n.err" &&
   [ "$(ls "$T/n" | grep -c '^state_')" = 1 ] && [ -f "$T/n/state_00000004.bin" ] &&
   ok "NaN gradient: exit 1, \"$(cat "$T/n.err")\", state_00000004.bin kept" ||
   fail "NaN gradient: exit $rc, $(head -2 "$T/n.err" | tr '\n' '|') $(ls "$T/n" | tr '\n' ' ')"
-$BIN/train --resume "$T/n" --threads 2 --stop-at 6 > "$T/n2.out" 2>&1 && grep -q 'stopped at --stop-at' "$T/n2.out" &&
+SCRATCHLLAMA_STOP_AT=6 $BIN/train --resume "$T/n" --threads 2 > "$T/n2.out" 2>&1 && grep -q 'stopped at SCRATCHLLAMA_STOP_AT' "$T/n2.out" &&
   ok "NaN gradient: the kept checkpoint resumes" || fail "NaN gradient: resume failed: $(tail -2 "$T/n2.out")"
 
 # a full disk while saving: a clear error, the previous checkpoint survives (needs root for a
@@ -192,7 +207,7 @@ if mount -t tmpfs -o size=600k tmpfs "$T/full" 2>/dev/null; then
   rc=$?
   [ $rc = 1 ] && [ "$(wc -l < "$T/full.err")" = 1 ] && grep -q 'No space left on device' "$T/full.err" &&
     [ -f "$T/full/state_00000004.bin" ] && ! ls "$T/full" | grep -q '\.tmp\.' &&
-    $BIN/train --resume "$T/full" --ckpt-dir "$T/full2" --stop-at 5 --threads 2 > /dev/null 2>&1 &&
+    SCRATCHLLAMA_STOP_AT=5 $BIN/train --resume "$T/full" --ckpt-dir "$T/full2" --threads 2 > /dev/null 2>&1 &&
     ok "disk full: exit 1, \"$(cat "$T/full.err")\"; no temp file left, step 4 checkpoint resumes" ||
     fail "disk full: exit $rc, $(head -2 "$T/full.err" | tr '\n' '|') $(ls "$T/full" | tr '\n' ' ')"
   umount "$T/full"

@@ -17,54 +17,20 @@
 // 1 and 2 files still load (their runs had no wsd schedule, which did not exist yet)
 #define STATE_VERSION 3
 
-static void put_opts(SerialOut *o, const TrainOptions *p) {
-    ser_str(o, p->data); ser_str(o, p->val_data); ser_str(o, p->tokenizer); ser_str(o, p->pattern);
-    ser_str(o, p->preset);
-    ser_i32(o, p->dim); ser_i32(o, p->n_layers); ser_i32(o, p->n_heads); ser_i32(o, p->n_kv_heads);
-    ser_i32(o, p->hidden_dim); ser_i32(o, p->seq); ser_i32(o, p->batch); ser_i32(o, p->grad_accum);
-    ser_u64(o, (uint64_t)p->steps); ser_f64(o, p->max_minutes); ser_u64(o, (uint64_t)p->stop_at);
-    ser_f32(o, p->lr); ser_f32(o, p->min_lr); ser_u64(o, (uint64_t)p->warmup); ser_i32(o, p->lr_schedule);
-    ser_f32(o, p->weight_decay); ser_f32(o, p->beta1); ser_f32(o, p->beta2); ser_f32(o, p->eps);
-    ser_f32(o, p->grad_clip); ser_f32(o, p->dropout); ser_i32(o, p->decay_all); ser_u64(o, p->seed);
-    ser_u64(o, (uint64_t)p->eval_every); ser_i32(o, p->eval_batches); ser_u64(o, (uint64_t)p->sample_every);
-    ser_i32(o, p->sample_chars); ser_str(o, p->ckpt_dir); ser_u64(o, (uint64_t)p->ckpt_every);
-    ser_i32(o, p->keep_last); ser_str(o, p->resume); ser_str(o, p->init); ser_i32(o, p->threads);
-    ser_str(o, p->log); ser_i32(o, p->shuffle);
-}
-
-static void get_opts(SerialIn *in, TrainOptions *p) {
-    memset(p, 0, sizeof *p);
-    des_str(in, p->data, sizeof p->data); des_str(in, p->val_data, sizeof p->val_data);
-    des_str(in, p->tokenizer, sizeof p->tokenizer); des_str(in, p->pattern, sizeof p->pattern);
-    des_str(in, p->preset, sizeof p->preset);
-    p->dim = des_i32(in); p->n_layers = des_i32(in); p->n_heads = des_i32(in); p->n_kv_heads = des_i32(in);
-    p->hidden_dim = des_i32(in); p->seq = des_i32(in); p->batch = des_i32(in); p->grad_accum = des_i32(in);
-    p->steps = (long)des_u64(in); p->max_minutes = des_f64(in); p->stop_at = (long)des_u64(in);
-    p->lr = des_f32(in); p->min_lr = des_f32(in); p->warmup = (long)des_u64(in); p->lr_schedule = des_i32(in);
-    p->weight_decay = des_f32(in); p->beta1 = des_f32(in); p->beta2 = des_f32(in); p->eps = des_f32(in);
-    p->grad_clip = des_f32(in); p->dropout = des_f32(in); p->decay_all = des_i32(in); p->seed = des_u64(in);
-    p->eval_every = (long)des_u64(in); p->eval_batches = des_i32(in); p->sample_every = (long)des_u64(in);
-    p->sample_chars = des_i32(in); des_str(in, p->ckpt_dir, sizeof p->ckpt_dir); p->ckpt_every = (long)des_u64(in);
-    p->keep_last = des_i32(in); des_str(in, p->resume, sizeof p->resume); des_str(in, p->init, sizeof p->init);
-    p->threads = des_i32(in); des_str(in, p->log, sizeof p->log); p->shuffle = des_i32(in);
-}
-
 static void put_state(SerialOut *o, const TrainState *s) {
-    put_opts(o, &s->opts);
+    options_put(o, &s->opts);
     ser_u64(o, s->step); ser_u64(o, s->data.epoch); ser_u64(o, s->data.pos); ser_u64(o, s->sample_rng);
     ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
     ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
-    ser_f32(o, s->opts.att_dropout);
-    ser_f32(o, s->opts.decay_frac);
+    options_put_later(o, &s->opts);   // att_dropout (version 2), decay_frac (version 3)
 }
 
 static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
-    get_opts(in, &s->opts);
+    options_get(in, &s->opts);
     s->step = des_u64(in); s->data.epoch = des_u64(in); s->data.pos = des_u64(in); s->sample_rng = des_u64(in);
     s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
     s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
-    s->opts.att_dropout = version >= 2 ? des_f32(in) : 0.0f;
-    s->opts.decay_frac = version >= 3 ? des_f32(in) : 0.5f;
+    options_get_later(in, &s->opts, version);
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {

@@ -10,8 +10,9 @@
 // load and agree (the state records the model's parameter checksum), so a kill at any moment
 // leaves a complete older pair to continue from.
 //
-// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (2; 1 lacks att_dropout), u32 header_bytes,
-// the fields of TrainState in the order of state.c's put_state(), u64 n (number of
+// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (3), u32 header_bytes,
+// the fields of TrainState in the order of state.c's put_state() (the settings in the order of
+// train/options.c's table), u64 n (number of
 // parameters), u64 checksum of m and v, u64 checksum of the header bytes before it (0 in older
 // files: unchecked); padding to header_bytes; then m (n f32) and v (n f32).
 #pragma once
@@ -19,38 +20,7 @@
 #include <stdint.h>
 #include "data/dataloader.h"
 
-#define TRAIN_PATH_MAX 1024
-
-// Every bin/train flag (train/train.c documents each with its default).
-typedef struct {
-    char data[TRAIN_PATH_MAX], val_data[TRAIN_PATH_MAX], tokenizer[TRAIN_PATH_MAX];
-    char pattern[16];       // tokenizer split pattern ("": detect from the rank count)
-    char preset[32];
-    int dim, n_layers, n_heads, n_kv_heads, hidden_dim, seq;
-    int batch, grad_accum;
-    long steps;             // total planned updates (0: as many as fit in max_minutes)
-    double max_minutes;     // this run's time budget (0: none)
-    long stop_at;           // stop (and save) after this many updates, as if interrupted (0: off)
-    float lr, min_lr;
-    long warmup;
-    int lr_schedule;        // LrSchedule
-    float decay_frac;       // wsd's decaying share of the steps (state version 3; 0.5 before)
-    float weight_decay, beta1, beta2, eps, grad_clip, dropout;
-    float att_dropout;      // dropout on the attention probabilities (state version 2; 0 in version 1)
-    int decay_all;          // 1: weight decay on every tensor (torch default); 0: matrices only
-    uint64_t seed;
-    long eval_every;
-    int eval_batches;
-    long sample_every;
-    int sample_chars;
-    char ckpt_dir[TRAIN_PATH_MAX];
-    long ckpt_every;
-    int keep_last;
-    char resume[TRAIN_PATH_MAX], init[TRAIN_PATH_MAX];
-    int threads;
-    char log[TRAIN_PATH_MAX];
-    int shuffle;
-} TrainOptions;
+#include "train/options.h"
 
 typedef struct {
     TrainOptions opts;       // the run's settings (a resumed run keeps them)

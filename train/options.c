@@ -1,0 +1,357 @@
+// train/options.c — see options.h. The table below is bin/train's whole command line.
+#include "train/options.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/errors.h"
+
+typedef enum {
+    K_GROUP,    // a --help section heading (name is the heading)
+    K_PATH,     // char[TRAIN_PATH_MAX]
+    K_CHOICE,   // char[]: one of `choices` ("" when unset)
+    K_ENUM,     // int: the index of the value in `choices`
+    K_INT, K_LONG, K_U64, K_F32, K_F64,
+    K_SWITCH,   // no value: sets an int to 1
+} Kind;
+
+typedef struct {
+    const char *name;       // the flag, without "--"
+    Kind kind;
+    size_t off, size;       // the TrainOptions field
+    double lo, hi;          // numbers: the allowed range [lo, hi] ((lo, hi] with open_lo)
+    int open_lo;
+    const char *choices;    // K_CHOICE / K_ENUM: "a,b,c"
+    const char *def;        // the default, parsed like a command-line value (NULL: zero / empty)
+    int resume;             // 1: may be given again with --resume (run control, not the run itself)
+    int saved;              // 0: not in the state file; else the state version that added it
+    const char *meta, *help;
+} Row;
+
+#define F(field) offsetof(TrainOptions, field), sizeof(((TrainOptions *)0)->field)
+#define GROUP(title) {title, K_GROUP, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL}
+#define BIG ((double)(1L << 40))
+
+// Version-1 rows are in the state file's order; later rows are appended after the state fields.
+static const Row rows[] = {
+    GROUP("data"),
+    {"data", K_PATH, F(data), 0, 0, 0, NULL, "data/shakespeare/train.bin", 0, 1, "FILE",
+     "training shard, or a quoted glob of several read one per epoch in turn (make train:\n"
+     "'data/shakespeare/train_bpe_dropout_*.bin', from bin/prepare --variants)"},
+    {"val-data", K_PATH, F(val_data), 0, 0, 0, NULL, "data/shakespeare/val.bin", 0, 1, "FILE", "validation shard"},
+    {"tokenizer", K_PATH, F(tokenizer), 0, 0, 0, NULL, "data/shakespeare/bpe.tiktoken", 0, 1, "FILE",
+     "tiktoken rank file the shards were made with, for bits/byte and samples (\"\" for none)"},
+    {"pattern", K_CHOICE, F(pattern), 0, 0, 0, "gpt2,cl100k,llama3", NULL, 0, 1, "NAME",
+     "the tokenizer's split pattern (default: the one bin/bpe-train recorded in TOKENIZER.pattern,\n"
+     "else known from the rank count of the three original files; another than the recorded one fails)"},
+    GROUP("model (a preset's shape unless given; the vocabulary comes from the tokenizer)"),
+    {"preset", K_CHOICE, F(preset), 0, 0, 0, "tiny,small", "tiny", 0, 1, "NAME", "the settings marked tiny/small below"},
+    {"dim", K_INT, F(dim), 1, 65536, 0, NULL, NULL, 0, 1, "N", "model width C"},
+    {"n-layers", K_INT, F(n_layers), 1, 1024, 0, NULL, NULL, 0, 1, "N", "transformer layers L"},
+    {"n-heads", K_INT, F(n_heads), 1, 1024, 0, NULL, NULL, 0, 1, "N", "query heads NH"},
+    {"n-kv-heads", K_INT, F(n_kv_heads), 1, 1024, 0, NULL, NULL, 0, 1, "N", "key/value heads NKV (grouped-query attention)"},
+    {"hidden-dim", K_INT, F(hidden_dim), 1, 1 << 20, 0, NULL, NULL, 0, 1, "N", "SwiGLU hidden width H"},
+    {"seq", K_INT, F(seq), 2, 1 << 16, 0, NULL, NULL, 0, 1, "N", "sequence length T"},
+    GROUP("optimization"),
+    {"batch", K_INT, F(batch), 1, 1 << 16, 0, NULL, NULL, 0, 1, "N", "sequences per micro-batch B"},
+    {"grad-accum", K_INT, F(grad_accum), 1, 1 << 16, 0, NULL, "1", 0, 1, "N", "micro-batches per update"},
+    {"steps", K_LONG, F(steps), 0, BIG, 0, NULL, "2000", 1, 1, "N",
+     "updates; 0 = as many as fit in --max-minutes, the lr following the share of the time spent"},
+    {"max-minutes", K_F64, F(max_minutes), 0, 1e7, 0, NULL, "0", 1, 1, "M",
+     "stop (and save) when this run has used M minutes; 0 = no limit"},
+    {"stop-at", K_LONG, F(stop_at), 0, BIG, 0, NULL, NULL, 1, 1, NULL, NULL},   // SCRATCHLLAMA_STOP_AT
+    {"lr", K_F32, F(lr), 0, 10, 0, NULL, NULL, 0, 1, "X", "peak learning rate"},
+    {"min-lr", K_F32, F(min_lr), 0, 10, 0, NULL, NULL, 0, 1, "X", "final learning rate of the decay"},
+    {"warmup", K_LONG, F(warmup), 0, BIG, 0, NULL, NULL, 0, 1, "N", "linear warmup steps"},
+    {"lr-schedule", K_ENUM, F(lr_schedule), 0, 0, 0, "cosine,constant,wsd", "cosine", 0, 1, "S",
+     "the decay after warmup (train/schedule.h)"},
+    {"weight-decay", K_F32, F(weight_decay), 0, 10, 0, NULL, NULL, 0, 1, "X", "AdamW's decoupled weight decay"},
+    {"beta1", K_F32, F(beta1), 0, 0.999999, 0, NULL, "0.9", 0, 1, "X", "AdamW's first-moment decay"},
+    {"beta2", K_F32, F(beta2), 0, 0.999999, 0, NULL, "0.95", 0, 1, "X", "AdamW's second-moment decay"},
+    {"eps", K_F32, F(eps), 1e-30, 1, 0, NULL, "1e-8", 0, 1, "X", "AdamW's epsilon"},
+    {"grad-clip", K_F32, F(grad_clip), 0, 1e9, 0, NULL, "1.0", 0, 1, "X", "clip the global gradient norm to X; 0 = off"},
+    {"dropout", K_F32, F(dropout), 0, 0.95, 0, NULL, NULL, 0, 1, "P", "residual dropout while training; off in eval and sampling"},
+    {"decay-all", K_INT, F(decay_all), 0, 1, 0, NULL, "0", 0, 1, "0|1",
+     "1: decay every tensor (torch's AdamW on all parameters); 0: not the RMSNorm gains"},
+    {"seed", K_U64, F(seed), 0, 9.2e18, 0, NULL, "1337", 0, 1, "N", "initialization, shuffling, dropout and sampling"},
+    GROUP("evaluation, samples, checkpoints"),
+    {"eval-every", K_LONG, F(eval_every), 0, BIG, 0, NULL, "200", 1, 1, "N", "evaluate every N steps and at the end; 0 = only at the end"},
+    {"eval-batches", K_INT, F(eval_batches), 1, 1 << 20, 0, NULL, "32", 1, 1, "N", "validation batches per evaluation (capped at the val shard)"},
+    {"sample-every", K_LONG, F(sample_every), 0, BIG, 0, NULL, "500", 1, 1, "N", "print a sample every N steps and at the end; 0 = only at the end"},
+    {"sample-chars", K_INT, F(sample_chars), 0, 1 << 20, 0, NULL, "400", 1, 1, "N", "about how many characters a sample has"},
+    {"ckpt-dir", K_PATH, F(ckpt_dir), 0, 0, 0, NULL, "checkpoints", 1, 1, "DIR", "where model_<step>.bin, state_<step>.bin, model_best.bin go"},
+    {"ckpt-every", K_LONG, F(ckpt_every), 0, BIG, 0, NULL, "500", 1, 1, "N", "save every N steps (and always at the end); 0 = only at the end"},
+    {"keep-last", K_INT, F(keep_last), 1, 1 << 20, 0, NULL, "2", 1, 1, "K", "keep the newest K model/state pairs, plus model_best.bin"},
+    {"resume", K_PATH, F(resume), 0, 0, 0, NULL, NULL, 1, 1, "DIR",
+     "continue the run saved in DIR exactly: its settings come from the saved state; only the flags\n"
+     "marked [resume] may be given again"},
+    {"init", K_PATH, F(init), 0, 0, 0, NULL, NULL, 0, 1, "PATH",
+     "start from our checkpoint (model_*.bin) or a Hugging Face Llama folder (config.json +\n"
+     "safetensors; its tokenizer.model if any; its attention_dropout as --att-dropout's default)"},
+    {"threads", K_INT, F(threads), 0, 4096, 0, NULL, "0", 1, 1, "N", "OpenMP + OpenBLAS threads; 0 = all cores"},
+    {"log", K_PATH, F(log), 0, 0, 0, NULL, NULL, 1, 1, "FILE", "CSV: step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s"},
+    {"shuffle", K_INT, F(shuffle), 0, 1, 0, NULL, "1", 0, 1, "0|1",
+     "1: a seeded random order of rows each epoch; 0: sequential, wrapping around like llm.c"},
+    // appended by later state versions
+    {"att-dropout", K_F32, F(att_dropout), 0, 0.95, 0, NULL, NULL, 0, 2, "P", "dropout on the attention probabilities while training"},
+    {"decay-frac", K_F32, F(decay_frac), 0, 1, 1, NULL, "0.5", 0, 3, "F",
+     "wsd: hold the peak lr, then decay linearly to --min-lr over the last F of the steps after warmup"},
+    GROUP("looking inside"),
+    {"profile", K_SWITCH, F(profile), 0, 0, 0, NULL, NULL, 1, 0, NULL,
+     "print where a training step's time goes, per op (forward, backward), data loading and the\n"
+     "optimizer, in ms per step, at the end"},
+    {"trace-step", K_LONG, F(trace_step), -1, BIG, 0, NULL, "-1", 1, 0, "N",
+     "at update N, print each op's output shape and the mean/std/max of its output and of its\n"
+     "gradient (-1 = off)"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+_Static_assert(N_ROWS <= (int)sizeof(((OptionsGiven *)0)->row), "OptionsGiven too small for the table");
+
+// Presets: values for the rows they name, applied where the command line gave none.
+static const struct { const char *name, *values; } presets[] = {
+    // tiny: about 1M parameters, trains in minutes on 2 cores. In a 10-minute budget it sees
+    // make train's 0.34M training tokens ~16 times: without dropout val loss turns up after a
+    // third of the run; dropout 0.1 on the attention probabilities and 0.025 on the residual
+    // branches, weight decay 1.0, and the lr held at 3e-3 for the first half of the steps after
+    // warmup and then linear down to 3e-5 (wsd) measured best (docs/training.md, "Choosing the
+    // tiny preset")
+    {"tiny", "dim=128 n-layers=4 n-heads=4 n-kv-heads=2 hidden-dim=384 seq=256 batch=8 lr=3e-3 min-lr=3e-5 "
+             "dropout=0.025 att-dropout=0.1 weight-decay=1.0 warmup=100 lr-schedule=wsd decay-frac=0.5"},
+    // small: ~10M parameters, for a longer run or a faster machine (dropout: it sees many epochs)
+    {"small", "dim=384 n-layers=6 n-heads=6 n-kv-heads=2 hidden-dim=1024 seq=256 batch=16 lr=1e-3 min-lr=1e-4 "
+              "dropout=0.1 att-dropout=0 weight-decay=0.1 warmup=200 lr-schedule=cosine decay-frac=0.5"},
+};
+#define N_PRESETS (int)(sizeof presets / sizeof presets[0])
+
+static int find_row(const char *name) {
+    for (int i = 0; i < N_ROWS; i++)
+        if (rows[i].kind != K_GROUP && !strcmp(rows[i].name, name)) return i;
+    return -1;
+}
+
+int options_given(const OptionsGiven *given, const char *name) {
+    int i = find_row(name);
+    return i >= 0 && given->row[i];
+}
+
+// The index of s in "a,b,c", or -1.
+static int choice_index(const char *choices, const char *s) {
+    size_t n = strlen(s);
+    int i = 0;
+    for (const char *c = choices; *c; i++) {
+        const char *end = strchr(c, ',');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        if (len == n && !strncmp(c, s, n)) return i;
+        if (!end) break;
+        c = end + 1;
+    }
+    return -1;
+}
+
+static int in_range(const Row *r, double v) {
+    return r->open_lo ? v > r->lo && v <= r->hi : v >= r->lo && v <= r->hi;
+}
+
+// Parses one value into its field; dies with "--name: expected ..., got "s"".
+static void set_value(const Row *r, TrainOptions *o, const char *s) {
+    char *dst = (char *)o + r->off;
+    switch (r->kind) {
+    case K_PATH:
+        if (strlen(s) >= r->size) die("--%s: path too long", r->name);
+        strcpy(dst, s);
+        break;
+    case K_CHOICE:
+        if (choice_index(r->choices, s) < 0 || strlen(s) >= r->size)
+            die("--%s: expected one of %s, got \"%s\"", r->name, r->choices, s);
+        strcpy(dst, s);
+        break;
+    case K_ENUM: {
+        int i = choice_index(r->choices, s);
+        if (i < 0) die("--%s: expected one of %s, got \"%s\"", r->name, r->choices, s);
+        *(int *)dst = i;
+        break;
+    }
+    case K_INT: *(int *)dst = (int)flag_long(r->name, s, (long)r->lo, (long)r->hi); break;
+    case K_LONG: *(long *)dst = flag_long(r->name, s, (long)r->lo, (long)r->hi); break;
+    case K_U64: *(uint64_t *)dst = (uint64_t)flag_long(r->name, s, (long)r->lo, 0x7fffffffffffffffL); break;
+    case K_F32: case K_F64: {
+        double v = r->open_lo ? flag_double_above(r->name, s, r->lo, r->hi) : flag_double(r->name, s, r->lo, r->hi);
+        if (r->kind == K_F32) *(float *)dst = (float)v; else *(double *)dst = v;
+        break;
+    }
+    case K_SWITCH: *(int *)dst = 1; break;
+    case K_GROUP: break;
+    }
+}
+
+// "name=value name=value": the preset's values for the rows the command line left unset.
+static void apply_preset(TrainOptions *o, const OptionsGiven *given) {
+    int p = choice_index("tiny,small", o->preset);
+    if (p < 0) die("--preset: expected one of tiny,small, got \"%s\"", o->preset);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", presets[p].values);
+    for (char *save, *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        int i = find_row(kv);
+        if (i >= 0 && !given->row[i]) set_value(&rows[i], o, eq + 1);
+    }
+}
+
+void options_parse(int argc, char **argv, TrainOptions *o, OptionsGiven *given) {
+    memset(o, 0, sizeof *o);
+    memset(given, 0, sizeof *given);
+    for (int i = 0; i < N_ROWS; i++)
+        if (rows[i].def) set_value(&rows[i], o, rows[i].def);
+    struct option lo[N_ROWS + 2];
+    int n = 0;
+    for (int i = 0; i < N_ROWS; i++)
+        if (rows[i].kind != K_GROUP && rows[i].help)   // rows without help are not flags
+            lo[n++] = (struct option){rows[i].name, rows[i].kind == K_SWITCH ? no_argument : required_argument, 0, 256 + i};
+    lo[n++] = (struct option){"help", no_argument, 0, 'h'};
+    lo[n] = (struct option){0, 0, 0, 0};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        if (c == 'h') { options_usage(stdout); exit(0); }
+        if (c == ':') die("%s needs a value (see --help)", argv[optind - 1]);
+        if (c < 256 || c >= 256 + N_ROWS) die("unknown option %s (see --help)", argv[optind - 1]);
+        given->row[c - 256] = 1;
+        set_value(&rows[c - 256], o, optarg ? optarg : "");
+    }
+    if (optind < argc) die("unexpected argument \"%s\" (see --help)", argv[optind]);
+    const char *stop = getenv("SCRATCHLLAMA_STOP_AT");   // tests: stop as if interrupted
+    if (stop && *stop) {
+        int i = find_row("stop-at");
+        set_value(&rows[i], o, stop);
+        given->row[i] = 1;
+    }
+    apply_preset(o, given);
+}
+
+void options_usage(FILE *f) {
+    fprintf(f, "usage: bin/train [options]\n"
+               "Train a Llama on token shards (bin/prepare writes them). Defaults train the tiny preset on\n"
+               "tiny Shakespeare as `make train` prepares it.\n");
+    for (int i = 0; i < N_ROWS; i++) {
+        const Row *r = &rows[i];
+        if (r->kind == K_GROUP) { fprintf(f, "\n%s\n", r->name); continue; }
+        if (!r->help) continue;
+        char flag[64], def[160] = "";
+        snprintf(flag, sizeof flag, "--%s%s%s", r->name, r->meta ? " " : "", r->meta ? r->meta : "");
+        // the default, or each preset's value
+        char pv[128] = "";
+        for (int p = 0; p < N_PRESETS; p++) {
+            const char *at = strstr(presets[p].values, r->name);
+            size_t nl = strlen(r->name);
+            while (at && !((at == presets[p].values || at[-1] == ' ') && at[nl] == '=')) at = strstr(at + 1, r->name);
+            if (!at) continue;
+            int len = (int)strcspn(at + nl + 1, " ");
+            snprintf(pv + strlen(pv), sizeof pv - strlen(pv), "%s%s %.*s", pv[0] ? ", " : "", presets[p].name, len, at + nl + 1);
+        }
+        if (strstr(r->help, "(default")) def[0] = '\0';   // the help says it
+        else if (pv[0]) snprintf(def, sizeof def, " (%s)", pv);
+        else if (r->kind == K_SWITCH) snprintf(def, sizeof def, " (default off)");
+        else if (r->def) snprintf(def, sizeof def, " (default %s)", r->def);
+        else if (r->kind == K_PATH || r->kind == K_CHOICE) snprintf(def, sizeof def, " (default none)");
+        // the help text, its continuation lines indented under it
+        fprintf(f, "  %-22s ", flag);
+        if (strlen(flag) > 22) fprintf(f, "\n  %-22s ", "");
+        for (const char *h = r->help; *h; h++) {
+            fputc(*h, f);
+            if (*h == '\n') fprintf(f, "  %-22s ", "");
+        }
+        fprintf(f, "%s%s\n", def, r->resume ? " [resume]" : "");
+    }
+    fprintf(f, "  %-22s this text\n", "--help");
+}
+
+void options_check(const TrainOptions *o, const char *where) {
+    for (int i = 0; i < N_ROWS; i++) {
+        const Row *r = &rows[i];
+        const char *p = (const char *)o + r->off;
+        int ok = 1;
+        switch (r->kind) {
+        case K_INT: ok = in_range(r, *(const int *)p); break;
+        case K_LONG: ok = in_range(r, (double)*(const long *)p); break;
+        case K_F32: ok = in_range(r, *(const float *)p); break;
+        case K_F64: ok = in_range(r, *(const double *)p); break;
+        case K_ENUM: ok = *(const int *)p >= 0 && *(const int *)p < 3; break;
+        case K_CHOICE: ok = !p[0] || choice_index(r->choices, p) >= 0; break;
+        case K_PATH: ok = memchr(p, 0, r->size) != NULL; break;
+        default: break;
+        }
+        if (!ok) die("%s: the saved setting --%s is out of range (not a state file bin/train wrote?)", where, r->name);
+    }
+}
+
+void options_merge_resume(TrainOptions *o, const TrainOptions *saved, const OptionsGiven *given) {
+    for (int i = 0; i < N_ROWS; i++)
+        if (given->row[i] && !rows[i].resume)
+            die("--%s cannot change on --resume (the run keeps its saved settings; use --init to start a new run "
+                "from a checkpoint)", rows[i].name);
+    TrainOptions now = *o;
+    *o = *saved;
+    for (int i = 0; i < N_ROWS; i++)   // what a resume may set, and the settings no state holds
+        if ((given->row[i] && rows[i].resume) || (!rows[i].saved && rows[i].kind != K_GROUP))
+            memcpy((char *)o + rows[i].off, (char *)&now + rows[i].off, rows[i].size);
+    strcpy(o->resume, now.resume);
+    o->init[0] = '\0';
+    if (!options_given(given, "stop-at")) o->stop_at = 0;   // a stop point belongs to the run that reached it
+    // checkpoints continue where they were unless --ckpt-dir moves them
+    if (!options_given(given, "ckpt-dir")) strcpy(o->ckpt_dir, now.resume);
+}
+
+static void put_row(SerialOut *out, const Row *r, const TrainOptions *o) {
+    const char *p = (const char *)o + r->off;
+    switch (r->kind) {
+    case K_PATH: case K_CHOICE: ser_str(out, p); break;
+    case K_INT: case K_ENUM: ser_i32(out, *(const int *)p); break;
+    case K_LONG: ser_u64(out, (uint64_t)*(const long *)p); break;
+    case K_U64: ser_u64(out, *(const uint64_t *)p); break;
+    case K_F32: ser_f32(out, *(const float *)p); break;
+    case K_F64: ser_f64(out, *(const double *)p); break;
+    default: break;
+    }
+}
+
+static void get_row(SerialIn *in, const Row *r, TrainOptions *o) {
+    char *p = (char *)o + r->off;
+    switch (r->kind) {
+    case K_PATH: case K_CHOICE: des_str(in, p, r->size); break;
+    case K_INT: case K_ENUM: *(int *)p = des_i32(in); break;
+    case K_LONG: *(long *)p = (long)des_u64(in); break;
+    case K_U64: *(uint64_t *)p = des_u64(in); break;
+    case K_F32: *(float *)p = des_f32(in); break;
+    case K_F64: *(double *)p = des_f64(in); break;
+    default: break;
+    }
+}
+
+void options_put(SerialOut *out, const TrainOptions *o) {
+    for (int i = 0; i < N_ROWS; i++)
+        if (rows[i].saved == 1) put_row(out, &rows[i], o);
+}
+
+void options_get(SerialIn *in, TrainOptions *o) {
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < N_ROWS; i++) {
+        if (rows[i].saved == 1) get_row(in, &rows[i], o);
+        else if (rows[i].def) set_value(&rows[i], o, rows[i].def);   // for a file that predates the row
+    }
+}
+
+void options_put_later(SerialOut *out, const TrainOptions *o) {
+    for (int v = 2; v < 100; v++)
+        for (int i = 0; i < N_ROWS; i++)
+            if (rows[i].saved == v) put_row(out, &rows[i], o);
+}
+
+void options_get_later(SerialIn *in, TrainOptions *o, uint32_t version) {
+    for (uint32_t v = 2; v <= version && v < 100; v++)
+        for (int i = 0; i < N_ROWS; i++)
+            if (rows[i].saved == (int)v) get_row(in, &rows[i], o);
+}

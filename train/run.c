@@ -1,0 +1,312 @@
+// train/run.c — setting a training run up (settings, model, tokenizer, data, optimizer state,
+// checkpoint directory, log) and saving it so that --resume continues it bit for bit.
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <omp.h>
+#include <cblas.h>
+
+#include "data/atomic_file.h"
+#include "data/cpu_load.h"
+#include "data/errors.h"
+#include "data/rng.h"
+#include "data/serial.h"
+#include "model/checkpoint.h"
+#include "model/hf_loader.h"
+#include "train/adamw.h"
+#include "train/run.h"
+
+double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// SIGINT / SIGTERM: finish the step, save, exit 0. The handler is one-shot (SA_RESETHAND),
+// so a second Ctrl-C kills at once — the atomic writes keep the previous checkpoint valid.
+volatile int run_stop_requested = 0;
+static void on_signal(int sig) { (void)sig; run_stop_requested = 1; }
+
+void run_save(Run *r) {
+    char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64], err[512];
+    const char *dir = r->o.ckpt_dir;
+    ckpt_model_path(mp, sizeof mp, dir, r->st.step);
+    ckpt_state_path(sp, sizeof sp, dir, r->st.step);
+    r->st.model_checksum = checksum64(r->m->params_memory, r->m->num_parameters * sizeof(float));
+    r->st.data = dataloader_get_state(&r->train);
+    r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
+    double banked = r->st.elapsed_s;
+    // model first, then state: --resume only trusts a state whose model is already complete
+    if (checkpoint_save_step(r->m, mp, r->tok_path, r->o.pattern, r->st.step, err, sizeof err) ||
+        train_state_save(sp, &r->st, r->adam_m, r->adam_v, r->m->num_parameters, err, sizeof err))
+        die("saving checkpoint: %s (the previous checkpoint is intact)", err);
+    r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
+    ckpt_prune(dir, r->o.keep_last);
+}
+
+// Finds the newest checkpoint pair in dir that loads and agrees; dies if there is none.
+static Model *load_resume(Run *r) {
+    const char *dir = r->o.resume;
+    size_t n;
+    uint64_t *steps = ckpt_list_steps(dir, &n);
+    if (!steps) die("--resume %s: cannot read the directory: %s", dir, strerror(errno));
+    if (n == 0) die("--resume %s: no state_<step>.bin in it", dir);
+    char err[1400], last_err[1400] = "";
+    for (size_t i = 0; i < n; i++) {
+        char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64];
+        ckpt_model_path(mp, sizeof mp, dir, steps[i]);
+        ckpt_state_path(sp, sizeof sp, dir, steps[i]);
+        CheckpointInfo info;
+        Model *m = checkpoint_load_info(mp, &info, err, sizeof err);
+        if (m) {
+            float *am = malloc(m->num_parameters * sizeof(float)), *av = malloc(m->num_parameters * sizeof(float));
+            if (!am || !av) die("out of memory for the optimizer state");
+            if (train_state_load(sp, &r->st, am, av, m->num_parameters, err, sizeof err) == 0) {
+                uint64_t sum = checksum64(m->params_memory, m->num_parameters * sizeof(float));
+                if (r->st.step == steps[i] && sum == r->st.model_checksum) {
+                    r->adam_m = am; r->adam_v = av;
+                    free(steps);
+                    return m;
+                }
+                snprintf(err, sizeof err, "%.600s does not belong to %.600s", sp, mp);
+            }
+            free(am); free(av);
+            model_free(m);
+        }
+        if (i + 1 < n) fprintf(stderr, "train: skipping step %" PRIu64 " checkpoint: %s\n", steps[i], err);
+        snprintf(last_err, sizeof last_err, "%s", err);
+    }
+    free(steps);
+    die("--resume %s: no loadable checkpoint (%s)", dir, last_err);
+}
+
+// The tokenizer (optional): vocabulary size, bytes per token for bits/byte, samples.
+static void open_tokenizer(Run *r) {
+    TrainOptions *o = &r->o;
+    char err[1200];
+    if (!o->tokenizer[0]) return;
+    // the pattern: --pattern, else the one bin/bpe-train recorded beside the vocabulary, else
+    // the one an original file's size implies; a --pattern other than the recorded one fails
+    r->tok = tiktoken_load(o->tokenizer, o->pattern[0] ? o->pattern : NULL, err, sizeof err);
+    if (!r->tok) die("--tokenizer %s", err);
+    strcpy(o->pattern, tiktoken_pattern_name(r->tok));
+    // absolute, so bin/infer finds it from any directory (the sha256 beside it catches a file
+    // that changed since)
+    r->tok_path = realpath(o->tokenizer, NULL);
+    if (!r->tok_path) die("--tokenizer %s: %s", o->tokenizer, strerror(errno));
+    int V = tiktoken_vocab_size(r->tok);
+    r->token_bytes = calloc(V, sizeof(int));
+    if (!r->token_bytes) die("out of memory");
+    for (int i = 0; i < V; i++) {
+        size_t len = 0;
+        if (tiktoken_token_bytes(r->tok, i, &len)) r->token_bytes[i] = (int)len;
+    }
+}
+
+// --init: our checkpoint, or a Hugging Face folder (f32 copies of its weights). The RoPE table
+// covers what the run needs (--seq, and 4096 positions for samples and later inference), capped
+// at the model's max_position_embeddings.
+static Model *init_from(Run *r, const Config *hf_cfg, int vocab) {
+    TrainOptions *o = &r->o;
+    char err[1200];
+    Model *m;
+    if (hf_cfg) {
+        int max_pos = hf_cfg->max_seq_len, want = o->seq > 4096 ? o->seq : 4096;
+        if (o->seq > max_pos) die("--seq %d is longer than the model's max_position_embeddings %d", o->seq, max_pos);
+        HfModel hf;
+        if (hf_load(&hf, o->init, 1, want < max_pos ? want : max_pos, err, sizeof err) != 0) die("--init: %s", err);
+        m = hf.model;
+        hf.model = NULL;
+        hf_free(&hf);
+    } else {
+        CheckpointInfo info;
+        m = checkpoint_load_info(o->init, &info, err, sizeof err);
+        if (!m) die("--init: %s", err);
+    }
+    if (m->config.vocab_size != vocab)
+        die("--init %s: the model's vocabulary is %d but the data/tokenizer use %d", o->init, m->config.vocab_size, vocab);
+    o->dim = m->config.dim; o->n_layers = m->config.n_layers; o->n_heads = m->config.n_heads;
+    o->n_kv_heads = m->config.n_kv_heads; o->hidden_dim = m->config.hidden_dim;
+    return m;
+}
+
+static Model *fresh_model(const TrainOptions *o, int vocab) {
+    char err[512];
+    Config c;
+    memset(&c, 0, sizeof c);
+    c.dim = o->dim; c.n_layers = o->n_layers; c.n_heads = o->n_heads; c.n_kv_heads = o->n_kv_heads;
+    if (o->dim % o->n_heads) die("--dim %d is not a multiple of --n-heads %d", o->dim, o->n_heads);
+    c.head_dim = o->dim / o->n_heads;
+    c.hidden_dim = o->hidden_dim; c.vocab_size = vocab; c.max_seq_len = o->seq;
+    c.norm_eps = 1e-5f; c.rope_theta = 10000.0f; c.tied_embeddings = 1;
+    Model *m = model_create(&c, 1, err, sizeof err);
+    if (!m) die("model: %s", err);
+    model_init_random(m, o->seed);
+    model_point_weights(m);
+    return m;
+}
+
+// The checkpoint directory: create it, refuse to mix two runs in it, prove it is writable now
+// rather than after an hour of training.
+static void prepare_ckpt_dir(Run *r) {
+    const char *dir = r->o.ckpt_dir;
+    char err[1200];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) die("--ckpt-dir %s: %s", dir, strerror(errno));
+    int stale = ckpt_remove_stale_temps(dir);
+    if (stale) fprintf(stderr, "train: removed %d unfinished temporary file(s) of a killed run from %s\n", stale, dir);
+    if (!r->resumed) {
+        size_t n;
+        uint64_t *old = ckpt_list_steps(dir, &n);
+        if (old && n > 0)
+            die("--ckpt-dir %s already holds a run (state_%08" PRIu64 ".bin): continue it with --resume %s, or use another --ckpt-dir",
+                dir, old[0], dir);
+        free(old);
+    }
+    char probe[TRAIN_PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s/.write_test", dir);
+    AtomicFile af;
+    if (atomic_open(&af, probe, err, sizeof err)) die("--ckpt-dir: %s", err);
+    atomic_abort(&af);
+}
+
+void run_init(Run *r, int argc, char **argv) {
+    memset(r, 0, sizeof *r);
+    TrainOptions *o = &r->o;
+    options_parse(argc, argv, o, &r->given);
+    const char *nan_at = getenv("SCRATCHLLAMA_DEBUG_NAN_AT");   // tests: poison a gradient
+    r->debug_nan_at = nan_at && *nan_at ? flag_long("SCRATCHLLAMA_DEBUG_NAN_AT", nan_at, 0, 1L << 40) : -1;
+    char err[1200];
+
+    // ---- the model: resumed, initialized from a checkpoint, or fresh ----
+    Model *m = NULL;
+    r->resumed = o->resume[0] != '\0';
+    if (r->resumed) {
+        TrainOptions now = *o;
+        m = load_resume(r);
+        TrainOptions saved = r->st.opts;
+        *o = now;
+        options_merge_resume(o, &saved, &r->given);
+        options_check(o, o->resume);
+    } else if (o->init[0]) {
+        static const char *shape[] = {"dim", "n-layers", "n-heads", "n-kv-heads", "hidden-dim"};
+        for (int i = 0; i < 5; i++)
+            if (options_given(&r->given, shape[i]))
+                die("shape flags cannot be combined with --init (the shape comes from the checkpoint)");
+    }
+    if (o->threads > 0) { omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
+    cpu_load_warn("train", omp_get_max_threads());
+    if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
+    if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
+
+    // --init from a Hugging Face folder: its tokenizer.model if there is one (none is needed:
+    // the shards hold ids, checked against the model's vocabulary; a tokenizer adds bits/byte
+    // and text samples), its attention_dropout unless --att-dropout says otherwise
+    struct stat st;
+    int init_hf = !m && o->init[0] && stat(o->init, &st) == 0 && S_ISDIR(st.st_mode);
+    Config hf_cfg;
+    if (init_hf) {
+        HfModel ids;
+        if (hf_read_config(&hf_cfg, &ids, o->init, 0, err, sizeof err) != 0) die("--init: %s", err);
+        if (!options_given(&r->given, "tokenizer")) {
+            snprintf(o->tokenizer, sizeof o->tokenizer, "%.900s/tokenizer.model", o->init);
+            if (access(o->tokenizer, R_OK) != 0) o->tokenizer[0] = '\0';
+        }
+        if (!options_given(&r->given, "att-dropout")) o->att_dropout = hf_cfg.att_dropout;
+    }
+    open_tokenizer(r);
+
+    // ---- data ----
+    if (dataloader_init(&r->train, o->data, o->batch, o->seq, o->shuffle, rng_derive(o->seed, 1), err, sizeof err))
+        die("--data: %s", err);
+    if (dataloader_init(&r->val, o->val_data, o->batch, o->seq, 0, 0, err, sizeof err))
+        die("--val-data: %s", err);
+    if (r->val.n_shards > 1)   // an evaluation reads from the start of the first shard only
+        die("--val-data: %d files match \"%s\"; evaluation takes one shard", r->val.n_shards, o->val_data);
+    int max_tok = dataloader_max_token(&r->train), vmax = dataloader_max_token(&r->val);
+    if (vmax > max_tok) max_tok = vmax;
+    int vocab = r->tok ? tiktoken_vocab_size(r->tok) : init_hf ? hf_cfg.vocab_size : max_tok + 1;
+    if (max_tok >= vocab && !r->tok)
+        die("the shards hold token id %d but the model's vocabulary has only %d ids", max_tok, vocab);
+    if (max_tok >= vocab)
+        die("the shards hold token id %d but the tokenizer %s has only %d ids (shards made with another tokenizer?)",
+            max_tok, o->tokenizer, vocab);
+
+    if (!m && o->init[0]) m = init_from(r, init_hf ? &hf_cfg : NULL, vocab);
+    if (!m) m = fresh_model(o, vocab);
+    r->m = m;
+    if (r->resumed && m->config.vocab_size != vocab)
+        die("--resume: the checkpoint's vocabulary is %d but the data/tokenizer use %d", m->config.vocab_size, vocab);
+    m->config.dropout = o->dropout;
+    m->config.att_dropout = o->att_dropout;   // a training setting: checkpoints do not carry it
+    if (o->seq > m->config.max_seq_len) die("--seq %d is longer than the model's max_seq_len %d", o->seq, m->config.max_seq_len);
+    // the sampler's KV cache: a sample is a few hundred tokens, never more than 1024 positions
+    r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
+    if (model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
+
+    // ---- optimizer state: fresh zeros unless resumed ----
+    size_t np = m->num_parameters;
+    if (!r->resumed) {
+        r->adam_m = calloc(np, sizeof(float));
+        r->adam_v = calloc(np, sizeof(float));
+        if (!r->adam_m || !r->adam_v) die("out of memory for the optimizer state (%zu parameters)", np);
+        r->st.sample_rng = rng_derive(o->seed, 3);
+        r->st.dropout_seed = rng_derive(o->seed, 2);
+        r->st.best_val = INFINITY;
+    } else if (dataloader_set_state(&r->train, r->st.data, err, sizeof err)) {
+        die("--resume: %s", err);
+    }
+    r->st.opts = *o;
+    m->dropout_seed = r->st.dropout_seed;
+    // weight decay on matrices; RMSNorm gains only with --decay-all (see train/adamw.h)
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) r->decay[t] = adamw_decays(param_tensor_names[t], o->decay_all);
+
+    prepare_ckpt_dir(r);
+    if (o->log[0]) r->log = open_log(o->log, (long)r->st.step, r->resumed);
+    r->tty = isatty(fileno(stdout));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int B = o->batch, T = o->seq, A = o->grad_accum;
+    r->tokens_per_step = (long)B * T * A;
+    printf("model: dim %d, %d layers, %d heads (%d kv), hidden %d, vocab %d, seq %d: %zu parameters\n",
+           m->config.dim, m->config.n_layers, m->config.n_heads, m->config.n_kv_heads, m->config.hidden_dim,
+           m->config.vocab_size, T, np);
+    if (r->train.n_shards > 1)
+        printf("data: %d train shards, one per epoch in turn (%zu tokens in the first), %zu val tokens; "
+               "%ld tokens per step (batch %d x seq %d x accum %d)\n", r->train.n_shards,
+               r->train.shards[0].num_tokens, r->val.shard->num_tokens, r->tokens_per_step, B, T, A);
+    else
+        printf("data: %zu train tokens, %zu val tokens; %ld tokens per step (batch %d x seq %d x accum %d)\n",
+               r->train.shard->num_tokens, r->val.shard->num_tokens, r->tokens_per_step, B, T, A);
+    if (r->resumed) printf("resumed from %s at step %" PRIu64 "\n", o->resume, r->st.step);
+    fflush(stdout);
+
+    // ---- the schedule ----
+    r->time_mode = o->steps == 0;
+    r->total = r->time_mode ? (long)r->st.step + (1L << 40) : o->steps;   // time mode: unknown yet
+    r->lr = (LrConfig){(LrSchedule)o->lr_schedule, o->lr, o->min_lr, o->warmup, r->total, o->decay_frac};
+    r->budget_s = o->max_minutes * 60.0;
+    r->warm_end_t = -1;
+    r->pending_val = NAN;
+    r->run_start = now_s();
+    m->training = 1;
+}
+
+void run_free(Run *r) {
+    if (r->log) fclose(r->log);
+    dataloader_free(&r->train);
+    dataloader_free(&r->val);
+    free(r->adam_m); free(r->adam_v); free(r->token_bytes); free(r->tok_path);
+    if (r->tok) tiktoken_free(r->tok);
+    model_free(r->m);
+}

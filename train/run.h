@@ -1,0 +1,76 @@
+// train/run.h — one training run: what bin/train holds while it trains, and the pieces its main
+// is made of (train/run.c sets it up and saves it, train/step.c steps it, train/report.c says
+// how it goes).
+#pragma once
+#include <stdio.h>
+#include "data/dataloader.h"
+#include "data/tiktoken.h"
+#include "model/model.h"
+#include "train/options.h"
+#include "train/schedule.h"
+#include "train/state.h"
+
+// why the loop ended
+typedef enum { STOP_DONE, STOP_INTERRUPTED, STOP_AT, STOP_TIME } StopReason;
+
+typedef struct {
+    TrainOptions o;
+    OptionsGiven given;
+    int resumed;
+    Model *m;
+    Tiktoken *tok;            // NULL without a tokenizer
+    char *tok_path;           // its absolute path, recorded in model checkpoints
+    int *token_bytes;         // (V) bytes each token decodes to, for bits per byte
+    DataLoader train, val;
+    float *adam_m, *adam_v;   // AdamW moments, one per parameter
+    int decay[NUM_PARAM_TENSORS];
+    LrConfig lr;
+    TrainState st;            // step, data position, RNGs, best val, ...
+    long tokens_per_step;
+    // the time budget (--steps 0 --max-minutes): the lr follows the share of the time spent
+    int time_mode;
+    double run_start, budget_s, eval_s, warm_end_t;
+    long total;               // planned updates (time mode: estimated from the time's progress)
+    int final_update;         // time mode: the update just made was the budget's last
+    long debug_nan_at;        // tests: SCRATCHLLAMA_DEBUG_NAN_AT poisons one gradient at this step
+    FILE *log;
+    int tty, bar_open;        // stdout is a terminal; a bar line is drawn and not yet ended
+    float pending_val;        // val loss evaluated at this step, logged with its train row
+    int sample_len;           // positions the sampler's KV cache holds
+} Run;
+
+// What one update did.
+typedef struct {
+    float loss;               // mean training loss over the step's micro-batches
+    float lr;
+    double norm;              // global gradient norm before clipping
+    double ms, data_s, opt_s; // wall time of the step, of its batches, of norm+clip+AdamW
+} StepResult;
+
+double now_s(void);
+
+// run.c
+void run_init(Run *r, int argc, char **argv);  // settings, model, tokenizer, data, optimizer, log
+void run_free(Run *r);
+void run_save(Run *r);                           // model_<step>.bin then state_<step>.bin, pruned
+extern volatile int run_stop_requested;         // SIGINT / SIGTERM arrived
+
+// step.c
+StepResult train_step(Run *r, long step);       // forward, backward, clip, lr, AdamW: one update
+// 1 when the time budget leaves no room for another step of step_s seconds and the final
+// evaluation after it
+int run_budget_spent(const Run *r, double step_s);
+float evaluate(Run *r, double *bpb, int *batches);
+void sample(Run *r, const char *title);
+
+// report.c
+typedef struct { long steps; double step_s, data_s, opt_s; } Profile;
+void print_profile(const Model *m, const Profile *p, long tokens_per_step);
+void bar_break(Run *r);
+void progress(Run *r, long step, const StepResult *s);
+void log_row(Run *r, long step, float train_loss, float val_loss, float lr, float norm, double tps);
+FILE *open_log(const char *path, long from, int resumed);
+// --trace-step: begin hooks model_backward, forward prints the forward's activations, end unhooks
+void trace_step_begin(Model *m);
+void trace_step_forward(const Model *m);
+void trace_step_end(Model *m);

@@ -1,0 +1,171 @@
+// train/step.c — one training update, an evaluation, a sample.
+//
+// One update (train_step):
+//   for each of grad_accum micro-batches:  batch -> model_forward (loss) -> model_backward (+= grads)
+//   grads /= grad_accum;  norm = ||grads||;  clip to --grad-clip;  lr = schedule(step);  AdamW
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/errors.h"
+#include "infer/sampler.h"
+#include "train/adamw.h"
+#include "train/run.h"
+
+// The first parameter tensor whose gradient (or value) is not finite; NULL when all are.
+static const char *first_nonfinite(const Model *m, const float *base, size_t *index) {
+    size_t off = 0;
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
+        for (size_t i = 0; i < m->param_sizes[t]; i++)
+            if (!isfinite(base[off + i])) { *index = i; return param_tensor_names[t]; }
+        off += m->param_sizes[t];
+    }
+    return NULL;
+}
+
+// The learning rate of update `step`. With a step count: the schedule of step / total. With a
+// time budget: after warmup, the schedule of the share of the budget's training time spent
+// (training stops by `end`, which leaves room for the final evaluation), so the decay ends
+// when the budget does however fast the machine runs; r->total becomes the step count that
+// this progress implies (lr_at's f = (s - w) / (total - 1 - w)), for the progress line and for
+// a resume, which then continues step by step.
+static float lr_now(Run *r, long step, double step_start) {
+    if (!r->time_mode) return lr_at(&r->lr, step);
+    long w = r->o.warmup;
+    double t = now_s() - r->run_start, end = r->budget_s - r->eval_s - 1.0, f = 0;
+    if (step >= w) {
+        if (r->warm_end_t < 0) r->warm_end_t = step_start - r->run_start;   // the first step after warmup
+        f = end > r->warm_end_t ? (t - r->warm_end_t) / (end - r->warm_end_t) : 1.0;
+        // no time for another step of this one's length: this is the last, at the end of the decay
+        if (run_budget_spent(r, now_s() - step_start)) { f = 1.0; r->final_update = 1; }
+    }
+    if (f > 0 && f < 1) {
+        long total = w + 1 + (long)ceil((step - w) / f);
+        r->total = r->o.steps = r->st.opts.steps = r->lr.total = total > step + 1 ? total : step + 2;
+    }
+    return lr_at_progress(&r->lr, step, f);
+}
+
+int run_budget_spent(const Run *r, double step_s) {
+    return r->budget_s > 0 && now_s() - r->run_start + step_s + r->eval_s + 1.0 > r->budget_s;
+}
+
+StepResult train_step(Run *r, long step) {
+    Model *m = r->m;
+    const TrainOptions *o = &r->o;
+    int A = o->grad_accum;
+    StepResult s = {0};
+    double t0 = now_s();
+    int trace = step == o->trace_step;
+    model_zero_grad(m);
+    for (int a = 0; a < A; a++) {
+        double td = now_s();
+        dataloader_next_batch(&r->train);
+        s.data_s += now_s() - td;
+        m->dropout_step = (uint64_t)step * A + a;     // a fresh, reproducible dropout mask
+        r->st.dropout_step = m->dropout_step + 1;
+        float l = model_forward(m, r->train.inputs, r->train.targets, o->batch, o->seq);
+        if (!isfinite(l)) {
+            size_t idx;
+            const char *bad = first_nonfinite(m, m->params_memory, &idx);
+            if (bad) die("step %ld: loss is %f; parameter %s[%zu] is not finite (last good checkpoint kept in %s)",
+                         step, l, bad, idx, o->ckpt_dir);
+            die("step %ld: loss is %f (last good checkpoint kept in %s)", step, l, o->ckpt_dir);
+        }
+        if (trace && a == 0) { trace_step_forward(m); trace_step_begin(m); }
+        model_backward(m);
+        if (trace && a == 0) trace_step_end(m);
+        s.loss += l / A;
+    }
+    double t_opt = now_s();
+    size_t np = m->num_parameters;
+    if (step == r->debug_nan_at) m->grads.wq[0] = NAN;
+    if (A > 1)   // backward summed A mean-gradients; the update wants their mean
+        for (size_t i = 0; i < np; i++) m->grads_memory[i] /= A;
+    s.norm = grad_global_norm(m->grads_memory, np);
+    if (!isfinite(s.norm)) {
+        size_t idx = 0;
+        const char *bad = first_nonfinite(m, m->grads_memory, &idx);
+        die("step %ld: gradient of %s[%zu] is not finite (last good checkpoint kept in %s)", step,
+            bad ? bad : "?", idx, o->ckpt_dir);
+    }
+    grad_clip(m->grads_memory, np, s.norm, o->grad_clip);
+    s.lr = lr_now(r, step, t0);
+    adamw_update_tensors(m->params_memory, m->grads_memory, r->adam_m, r->adam_v, m->param_sizes, r->decay,
+                         NUM_PARAM_TENSORS, s.lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
+    r->st.step = (uint64_t)step + 1;
+    r->st.tokens_seen += r->tokens_per_step;
+    s.opt_s = now_s() - t_opt;
+    s.ms = (now_s() - t0) * 1000.0;
+    return s;
+}
+
+// Mean val loss over the first n batches of the val shard (sequential, the same every time),
+// and bits per byte over exactly those target tokens:
+//   bits/byte = (sum of per-token nats) / ln 2 / (bytes those tokens decode to)
+//             = mean_loss / ln 2 * tokens / bytes
+float evaluate(Run *r, double *bpb_out, int *batches_out) {
+    Model *m = r->m;
+    int B = r->o.batch, T = r->o.seq;
+    size_t n = dataloader_batches_per_epoch(&r->val);
+    if ((size_t)r->o.eval_batches < n) n = r->o.eval_batches;
+    m->training = 0;
+    dataloader_reset(&r->val);
+    double loss = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        dataloader_next_batch(&r->val);
+        float l = model_forward(m, r->val.inputs, r->val.targets, B, T);
+        if (!isfinite(l)) die("evaluation: val loss is %f at val batch %zu", l, i);
+        loss += l;
+        if (r->token_bytes)
+            for (int j = 0; j < B * T; j++) bytes += r->token_bytes[r->val.targets[j]];
+    }
+    m->training = 1;
+    loss /= n;
+    *bpb_out = r->token_bytes && bytes > 0 ? loss / log(2.0) * ((double)n * B * T) / bytes : NAN;
+    *batches_out = (int)n;
+    return (float)loss;
+}
+
+// About o.sample_chars characters from a newline at temperature 0.8, with the KV cache and
+// bin/infer's sampler; its random state lives in the training state, so a resumed run samples
+// what the uninterrupted one would have.
+void sample(Run *r, const char *title) {
+    if (!r->tok || r->o.sample_chars == 0) return;
+    Model *m = r->m;
+    int V = m->config.vocab_size;
+    size_t nstart;
+    int *start = tiktoken_encode_ordinary(r->tok, "\n", 1, &nstart);
+    if (!start || nstart < 1) die("sampling: cannot encode the start token");
+    int token = start[0];
+    free(start);
+    Sampler sp;
+    sampler_init(&sp, V, 0.8f, 0, 1.0f, 0.0f, 0);
+    if (!sp.candidates) die("sampling: out of memory");
+    sp.rng = r->st.sample_rng ? r->st.sample_rng : 1;
+    m->training = 0;
+    TiktokenStream ts;
+    tiktoken_stream_init(&ts, r->tok);
+    printf("---- sample (%s) ----\n", title);
+    int chars = 0;
+    for (int pos = 0; pos < r->sample_len && chars < r->o.sample_chars; pos++) {
+        float *logits = model_forward_kv(m, &token, 1, pos, 0);
+        if (!logits) die("sampling: model_forward_kv failed at position %d", pos);
+        token = sampler_sample(&sp, logits);
+        size_t len;
+        const char *s = tiktoken_stream_feed(&ts, token, &len);
+        if (s) {
+            fwrite(s, 1, len, stdout);
+            for (size_t i = 0; i < len; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+        }
+    }
+    size_t len;
+    const char *s = tiktoken_stream_flush(&ts, &len);
+    if (s) fwrite(s, 1, len, stdout);
+    tiktoken_stream_free(&ts);
+    printf("\n----\n");
+    fflush(stdout);
+    r->st.sample_rng = sp.rng;
+    sampler_free(&sp);
+    m->training = 1;
+}
