@@ -14,11 +14,9 @@ I=$BIN/infer
 T=$(mktemp -d /tmp/entropix_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-# a byte-level tokenizer (the 256 bytes as ranks 0..255) and 100 steps on the project's docs
-for i in $(seq 0 255); do
-  printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"
-done > "$T/bytes.tiktoken"
-cat docs/*.md | head -c 100000 > "$T/text.txt"
+# a byte-level tokenizer (the 256 bytes as ranks 0..255) and 100 steps on the bundled corpus
+byte_tokenizer "$T/bytes.tiktoken"
+head -c 100000 "$CORPUS" > "$T/text.txt"
 $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" > /dev/null 2>&1 &&
   $BIN/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken" --dim 32 --n-layers 2 \
     --n-heads 4 --n-kv-heads 2 --hidden-dim 64 --seq 128 --batch 4 --steps 100 --warmup 5 --lr 2e-2 --min-lr 2e-3 \
@@ -173,7 +171,7 @@ if command -v gnuplot > /dev/null; then
   scripts/plot.sh "$T/ex.csv" > /dev/null 2>&1 && [ "$(head -c 4 "$T/ex.png" | od -An -c | tr -d ' ')" = '211PNG' ] &&
     ok "scripts/plot.sh (make plot-trace) draws the trace: $(stat -c %s "$T/ex.png")-byte PNG" || fail "plot of the trace"
 else
-  echo "     (gnuplot is not installed: the drawing itself is not tried; make plot-trace installs it)"
+  echo "SKIP plot-trace drawing: gnuplot is not installed (make plot-trace installs it)"
 fi
 
 summary
