@@ -7,7 +7,8 @@
 #    quadrant and settings recomputed from the row's own metrics by the same script's copy of
 #    entropix's table, with each quadrant forced in turn through the thresholds;
 #  - the same --seed gives the same trace, thresholds that make every step LELV give greedy's
-#    ids, bad flags end in one line and exit 1, and scripts/plot.sh draws the trace.
+#    ids, --temperature/--top-k/--top-p/--min-p set entropix's base settings, bad flags end in
+#    one line and exit 1, and scripts/plot.sh draws the trace.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 I=$BIN/infer
@@ -28,12 +29,13 @@ M=$T/ck/model_best.bin
 PROMPT='Set "x", then \ and
 a tab	here'
 
-# check.py TRACE IDS DUMP|- plain|entropix [THRESHOLD=VALUE...]: one line per finding, "OK ..." or
-# "FAIL ...", then the quadrants and actions seen
+# check.py TRACE IDS DUMP|- plain|entropix [NAME=VALUE...] (--entropix thresholds and base
+# settings): one line per finding, "OK ..." or "FAIL ...", then the quadrants and actions seen
 cat > "$T/check.py" <<'PY'
 import csv, math, struct, sys
 trace, ids_file, dump, sampler = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-th = dict(low_ent_thresh=0.1, low_vent_thresh=0.1, med_ent_thresh=3.0, high_ent_thresh=5.0, high_vent_thresh=5.0)
+th = dict(low_ent_thresh=0.1, low_vent_thresh=0.1, med_ent_thresh=3.0, high_ent_thresh=5.0, high_vent_thresh=5.0,
+          temp=0.666, top_p=0.9, top_k=27, min_p=0.03)
 for kv in sys.argv[5:]:
     k, v = kv.split("="); th[k] = float(v)
 HEADER = ["step", "token", "entropy", "varentropy", "attn_entropy", "attn_varentropy", "agreement", "interaction",
@@ -77,16 +79,17 @@ if dump != "-":
           "%.9g: max rel err %.1e (tol 1e-04)" % (len(l), rows[0][2], H, rows[0][3], V, max(eh, ev)))
 # entropix's table (entropix/sampler.py at cceeb84), from each row's own metrics
 def table(H, V, aH, aV, ag, it):
+    t, p, k, m = th["temp"], th["top_p"], int(th["top_k"]), th["min_p"]
     if H < th["low_ent_thresh"] and V < th["low_vent_thresh"]: return "LELV", (0, None, None, None)
     if H > th["high_ent_thresh"] and V < th["low_vent_thresh"]:
-        return "HELV", (min(1.5, 0.666 * (1.3 + 0.2 * aH)), 0.9, 27, 0.03)
+        return "HELV", (min(1.5, t * (1.3 + 0.2 * aH)), p, k, m)
     if H < th["high_ent_thresh"] and V > th["high_vent_thresh"]:
-        return "LEHV", (min(1.5, 0.666 * (1.2 + 0.3 * it)), 0.9, max(5, int(27 * (1 + 0.5 * (1 - ag)))), 0.03)
+        return "LEHV", (min(1.5, t * (1.2 + 0.3 * it)), p, max(5, int(k * (1 + 0.5 * (1 - ag)))), m)
     if H > th["med_ent_thresh"] and V > th["high_vent_thresh"]:
-        return "HEHV", (max(2.0, 0.666 * (2.0 + 0.5 * aV)), max(0.5, 0.9 - 0.2 * aH), 27, 0.03)
+        return "HEHV", (max(2.0, t * (2.0 + 0.5 * aV)), max(0.5, p - 0.2 * aH), k, m)
     lu = H + V
-    return "adaptive", (0.666 * (1 + 0.3 * lu + 0.2 * (aH + aV) - 0.2 * ag), min(1.0, max(0.1, 0.9 * (1 + 0.1 * aV))),
-                        int(min(100, max(1, round(27 * (1 + 0.3 * it - 0.2 * ag))))), min(0.5, max(0.01, 0.03 * (1 - 0.5 * lu))))
+    return "adaptive", (t * (1 + 0.3 * lu + 0.2 * (aH + aV) - 0.2 * ag), min(1.0, max(0.1, p * (1 + 0.1 * aV))),
+                        int(min(100, max(1, round(k * (1 + 0.3 * it - 0.2 * ag))))), min(0.5, max(0.01, m * (1 - 0.5 * lu))))
 def same(got, want):
     return got == "" if want is None else abs(float(got) - want) <= 1e-4 * max(1, abs(want))
 seen, wrong = {}, []
@@ -153,6 +156,12 @@ $I "$M" --prompt "$PROMPT" -n 1 --sampler entropix --entropix low_ent_thresh=0 -
 force lehv LEHV low_ent_thresh=0 high_ent_thresh=1000 high_vent_thresh=0
 force hehv HEHV low_ent_thresh=0 low_vent_thresh=0 high_ent_thresh=0 med_ent_thresh=0 high_vent_thresh=0
 force adaptive adaptive low_ent_thresh=0 high_ent_thresh=1000 high_vent_thresh=1000
+# the base settings: from --entropix, or from --temperature/--top-k/--top-p/--min-p, the same
+force base LEHV low_ent_thresh=0 high_ent_thresh=1000 high_vent_thresh=0 temp=0.5 top_k=10 top_p=0.8 min_p=0.05
+$I "$M" --prompt "$PROMPT" -n 60 --seed 9 --sampler entropix --entropix low_ent_thresh=0 --entropix high_ent_thresh=1000 \
+  --entropix high_vent_thresh=0 --temperature 0.5 --top-k 10 --top-p 0.8 --min-p 0.05 --trace "$T/flags.csv" > /dev/null 2>&1
+cmp -s "$T/base.csv" "$T/flags.csv" && ok "--temperature 0.5 --top-k 10 --top-p 0.8 --min-p 0.05 set entropix's base: the same trace as --entropix temp=0.5 ..." ||
+  fail "plain flags as entropix's base: traces differ"
 
 # ---- bad flags: one line, exit 1 ----
 expect_fail "--sampler unknown" $I "$M" --sampler greedy
