@@ -6,6 +6,10 @@
 #   make train-quick the same in 2 minutes (MINUTES=2)
 #   make debug      the same programs built with -O0 -g into bin/debug/ (for gdb)
 #   make bench      speed as ratios to this machine's measured limits
+#   make plot       checkpoints/train.csv (bin/train's log) drawn into checkpoints/train.png
+#   make plot-trace TRACE=FILE [MODEL=M [PROMPT=TEXT]]
+#                   bin/infer's --trace CSV drawn into FILE's .png; with MODEL, bin/infer writes
+#                   FILE first (--sampler entropix --seed 1, 200 tokens)
 #   make fuzz       libFuzzer on every parser in fuzz/ (FUZZ_SECONDS each; scripts/fuzz.sh)
 #   make test SAN=1 the suite built with -fsanitize=address,undefined into build-san/, bin-san/
 #   make clean
@@ -65,7 +69,7 @@ HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h fuzz/*.h
 FUZZ_SRCS := $(filter-out fuzz/replay.c,$(wildcard fuzz/*.c))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BIN)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all build test train train-quick tokenizers debug bench clean plot fuzz deps
+.PHONY: all build test train train-quick tokenizers debug bench clean plot plot-trace fuzz deps
 # all: the Debian packages first (scripts/deps.sh installs what is missing), then a second make
 # that builds: pkg-config's flags are read when that make starts, after the install.
 all: deps
@@ -122,6 +126,11 @@ bench: all
 
 plot:
 	@scripts/plot.sh
+
+plot-trace: $(if $(MODEL),all)
+	@[ -n "$(TRACE)" ] || { echo "plot-trace: give TRACE=FILE (bin/infer --trace FILE writes one, or add MODEL=M)" >&2; exit 1; }
+	@$(if $(MODEL),$(BIN)/infer "$(MODEL)" $(if $(PROMPT),--prompt "$(PROMPT)") --sampler entropix --seed 1 -n 200 \
+	  --trace "$(TRACE)" > /dev/null &&) scripts/plot.sh "$(TRACE)"
 
 fuzz:
 	@scripts/fuzz.sh

@@ -1,6 +1,7 @@
 // infer/generate.c — see generate.h.
 #include "infer/generate.h"
 #include "data/errors.h"
+#include "infer/entropix.h"
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,8 @@ int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int
         if (prompt[i] < 0 || prompt[i] >= V)
             return fail(err, errlen, "token id %d is outside the vocabulary [0, %d)", prompt[i], V);
 
+    if (s->entropix) entropix_begin(s->entropix);
+
     // prefill: every prompt position in one batched forward
     double t0 = now_s();
     const float *logits = model_forward_kv(m, prompt, n_prompt, *pos, 0);
@@ -38,8 +41,10 @@ int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int
     // decode: sample, hand the token out, feed it back at the next position
     r->stop = GEN_STOP_LIMIT;
     double decode_start = now_s(), in_callbacks = 0;
+    int prev = prompt[n_prompt - 1];
     for (int i = 0; i < max_new; i++) {
-        int tok = sampler_sample(s, logits);
+        int tok = s->entropix ? entropix_next(s->entropix, s, logits, prev) : sampler_sample(s, logits);
+        prev = tok;
         r->last_token = tok;
         int is_stop = 0;
         for (int k = 0; k < n_stop; k++) is_stop |= tok == stop_ids[k];

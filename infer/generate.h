@@ -30,6 +30,7 @@ typedef int (*GenTokenFn)(void *user, int token);
 // Stops early at any of stop_ids[0..n_stop), or when the cache is full: ctx is the max_len
 // model_kv_alloc was given. If prompt_logits is not NULL, the logits after the last prompt token are copied there
 // (V floats). *pos ends one past the last position written to the cache.
+// With s->entropix set, every token comes from entropix_next (metrics, trace, its sampler).
 // Returns 0, or -1 with a one-line reason in err (the prompt does not fit, a bad token id).
 int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int *pos, int max_new,
              const int *stop_ids, int n_stop, GenTokenFn on_token, void *user, float *prompt_logits,

@@ -4,6 +4,7 @@
 //   bin/infer MODEL [--prompt TEXT | --prompt-ids "i j k" | --chat] [-n N] [--temperature T]
 //             [--top-k K] [--top-p P] [--min-p P] [--seed S] [--ctx N] [--threads N]
 //             [--tokenizer FILE] [--system TEXT] [--print-ids] [--dump-logits FILE]
+//             [--sampler plain|entropix] [--entropix NAME=VALUE] [--trace FILE]
 //
 // Text goes to stdout as it is generated; progress, errors and the stats line go to stderr.
 #include <cblas.h>
@@ -20,6 +21,7 @@
 #include "data/cpu_load.h"
 #include "data/errors.h"
 #include "data/sha256.h"
+#include "infer/entropix.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
@@ -51,8 +53,16 @@ static void usage(void) {
            "                         the model, or recorded in our checkpoint)\n"
            "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
            "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
-           "  -h, --help             this help\n",
+           "  --sampler NAME         plain: temperature, top-k, top-p, min-p as above; entropix: xjdr's entropix\n"
+           "                         decision table on entropy, varentropy and attention metrics, its base\n"
+           "                         settings from --temperature, --top-k, --top-p, --min-p when given\n"
+           "                         (default plain)\n"
+           "  --entropix NAME=VALUE  set one entropix setting (repeatable); the names and their defaults:\n",
            LOAD_DEFAULT_CTX);
+    entropix_config_print(stdout, "                           ");
+    printf("  --trace FILE           a CSV row per generated token: entropy, varentropy, attention metrics,\n"
+           "                         quadrant, the settings used, the token (any sampler) (default: none)\n"
+           "  -h, --help             this help\n");
 }
 
 // ---- output ----
@@ -172,8 +182,12 @@ int main(int argc, char **argv) {
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
+    const char *trace_path = NULL;
+    int use_entropix = 0, given = 0; // given: which of --temperature, --top-k, --top-p, --min-p were (bits 0-3)
+    EntropixConfig excfg;
+    entropix_config_default(&excfg);
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP };
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -182,7 +196,9 @@ int main(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED}, {"ctx", required_argument, 0, O_CTX},
         {"threads", required_argument, 0, O_THREADS}, {"tokenizer", required_argument, 0, O_TOKENIZER},
         {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
-        {"dump-logits", required_argument, 0, O_DUMP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"dump-logits", required_argument, 0, O_DUMP}, {"sampler", required_argument, 0, O_SAMPLER},
+        {"entropix", required_argument, 0, O_ENTROPIX}, {"trace", required_argument, 0, O_TRACE},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
@@ -191,10 +207,10 @@ int main(int argc, char **argv) {
         case O_PROMPT_IDS: prompt_ids = optarg; break;
         case O_CHAT: chat = 1; break;
         case 'n': max_new = (int)flag_long("max-new", optarg, 0, INT_MAX); break;
-        case O_TEMP: temperature = (float)flag_double("temperature", optarg, 0, 100); break;
-        case O_TOPK: top_k = (int)flag_long("top-k", optarg, 0, INT_MAX); break;
-        case O_TOPP: top_p = (float)flag_double_above("top-p", optarg, 0, 1); break;
-        case O_MINP: min_p = (float)flag_double("min-p", optarg, 0, 1); break;
+        case O_TEMP: temperature = (float)flag_double("temperature", optarg, 0, 100); given |= 1; break;
+        case O_TOPK: top_k = (int)flag_long("top-k", optarg, 0, INT_MAX); given |= 2; break;
+        case O_TOPP: top_p = (float)flag_double_above("top-p", optarg, 0, 1); given |= 4; break;
+        case O_MINP: min_p = (float)flag_double("min-p", optarg, 0, 1); given |= 8; break;
         case O_SEED: seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); have_seed = 1; break;
         case O_CTX: ctx = (int)flag_long("ctx", optarg, 1, INT_MAX); break;
         case O_THREADS: threads = (int)flag_long("threads", optarg, 1, 1024); break;
@@ -202,6 +218,17 @@ int main(int argc, char **argv) {
         case O_SYSTEM: system_msg = optarg; break;
         case O_PRINT_IDS: print_ids = 1; break;
         case O_DUMP: dump_path = optarg; break;
+        case O_SAMPLER:
+            if (strcmp(optarg, "plain") != 0 && strcmp(optarg, "entropix") != 0)
+                die("--sampler: expected plain or entropix, got \"%s\"", optarg);
+            use_entropix = optarg[0] == 'e';
+            break;
+        case O_ENTROPIX: {
+            char why[256];
+            if (entropix_config_set(&excfg, optarg, why, sizeof why) != 0) die("%s", why);
+            break;
+        }
+        case O_TRACE: trace_path = optarg; break;
         case 'h': usage(); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -269,6 +296,16 @@ int main(int argc, char **argv) {
     if (model_kv_alloc(m, lm.ctx) != 0) die("cannot allocate the KV cache for --ctx %d", lm.ctx);
     Sampler sampler;
     sampler_init(&sampler, V, temperature, top_k, top_p, min_p, seed);
+    // entropix and --trace: per-token metrics from inside the decode (infer/entropix.h)
+    Entropix ex;
+    if (use_entropix || trace_path) {
+        if (given & 1) excfg.temp = temperature;
+        if (given & 2) excfg.top_k = top_k;
+        if (given & 4) excfg.top_p = top_p;
+        if (given & 8) excfg.min_p = min_p;
+        if (entropix_init(&ex, m, &excfg, use_entropix, tok, trace_path, err, sizeof err) != 0) die("%s", err);
+        sampler.entropix = &ex;
+    }
     Printer pr = { tok, print_ids, bos, 0, {0} };
     utf8out_init(&pr.out, stdout);
     float *dump = dump_path ? calloc((size_t)V, sizeof(float)) : NULL;
@@ -353,6 +390,7 @@ int main(int argc, char **argv) {
             die("%s: cannot write: %s", dump_path, strerror(errno));
         free(dump);
     }
+    if (sampler.entropix && entropix_free(&ex, err, sizeof err) != 0) die("%s", err);
     sampler_free(&sampler);
     if (tok) tokenizer_close(tok);
     unload_model(&lm);

@@ -21,6 +21,7 @@ void sampler_init(Sampler *s, int vocab_size, float temperature, int top_k, floa
     s->rng = splitmix64(seed);
     if (s->rng == 0) s->rng = 1;
     s->candidates = malloc((size_t)vocab_size * sizeof(ProbIndex));
+    s->entropix = NULL;
 }
 
 void sampler_free(Sampler *s) {
@@ -38,7 +39,7 @@ static uint32_t random_u32(Sampler *s) {
 
 float sampler_random(Sampler *s) { return (random_u32(s) >> 8) / 16777216.0f; } // 24 bits
 
-static int argmax(const float *x, int n) {
+int sampler_argmax(const float *x, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
         if (x[i] > x[best]) best = i;
@@ -83,7 +84,7 @@ int sampler_filter(Sampler *s, const float *logits) {
     ProbIndex *c = s->candidates;
     int n = s->vocab_size;
     // softmax(logits / T), unnormalised: w_i = exp((l_i - max) / T), so the top token has w = 1
-    float max = logits[argmax(logits, n)];
+    float max = logits[sampler_argmax(logits, n)];
     for (int i = 0; i < n; i++) {
         c[i].prob = expf((logits[i] - max) / s->temperature);
         c[i].index = i;
@@ -117,8 +118,11 @@ int sampler_filter(Sampler *s, const float *logits) {
 }
 
 int sampler_sample(Sampler *s, const float *logits) {
-    if (s->temperature == 0.0f) return argmax(logits, s->vocab_size);
-    int n = sampler_filter(s, logits);
+    if (s->temperature == 0.0f) return sampler_argmax(logits, s->vocab_size);
+    return sampler_draw(s, sampler_filter(s, logits));
+}
+
+int sampler_draw(Sampler *s, int n) {
     float r = sampler_random(s), cdf = 0;
     for (int i = 0; i < n; i++) {
         cdf += s->candidates[i].prob;

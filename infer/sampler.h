@@ -22,6 +22,9 @@ typedef struct {
     int top_k;
     uint64_t rng;          // xorshift64* state
     ProbIndex *candidates; // (vocab_size) scratch
+    // NULL (sampler_init's default): generate() calls sampler_sample. Else generate() hands
+    // every token to infer/entropix.h (metrics, --trace, --sampler entropix).
+    struct Entropix *entropix;
 } Sampler;
 
 void sampler_init(Sampler *s, int vocab_size, float temperature, int top_k, float top_p, float min_p,
@@ -30,7 +33,11 @@ void sampler_free(Sampler *s);
 // The filtering step alone (temperature > 0): fills s->candidates[0..n) with the kept tokens
 // and their renormalised probabilities, in no particular order; returns n >= 1.
 int sampler_filter(Sampler *s, const float *logits);
+// One draw from the n candidates sampler_filter left (their probabilities sum to 1).
+int sampler_draw(Sampler *s, int n);
 // Picks the next token from logits (vocab_size floats, left unchanged).
 int sampler_sample(Sampler *s, const float *logits);
+// The index of the largest of x[0..n) (the first one on a tie).
+int sampler_argmax(const float *x, int n);
 // A uniform float in [0, 1) from the sampler's generator.
 float sampler_random(Sampler *s);

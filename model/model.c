@@ -1,6 +1,7 @@
 // model/model.c — the Llama model: config checks, parameter and activation layout, the forward
 // pass (training and KV-cached inference share one layer function), and the backward pass.
 // The ops it strings together are in model/ops.h; the math is in docs/model.md.
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,6 +543,22 @@ static float *forward_kv_chunk(Model *m, const int *tokens, int T, int pos) {
     return a->resid + (L % 2) * TC;
 }
 
+// The probe: the last layer's scores of the last row, from its rotated query (kv_acts.qr, which
+// every layer overwrites, so the last layer's is there) and the layer's cached keys: one
+// (n, HD) x HD product per head, small next to the weights a token streams. attention_forward
+// itself stays as it is (its softmax overwrites the scores in place).
+static void probe_scores(Model *m, int Tc, int n) {
+    const Config *c = &m->config;
+    int NH = c->n_heads, HD = c->head_dim, group = NH / c->n_kv_heads, QD = NH * HD;
+    size_t KVD = (size_t)c->n_kv_heads * HD;
+    const float *q = m->kv_acts.qr + (size_t)(Tc - 1) * QD;
+    const float *kc = m->key_cache + (size_t)(c->n_layers - 1) * m->kv_max_len * KVD;
+    for (int h = 0; h < NH; h++)   // S_h (n) = scale * k_g (n,HD) · q_h (HD)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, HD, 1.0f / sqrtf((float)HD), kc + (size_t)(h / group) * HD,
+                    (int)KVD, q + (size_t)h * HD, 1, 0.0f, m->att_scores + (size_t)h * n, 1);
+    m->att_scores_n = n;
+}
+
 float *model_forward_kv(Model *m, const int *tokens, int T, int pos, int all_logits) {
     const Config *c = &m->config;
     int C = c->dim, V = c->vocab_size;
@@ -555,6 +572,7 @@ float *model_forward_kv(Model *m, const int *tokens, int T, int pos, int all_log
         Tc = T - t0 < m->kv_chunk ? T - t0 : m->kv_chunk;
         x = forward_kv_chunk(m, tokens + t0, Tc, pos + t0);
     }
+    if (m->att_scores) probe_scores(m, Tc, pos + T);
     // output head: every position of the (single) chunk, or only the last one
     int rows = all_logits ? Tc : 1;
     const float *xin = x + (size_t)(Tc - rows) * C;

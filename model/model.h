@@ -182,6 +182,12 @@ struct Model {
     int kv_max_len, kv_chunk;
     ActivationTensors kv_acts;
     float *kv_acts_memory;
+    // attention probe (infer/entropix.c reads it): when att_scores is not NULL, model_forward_kv
+    // also leaves there the last layer's pre-softmax scores S_hj = q_h·k_j/sqrt(HD) of its last
+    // position, (NH, att_scores_n) with att_scores_n = pos+T keys; the caller sizes it
+    // NH * kv_max_len. NULL (the default): one test per call, nothing computed.
+    float *att_scores;
+    int att_scores_n;
     // profiling (see PROF_OPS above)
     int profile;
     double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];

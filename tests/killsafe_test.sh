@@ -25,8 +25,7 @@ RANDOM=$SEED
 T=$(mktemp -d /tmp/killsafe_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$T/bytes.tiktoken"
-echo gpt2 > "$T/bytes.tiktoken.pattern"
+byte_tokenizer "$T/bytes.tiktoken"
 head -c 30000 "$CORPUS" > "$T/text.txt"
 $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2>/dev/null ||
   { fail "prepare the tiny corpus"; summary; exit 1; }

@@ -25,4 +25,11 @@ CORPUS=data/tinyshakespeare.txt          # the bundled corpus
 llama3_tiny_dir() {
   mkdir -p "$1" && cp tests/fixtures/hf_llama3_tiny/* "$1"/ && cp "$TOK/llama3/tokenizer.model" "$1"/
 }
+# byte_tokenizer FILE: a byte-level tiktoken rank file (the 256 single bytes as ranks 0..255) and
+# FILE.pattern naming its split pattern (gpt2), as bin/bpe-train records one
+byte_tokenizer() {
+  local i
+  for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$1"
+  echo gpt2 > "$1.pattern"
+}
 summary() { echo "RESULT $passed $failed"; [ "$failed" = 0 ]; }

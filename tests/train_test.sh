@@ -8,10 +8,7 @@ T=$(mktemp -d /tmp/train_test.XXXXXX)
 trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
 
 # a byte-level tokenizer: the 256 single bytes as ranks 0..255 (a valid tiktoken rank file)
-for i in $(seq 0 255); do
-  printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"
-done > "$T/bytes.tiktoken"
-echo gpt2 > "$T/bytes.tiktoken.pattern"   # its split pattern, as bin/bpe-train records it
+byte_tokenizer "$T/bytes.tiktoken"
 head -c 60000 "$CORPUS" > "$T/text.txt"
 if $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2> "$T/prep.err"; then
   ok "prepare: $(tr '\n' ' ' < "$T/prep.err" | cut -c1-160)"
