@@ -31,8 +31,9 @@
 #include <stb/stb_ds.h>
 
 #include "data/bytes_map.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include "data/tiktoken.h"
+#include "util/timing.h"
 
 static const char *PROG = "bpe-train";
 
@@ -50,11 +51,6 @@ static void usage(FILE *f) {
         "  --help            this text\n");
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 // ---- state ----------------------------------------------------------------------------------
 
@@ -169,16 +165,6 @@ static Entry heap_pop(const Trainer *tr, Entry **h) {
 
 // ---- output ---------------------------------------------------------------------------------
 
-static void b64_encode(const unsigned char *p, size_t n, FILE *f) {
-    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        fputc(A[x >> 18 & 63], f);
-        fputc(A[x >> 12 & 63], f);
-        fputc(i + 1 < n ? A[x >> 6 & 63] : '=', f);
-        fputc(i + 2 < n ? A[x & 63] : '=', f);
-    }
-}
 
 // Writes path via path.tmp.PID and rename, so a reader never sees half a file.
 static FILE *open_tmp(const char *path, char *tmp, size_t tmplen) {
@@ -247,7 +233,7 @@ int main(int argc, char **argv) {
     fclose(cf);
     if (arrlenu(text) == 0) die("%s: empty corpus", corpus_path);
 
-    double t0 = now();
+    double t0 = now_s();
     Trainer tr = {0};
     tr.keep_sequence = dump != NULL;
     if (tiktoken_splitter_run(sp, text, arrlenu(text), add_piece, &tr, err, sizeof err) != 0)
@@ -312,10 +298,10 @@ int main(int argc, char **argv) {
         arrsetlen(tr.touched, 0);
         if (!quiet && (rank - 255) % 1000 == 0)
             fprintf(stderr, "%s: merge %d/%ld (count %lld) %.2f s\n", PROG, rank - 255, vocab - 256,
-                    (long long)e.count, now() - t0);
+                    (long long)e.count, now_s() - t0);
         rank++;
     }
-    double dt = now() - t0;
+    double dt = now_s() - t0;
     if (rank < vocab && !quiet)
         fprintf(stderr, "%s: the corpus has no more pairs to merge: stopping at %d ranks\n", PROG, rank);
 
@@ -333,8 +319,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rank; r++) {
         size_t len;
         const unsigned char *p = bytes_map_entry(&tr.vocab, r, &len);
-        b64_encode(p, len, f);
-        fprintf(f, " %d\n", r);
+        tiktoken_write_rank(f, p, len, r);
     }
     close_rename(f, tmp, out);
 

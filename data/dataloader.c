@@ -1,6 +1,6 @@
 // data/dataloader.c — see dataloader.h.
 #include "data/dataloader.h"
-#include "data/rng.h"
+#include "util/rng.h"
 #include <stb/stb_ds.h>
 #include <glob.h>
 #include <stdint.h>

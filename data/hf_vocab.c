@@ -1,12 +1,13 @@
 // data/hf_vocab.c — see hf_vocab.h.
 #include "data/hf_vocab.h"
+#include "data/tiktoken.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/errors.h"
-#include "data/read_file.h"
+#include "util/errors.h"
+#include "util/read_file.h"
 
 // GPT-2's bytes_to_unicode, inverted: printable bytes stand for themselves; the others, in byte
 // order, are U+0100, U+0101, ...
@@ -34,16 +35,6 @@ static unsigned next_cp(const unsigned char *s, size_t *i) {
     return c;
 }
 
-static void put_base64(const unsigned char *b, size_t n, FILE *out) {
-    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)b[i] << 16 | (i + 1 < n ? (unsigned)b[i + 1] << 8 : 0) | (i + 2 < n ? b[i + 2] : 0);
-        fputc(A[v >> 18 & 63], out);
-        fputc(A[v >> 12 & 63], out);
-        fputc(i + 1 < n ? A[v >> 6 & 63] : '=', out);
-        fputc(i + 2 < n ? A[v & 63] : '=', out);
-    }
-}
 
 long hf_bytelevel_write_ranks(const char *json_path, FILE *out, char *err, size_t errlen) {
     size_t len;
@@ -94,8 +85,7 @@ long hf_bytelevel_write_ranks(const char *json_path, FILE *out, char *err, size_
         }
         if (nb == 0) { fail(err, errlen, "%s: token %ld is empty", json_path, id); goto done; }
         if (pass == 1) {
-            put_base64(bytes, nb, out);
-            fprintf(out, " %ld\n", id);
+            tiktoken_write_rank(out, bytes, nb, id);
         }
     }
     if (ferror(out)) { fail(err, errlen, "write error"); goto done; }

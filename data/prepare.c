@@ -25,9 +25,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "data/atomic_file.h"
-#include "data/errors.h"
-#include "data/rng.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
+#include "util/read_file.h"
+#include "util/rng.h"
 #include "data/shards.h"
 #include "data/tiktoken.h"
 
@@ -50,19 +51,6 @@ static void usage(FILE *f) {
 "  --help             this text\n");
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) die("%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) die("%s: not a regular file", path);
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) die("%s: out of memory", path);
-    *len = fread(buf, 1, (size_t)st.st_size, f);
-    if (*len != (size_t)st.st_size) die("%s: read failed", path);
-    fclose(f);
-    buf[*len] = '\0';
-    return buf;
-}
 
 static void write_text(const char *path, const char *p, size_t n) {
     char err[512];
@@ -135,7 +123,9 @@ int main(int argc, char **argv) {
     }
 
     size_t n;
-    char *text = read_file(text_path, &n);
+    char rerr[1200];
+    char *text = read_file_all(text_path, &n, rerr, sizeof rerr);
+    if (!text) die("%s", rerr);
     if (n < 2) die("%s: too short to split", text_path);
     // the cut: the first '\n' at or after (1 - val_frac) of the bytes; val starts after it
     size_t cut = (size_t)((double)n * (1.0 - val_frac));

@@ -1,6 +1,6 @@
 // data/shards.c — see shards.h for the format.
 #include "data/shards.h"
-#include "data/atomic_file.h"
+#include "util/atomic_file.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // data/sp_tokenizer.c — see sp_tokenizer.h.
 #include "data/sp_tokenizer.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
 //   tiktoken_encode*   the two above for each piece; specials cut the text first when allowed
 //   tiktoken_decode    ids -> concatenated bytes; TiktokenStream for token-by-token printing
 #include "data/tiktoken.h"
-#include "data/read_file.h"
+#include "util/read_file.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <stb/stb_ds.h>
-#include "data/rng.h"
+#include "util/rng.h"
 
 // ---------------------------------------------------------------------------------------------
 // Patterns. GPT-2 and cl100k are tiktoken 0.14's own (tiktoken_ext/openai_public.py: the original
@@ -326,6 +326,18 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
 
 // Standard base64 with '=' padding (what Python's base64.b64encode writes). Returns the decoded
 // length, or -1 if s is not valid base64. out needs n / 4 * 3 bytes.
+void tiktoken_write_rank(FILE *f, const unsigned char *p, size_t n, long rank) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        fputc(A[x >> 18 & 63], f);
+        fputc(A[x >> 12 & 63], f);
+        fputc(i + 1 < n ? A[x >> 6 & 63] : '=', f);
+        fputc(i + 2 < n ? A[x & 63] : '=', f);
+    }
+    fprintf(f, " %ld\n", rank);
+}
+
 static int b64_value(unsigned char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -355,29 +367,6 @@ static long b64_decode(const char *s, size_t n, unsigned char *out) {
     return o;
 }
 
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { set_err(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) { free(buf); fclose(f); set_err(err, errlen, "%s: out of memory", path); return NULL; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(buf); set_err(err, errlen, "%s: read error", path); return NULL; }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
 
 void tiktoken_free(Tiktoken *t) {
     if (!t) return;
@@ -404,7 +393,7 @@ static int add_special(Tiktoken *t, const char *name, int id) {
 
 Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, size_t errlen) {
     size_t flen;
-    char *data = read_file(rank_file, &flen, err, errlen);
+    char *data = read_file_all(rank_file, &flen, err, errlen);
     if (!data) return NULL;
     Tiktoken *t = calloc(1, sizeof *t);
     unsigned char *tokbuf = malloc(flen / 4 * 3 + 4);

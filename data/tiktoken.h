@@ -10,6 +10,7 @@
 // (the rank table is only read; each call has its own PCRE2 match data).
 #pragma once
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "data/bytes_map.h"
 
@@ -27,6 +28,8 @@ typedef struct Tiktoken Tiktoken;
 // On failure returns NULL and writes a one-line message (no program name) into err.
 Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, size_t errlen);
 void tiktoken_free(Tiktoken *t);
+// Writes one line of a rank file: base64 of the token's bytes, a space, the rank.
+void tiktoken_write_rank(FILE *f, const unsigned char *bytes, size_t n, long rank);
 #define TIKTOKEN_PATTERN_SUFFIX ".pattern"
 
 // One more than the largest id (ranks and specials): the size an embedding table needs.
@@ -45,7 +48,7 @@ int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t
 // piece each possible merge is skipped with probability p at each step (and no piece is looked up
 // whole), so the same text comes out in a random, finer segmentation that still decodes to the
 // same bytes. Training on several such encodings of the train split is data augmentation; p = 0
-// is tiktoken_encode_ordinary. rng is a data/rng.h state, advanced by the call.
+// is tiktoken_encode_ordinary. rng is a util/rng.h state, advanced by the call.
 int *tiktoken_encode_dropout(Tiktoken *t, const char *bytes, size_t len, float p, uint64_t *rng,
                              size_t *n_out);
 

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <stb/stb_ds.h>
 
-#include "data/errors.h"
+#include "util/errors.h"
 #include "data/hf_vocab.h"
-#include "data/rng.h"
+#include "util/rng.h"
 #include "data/tiktoken.h"
 
 static void usage(FILE *f) {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "data/errors.h"
+#include "util/errors.h"
 #include "model/vecmath.h"
 
 const char *const entropix_quadrant_names[EX_QUADRANTS] = {"LELV", "HELV", "LEHV", "HEHV", "adaptive"};

@@ -1,16 +1,12 @@
 // infer/generate.c — see generate.h.
 #include "infer/generate.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include "infer/entropix.h"
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "util/timing.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int *pos, int max_new,
              const int *stop_ids, int n_stop, GenTokenFn on_token, void *user, float *prompt_logits,

@@ -18,20 +18,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
-#include "data/cpu_load.h"
-#include "data/errors.h"
-#include "data/sha256.h"
+#include "util/cpu_load.h"
+#include "util/errors.h"
+#include "util/sha256.h"
 #include "infer/entropix.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
+#include "util/timing.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void usage(void) {
     printf("usage: bin/infer MODEL [options]\n"

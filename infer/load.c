@@ -1,6 +1,6 @@
 // infer/load.c — see load.h.
 #include "infer/load.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

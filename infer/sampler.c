@@ -2,14 +2,8 @@
 #include "infer/sampler.h"
 #include <math.h>
 #include <stdlib.h>
+#include "util/rng.h"   // splitmix64 spreads any seed (0 included) over the nonzero state xorshift needs
 
-// splitmix64: spreads any seed (0 included) over the 64-bit state xorshift needs nonzero.
-static uint64_t splitmix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
 
 void sampler_init(Sampler *s, int vocab_size, float temperature, int top_k, float top_p, float min_p,
                   uint64_t seed) {

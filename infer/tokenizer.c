@@ -1,6 +1,6 @@
 // infer/tokenizer.c — see tokenizer.h.
 #include "infer/tokenizer.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 // model/checkpoint.c — see checkpoint.h for the format.
 #include "model/checkpoint.h"
-#include "data/atomic_file.h"
-#include "data/serial.h"
-#include "data/sha256.h"
+#include "util/atomic_file.h"
+#include "util/serial.h"
+#include "util/sha256.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 //   f32 x 6  norm_eps, rope_theta, rope_factor, rope_low_freq_factor, rope_high_freq_factor, dropout
 //   u64      step (training steps done when saved)
 //   u64      num_parameters
-//   u64      checksum of the parameter bytes (checksum64 in data/serial.h)
+//   u64      checksum of the parameter bytes (checksum64 in util/serial.h)
 //   str      tokenizer path as given to bin/train (u32 length + bytes; may be empty)
 //   str      its sha256 in hex (empty when there is no tokenizer file)
 //   str      its split pattern name for tiktoken_load: gpt2, cl100k, llama3 (may be empty)
@@ -39,7 +39,7 @@ typedef struct {
     char tokenizer_pattern[16];     // "gpt2", "cl100k", "llama3"; "" when unknown
 } CheckpointInfo;
 
-// Writes m's parameters atomically (temp file, fsync, rename, fsync dir: see data/atomic_file.h).
+// Writes m's parameters atomically (temp file, fsync, rename, fsync dir: see util/atomic_file.h).
 // tokenizer_path may be NULL; when it names a readable file its sha256 is recorded.
 int checkpoint_save(const Model *m, const char *path, const char *tokenizer_path, char *err, size_t errlen);
 // The same, also recording the tokenizer's split pattern (NULL: none) and the training step.

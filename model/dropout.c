@@ -12,15 +12,8 @@
 // perturbs inputs.
 #include <math.h>
 #include "model/ops.h"
+#include "util/rng.h"   // splitmix64
 
-// splitmix64 (Steele, Lea, Flood 2014): a bijective mixer; consecutive counters give
-// statistically independent outputs.
-static inline uint64_t splitmix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
 
 uint64_t dropout_key(uint64_t seed, uint64_t step, int layer, int site) {
     uint64_t k = splitmix64(seed);

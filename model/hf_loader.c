@@ -1,6 +1,6 @@
 // model/hf_loader.c — see hf_loader.h.
 #include "model/hf_loader.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 // model/llama2c_loader.c — see llama2c_loader.h for the two file layouts.
 #include "model/llama2c_loader.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

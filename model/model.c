@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "model/model.h"
+#include "util/rng.h"
 #include "model/ops.h"
 
 const char *const prof_names[PROF_OPS] = {"embedding", "rmsnorm", "matmul", "rope", "attention", "swiglu",
@@ -188,16 +189,10 @@ void model_point_weights(Model *m) {
     }
 }
 
-// splitmix64 stream + Box-Muller: a deterministic N(0,1) source for init.
-static uint64_t sm64(uint64_t *s) {
-    uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+// splitmix64 stream (util/rng.h) + Box-Muller: a deterministic N(0,1) source for init.
 static void fill_normal(float *x, size_t n, float std, uint64_t *s) {
     for (size_t i = 0; i < n; i += 2) {
-        double u1 = ((sm64(s) >> 11) + 1.0) * 0x1.0p-53, u2 = (sm64(s) >> 11) * 0x1.0p-53;
+        double u1 = ((rng_next(s) >> 11) + 1.0) * 0x1.0p-53, u2 = (rng_next(s) >> 11) * 0x1.0p-53;
         double r = sqrt(-2.0 * log(u1));
         x[i] = (float)(std * r * cos(2 * M_PI * u2));
         if (i + 1 < n) x[i + 1] = (float)(std * r * sin(2 * M_PI * u2));

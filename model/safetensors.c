@@ -1,6 +1,6 @@
 // model/safetensors.c — see safetensors.h for the format.
 #include "model/safetensors.h"
-#include "data/errors.h"
+#include "util/errors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>

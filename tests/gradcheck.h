@@ -12,6 +12,7 @@
 // showed 1.9e-3 at eps 3e-4, 1.8e-4 at 3e-3, <5e-5 at 1e-2), so eps = 1e-2. tol = 1e-3 is then
 // 20x the worst error measured, and far below the O(1) error of a wrong sign or missing term.
 #pragma once
+#include "util/rng.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,7 @@ static float gc_eps = 1e-2f;   // the step; a test may change it
 
 static uint64_t gc_rng_state = 0x1234567ull;
 static inline float gc_uniform(void) {   // uniform in [-1, 1)
-    uint64_t x = (gc_rng_state += 0x9e3779b97f4a7c15ull);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return (float)((x >> 40) * (2.0 / 16777216.0) - 1.0);
+    return (float)((rng_next(&gc_rng_state) >> 40) * (2.0 / 16777216.0) - 1.0);
 }
 static inline void gc_fill(float *x, size_t n, float scale) {
     for (size_t i = 0; i < n; i++) x[i] = scale * gc_uniform();

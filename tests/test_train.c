@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "data/dataloader.h"
-#include "data/serial.h"
-#include "data/sha256.h"
+#include "util/serial.h"
+#include "util/sha256.h"
 #include "data/shards.h"
 #include "model/checkpoint.h"
 #include "model/model.h"

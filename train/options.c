@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/errors.h"
+#include "util/errors.h"
 
 typedef enum {
     K_GROUP,    // a --help section heading (name is the heading)

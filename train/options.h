@@ -4,7 +4,7 @@
 #pragma once
 #include <stdint.h>
 #include <stdio.h>
-#include "data/serial.h"
+#include "util/serial.h"
 
 #define TRAIN_PATH_MAX 1024
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/atomic_file.h"
-#include "data/errors.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
 #include "train/run.h"
 
 // ---- --profile: where a step's wall time goes ----

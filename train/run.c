@@ -12,21 +12,17 @@
 #include <omp.h>
 #include <cblas.h>
 
-#include "data/atomic_file.h"
-#include "data/cpu_load.h"
-#include "data/errors.h"
-#include "data/rng.h"
-#include "data/serial.h"
+#include "util/atomic_file.h"
+#include "util/cpu_load.h"
+#include "util/errors.h"
+#include "util/rng.h"
+#include "util/serial.h"
 #include "model/checkpoint.h"
 #include "model/hf_loader.h"
 #include "train/adamw.h"
 #include "train/run.h"
+#include "util/timing.h"
 
-double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 // SIGINT / SIGTERM: finish the step, save, exit 0. The handler is one-shot (SA_RESETHAND),
 // so a second Ctrl-C kills at once — the atomic writes keep the previous checkpoint valid.

@@ -9,6 +9,7 @@
 #include "train/options.h"
 #include "train/schedule.h"
 #include "train/state.h"
+#include "util/timing.h"
 
 // why the loop ended
 typedef enum { STOP_DONE, STOP_INTERRUPTED, STOP_AT, STOP_TIME } StopReason;
@@ -47,7 +48,6 @@ typedef struct {
     double ms, data_s, opt_s; // wall time of the step, of its batches, of norm+clip+AdamW
 } StepResult;
 
-double now_s(void);
 
 // run.c
 void run_init(Run *r, int argc, char **argv);  // settings, model, tokenizer, data, optimizer, log

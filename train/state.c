@@ -1,7 +1,7 @@
 // train/state.c — see state.h.
 #include "train/state.h"
-#include "data/atomic_file.h"
-#include "data/serial.h"
+#include "util/atomic_file.h"
+#include "util/serial.h"
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -48,6 +48,6 @@ void ckpt_model_path(char *buf, size_t cap, const char *dir, uint64_t step);
 void ckpt_state_path(char *buf, size_t cap, const char *dir, uint64_t step);
 // Deletes all but the newest `keep` pairs (model_best.bin is never touched).
 void ckpt_prune(const char *dir, int keep);
-// Deletes "<name>.tmp.<pid>" files (data/atomic_file.h) left in dir by a writer that was killed
+// Deletes "<name>.tmp.<pid>" files (util/atomic_file.h) left in dir by a writer that was killed
 // (its pid no longer runs). Returns how many.
 int ckpt_remove_stale_temps(const char *dir);

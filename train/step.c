@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/errors.h"
+#include "util/errors.h"
 #include "infer/sampler.h"
 #include "train/adamw.h"
 #include "train/run.h"

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <omp.h>
 
-#include "data/errors.h"
+#include "util/errors.h"
 #include "model/checkpoint.h"
 #include "train/run.h"
 

@@ -1,4 +1,4 @@
-// data/cpu_load.h — how busy the machine is when a program starts.
+// util/cpu_load.h — how busy the machine is when a program starts.
 //
 // Timings on a machine whose cores are already taken are slower and swing by large factors (a
 // 2-core machine running another job decodes at a fraction of its quiet speed), so the programs

@@ -1,5 +1,5 @@
-// data/cpu_load.c — see cpu_load.h.
-#include "data/cpu_load.h"
+// util/cpu_load.c — see cpu_load.h.
+#include "util/cpu_load.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-// data/read_file.c — see read_file.h.
-#include "data/read_file.h"
+// util/read_file.c — see read_file.h.
+#include "util/read_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/errors.h"
+#include "util/errors.h"
 
 char *read_file_all(const char *path, size_t *len, char *err, size_t errlen) {
     // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever before fstat can

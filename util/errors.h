@@ -1,4 +1,4 @@
-// data/errors.h — how a loader reports bad input: one line of text in the caller's buffer.
+// util/errors.h — how a loader reports bad input: one line of text in the caller's buffer.
 //
 // Loaders take (char *err, size_t errlen) and, on bad input, return -1 through fail() (or NULL
 // through fail_null() where they return a pointer); the program prints err and exits 1.

@@ -1,4 +1,4 @@
-// data/serial.h — little helpers to write and read binary headers field by field.
+// util/serial.h — little helpers to write and read binary headers field by field.
 //
 // Writing goes into a growable byte buffer (SerialOut); reading walks a byte range
 // (SerialIn) and never reads past its end: a short or malformed header sets `bad` and every

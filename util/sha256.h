@@ -1,4 +1,4 @@
-// data/sha256.h — SHA-256 (FIPS 180-4), to record which tokenizer file a checkpoint was trained
+// util/sha256.h — SHA-256 (FIPS 180-4), to record which tokenizer file a checkpoint was trained
 // with. None of our Debian dependencies offers a hash, so this is the small standard one.
 #pragma once
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// data/atomic_file.h — write a file so that a crash or kill never leaves a half-written one.
+// util/atomic_file.h — write a file so that a crash or kill never leaves a half-written one.
 //
 // The bytes go to a temporary file in the same directory ("<path>.tmp.<pid>"); commit then
 // fflush()es, fsync()s, renames it over <path> (rename is atomic within one file system) and

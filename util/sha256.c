@@ -1,5 +1,5 @@
-// data/sha256.c — see sha256.h. Straight from FIPS 180-4 section 6.2.
-#include "data/sha256.h"
+// util/sha256.c — see sha256.h. Straight from FIPS 180-4 section 6.2.
+#include "util/sha256.h"
 #include <stdio.h>
 #include <string.h>
 

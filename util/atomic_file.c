@@ -1,5 +1,5 @@
-// data/atomic_file.c — see atomic_file.h.
-#include "data/atomic_file.h"
+// util/atomic_file.c — see atomic_file.h.
+#include "util/atomic_file.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

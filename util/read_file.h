@@ -1,4 +1,4 @@
-// data/read_file.h — a whole regular file into memory, with one-line errors.
+// util/read_file.h — a whole regular file into memory, with one-line errors.
 #pragma once
 #include <stddef.h>
 
