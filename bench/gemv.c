@@ -32,7 +32,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <omp.h>
-#include "model/hf_loader.h"
+#include "formats/hf_loader.h"
 #include "model/ops.h"
 #include "bench/bench.h"
 

@@ -1,4 +1,4 @@
-// fuzz/checkpoint.c — our model checkpoints, model_<N>.bin (model/checkpoint.c).
+// fuzz/checkpoint.c — our model checkpoints, model_<N>.bin (formats/checkpoint.c).
 //
 // Input: the checkpoint file.
 // Promise: checkpoint_read_info and checkpoint_load_info agree (both fail with a one-line error,
@@ -7,7 +7,7 @@
 // the fuzzer also explores every header field of files that reach the checksum.)
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_model.h"
-#include "model/checkpoint.h"
+#include "formats/checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write("model_00000001.bin", data, size);

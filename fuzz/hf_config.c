@@ -1,5 +1,5 @@
 // fuzz/hf_config.c — a Hugging Face model directory: config.json (+ generation_config.json) and
-// model.safetensors (model/hf_loader.c: hf_read_config, hf_load).
+// model.safetensors (formats/hf_loader.c: hf_read_config, hf_load).
 //
 // Input: config.json, generation_config.json and model.safetensors, separated by FUZZ_SEP
 // (fuzz/fuzz.h); an empty generation_config part means the file is absent. The model loads
@@ -12,7 +12,7 @@
 // and a fuzzer process must not spend gigabytes on an allocation that is freed right after.
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_model.h"
-#include "model/hf_loader.h"
+#include "formats/hf_loader.h"
 #include "model/ops.h"
 
 #define CTX 8

@@ -1,5 +1,5 @@
 // fuzz/hf_index.c — a sharded Hugging Face checkpoint: model.safetensors.index.json naming the
-// shard of each tensor (model/hf_loader.c: open_shards, find_tensor).
+// shard of each tensor (formats/hf_loader.c: open_shards, find_tensor).
 //
 // Input: model.safetensors.index.json, then two shards, model-00001-of-00002.safetensors and
 // model-00002-of-00002.safetensors, separated by FUZZ_SEP; an optional fourth part replaces the
@@ -7,7 +7,7 @@
 // Promise: a one-line error, or a model whose every weight is readable and that runs a forward.
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_model.h"
-#include "model/hf_loader.h"
+#include "formats/hf_loader.h"
 
 // 1 layer, dim 4, 2 heads of 2, 1 KV head, SwiGLU width 8, 16 tokens, tied: what the seed
 // corpus (fuzz/make_corpus.py) writes shards for.

@@ -1,4 +1,4 @@
-// fuzz/llama2c_bin.c — llama2.c checkpoints, legacy and "ak42" v1 (model/llama2c_loader.c).
+// fuzz/llama2c_bin.c — llama2.c checkpoints, legacy and "ak42" v1 (formats/llama2c_loader.c).
 //
 // Input: the .bin file. It loads with the context bin/infer would use (the file's seq_len)
 // when that is at most 64, else 64 (the RoPE tables are seq_len x head_dim/2: a fuzzer process
@@ -6,7 +6,7 @@
 // Promise: a one-line error, or a model whose every weight is readable and that runs a forward.
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_model.h"
-#include "model/llama2c_loader.h"
+#include "formats/llama2c_loader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write("model.bin", data, size);

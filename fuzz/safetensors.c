@@ -1,10 +1,10 @@
-// fuzz/safetensors.c — the safetensors header parser (model/safetensors.c: safetensors_open).
+// fuzz/safetensors.c — the safetensors header parser (formats/safetensors.c: safetensors_open).
 //
 // Input: a whole .safetensors file (u64 header length, JSON header, tensor bytes).
 // Promise: a one-line error, or tensors that each lie inside the file, have nbytes equal to
 // their shape times their dtype's size, tile the data exactly, and are found by name.
 #include "fuzz/fuzz.h"
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write("model.safetensors", data, size);

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "data/sp_tokenizer.h"
-#include "model/checkpoint.h"
-#include "model/llama2c_loader.h"
+#include "formats/checkpoint.h"
+#include "formats/llama2c_loader.h"
 
 static int is_file(const char *path) {
     struct stat sb;

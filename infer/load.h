@@ -1,13 +1,13 @@
 // infer/load.h — open whatever bin/infer is pointed at as a Model, plus what generation needs
 // to know about it (BOS, EOS ids, where its tokenizer is).
 //
-//   a directory                   -> Hugging Face Llama (model/hf_loader.h), bf16/f16/f32 mmapped
-//   a file starting "SLMODEL\0"   -> our checkpoint from bin/train (model/checkpoint.h)
-//   a file starting "ak42" magic  -> llama2.c v1 (model/llama2c_loader.h)
+//   a directory                   -> Hugging Face Llama (formats/hf_loader.h), bf16/f16/f32 mmapped
+//   a file starting "SLMODEL\0"   -> our checkpoint from bin/train (formats/checkpoint.h)
+//   a file starting "ak42" magic  -> llama2.c v1 (formats/llama2c_loader.h)
 //   any other file                -> llama2.c legacy, checked by its exact size
 #pragma once
 #include <stddef.h>
-#include "model/hf_loader.h"
+#include "formats/hf_loader.h"
 #include "model/model.h"
 
 typedef enum { FORMAT_HF, FORMAT_LLAMA2C, FORMAT_CHECKPOINT } ModelFormat;

@@ -12,7 +12,7 @@
 #include "infer/load.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
-#include "model/checkpoint.h"
+#include "formats/checkpoint.h"
 #include "tests/fixture.h"
 #include "tests/test.h"
 

@@ -15,9 +15,9 @@
 #include "data/sp_tokenizer.h"
 #include "infer/generate.h"
 #include "infer/sampler.h"
-#include "model/hf_loader.h"
-#include "model/llama2c_loader.h"
-#include "model/safetensors.h"
+#include "formats/hf_loader.h"
+#include "formats/llama2c_loader.h"
+#include "formats/safetensors.h"
 #include <cjson/cJSON.h>
 #include "tests/fixture.h"
 #include "tests/test.h"

@@ -11,7 +11,7 @@
 #include "util/serial.h"
 #include "util/sha256.h"
 #include "data/shards.h"
-#include "model/checkpoint.h"
+#include "formats/checkpoint.h"
 #include "model/model.h"
 #include "tests/fixture.h"
 #include "tests/test.h"

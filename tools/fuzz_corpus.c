@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "model/checkpoint.h"
+#include "formats/checkpoint.h"
 #include "model/model.h"
 #include "train/state.h"
 

@@ -3,7 +3,7 @@
 // position, the RNG states, the best validation loss so far.
 //
 // A checkpoint directory holds pairs written after the same step N:
-//   model_<N>.bin   the parameters (model/checkpoint.h; bin/infer reads it)
+//   model_<N>.bin   the parameters (formats/checkpoint.h; bin/infer reads it)
 //   state_<N>.bin   this file
 // plus model_best.bin, the parameters with the lowest validation loss seen. The model file is
 // written first, then the state; both atomically. --resume picks the newest N whose two files

@@ -15,7 +15,7 @@
 #include <omp.h>
 
 #include "util/errors.h"
-#include "model/checkpoint.h"
+#include "formats/checkpoint.h"
 #include "train/run.h"
 
 // Evaluates at step `step`, keeping model_best.bin; the last evaluation is the run's result.

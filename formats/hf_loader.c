@@ -1,5 +1,5 @@
-// model/hf_loader.c — see hf_loader.h.
-#include "model/hf_loader.h"
+// formats/hf_loader.c — see hf_loader.h.
+#include "formats/hf_loader.h"
 #include "util/errors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>

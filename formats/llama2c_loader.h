@@ -1,4 +1,4 @@
-// model/llama2c_loader.h — load llama2.c checkpoints (stories15M.bin and friends) into our Model.
+// formats/llama2c_loader.h — load llama2.c checkpoints (stories15M.bin and friends) into our Model.
 //
 // Two layouts, both float32 little-endian (karpathy/llama2.c export.py):
 //   legacy (v0): 7 int32 {dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len}

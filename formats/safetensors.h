@@ -1,4 +1,4 @@
-// model/safetensors.h — read-only access to a .safetensors file through mmap.
+// formats/safetensors.h — read-only access to a .safetensors file through mmap.
 //
 // The format (huggingface/safetensors): u64 little-endian N, then N bytes of JSON header,
 // then the byte buffer. The header maps each tensor name to

@@ -1,5 +1,5 @@
-// model/safetensors.c — see safetensors.h for the format.
-#include "model/safetensors.h"
+// formats/safetensors.c — see safetensors.h for the format.
+#include "formats/safetensors.h"
 #include "util/errors.h"
 #include <cjson/cJSON.h>
 #include <errno.h>

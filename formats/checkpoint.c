@@ -1,5 +1,5 @@
-// model/checkpoint.c — see checkpoint.h for the format.
-#include "model/checkpoint.h"
+// formats/checkpoint.c — see checkpoint.h for the format.
+#include "formats/checkpoint.h"
 #include "util/atomic_file.h"
 #include "util/serial.h"
 #include "util/sha256.h"

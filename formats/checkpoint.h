@@ -1,4 +1,4 @@
-// model/checkpoint.h — our model checkpoint: a small header, then every parameter as float32.
+// formats/checkpoint.h — our model checkpoint: a small header, then every parameter as float32.
 //
 // File layout (little-endian):
 //   char[8]  magic "SLMODEL\0"

@@ -1,5 +1,5 @@
-// model/llama2c_loader.c — see llama2c_loader.h for the two file layouts.
-#include "model/llama2c_loader.h"
+// formats/llama2c_loader.c — see llama2c_loader.h for the two file layouts.
+#include "formats/llama2c_loader.h"
 #include "util/errors.h"
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// model/hf_loader.h — load a Hugging Face Llama directory (what users download for Llama 3.x,
+// formats/hf_loader.h — load a Hugging Face Llama directory (what users download for Llama 3.x,
 // Llama 2, TinyLlama, SmolLM) into our Model.
 //
 //   dir/config.json                     LlamaConfig: sizes, RoPE, tied embeddings, bos/eos
@@ -17,7 +17,7 @@
 #pragma once
 #include <stddef.h>
 #include "model/model.h"
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 
 #define HF_MAX_EOS 8
 
