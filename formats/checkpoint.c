@@ -60,10 +60,6 @@ out:
     return rc;
 }
 
-int checkpoint_save(const Model *m, const char *path, const char *tokenizer_path, char *err, size_t errlen) {
-    return checkpoint_save_step(m, path, tokenizer_path, NULL, 0, err, errlen);
-}
-
 // Sizes must be sane before fill_in_parameter_sizes multiplies them: bound every dimension so
 // no product can overflow, and leave the finer rules (heads divide, etc.) to model_create.
 static const char *config_sanity(const Config *c) {

@@ -39,10 +39,9 @@ typedef struct {
     char tokenizer_pattern[16];     // "gpt2", "cl100k", "llama3"; "" when unknown
 } CheckpointInfo;
 
-// Writes m's parameters atomically (temp file, fsync, rename, fsync dir: see util/atomic_file.h).
-// tokenizer_path may be NULL; when it names a readable file its sha256 is recorded.
-int checkpoint_save(const Model *m, const char *path, const char *tokenizer_path, char *err, size_t errlen);
-// The same, also recording the tokenizer's split pattern (NULL: none) and the training step.
+// Writes m's parameters atomically (temp file, fsync, rename, fsync dir: see util/atomic_file.h),
+// with the tokenizer (tokenizer_path may be NULL; when it names a readable file its sha256 is
+// recorded), its split pattern (NULL: none) and the training step.
 int checkpoint_save_step(const Model *m, const char *path, const char *tokenizer_path,
                          const char *tokenizer_pattern, uint64_t step, char *err, size_t errlen);
 // Reads and validates the header only (cheap: to find the tokenizer before loading).

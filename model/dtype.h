@@ -61,8 +61,3 @@ static inline float mat_get(Mat m, size_t i) {
     }
 }
 
-// The Mat starting `elems` elements into m (e.g. row r of a (rows, cols) matrix: r*cols).
-static inline Mat mat_offset(Mat m, size_t elems) {
-    Mat r = { (const char *)m.data + elems * dtype_size(m.dtype), m.dtype };
-    return r;
-}

@@ -3,6 +3,7 @@
 // The ops it strings together are in model/ops.h; the math is in docs/model.md.
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,14 +324,31 @@ static int ensure_activations(Model *m, int B, int T) {
     return 0;
 }
 
+// Records why a call failed (model_error) and returns NAN, model_forward's failure value.
+static float model_fail(Model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static float model_fail(Model *m, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->err, sizeof m->err, fmt, ap);
+    va_end(ap);
+    return NAN;
+}
+
+const char *model_error(const Model *m) { return m->err; }
+
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
     const Config *c = &m->config;
     int V = c->vocab_size, C = c->dim, L = c->n_layers, BT = B * T;
     m->have_targets = 0;
-    if (B < 1 || T < 1 || T > c->max_seq_len) return NAN;
+    m->err[0] = '\0';
+    if (B < 1 || T < 1 || T > c->max_seq_len)
+        return model_fail(m, "model_forward: B %d, T %d: need B >= 1 and 1 <= T <= max_seq_len %d", B, T, c->max_seq_len);
     for (int i = 0; i < BT; i++)
-        if (inputs[i] < 0 || inputs[i] >= V || (targets && targets[i] >= V)) return NAN;
-    if (ensure_activations(m, B, T)) return NAN;
+        if (inputs[i] < 0 || inputs[i] >= V || (targets && targets[i] >= V))
+            return model_fail(m, "model_forward: token %d (input %d, target %d) outside the vocabulary of %d",
+                              i, inputs[i], targets ? targets[i] : -1, V);
+    if (ensure_activations(m, B, T))
+        return model_fail(m, "model_forward: out of memory for the activations of B %d x T %d", B, T);
     m->act_B = B; m->act_T = T;
     memcpy(m->inputs, inputs, (size_t)BT * sizeof(int));
     float p = m->training ? c->dropout : 0.0f, p_att = m->training ? c->att_dropout : 0.0f;
@@ -340,7 +358,10 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
         free(m->att_scratch);     // first step (or a larger B, T): not per step
         m->att_scratch_floats = attention_scratch_floats(B, T, T, c->n_heads);
         m->att_scratch = malloc(m->att_scratch_floats * sizeof(float));
-        if (!m->att_scratch) { m->att_scratch_floats = 0; return NAN; }
+        if (!m->att_scratch) {
+            m->att_scratch_floats = 0;
+            return model_fail(m, "model_forward: out of memory for attention dropout's scratch");
+        }
     }
     ActivationTensors *a = &m->acts;
 
@@ -390,11 +411,9 @@ void model_zero_grad(Model *m) {
 // d loss / d residual stream down the network: a residual add y = x + f(x) passes dy to x
 // unchanged, so each block reads dresid into its branch and then its first op (the RMSNorm)
 // adds the branch's contribution back into dresid: residual_backward, done in place.
-void model_backward(Model *m) {
-    if (!m->have_targets || ensure_grads(m)) {
-        fprintf(stderr, "model_backward: needs f32 parameters and a forward with targets\n");
-        return;
-    }
+int model_backward(Model *m) {
+    if (!m->have_targets) { model_fail(m, "model_backward: needs a forward with targets first"); return -1; }
+    if (ensure_grads(m)) { model_fail(m, "model_backward: needs f32 parameters and memory for their gradients"); return -1; }
     const Config *c = &m->config;
     int B = m->act_B, T = m->act_T, BT = B * T, C = c->dim, L = c->n_layers, V = c->vocab_size;
     int H = c->hidden_dim, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim;
@@ -480,6 +499,7 @@ void model_backward(Model *m) {
 #undef ZERO
     BWD(PROF_EMBEDDING, embedding_backward(G->tok_emb, dresid, m->inputs, BT, C));
     if (m->trace_backward) m->trace_backward(m, -1);
+    return 0;
 }
 
 // ---------------------------------------------------------------------------------------------

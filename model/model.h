@@ -89,11 +89,17 @@ void model_point_weights(Model *m);
 // Returns the mean cross-entropy over the positions with targets >= 0 (a negative target marks
 // padding); logits stay in model_logits(m) as (B,T,V). Dropout is active only while
 // m->training != 0. Returns NAN (nothing computed) when B < 1, T < 1, T > max_seq_len, a token
-// or target is >= V, or a token is < 0, or (out of memory) the activations can't be allocated.
+// or target is >= V, or a token is < 0, or (out of memory) the activations can't be allocated;
+// model_error(m) then says which. A NAN with model_error "" is a loss that diverged.
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
 void model_zero_grad(Model *m);
 // Accumulates d(mean loss)/d(param) into the gradient buffer (needs a forward with targets).
-void model_backward(Model *m);
+// Returns 0, or -1 (nothing computed; model_error says why).
+int model_backward(Model *m);
+// Why the last model_forward returned NAN or model_backward -1: bad input (a token outside the
+// vocabulary, T past max_seq_len) or out of memory; "" when the forward ran and the loss itself
+// is not finite (divergence).
+const char *model_error(const Model *m);
 const float *model_logits(const Model *m);
 
 // ---- inference (B = 1) ----
@@ -195,4 +201,5 @@ struct Model {
     // whose gradients grad_acts now hold: n_layers after the output head, each l after layer
     // l's backward (grad_acts hold one layer at a time), -1 at the end (resid: d embedding)
     void (*trace_backward)(const struct Model *m, int layer);
+    char err[256];                // model_error's message
 };

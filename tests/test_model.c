@@ -122,7 +122,12 @@ static void test_kv(void) {
     CHECK(model_forward_kv(m, tok, 7, 30, 0) == NULL, "forward_kv pos+T > max_len returns NULL");
     CHECK(model_forward_kv(m, &bad, 1, 0, 0) == NULL, "forward_kv token id >= V returns NULL");
     CHECK(model_forward_kv(m, tok, 5, 0, 1) == NULL, "forward_kv all_logits with T > kv_chunk returns NULL");
-    CHECK(isnan(model_forward(m, &bad, NULL, 1, 1)), "model_forward token id >= V returns NAN");
+    CHECK(isnan(model_forward(m, &bad, NULL, 1, 1)) && strstr(model_error(m), "outside the vocabulary"),
+          "model_forward token id >= V returns NAN, model_error \"%s\"", model_error(m));
+    CHECK(isnan(model_forward(m, tok, NULL, 1, 100000)) && strstr(model_error(m), "max_seq_len"),
+          "model_forward T past max_seq_len returns NAN, model_error \"%s\"", model_error(m));
+    CHECK(model_backward(m) == -1 && strstr(model_error(m), "needs a forward with targets"),
+          "model_backward after a forward without targets: -1, model_error \"%s\"", model_error(m));
     model_free(m);
 }
 

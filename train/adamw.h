@@ -17,10 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct {
-    float lr, beta1, beta2, eps, weight_decay;
-} AdamWConfig;
-
 // One AdamW update of n parameters in place; t is the 1-based step count (for bias correction).
 // Pass weight_decay 0 for tensors that do not decay.
 void adamw_update(float *params, const float *grads, float *m, float *v, size_t n,

@@ -65,6 +65,7 @@ StepResult train_step(Run *r, long step) {
         m->dropout_step = (uint64_t)step * A + a;     // a fresh, reproducible dropout mask
         r->st.dropout_step = m->dropout_step + 1;
         float l = model_forward(m, r->train.inputs, r->train.targets, o->batch, o->seq);
+        if (!isfinite(l) && model_error(m)[0]) die("step %ld: %s", step, model_error(m));
         if (!isfinite(l)) {
             size_t idx;
             const char *bad = first_nonfinite(m, m->params_memory, &idx);
@@ -73,7 +74,7 @@ StepResult train_step(Run *r, long step) {
             die("step %ld: loss is %f (last good checkpoint kept in %s)", step, l, o->ckpt_dir);
         }
         if (trace && a == 0) { trace_step_forward(m); trace_step_begin(m); }
-        model_backward(m);
+        if (model_backward(m) != 0) die("step %ld: %s", step, model_error(m));
         if (trace && a == 0) trace_step_end(m);
         s.loss += l / A;
     }
@@ -115,6 +116,7 @@ float evaluate(Run *r, double *bpb_out, int *batches_out) {
     for (size_t i = 0; i < n; i++) {
         dataloader_next_batch(&r->val);
         float l = model_forward(m, r->val.inputs, r->val.targets, B, T);
+        if (!isfinite(l) && model_error(m)[0]) die("evaluation: %s", model_error(m));
         if (!isfinite(l)) die("evaluation: val loss is %f at val batch %zu", l, i);
         loss += l;
         if (r->token_bytes)
