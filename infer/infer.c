@@ -50,6 +50,8 @@ static void usage(void) {
            "                         the model, or recorded in our checkpoint)\n"
            "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
            "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
+           "  --quant TYPE           quantize the weights at load: q8_0 or q4_0 (default: as stored)\n"
+           "  --quant-head TYPE      the output head's type with --quant: q8_0, q4_0, or keep (default q8_0)\n"
            "  -h, --help             this help\n",
            LOAD_DEFAULT_CTX);
 }
@@ -89,13 +91,12 @@ static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen
                         const LoadedModel *lm) {
     const Config *c = &lm->m->config;
     double kv = 2.0 * c->n_layers * lm->ctx * c->n_kv_heads * c->head_dim * sizeof(float);
-    const char *dt = lm->m->w.layers[0].wq.dtype == DTYPE_BF16 ? "bf16" :
-                     lm->m->w.layers[0].wq.dtype == DTYPE_F16 ? "f16" : "f32";
+    const char *dt = dtype_name(lm->m->w.layers[0].wq.dtype);
     fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
             "peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
             load_s, n_prompt, prefill_s > 0 ? n_prompt / prefill_s : 0.0, n_gen,
             decode_s > 0 ? n_decode / decode_s : 0.0, n_decode ? 1e3 * decode_s / n_decode : 0.0,
-            peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt, lm->format == FORMAT_HF ? " mmapped" : "", kv / 1e6);
+            peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt, lm->format == FORMAT_HF && !lm->m->quant_memory ? " mmapped" : "", kv / 1e6);
 }
 
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
@@ -171,8 +172,9 @@ int main(int argc, char **argv) {
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
+    int quant = -1, quant_head = DTYPE_Q8_0; // -1: none / keep
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP };
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_QUANT, O_QUANT_HEAD };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -181,7 +183,8 @@ int main(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED}, {"ctx", required_argument, 0, O_CTX},
         {"threads", required_argument, 0, O_THREADS}, {"tokenizer", required_argument, 0, O_TOKENIZER},
         {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
-        {"dump-logits", required_argument, 0, O_DUMP}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"dump-logits", required_argument, 0, O_DUMP}, {"quant", required_argument, 0, O_QUANT},
+        {"quant-head", required_argument, 0, O_QUANT_HEAD}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
@@ -201,6 +204,17 @@ int main(int argc, char **argv) {
         case O_SYSTEM: system_msg = optarg; break;
         case O_PRINT_IDS: print_ids = 1; break;
         case O_DUMP: dump_path = optarg; break;
+        case O_QUANT:
+            if (strcmp(optarg, "q8_0") == 0) quant = DTYPE_Q8_0;
+            else if (strcmp(optarg, "q4_0") == 0) quant = DTYPE_Q4_0;
+            else die("--quant must be q8_0 or q4_0, not \"%s\"", optarg);
+            break;
+        case O_QUANT_HEAD:
+            if (strcmp(optarg, "q8_0") == 0) quant_head = DTYPE_Q8_0;
+            else if (strcmp(optarg, "q4_0") == 0) quant_head = DTYPE_Q4_0;
+            else if (strcmp(optarg, "keep") == 0) quant_head = -1;
+            else die("--quant-head must be q8_0, q4_0 or keep, not \"%s\"", optarg);
+            break;
         case 'h': usage(); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -224,6 +238,7 @@ int main(int argc, char **argv) {
     double t0 = now_s();
     LoadedModel lm;
     if (load_model(&lm, model_path, ctx, err, sizeof err) != 0) die("%s", err);
+    if (quant >= 0 && load_quantize(&lm, quant, quant_head, err, sizeof err) != 0) die("%s", err);
     Model *m = lm.m;
     const int V = m->config.vocab_size;
 

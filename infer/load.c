@@ -10,6 +10,7 @@
 #include "data/sp_tokenizer.h"
 #include "model/checkpoint.h"
 #include "model/llama2c_loader.h"
+#include "model/quant.h"
 
 static int is_file(const char *path) {
     struct stat sb;
@@ -24,12 +25,12 @@ static size_t weight_bytes(const Model *m) {
     size_t KVD = (size_t)c->n_kv_heads * c->head_dim, total = 0;
     for (int l = 0; l < c->n_layers; l++) {
         const LayerWeights *w = &m->w.layers[l];
-        total += dtype_size(w->wq.dtype) * QD * C + dtype_size(w->wk.dtype) * KVD * C +
-                 dtype_size(w->wv.dtype) * KVD * C + dtype_size(w->wo.dtype) * C * QD +
-                 dtype_size(w->w1.dtype) * H * C + dtype_size(w->w3.dtype) * H * C +
-                 dtype_size(w->w2.dtype) * C * H;
+        total += dtype_bytes(w->wq.dtype, QD * C) + dtype_bytes(w->wk.dtype, KVD * C) +
+                 dtype_bytes(w->wv.dtype, KVD * C) + dtype_bytes(w->wo.dtype, C * QD) +
+                 dtype_bytes(w->w1.dtype, H * C) + dtype_bytes(w->w3.dtype, H * C) +
+                 dtype_bytes(w->w2.dtype, C * H);
     }
-    return total + dtype_size(m->w.lm_head.dtype) * c->vocab_size * C;
+    return total + dtype_bytes(m->w.lm_head.dtype, (size_t)c->vocab_size * C);
 }
 
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
@@ -106,6 +107,12 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
             if (is_file(p)) snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", p);
         }
     }
+    lm->weight_bytes = weight_bytes(lm->m);
+    return 0;
+}
+
+int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen) {
+    if (model_quantize(lm->m, t, head_t, err, errlen) != 0) return -1;
     lm->weight_bytes = weight_bytes(lm->m);
     return 0;
 }

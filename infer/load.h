@@ -33,3 +33,6 @@ typedef struct {
 // Returns 0, or -1 with a one-line reason in err.
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen);
 void unload_model(LoadedModel *lm);
+// Quantize the loaded model's matrices to t, its output head to head_t (-1: as loaded); see
+// model_quantize in model/quant.h. Returns 0, or -1 with a one-line reason in err.
+int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen);

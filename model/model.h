@@ -182,6 +182,8 @@ struct Model {
     int kv_max_len, kv_chunk;
     ActivationTensors kv_acts;
     float *kv_acts_memory;
+    // weights quantized at load (model/quant.h model_quantize); m->w points into it
+    void *quant_memory;
     // profiling (see PROF_OPS above)
     int profile;
     double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];
