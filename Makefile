@@ -9,7 +9,7 @@
 #   make test SAN=1 the suite built with -fsanitize=address,undefined into build-san/, bin-san/
 #   make clean
 #
-# Every .c file under model/ data/ train/ infer/ that is not a program's main goes into
+# Every .c file under model/ data/ train/ infer/ formats/ that is not a program's main goes into
 # build/libscratchllama.a; each program below links it. tests/test_*.c become bin/test_*.
 
 CC      ?= gcc
@@ -54,13 +54,13 @@ PROG_NAMES := $(foreach p,$(PROGRAMS),$(word 1,$(subst :, ,$(p))))
 PROG_MAINS := $(foreach p,$(PROGRAMS),$(word 2,$(subst :, ,$(p))))
 PROG_BINS  := $(foreach n,$(PROG_NAMES),$(if $(wildcard $(call prog_main,$(n))),$(BIN)/$(n)))
 
-LIB_SRCS := $(filter-out $(PROG_MAINS),$(wildcard model/*.c data/*.c train/*.c infer/*.c))
+LIB_SRCS := $(filter-out $(PROG_MAINS),$(wildcard model/*.c data/*.c train/*.c infer/*.c formats/*.c))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB      := $(BUILD)/libscratchllama.a
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BIN)/%,$(TEST_SRCS))
 TEST_HELPERS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(TEST_SRCS),$(wildcard tests/*.c)))
-HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h tests/*.h fuzz/*.h bench/*.h)
+HEADERS  := $(wildcard model/*.h data/*.h train/*.h infer/*.h formats/*.h tests/*.h fuzz/*.h bench/*.h)
 # fuzz targets as plain programs: fuzz/replay.c's main feeds them files (make fuzz: libFuzzer)
 FUZZ_SRCS := $(filter-out fuzz/replay.c,$(wildcard fuzz/*.c))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BIN)/fuzz/%,$(FUZZ_SRCS))

@@ -168,17 +168,6 @@ static Entry heap_pop(const Trainer *tr, Entry **h) {
 
 // ---- output ---------------------------------------------------------------------------------
 
-static void b64_encode(const unsigned char *p, size_t n, FILE *f) {
-    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        fputc(A[x >> 18 & 63], f);
-        fputc(A[x >> 12 & 63], f);
-        fputc(i + 1 < n ? A[x >> 6 & 63] : '=', f);
-        fputc(i + 2 < n ? A[x & 63] : '=', f);
-    }
-}
-
 // Writes path via path.tmp.PID and rename, so a reader never sees half a file.
 static FILE *open_tmp(const char *path, char *tmp, size_t tmplen) {
     snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
@@ -324,7 +313,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rank; r++) {
         size_t len;
         const unsigned char *p = bytes_map_entry(&tr.vocab, r, &len);
-        b64_encode(p, len, f);
+        tiktoken_b64_write(p, len, f);
         fprintf(f, " %d\n", r);
     }
     close_rename(f, tmp, out);

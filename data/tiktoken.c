@@ -332,6 +332,17 @@ static int b64_value(unsigned char c) {
     return -1;
 }
 
+void tiktoken_b64_write(const unsigned char *p, size_t n, FILE *f) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        fputc(A[x >> 18 & 63], f);
+        fputc(A[x >> 12 & 63], f);
+        fputc(i + 1 < n ? A[x >> 6 & 63] : '=', f);
+        fputc(i + 2 < n ? A[x & 63] : '=', f);
+    }
+}
+
 static long b64_decode(const char *s, size_t n, unsigned char *out) {
     if (n == 0 || n % 4 != 0) return -1;
     long o = 0;

@@ -11,6 +11,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "data/bytes_map.h"
 
 typedef struct Tiktoken Tiktoken;
@@ -22,6 +23,8 @@ typedef struct Tiktoken Tiktoken;
 // a rank file of another size (one made by bin/bpe-train) gets them from its own rank count on.
 // Every one of the 256 single bytes must have a rank, so that any byte string can be encoded.
 // On failure returns NULL and writes a one-line message (no program name) into err.
+// Writes the base64 of p[0..n) to f, as rank files hold token bytes.
+void tiktoken_b64_write(const unsigned char *p, size_t n, FILE *f);
 Tiktoken *tiktoken_load(const char *rank_file, const char *pattern, char *err, size_t errlen);
 void tiktoken_free(Tiktoken *t);
 

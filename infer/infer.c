@@ -21,6 +21,7 @@
 #include "data/sha256.h"
 #include "infer/generate.h"
 #include "infer/load.h"
+#include "infer/perplexity.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
 
@@ -51,6 +52,8 @@ static void usage(void) {
            "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
            "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
            "  --quant TYPE           quantize the weights at load: q8_0 or q4_0 (default: as stored)\n"
+           "  --perplexity FILE      print the perplexity of FILE as llama.cpp's llama-perplexity computes it\n"
+           "                         (chunks of --ctx tokens, default 512, second halves scored), then exit\n"
            "  --quant-head TYPE      the output head's type with --quant: q8_0, q4_0, or keep (default q8_0)\n"
            "  -h, --help             this help\n",
            LOAD_DEFAULT_CTX);
@@ -168,13 +171,14 @@ static void append_message(Tokenizer *tok, ChatIds ch, const char *role, const c
 }
 
 int main(int argc, char **argv) {
-    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL;
+    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL,
+               *ppl_path = NULL;
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
     int quant = -1, quant_head = DTYPE_Q8_0; // -1: none / keep
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_QUANT, O_QUANT_HEAD };
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_QUANT, O_QUANT_HEAD, O_PPL };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -184,7 +188,7 @@ int main(int argc, char **argv) {
         {"threads", required_argument, 0, O_THREADS}, {"tokenizer", required_argument, 0, O_TOKENIZER},
         {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
         {"dump-logits", required_argument, 0, O_DUMP}, {"quant", required_argument, 0, O_QUANT},
-        {"quant-head", required_argument, 0, O_QUANT_HEAD}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quant-head", required_argument, 0, O_QUANT_HEAD}, {"perplexity", required_argument, 0, O_PPL}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
@@ -204,6 +208,7 @@ int main(int argc, char **argv) {
         case O_SYSTEM: system_msg = optarg; break;
         case O_PRINT_IDS: print_ids = 1; break;
         case O_DUMP: dump_path = optarg; break;
+        case O_PPL: ppl_path = optarg; break;
         case O_QUANT:
             if (strcmp(optarg, "q8_0") == 0) quant = DTYPE_Q8_0;
             else if (strcmp(optarg, "q4_0") == 0) quant = DTYPE_Q4_0;
@@ -225,6 +230,7 @@ int main(int argc, char **argv) {
     const char *model_path = argv[optind];
     if ((prompt != NULL) + (prompt_ids != NULL) + chat > 1) die("give one of --prompt, --prompt-ids, --chat");
     if (system_msg && !chat) die("--system needs --chat");
+    if (ppl_path && (prompt || prompt_ids || chat || dump_path)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
     if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
@@ -280,6 +286,16 @@ int main(int argc, char **argv) {
     }
 
     if (model_kv_alloc(m, lm.ctx) != 0) die("cannot allocate the KV cache for --ctx %d", lm.ctx);
+    if (ppl_path) {
+        if (!tok) die("no tokenizer found for %s: pass --tokenizer FILE", model_path);
+        PerplexityResult r;
+        if (perplexity_file(m, tok, bos, ppl_path, ctx ? ctx : (lm.ctx < 512 ? lm.ctx : 512), stderr, &r, err, sizeof err) != 0)
+            die("%s", err);
+        printf("perplexity %.4f over %ld tokens\n", r.ppl, r.count);
+        tokenizer_close(tok);
+        unload_model(&lm);
+        return 0;
+    }
     Sampler sampler;
     sampler_init(&sampler, V, temperature, top_k, top_p, min_p, seed);
     Printer pr = { tok, print_ids, bos, 0, {0} };

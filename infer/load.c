@@ -65,7 +65,17 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         size_t got = fread(head, 1, sizeof head, f);
         fclose(f);
-        if (got >= 8 && memcmp(head, CHECKPOINT_MAGIC, 8) == 0) {
+        if (got >= 4 && memcmp(head, "GGUF", 4) == 0) {
+            lm->format = FORMAT_GGUF;
+            if (gguf_load_model(&lm->gguf, path, ctx, LOAD_DEFAULT_CTX, err, errlen) != 0) return -1;
+            lm->m = lm->gguf.model;
+            lm->ctx = lm->m->config.max_seq_len;
+            lm->bos_id = lm->gguf.bos_id;
+            lm->n_eos = lm->gguf.n_eos;
+            memcpy(lm->eos_ids, lm->gguf.eos_ids, sizeof(int) * lm->gguf.n_eos);
+            snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", lm->gguf.tokenizer_path);
+            snprintf(lm->tokenizer_pattern, sizeof lm->tokenizer_pattern, "%s", lm->gguf.tokenizer_pattern);
+        } else if (got >= 8 && memcmp(head, CHECKPOINT_MAGIC, 8) == 0) {
             lm->format = FORMAT_CHECKPOINT;
             CheckpointInfo info;
             lm->m = checkpoint_load_info(path, &info, err, errlen);
@@ -119,6 +129,7 @@ int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen
 
 void unload_model(LoadedModel *lm) {
     if (lm->format == FORMAT_HF) hf_free(&lm->hf);
+    else if (lm->format == FORMAT_GGUF) gguf_free_model(&lm->gguf);
     else model_free(lm->m);
     memset(lm, 0, sizeof *lm);
 }

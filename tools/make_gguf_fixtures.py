@@ -9,8 +9,9 @@ Needs torch, transformers, sentencepiece, numpy (the device machine has them) an
 checkout in DIR (convert_hf_to_gguf.py and gguf-py/). Writes to OUT:
 
   tiny_f32.gguf, tiny_f16.gguf, tiny_bf16.gguf  tests/fixtures/hf_llama32_bf16 (2 layers, dim 64,
-      vocab 300) with a 300-piece SentencePiece BPE tokenizer trained here on --text
-      (tokenizer.ggml.model "llama")
+      vocab 300) with a 300-piece SentencePiece BPE tokenizer trained here on --text lowercased
+      and cut down to letters, space and ",.'\n" (tokenizer.ggml.model "llama"): <unk>, <s>,
+      </s>, the 256 byte-fallback pieces, the 30 characters, and 11 merges
   tiny_sp.model                                the SentencePiece model itself (the reference for
       the tokenizer read from GGUF)
   tiny_sp_ids.txt                              sentencepiece's ids for the lines of --text's
@@ -64,9 +65,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--llamacpp", required=True)
     ap.add_argument("--tiny", required=True)
-    ap.add_argument("--shakespeare", required=True)
+    ap.add_argument("--shakespeare", help="leave out to make only the tiny files")
     ap.add_argument("--text", required=True)
-    ap.add_argument("--tokenizer-json", required=True)
+    ap.add_argument("--tokenizer-json")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -79,13 +80,17 @@ def main():
     shutil.copytree(a.tiny, tiny, dirs_exist_ok=True)
     fix_config(tiny)
     vocab = json.load(open(os.path.join(tiny, "config.json")))["vocab_size"]
-    spm.SentencePieceTrainer.train(input=a.text, model_prefix=os.path.join(work, "sp"), vocab_size=vocab,
-                                   model_type="bpe", character_coverage=1.0, byte_fallback=False,
+    small = os.path.join(work, "small.txt")
+    keep = set("abcdefghijklmnopqrstuvwxyz ,.'\n")
+    text = "".join(ch for ch in open(a.text, encoding="utf-8").read().lower() if ch in keep)
+    open(small, "w").write(text)
+    spm.SentencePieceTrainer.train(input=small, model_prefix=os.path.join(work, "sp"), vocab_size=vocab,
+                                   model_type="bpe", character_coverage=1.0, byte_fallback=True,
                                    max_sentence_length=100000)
     shutil.copy(os.path.join(work, "sp.model"), os.path.join(tiny, "tokenizer.model"))
     shutil.copy(os.path.join(work, "sp.model"), os.path.join(a.out, "tiny_sp.model"))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(work, "sp.model"))
-    text = open(a.text, encoding="utf-8").read()[:2000]
+    text = open(a.text, encoding="utf-8").read()[:2000]  # the original text: capitals fall back to bytes
     with open(os.path.join(a.out, "tiny_sp_ids.txt"), "w") as f:
         for line in text.split("\n"):
             if line:
@@ -94,6 +99,8 @@ def main():
         convert(a.llamacpp, tiny, os.path.join(a.out, f"tiny_{t}.gguf"), t)
 
     # ---- shakespeare-llama3-tiny with the Llama 3 tokenizer.json ----
+    if not a.shakespeare:
+        return
     sh = os.path.join(work, "shakespeare")
     shutil.copytree(a.shakespeare, sh, dirs_exist_ok=True)
     fix_config(sh)
