@@ -84,6 +84,9 @@ static const char *shown(GgufStr s, char *buf, size_t n) {
     return buf;
 }
 
+// the message is formatted first: it may quote names inside the mapping that gguf_close unmaps
+#define BAD(...) do { fail(err, errlen, __VA_ARGS__); gguf_close(g); return -1; } while (0)
+
 int gguf_open(GgufFile *g, const char *path, char *err, size_t errlen) {
     memset(g, 0, sizeof *g);
     int fd = open(path, O_RDONLY);
@@ -106,29 +109,26 @@ int gguf_open(GgufFile *g, const char *path, char *err, size_t errlen) {
     take(&c, &g->version, 4);
     take(&c, &g->n_tensors, 8);
     take(&c, &g->n_kv, 8);
-    if (memcmp(magic, "GGUF", 4) != 0) { gguf_close(g); return fail(err, errlen, "%s: not a GGUF file (no GGUF magic)", path); }
+    if (memcmp(magic, "GGUF", 4) != 0) BAD("%s: not a GGUF file (no GGUF magic)", path);
     if (g->version != 3) {
         uint32_t v = g->version;
-        gguf_close(g);
-        return fail(err, errlen, "%s: GGUF version %u (this reader takes version 3, little-endian)", path, v);
+        BAD("%s: GGUF version %u (this reader takes version 3, little-endian)", path, v);
     }
     // every key-value takes at least 12 bytes, every tensor info at least 24
     if (g->n_kv > g->size / 12 || g->n_tensors > g->size / 24) {
-        gguf_close(g);
-        return fail(err, errlen, "%s: %llu metadata entries and %llu tensors cannot fit in %zu bytes", path,
+        BAD("%s: %llu metadata entries and %llu tensors cannot fit in %zu bytes", path,
                     (unsigned long long)g->n_kv, (unsigned long long)g->n_tensors, g->size);
     }
     g->kv = calloc(g->n_kv ? g->n_kv : 1, sizeof *g->kv);
     g->tensors = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *g->tensors);
-    if (!g->kv || !g->tensors) { gguf_close(g); return fail(err, errlen, "%s: out of memory", path); }
+    if (!g->kv || !g->tensors) BAD("%s: out of memory", path);
     g->alignment = 32;
     for (uint64_t i = 0; i < g->n_kv; i++) {
         GgufKV *kv = &g->kv[i];
         if (take_str(&c, &kv->key) || take(&c, &kv->type, 4)) goto truncated;
         if (kv->type >= GGUF_NTYPES) {
             uint32_t t = kv->type;
-            gguf_close(g);
-            return fail(err, errlen, "%s: metadata %s: unknown value type %u", path, shown(kv->key, nb, sizeof nb), t);
+            BAD("%s: metadata %s: unknown value type %u", path, shown(kv->key, nb, sizeof nb), t);
         }
         if (kv->type == GGUF_STRING) {
             if (take_str(&c, &kv->str)) goto truncated;
@@ -136,15 +136,14 @@ int gguf_open(GgufFile *g, const char *path, char *err, size_t errlen) {
             if (take(&c, &kv->arr_type, 4) || take(&c, &kv->arr_n, 8)) goto truncated;
             if (kv->arr_type == GGUF_ARRAY || kv->arr_type >= GGUF_NTYPES) {
                 uint32_t t = kv->arr_type;
-                gguf_close(g);
-                return fail(err, errlen, "%s: metadata %s: arrays of type %u are not supported", path,
+                BAD("%s: metadata %s: arrays of type %u are not supported", path,
                             shown(kv->key, nb, sizeof nb), t);
             }
             size_t left = (size_t)(c.end - c.p);
             if (kv->arr_type == GGUF_STRING) {
                 if (kv->arr_n > left / 8) goto truncated;
                 kv->arr_str = malloc((kv->arr_n ? kv->arr_n : 1) * sizeof *kv->arr_str);
-                if (!kv->arr_str) { gguf_close(g); return fail(err, errlen, "%s: out of memory", path); }
+                if (!kv->arr_str) BAD("%s: out of memory", path);
                 for (uint64_t k = 0; k < kv->arr_n; k++)
                     if (take_str(&c, &kv->arr_str[k])) goto truncated;
             } else {
@@ -170,8 +169,7 @@ int gguf_open(GgufFile *g, const char *path, char *err, size_t errlen) {
         }
         if (gguf_str_eq(kv->key, "general.alignment")) {
             if (kv->type != GGUF_U32 || kv->num.u == 0 || (kv->num.u & (kv->num.u - 1)) || kv->num.u > 65536) {
-                gguf_close(g);
-                return fail(err, errlen, "%s: general.alignment must be a power of two (u32) up to 65536", path);
+                BAD("%s: general.alignment must be a power of two (u32) up to 65536", path);
             }
             g->alignment = (uint32_t)kv->num.u;
         }
@@ -181,8 +179,7 @@ int gguf_open(GgufFile *g, const char *path, char *err, size_t errlen) {
         if (take_str(&c, &t->name) || take(&c, &t->n_dims, 4)) goto truncated;
         if (t->n_dims < 1 || t->n_dims > 4) {
             uint32_t n = t->n_dims;
-            gguf_close(g);
-            return fail(err, errlen, "%s: tensor %s has %u dimensions (1 to 4)", path, shown(t->name, nb, sizeof nb), n);
+            BAD("%s: tensor %s has %u dimensions (1 to 4)", path, shown(t->name, nb, sizeof nb), n);
         }
         t->ne[0] = t->ne[1] = t->ne[2] = t->ne[3] = 1;
         for (uint32_t d = 0; d < t->n_dims; d++)
@@ -195,33 +192,28 @@ int gguf_open(GgufFile *g, const char *path, char *err, size_t errlen) {
         uint64_t be, bb, n = 1;
         for (uint32_t d = 0; d < 4; d++) {
             if (t->ne[d] == 0 || t->ne[d] > g->size * 8 || n > (g->size * 8) / t->ne[d]) {
-                gguf_close(g);
-                return fail(err, errlen, "%s: tensor %s: dimensions larger than the file", path, shown(t->name, nb, sizeof nb));
+                BAD("%s: tensor %s: dimensions larger than the file", path, shown(t->name, nb, sizeof nb));
             }
             n *= t->ne[d];
         }
         if (t->offset % g->alignment != 0) {
-            gguf_close(g);
-            return fail(err, errlen, "%s: tensor %s: offset %llu is not a multiple of the alignment %u", path,
+            BAD("%s: tensor %s: offset %llu is not a multiple of the alignment %u", path,
                         shown(t->name, nb, sizeof nb), (unsigned long long)t->offset, g->alignment);
         }
         type_block(t->type, &be, &bb);
         if (!be) continue; // a type we do not map: the model loader names it if it needs the tensor
         if (t->ne[0] % be != 0) {
-            gguf_close(g);
-            return fail(err, errlen, "%s: tensor %s: row of %llu is not a whole number of %s blocks", path,
+            BAD("%s: tensor %s: row of %llu is not a whole number of %s blocks", path,
                         shown(t->name, nb, sizeof nb), (unsigned long long)t->ne[0], ggml_type_name(t->type));
         }
         t->bytes = n / be * bb;
         if (data_start > g->size || t->offset > g->size - data_start || t->bytes > g->size - data_start - t->offset) {
-            gguf_close(g);
-            return fail(err, errlen, "%s: tensor %s: %zu bytes at offset %llu run past the end of the file (%zu bytes)", path,
+            BAD("%s: tensor %s: %zu bytes at offset %llu run past the end of the file (%zu bytes)", path,
                         shown(t->name, nb, sizeof nb), t->bytes, (unsigned long long)t->offset, g->size);
         }
         t->data = (const uint8_t *)g->map + data_start + t->offset;
     }
     return 0;
 truncated:
-    gguf_close(g);
-    return fail(err, errlen, "%s: truncated GGUF header (a count or length runs past the end of the file)", path);
+    BAD("%s: truncated GGUF header (a count or length runs past the end of the file)", path);
 }

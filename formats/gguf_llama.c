@@ -138,7 +138,7 @@ static int gpt2_tokenizer(GgufModel *gm, const char *path, FILE *f, const GgufKV
     snprintf(gm->tokenizer_pattern, sizeof gm->tokenizer_pattern, "%s", pattern);
     // tiktoken ranks: rank = id for the normal tokens (type 1), as in vocabularies made from
     // tiktoken files (Llama 3's); the special tokens come from the pattern's own table
-    unsigned char *buf = malloc(4096);
+    unsigned char *buf = malloc(4096), seen[256] = {0};
     if (!buf) return fail(err, errlen, "out of memory");
     for (uint64_t id = 0; id < tokens->arr_n; id++) {
         int32_t ty = 1;
@@ -150,10 +150,13 @@ static int gpt2_tokenizer(GgufModel *gm, const char *path, FILE *f, const GgufKV
             free(buf);
             return fail(err, errlen, "%s: token %llu is not a byte-level BPE token", path, (unsigned long long)id);
         }
+        if (n == 1) seen[buf[0]] = 1;
         tiktoken_b64_write(buf, (size_t)n, f);
         fprintf(f, " %llu\n", (unsigned long long)id);
     }
     free(buf);
+    for (int b = 0; b < 256; b++)
+        if (!seen[b]) return fail(err, errlen, "%s: the gpt2 vocabulary has no token for byte 0x%02x", path, b);
     return 0;
 }
 

@@ -17,13 +17,22 @@ _Static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block is 210 bytes");
 
 // ---- reference ----
 
+// float -> int8 and 4-bit codes, as ggml's casts for every finite input in range; NaN (a weight
+// or activation gone bad) becomes 0 and out-of-range values clamp, instead of an undefined cast
+static inline int8_t q8_of(float v) {
+    return v >= -127.0f && v <= 127.0f ? (int8_t)roundf(v) : v > 127.0f ? 127 : v < -127.0f ? -127 : 0;
+}
+static inline int q4_of(float t) { // t = x/d + 8.5, truncated like ggml's (int8_t) cast, at most 15
+    return t >= 0.0f && t < 15.0f ? (int)t : t >= 15.0f ? 15 : 0;
+}
+
 void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
     for (int i = 0; i < k / QK8_0; i++, x += QK8_0) {
         float amax = 0.0f;
         for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = q8_of(x[j] * id);
     }
 }
 
@@ -37,8 +46,7 @@ void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k) {
         float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {
-            int lo = (int8_t)(x[j] * id + 8.5f), hi = (int8_t)(x[j + 16] * id + 8.5f);
-            y[i].qs[j] = (uint8_t)((lo < 15 ? lo : 15) | (hi < 15 ? hi : 15) << 4);
+            y[i].qs[j] = (uint8_t)(q4_of(x[j] * id + 8.5f) | q4_of(x[j + 16] * id + 8.5f) << 4);
         }
     }
 }
@@ -231,7 +239,8 @@ const char *const quant_kernel_names[QUANT_KERNELS] = {"ref", "avx2", "avx512vnn
 int quant_kernel_supported(QuantKernel k) {
 #ifdef QUANT_X86
     __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    // every AVX2 CPU has F16C too (it came a generation earlier); clang cannot ask for "f16c"
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (k == QUANT_KERNEL_AVX2) return avx2;
     if (k == QUANT_KERNEL_AVX512)
         return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -189,6 +189,43 @@ static void test_model(const char *path) {
     unload_model(&b);
 }
 
+// Q6_K blocks from ggml (tools/make_q6k_fixture.c): our dequantization gives ggml's floats, and
+// the matmul (decode: block-wise float dots; prefill: widened tiles through sgemm) their product
+static void test_q6_k(void) {
+    FILE *f = fopen("tests/fixtures/gguf/q6_k.bin", "rb");
+    uint32_t hdr[2] = {0, 0};
+    if (!f || fread(hdr, 4, 2, f) != 2 || hdr[0] > 64 || hdr[1] > 4096 || hdr[1] % 256) {
+        CHECK(0, "read tests/fixtures/gguf/q6_k.bin");
+        if (f) fclose(f);
+        return;
+    }
+    int rows = (int)hdr[0], K = (int)hdr[1];
+    size_t nb = dtype_bytes(DTYPE_Q6_K, (size_t)rows * K);
+    unsigned char *blocks = malloc(nb);
+    float *want = malloc(sizeof(float) * rows * K), *got = malloc(sizeof(float) * rows * K);
+    int ok = fread(blocks, 1, nb, f) == nb && fread(want, 4, (size_t)rows * K, f) == (size_t)rows * K;
+    fclose(f);
+    CHECK(ok, "q6_k.bin: %d rows of %d", rows, K);
+    dequantize_row(DTYPE_Q6_K, blocks, got, rows * K);
+    int same = memcmp(got, want, sizeof(float) * rows * K) == 0;
+    CHECK(same, "Q6_K dequantized == ggml's dequantize_row_q6_K, %d values bit for bit", rows * K);
+    enum { M = 3 };
+    float x[M * 4096], out[M * 64], *scratch = malloc(matmul_scratch_floats(K) * sizeof(float));
+    for (int i = 0; i < M * K; i++) x[i] = frand();
+    for (int m = 1; m <= M; m += M - 1) {
+        matmul_forward(out, x, (Mat){blocks, DTYPE_Q6_K}, scratch, m, K, rows);
+        double worst = 0;
+        for (int r = 0; r < m; r++)
+            for (int n = 0; n < rows; n++) {
+                double ref = 0, mag = 0;
+                for (int k = 0; k < K; k++) { ref += (double)want[n * K + k] * x[r * K + k]; mag += fabs(want[n * K + k] * x[r * K + k]); }
+                worst = fmax(worst, fabs(out[r * rows + n] - ref) / mag);
+            }
+        CHECK(worst < 1e-5, "matmul q6_K M=%d K=%d N=%d: max rel err %.2e (tol 1e-5)", m, K, rows, worst);
+    }
+    free(blocks); free(want); free(got); free(scratch);
+}
+
 static void test_bad(void) {
     char err[256];
     LoadedModel lm;
@@ -205,6 +242,7 @@ int main(void) {
     test_roundtrip();
     test_kernels();
     test_matmul();
+    test_q6_k();
     test_model("tests/fixtures/hf_llama32_bf16");
     char p[4096];
     snprintf(p, sizeof p, "%s/models/shakespeare-llama3-tiny", test_shared_dir());
