@@ -60,6 +60,7 @@ row infer "-n 12x (trailing garbage)"    $I "$G" --prompt-ids 1 -n 12x
 row infer "--seed abc"                   $I "$G" --prompt-ids 1 --seed abc
 row infer "--quant q5_0"                 $I "$G" --prompt-ids 1 --quant q5_0
 row infer "--quant-head f32"             $I "$G" --prompt-ids 1 --quant q8_0 --quant-head f32
+row infer "--quant q8_0 of rows of 172 (not whole blocks of 32)" $I "$G" --prompt-ids 1 --quant q8_0
 row infer "--ctx 0"                      $I "$G" --prompt-ids 1 --ctx 0
 row infer "--ctx past max_position_embeddings" $I "$G" --prompt-ids 1 --ctx 100000
 row infer "--threads -2"                 $I "$G" --prompt-ids 1 --threads -2
