@@ -14,7 +14,7 @@
 #   make test SAN=1 the suite built with -fsanitize=address,undefined into build-san/, bin-san/
 #   make clean
 #
-# Every .c file under model/ data/ train/ infer/ that is not a program's main goes into
+# Every .c file under model/ data/ train/ infer/ formats/ that is not a program's main goes into
 # build/libscratchllama.a; each program below links it. tests/test_*.c become bin/test_*.
 
 CC      ?= gcc

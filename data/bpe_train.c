@@ -165,7 +165,6 @@ static Entry heap_pop(const Trainer *tr, Entry **h) {
 
 // ---- output ---------------------------------------------------------------------------------
 
-
 // Writes path via path.tmp.PID and rename, so a reader never sees half a file.
 static FILE *open_tmp(const char *path, char *tmp, size_t tmplen) {
     snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());

@@ -324,8 +324,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
-// Standard base64 with '=' padding (what Python's base64.b64encode writes). Returns the decoded
-// length, or -1 if s is not valid base64. out needs n / 4 * 3 bytes.
 void tiktoken_write_rank(FILE *f, const unsigned char *p, size_t n, long rank) {
     static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
@@ -347,6 +345,8 @@ static int b64_value(unsigned char c) {
     return -1;
 }
 
+// Standard base64 with '=' padding (what Python's base64.b64encode writes). Returns the decoded
+// length, or -1 if s is not valid base64. out needs n / 4 * 3 bytes.
 static long b64_decode(const char *s, size_t n, unsigned char *out) {
     if (n == 0 || n % 4 != 0) return -1;
     long o = 0;

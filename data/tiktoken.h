@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "data/bytes_map.h"
 
 typedef struct Tiktoken Tiktoken;

@@ -213,6 +213,77 @@ def shard_seeds():
     put("shard", "empty", shard([]))
 
 
+# ---- GGUF (llama.cpp) ----
+
+def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=True, rope_freqs=True):
+    """A llama GGUF v3 (formats/gguf.h). ttype: the ggml type of the matrices (0 f32, 1 f16,
+    8 q8_0, 2 q4_0, 30 bf16), filled with random bytes of the right size."""
+    HD = C // NH
+    gs = lambda x: struct.pack("<Q", len(x.encode())) + x.encode()
+    kvs = [("general.architecture", 8, gs("llama")), ("llama.context_length", 4, struct.pack("<I", 64)),
+           ("llama.embedding_length", 4, struct.pack("<I", C)), ("llama.block_count", 4, struct.pack("<I", L)),
+           ("llama.feed_forward_length", 4, struct.pack("<I", H)),
+           ("llama.attention.head_count", 4, struct.pack("<I", NH)),
+           ("llama.attention.head_count_kv", 4, struct.pack("<I", NKV)),
+           ("llama.rope.freq_base", 6, struct.pack("<f", 500000.0)),
+           ("llama.attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-5))]
+    if tokenizer == "llama":
+        toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581t"]
+    else:
+        printable = [b for b in range(256) if 33 <= b <= 126 or 161 <= b <= 172 or 174 <= b <= 255]
+        other = [b for b in range(256) if b not in printable]  # GPT-2's byte-level alphabet
+        toks = [chr(b) if b in printable else chr(256 + other.index(b)) for b in range(256)] + ["Ġt", "he"]
+        toks = (toks + ["x%d" % i for i in range(V)])[:V - 1] + ["<|endoftext|>"]
+        kvs.append(("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, V) + struct.pack(f"<{V}i", *([1] * (V - 1) + [3]))))
+    toks = (toks + ["x%d" % i for i in range(V)])[:V]
+    kvs += [("tokenizer.ggml.model", 8, gs(tokenizer)),
+            ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, V) + b"".join(gs(t) for t in toks)),
+            ("tokenizer.ggml.scores", 9, struct.pack("<IQ", 6, V) + struct.pack(f"<{V}f", *floats(V))),
+            ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1))]
+    if tokenizer == "gpt2":
+        kvs.append(("tokenizer.ggml.pre", 8, gs("gpt-2")))
+    blocks = {0: (1, 4), 1: (1, 2), 30: (1, 2), 8: (32, 34), 2: (32, 18)}  # elements, bytes per block
+    tensors = [("token_embd.weight", [C, V], ttype), ("output_norm.weight", [C], 0)]
+    if not tied:
+        tensors.append(("output.weight", [C, V], ttype))
+    if rope_freqs:
+        tensors.append(("rope_freqs.weight", [HD // 2], 0))
+    for l in range(L):
+        for n, ne in (("attn_q", [C, C]), ("attn_k", [C, NKV * HD]), ("attn_v", [C, NKV * HD]),
+                      ("attn_output", [C, C]), ("ffn_gate", [C, H]), ("ffn_up", [C, H]), ("ffn_down", [H, C])):
+            tensors.append((f"blk.{l}.{n}.weight", ne, ttype))
+        tensors += [(f"blk.{l}.attn_norm.weight", [C], 0), (f"blk.{l}.ffn_norm.weight", [C], 0)]
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    head += b"".join(gs(k) + struct.pack("<I", t) + v for k, t, v in kvs)
+    data, infos = b"", b""
+    for name, ne, t in tensors:
+        n = 1
+        for d in ne:
+            n *= d
+        e, b = blocks[t]
+        if name.startswith("rope_freqs"):
+            raw = struct.pack(f"<{n}f", *[1.0 + i for i in range(n)])
+        elif t == 0:
+            raw = struct.pack(f"<{n}f", *floats(n))
+        else:
+            raw = bytes(rng.randrange(256) for _ in range(n // e * b))
+            if t in (8, 2):  # sane f16 scales (0x2000 = 2^-7) at the start of each block
+                raw = b"".join(b"\x00\x20" + raw[i + 2:i + b] for i in range(0, len(raw), b))
+        infos += gs(name) + struct.pack("<I", len(ne)) + struct.pack(f"<{len(ne)}Q", *ne) + struct.pack("<IQ", t, len(data))
+        data += raw + b"\0" * (-len(raw) % 32)
+    head += infos
+    return head + b"\0" * (-len(head) % 32) + data
+
+
+def gguf_seeds():
+    put("gguf", "f32_sp", gguf())
+    put("gguf", "q8_0_untied", gguf(8, tied=False))
+    put("gguf", "q4_0_gqa_2layers", gguf(2, L=2, NH=4, NKV=2))
+    put("gguf", "f16_gpt2", gguf(1, tokenizer="gpt2", V=261, rope_freqs=False))
+    put("gguf", "bf16", gguf(30))
+    put("gguf", "truncated", gguf()[:300])
+
+
 def ours():
     """model_<N>.bin and state_<N>.bin through the project's own writers (tools/fuzz_corpus.c)."""
     exe = os.path.join(ROOT, "build", "fuzz_corpus")
@@ -228,7 +299,7 @@ def ours():
 
 if __name__ == "__main__":
     tiktoken_load(); tiktoken_roundtrip(); safetensors_seeds(); hf_seeds(); llama2c_seeds(); sp_seeds()
-    shard_seeds()
+    shard_seeds(); gguf_seeds()
     if "--no-ours" not in sys.argv:
         ours()
     for t in sorted(os.listdir(CORPUS)):

@@ -24,6 +24,7 @@
 #include "infer/entropix.h"
 #include "infer/generate.h"
 #include "infer/load.h"
+#include "infer/perplexity.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
 #include "util/timing.h"
@@ -49,6 +50,10 @@ static void usage(void) {
            "                         the model, or recorded in our checkpoint)\n"
            "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
            "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
+           "  --quant TYPE           quantize the weights at load: q8_0 or q4_0 (default: as stored)\n"
+           "  --perplexity FILE      print the perplexity of FILE as llama.cpp's llama-perplexity computes it\n"
+           "                         (chunks of --ctx tokens, default 512, second halves scored), then exit\n"
+           "  --quant-head TYPE      the output head's type with --quant: q8_0, q4_0, or keep (default q8_0)\n"
            "  --sampler NAME         plain: temperature, top-k, top-p, min-p as above; entropix: xjdr's entropix\n"
            "                         decision table on entropy, varentropy and attention metrics, its base\n"
            "                         settings from --temperature, --top-k, --top-p, --min-p when given\n"
@@ -96,13 +101,13 @@ static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen
                         const LoadedModel *lm) {
     const Config *c = &lm->m->config;
     double kv = 2.0 * c->n_layers * lm->ctx * c->n_kv_heads * c->head_dim * sizeof(float);
-    const char *dt = lm->m->w.layers[0].wq.dtype == DTYPE_BF16 ? "bf16" :
-                     lm->m->w.layers[0].wq.dtype == DTYPE_F16 ? "f16" : "f32";
+    const char *dt = dtype_name(lm->m->w.layers[0].wq.dtype);
     fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
             "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
             load_s, n_prompt, prefill_s > 0 ? n_prompt / prefill_s : 0.0, n_gen,
             decode_s > 0 ? n_decode / decode_s : 0.0, n_decode ? 1e3 * decode_s / n_decode : 0.0,
-            omp_get_max_threads(), peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt, lm->format == FORMAT_HF ? " mmapped" : "", kv / 1e6);
+            omp_get_max_threads(), peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt,
+            lm->format == FORMAT_HF && !lm->m->quant_memory ? " mmapped" : "", kv / 1e6);
 }
 
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
@@ -174,7 +179,8 @@ static void append_message(Tokenizer *tok, ChatIds ch, const char *role, const c
 }
 
 int main(int argc, char **argv) {
-    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL;
+    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL,
+               *ppl_path = NULL;
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
@@ -182,8 +188,9 @@ int main(int argc, char **argv) {
     int use_entropix = 0, given = 0; // given: which of --temperature, --top-k, --top-p, --min-p were (bits 0-3)
     EntropixConfig excfg;
     entropix_config_default(&excfg);
+    int quant = -1, quant_head = DTYPE_Q8_0; // -1: none / keep
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE };
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE, O_QUANT, O_QUANT_HEAD, O_PPL };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -194,7 +201,8 @@ int main(int argc, char **argv) {
         {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
         {"dump-logits", required_argument, 0, O_DUMP}, {"sampler", required_argument, 0, O_SAMPLER},
         {"entropix", required_argument, 0, O_ENTROPIX}, {"trace", required_argument, 0, O_TRACE},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quant", required_argument, 0, O_QUANT}, {"quant-head", required_argument, 0, O_QUANT_HEAD},
+        {"perplexity", required_argument, 0, O_PPL}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
@@ -225,6 +233,18 @@ int main(int argc, char **argv) {
             break;
         }
         case O_TRACE: trace_path = optarg; break;
+        case O_PPL: ppl_path = optarg; break;
+        case O_QUANT:
+            if (strcmp(optarg, "q8_0") == 0) quant = DTYPE_Q8_0;
+            else if (strcmp(optarg, "q4_0") == 0) quant = DTYPE_Q4_0;
+            else die("--quant must be q8_0 or q4_0, not \"%s\"", optarg);
+            break;
+        case O_QUANT_HEAD:
+            if (strcmp(optarg, "q8_0") == 0) quant_head = DTYPE_Q8_0;
+            else if (strcmp(optarg, "q4_0") == 0) quant_head = DTYPE_Q4_0;
+            else if (strcmp(optarg, "keep") == 0) quant_head = -1;
+            else die("--quant-head must be q8_0, q4_0 or keep, not \"%s\"", optarg);
+            break;
         case 'h': usage(); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -235,6 +255,7 @@ int main(int argc, char **argv) {
     const char *model_path = argv[optind];
     if ((prompt != NULL) + (prompt_ids != NULL) + chat > 1) die("give one of --prompt, --prompt-ids, --chat");
     if (system_msg && !chat) die("--system needs --chat");
+    if (ppl_path && (prompt || prompt_ids || chat || dump_path)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
     if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
@@ -249,6 +270,7 @@ int main(int argc, char **argv) {
     double t0 = now_s();
     LoadedModel lm;
     if (load_model(&lm, model_path, ctx, err, sizeof err) != 0) die("%s", err);
+    if (quant >= 0 && load_quantize(&lm, quant, quant_head, err, sizeof err) != 0) die("%s", err);
     Model *m = lm.m;
     const int V = m->config.vocab_size;
 
@@ -290,6 +312,16 @@ int main(int argc, char **argv) {
     }
 
     if (model_kv_alloc(m, lm.ctx) != 0) die("cannot allocate the KV cache for --ctx %d", lm.ctx);
+    if (ppl_path) {
+        if (!tok) die("no tokenizer found for %s: pass --tokenizer FILE", model_path);
+        PerplexityResult r;
+        if (perplexity_file(m, tok, bos, ppl_path, ctx ? ctx : (lm.ctx < 512 ? lm.ctx : 512), stderr, &r, err, sizeof err) != 0)
+            die("%s", err);
+        printf("perplexity %.4f over %ld tokens\n", r.ppl, r.count);
+        tokenizer_close(tok);
+        unload_model(&lm);
+        return 0;
+    }
     Sampler sampler;
     sampler_init(&sampler, V, temperature, top_k, top_p, min_p, seed);
     // entropix and --trace: per-token metrics from inside the decode (infer/entropix.h)

@@ -10,6 +10,7 @@
 #include "data/sp_tokenizer.h"
 #include "formats/checkpoint.h"
 #include "formats/llama2c_loader.h"
+#include "model/quant.h"
 
 static int is_file(const char *path) {
     struct stat sb;
@@ -24,12 +25,12 @@ static size_t weight_bytes(const Model *m) {
     size_t KVD = (size_t)c->n_kv_heads * c->head_dim, total = 0;
     for (int l = 0; l < c->n_layers; l++) {
         const LayerWeights *w = &m->w.layers[l];
-        total += dtype_size(w->wq.dtype) * QD * C + dtype_size(w->wk.dtype) * KVD * C +
-                 dtype_size(w->wv.dtype) * KVD * C + dtype_size(w->wo.dtype) * C * QD +
-                 dtype_size(w->w1.dtype) * H * C + dtype_size(w->w3.dtype) * H * C +
-                 dtype_size(w->w2.dtype) * C * H;
+        total += dtype_bytes(w->wq.dtype, QD * C) + dtype_bytes(w->wk.dtype, KVD * C) +
+                 dtype_bytes(w->wv.dtype, KVD * C) + dtype_bytes(w->wo.dtype, C * QD) +
+                 dtype_bytes(w->w1.dtype, H * C) + dtype_bytes(w->w3.dtype, H * C) +
+                 dtype_bytes(w->w2.dtype, C * H);
     }
-    return total + dtype_size(m->w.lm_head.dtype) * c->vocab_size * C;
+    return total + dtype_bytes(m->w.lm_head.dtype, (size_t)c->vocab_size * C);
 }
 
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
@@ -64,7 +65,17 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         size_t got = fread(head, 1, sizeof head, f);
         fclose(f);
-        if (got >= 8 && memcmp(head, CHECKPOINT_MAGIC, 8) == 0) {
+        if (got >= 4 && memcmp(head, "GGUF", 4) == 0) {
+            lm->format = FORMAT_GGUF;
+            if (gguf_load_model(&lm->gguf, path, ctx, LOAD_DEFAULT_CTX, err, errlen) != 0) return -1;
+            lm->m = lm->gguf.model;
+            lm->ctx = lm->m->config.max_seq_len;
+            lm->bos_id = lm->gguf.bos_id;
+            lm->n_eos = lm->gguf.n_eos;
+            memcpy(lm->eos_ids, lm->gguf.eos_ids, sizeof(int) * lm->gguf.n_eos);
+            snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", lm->gguf.tokenizer_path);
+            snprintf(lm->tokenizer_pattern, sizeof lm->tokenizer_pattern, "%s", lm->gguf.tokenizer_pattern);
+        } else if (got >= 8 && memcmp(head, CHECKPOINT_MAGIC, 8) == 0) {
             lm->format = FORMAT_CHECKPOINT;
             CheckpointInfo info;
             lm->m = checkpoint_load_info(path, &info, err, errlen);
@@ -110,8 +121,15 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
     return 0;
 }
 
+int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen) {
+    if (model_quantize(lm->m, t, head_t, err, errlen) != 0) return -1;
+    lm->weight_bytes = weight_bytes(lm->m);
+    return 0;
+}
+
 void unload_model(LoadedModel *lm) {
     if (lm->format == FORMAT_HF) hf_free(&lm->hf);
+    else if (lm->format == FORMAT_GGUF) gguf_free_model(&lm->gguf);
     else model_free(lm->m);
     memset(lm, 0, sizeof *lm);
 }

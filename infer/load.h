@@ -4,13 +4,15 @@
 //   a directory                   -> Hugging Face Llama (formats/hf_loader.h), bf16/f16/f32 mmapped
 //   a file starting "SLMODEL\0"   -> our checkpoint from bin/train (formats/checkpoint.h)
 //   a file starting "ak42" magic  -> llama2.c v1 (formats/llama2c_loader.h)
+//   a file starting "GGUF"        -> llama.cpp's GGUF, llama architecture (formats/gguf.h)
 //   any other file                -> llama2.c legacy, checked by its exact size
 #pragma once
 #include <stddef.h>
+#include "formats/gguf.h"
 #include "formats/hf_loader.h"
 #include "model/model.h"
 
-typedef enum { FORMAT_HF, FORMAT_LLAMA2C, FORMAT_CHECKPOINT } ModelFormat;
+typedef enum { FORMAT_HF, FORMAT_LLAMA2C, FORMAT_CHECKPOINT, FORMAT_GGUF } ModelFormat;
 
 #define LOAD_MAX_EOS 8
 #define LOAD_DEFAULT_CTX 2048 // when a HF config allows far more (Llama 3.2: 131072)
@@ -19,6 +21,7 @@ typedef struct {
     ModelFormat format;
     Model *m;
     HfModel hf;                // FORMAT_HF: owns m and the mmaps
+    GgufModel gguf;            // FORMAT_GGUF: the same
     int ctx;                   // the context the RoPE tables cover (KV cache length)
     int bos_id;                // -1: none
     int eos_ids[LOAD_MAX_EOS]; // the model's own stop ids (tokenizer specials are added later)
@@ -33,3 +36,6 @@ typedef struct {
 // Returns 0, or -1 with a one-line reason in err.
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen);
 void unload_model(LoadedModel *lm);
+// Quantize the loaded model's matrices to t, its output head to head_t (-1: as loaded); see
+// model_quantize in model/quant.h. Returns 0, or -1 with a one-line reason in err.
+int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen);

@@ -7,9 +7,26 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef enum { DTYPE_F32 = 0, DTYPE_BF16 = 1, DTYPE_F16 = 2 } DType;
+// Q8_0, Q4_0, Q6_K: GGUF's block-quantized formats, bit for bit (model/quant.h has the blocks
+// and the kernels). A row of them is a whole number of blocks (32 values, 256 for Q6_K).
+typedef enum { DTYPE_F32 = 0, DTYPE_BF16 = 1, DTYPE_F16 = 2, DTYPE_Q8_0 = 3, DTYPE_Q4_0 = 4, DTYPE_Q6_K = 5 } DType;
 
+static inline int dtype_is_quant(DType t) { return t >= DTYPE_Q8_0; }
+static inline const char *dtype_name(DType t) {
+    static const char *const names[] = {"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k"};
+    return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
+}
+// bytes per element of the unquantized types
 static inline size_t dtype_size(DType t) { return t == DTYPE_F32 ? 4 : 2; }
+// bytes of n consecutive elements (n a multiple of the block for the quantized types)
+static inline size_t dtype_bytes(DType t, size_t n) {
+    switch (t) {
+    case DTYPE_Q8_0: return n / 32 * 34;
+    case DTYPE_Q4_0: return n / 32 * 18;
+    case DTYPE_Q6_K: return n / 256 * 210;
+    default:         return n * dtype_size(t);
+    }
+}
 
 // bf16 is the top half of an IEEE float32: widen by shifting 16 bits left.
 static inline float bf16_to_f32(uint16_t h) {
@@ -45,6 +62,26 @@ static inline float f16_to_f32(uint16_t h) {
     return f;
 }
 
+// float32 -> IEEE half, round to nearest even (overflow to inf, NaN stays NaN), as F16C's
+// vcvtps2ph and ggml's scalar fallback do
+static inline uint16_t f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00);          // NaN
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);         // rounds to >= 65520: inf
+    if (ax < 0x38800000u) {                                          // below 2^-14: subnormal
+        if (ax < 0x33000000u) return (uint16_t)sign;                 // below 2^-25: zero
+        uint32_t e = ax >> 23, man = (ax & 0x7fffff) | 0x800000, shift = 126 - e;  // 14..24
+        uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = ((ax >> 13) - ((127 - 15) << 10)), rem = ax & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;             // carries into the exponent
+    return (uint16_t)(sign | h);
+}
+
 // A row-major (rows, cols) weight matrix as stored: float32 in our parameter buffer, or
 // bf16/f16 inside an mmapped safetensors file.
 typedef struct {
@@ -52,8 +89,10 @@ typedef struct {
     DType dtype;
 } Mat;
 
+float quant_get(Mat m, size_t i); // model/quant.c
 // Element i of a Mat, as float (slow path; hot loops convert whole rows).
 static inline float mat_get(Mat m, size_t i) {
+    if (dtype_is_quant(m.dtype)) return quant_get(m, i);
     switch (m.dtype) {
     case DTYPE_BF16: { uint16_t h; memcpy(&h, (const char *)m.data + 2 * i, 2); return bf16_to_f32(h); }
     case DTYPE_F16:  { uint16_t h; memcpy(&h, (const char *)m.data + 2 * i, 2); return f16_to_f32(h); }
@@ -61,3 +100,8 @@ static inline float mat_get(Mat m, size_t i) {
     }
 }
 
+// The Mat starting `elems` elements into m (e.g. row r of a (rows, cols) matrix: r*cols).
+static inline Mat mat_offset(Mat m, size_t elems) {
+    Mat r = { (const char *)m.data + dtype_bytes(m.dtype, elems), m.dtype };
+    return r;
+}

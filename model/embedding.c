@@ -1,17 +1,20 @@
 // model/embedding.c — token embedding: row lookup in the (V,C) table.
 //
-//   forward:  out[n,:] = table[tokens[n],:]          (widening bf16/f16 rows to f32)
+//   forward:  out[n,:] = table[tokens[n],:]          (widening bf16/f16/quantized rows to f32)
 //   backward: dtable[tokens[n],:] += dout[n,:]       (a scatter-add: a token seen twice
 //                                                     collects both gradients)
 // Nothing is cached: the backward needs only the token ids.
 #include "model/ops.h"
+#include "model/quant.h"
 
 void embedding_forward(float *out, const int *tokens, Mat table, int N, int C) {
     #pragma omp parallel for if ((size_t)N * C >= OMP_MIN_WORK)
     for (int n = 0; n < N; n++) {
         float *o = out + (size_t)n * C;
         size_t row = (size_t)tokens[n] * C;
-        if (table.dtype == DTYPE_F32) {
+        if (dtype_is_quant(table.dtype)) {
+            dequantize_row(table.dtype, (const char *)table.data + dtype_bytes(table.dtype, row), o, C);
+        } else if (table.dtype == DTYPE_F32) {
             memcpy(o, (const float *)table.data + row, (size_t)C * sizeof(float));
         } else {
             const uint16_t *h = (const uint16_t *)table.data + row;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <cblas.h>
 #include "model/ops.h"
+#include "model/quant.h"
 #ifdef _OPENMP
 #include <omp.h>
 #else                    // built without OpenMP (scripts/fuzz.sh does): one thread
@@ -153,6 +154,15 @@ static void gemv(float *out, const float *x, Mat w, float *xs, int K, int N) {
 // but OpenBLAS's beta = 0 clears C with a slow generic loop (2 threads, M 2048, K 128, N 384:
 // 2.9 ms with beta = 0, 2.0 ms zeroing + beta = 1; over a tiny training step's forward, 10 ms).
 void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, int M, int K, int N) {
+    // Q8_0/Q4_0 weights: int8 kernels (model/quant.c), in pieces of M whose quantized
+    // activations fit the scratch (1.06 bytes an element against its 4 * MATMUL_BLOCK_ROWS)
+    if ((dtype_is_quant(weight.dtype) && weight.dtype != DTYPE_Q6_K) || (weight.dtype == DTYPE_Q6_K && M == 1)) {
+        for (int m0 = 0; m0 < M; m0 += 2 * MATMUL_BLOCK_ROWS) {
+            int mb = M - m0 < 2 * MATMUL_BLOCK_ROWS ? M - m0 : 2 * MATMUL_BLOCK_ROWS;
+            quant_matmul_forward(out + (size_t)m0 * N, inp + (size_t)m0 * K, weight, scratch, mb, K, N);
+        }
+        return;
+    }
     if (M == 1) { gemv(out, inp, weight, scratch, K, N); return; }
     zero_floats(out, (size_t)M * N);
     if (weight.dtype == DTYPE_F32) {
@@ -164,7 +174,12 @@ void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, in
         int nb = N - n0 < MATMUL_BLOCK_ROWS ? N - n0 : MATMUL_BLOCK_ROWS;
         const uint16_t *src = (const uint16_t *)weight.data + (size_t)n0 * K;
         size_t count = (size_t)nb * K;
-        if (weight.dtype == DTYPE_BF16) {
+        if (weight.dtype == DTYPE_Q6_K) {   // prefill through a Q6_K head: widen, then sgemm
+            const char *q = (const char *)weight.data + dtype_bytes(DTYPE_Q6_K, (size_t)n0 * K);
+            #pragma omp parallel for if (count >= OMP_MIN_WORK)
+            for (int r = 0; r < nb; r++)
+                dequantize_row(DTYPE_Q6_K, q + dtype_bytes(DTYPE_Q6_K, (size_t)r * K), scratch + (size_t)r * K, K);
+        } else if (weight.dtype == DTYPE_BF16) {
             #pragma omp parallel for if (count >= OMP_MIN_WORK)
             for (size_t i = 0; i < count; i++) scratch[i] = bf16_to_f32(src[i]);
         } else {

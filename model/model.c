@@ -162,7 +162,7 @@ Model *model_create(const Config *c, int with_params, char *err, size_t errlen) 
 void model_free(Model *m) {
     if (!m) return;
     free(m->params_memory); free(m->grads_memory);
-    free(m->rope_cos); free(m->rope_sin); free(m->matmul_scratch); free(m->w.layers); free(m->att_scratch);
+    free(m->rope_cos); free(m->rope_sin); free(m->matmul_scratch); free(m->quant_memory); free(m->w.layers); free(m->att_scratch);
     free(m->acts_memory); free(m->grad_acts_memory); free(m->inputs); free(m->targets);
     free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
     free(m);

@@ -194,6 +194,8 @@ struct Model {
     // NH * kv_max_len. NULL (the default): one test per call, nothing computed.
     float *att_scores;
     int att_scores_n;
+    // weights quantized at load (model/quant.h model_quantize); m->w points into it
+    void *quant_memory;
     // profiling (see PROF_OPS above)
     int profile;
     double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];

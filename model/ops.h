@@ -60,6 +60,9 @@ void matmul_backward(float *dinp, float *dweight, const float *dout, const float
 // optionally rescaled the Llama 3 way (factor != 0). Computed in double, stored as float.
 void rope_tables(float *cos_t, float *sin_t, int max_pos, int HD, double theta, double factor,
                  double low_freq_factor, double high_freq_factor, double original_max_pos);
+// The same with inv_freq[i] = theta^(-2i/HD) / divisors[i]: llama.cpp's rope_freqs.weight,
+// which GGUF files carry in place of the Llama 3 scaling parameters.
+void rope_tables_divided(float *cos_t, float *sin_t, int max_pos, int HD, double theta, const float *divisors);
 // For each row n (position pos0 + n % T), each of nh heads: rotate the pair (x[i], x[i+HD/2])
 // by angle pos*inv_freq[i]. inp (B,T,nh*HD) -> out, which may be inp (in place).
 // backward: rotation by -angle, accumulated into dinp.

@@ -16,6 +16,14 @@
 //   wavelen > original_max_pos / low_freq_factor   -> inv_freq / factor (low frequencies)
 //   otherwise, smooth = (original_max_pos / wavelen - low) / (high - low),
 //              inv_freq = (1 - smooth) * inv_freq / factor + smooth * inv_freq
+// column i (frequency inv) of the (max_pos, half) tables
+static void fill_column(float *cos_t, float *sin_t, int max_pos, int half, int i, double inv) {
+    for (int p = 0; p < max_pos; p++) {
+        cos_t[(size_t)p * half + i] = (float)cos(p * inv);
+        sin_t[(size_t)p * half + i] = (float)sin(p * inv);
+    }
+}
+
 void rope_tables(float *cos_t, float *sin_t, int max_pos, int HD, double theta, double factor,
                  double low_freq_factor, double high_freq_factor, double original_max_pos) {
     int half = HD / 2;
@@ -32,11 +40,14 @@ void rope_tables(float *cos_t, float *sin_t, int max_pos, int HD, double theta, 
                 inv = (1.0 - smooth) * inv / factor + smooth * inv;
             }
         }
-        for (int p = 0; p < max_pos; p++) {
-            cos_t[(size_t)p * half + i] = (float)cos(p * inv);
-            sin_t[(size_t)p * half + i] = (float)sin(p * inv);
-        }
+        fill_column(cos_t, sin_t, max_pos, half, i, inv);
     }
+}
+
+void rope_tables_divided(float *cos_t, float *sin_t, int max_pos, int HD, double theta, const float *divisors) {
+    int half = HD / 2;
+    for (int i = 0; i < half; i++)
+        fill_column(cos_t, sin_t, max_pos, half, i, 1.0 / pow(theta, (2.0 * i) / HD) / divisors[i]);
 }
 
 void rope_forward(float *out, const float *inp, const float *cos_t, const float *sin_t,

@@ -57,6 +57,9 @@ row infer "-n -1"                        $I "$G" --prompt-ids 1 -n -1
 row infer "-n 99999999999999999999 (overflows long)" $I "$G" --prompt-ids 1 -n 99999999999999999999
 row infer "-n 12x (trailing garbage)"    $I "$G" --prompt-ids 1 -n 12x
 row infer "--seed abc"                   $I "$G" --prompt-ids 1 --seed abc
+row infer "--quant q5_0"                 $I "$G" --prompt-ids 1 --quant q5_0
+row infer "--quant-head f32"             $I "$G" --prompt-ids 1 --quant q8_0 --quant-head f32
+row infer "--quant q8_0 of rows of 172 (not whole blocks of 32)" $I "$G" --prompt-ids 1 --quant q8_0
 row infer "--ctx 0"                      $I "$G" --prompt-ids 1 --ctx 0
 row infer "--ctx past max_position_embeddings" $I "$G" --prompt-ids 1 --ctx 100000
 row infer "--threads -2"                 $I "$G" --prompt-ids 1 --threads -2
@@ -190,6 +193,31 @@ SPT=tests/fixtures/sp_tiny/tokenizer.bin   # 600 pieces
 row infer "tokenizer.bin with more pieces than the model's vocabulary" $I "$T/ok.bin" --tokenizer "$SPT" --prompt x
 head -c 5000 "$SPT" > "$T/tok.bin"
 row infer "tokenizer.bin truncated" $I "$T/ok.bin" --tokenizer "$T/tok.bin" --prompt x
+
+# ---- bin/infer: GGUF (llama.cpp) ----
+GG=tests/fixtures/gguf/tiny_q8_0.gguf
+gg() { rm -f "$T/g.gguf"; cp "$GG" "$T/g.gguf"; chmod u+w "$T/g.gguf"; }
+poke() { printf "$2" | dd of="$T/g.gguf" bs=1 seek="$1" conv=notrunc status=none; }   # bytes at an offset
+at() { grep -boa "$1" "$GG" | head -1 | cut -d: -f1; }                                 # where a name starts
+G1="$T/g.gguf"
+gg; truncate -s 20 "$G1";                   row infer "GGUF 20 bytes" $I "$G1" --prompt-ids 1
+gg; truncate -s 3000 "$G1";                 row infer "GGUF truncated inside the metadata" $I "$G1" --prompt-ids 1
+gg; truncate -s -100 "$G1";                 row infer "GGUF truncated by 100 bytes (last tensor past the end)" $I "$G1" --prompt-ids 1
+gg; poke 4 '\x02';                          row infer "GGUF version 2" $I "$G1" --prompt-ids 1
+gg; poke 16 '\xff\xff\xff\xff\xff\x00\x00\x00'; row infer "GGUF metadata count 2^40" $I "$G1" --prompt-ids 1
+gg; poke 8 '\xff\xff\xff\x7f';              row infer "GGUF tensor count 2^31" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at general.architecture) + 32 )) 'qwen2'; row infer "GGUF architecture qwen2" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at token_embd.weight) + 37 )) '\x0c'; row infer "GGUF token_embd.weight of type q4_K" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at token_embd.weight) + 37 )) '\x63'; row infer "GGUF token_embd.weight of type 99" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at tokenizer.ggml.model) + 32 )) 'rwkv5'; row infer "GGUF tokenizer.ggml.model rwkv5" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at llama.attention.head_count) + 30 )) '\x00\x00\x00\x00'; row infer "GGUF head_count 0" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at llama.embedding_length) + 26 )) '\x00\x00\x00\x40'; row infer "GGUF embedding_length 2^30 (tensors cannot match)" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at llama.attention.head_count_kv) + 33 )) '\x01';  row infer "GGUF head_count_kv 1 (attn_k has 2 heads)" $I "$G1" --prompt-ids 1
+gg;                                         row infer "GGUF --ctx 500 past context_length 128" $I "$G1" --prompt-ids 1 --ctx 500
+gg;                                         row infer "--perplexity of a missing file" $I "$G1" --perplexity "$T/nothing"
+gg; printf 'short text' > "$T/short.txt";   row infer "--perplexity of a text shorter than 2 x --ctx" $I "$G1" --perplexity "$T/short.txt" --ctx 64
+gg; printf 'ab\xffcd' > "$T/bad.txt";       row infer "--perplexity of invalid UTF-8" $I "$G1" --perplexity "$T/bad.txt"
+gg;                                         row infer "--perplexity with --prompt" $I "$G1" --perplexity "$GG" --prompt x
 
 # ---- bin/infer: our checkpoints (bin/train's model_<step>.bin) ----
 { printf 'SLMODEL\0'; le32 1; le32 64; head -c 100 /dev/zero; } > "$T/c.bin"; row infer "checkpoint truncated after the header" $I "$T/c.bin" --prompt-ids 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tests/infer_test.sh — bin/infer as a program: it runs the three model formats, its outputs
-# (text, --print-ids, --dump-logits, --chat, the stats line), and every bad input — flags,
+# tests/infer_test.sh — bin/infer as a program: it runs the four model formats (a llama.cpp GGUF,
+# --quant and --perplexity too), its outputs (text, --print-ids, --dump-logits, --chat, the stats
+# line), and every bad input — flags,
 # prompts, corrupted model folders and files — ends in one line on stderr and exit 1.
 # (Token-level correctness against transformers is in tests/test_infer.c and test_loaders.c.)
 cd "$(dirname "$0")/.." || exit 1
@@ -26,6 +27,20 @@ ids=$($I "$F" --prompt-ids "1 17 200 5" --temperature 0 -n 8 2>/dev/null); rc=$?
 $I "$M" --prompt "ROMEO:" -n 0 --dump-logits "$tmp/logits.f32" >/dev/null 2>&1 &&
   [ "$(stat -c %s "$tmp/logits.f32")" = $((128256 * 4)) ] && ok "--dump-logits: 128256 float32 written" ||
   fail "--dump-logits wrote $(stat -c %s "$tmp/logits.f32" 2>/dev/null) bytes"
+# a llama.cpp GGUF, its tokenizer from the metadata, and --perplexity against llama-perplexity's
+# number for the same file, text and context (tests/fixtures/gguf/llamacpp_ppl.txt)
+GQ=tests/fixtures/gguf/tiny_q4_0.gguf
+out=$($I "$GQ" --perplexity tests/fixtures/gguf/ppl.txt --ctx 64 2>/dev/null); rc=$?
+want=$(awk '$1 == "tiny_q4_0.gguf" && $2 == 64 { print $3, $4 }' tests/fixtures/gguf/llamacpp_ppl.txt)
+[ $rc = 0 ] && awk -v o="$out" -v w="$want" 'BEGIN { split(o, a, " "); split(w, b, " ");
+    exit !(a[1] == "perplexity" && a[3] == "over" && a[4] == b[2] && a[5] == "tokens" && (a[2] - b[1]) / b[1] < 1e-3 && (b[1] - a[2]) / b[1] < 1e-3) }' &&
+  ok "GGUF q4_0 --perplexity --ctx 64: \"$out\" (llama-perplexity: $want)" || fail "GGUF --perplexity: exit $rc, \"$out\", want $want"
+out=$($I "$GQ" --prompt "the king" --temperature 0 -n 8 2>/dev/null); rc=$?
+[ $rc = 0 ] && [[ $out == "the king"* ]] && ok "GGUF with a SentencePiece tokenizer: --prompt runs (\"$out\")" ||
+  fail "GGUF --prompt: exit $rc, \"$out\""
+out=$($I tests/fixtures/hf_llama32_bf16 --quant q4_0 --prompt-ids "1 17 200 5" --temperature 0 -n 4 2>"$tmp/err"); rc=$?
+[ $rc = 0 ] && grep -q "q4_0" "$tmp/err" && ok "--quant q4_0 on an HF folder: runs, stats say q4_0 ($out)" ||
+  fail "--quant q4_0: exit $rc, '$out', $(cat "$tmp/err")"
 # --chat's prompt is the Llama 3 format token for token: its first turn's logits equal those of
 # the ids Python tiktoken gives for the same dialog written out with its special tokens
 # (tests/fixtures/tiktoken/cases.json, case special_llama_chat: user "Hi there!", then the

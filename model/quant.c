@@ -1,0 +1,378 @@
+// model/quant.c — see quant.h. The portable reference first, then the x86 kernels (compiled
+// with target attributes, picked at run time from cpuid), then the matmul and the quantizer.
+#include "model/quant.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util/errors.h"
+#include "model/ops.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define QUANT_X86 1
+#endif
+
+_Static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block is 34 bytes");
+_Static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block is 18 bytes");
+_Static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block is 210 bytes");
+
+// ---- reference ----
+
+// float -> int8 and 4-bit codes, as ggml's casts for every finite input in range; NaN (a weight
+// or activation gone bad) becomes 0 and out-of-range values clamp, instead of an undefined cast
+static inline int8_t q8_of(float v) {
+    return v >= -127.0f && v <= 127.0f ? (int8_t)roundf(v) : v > 127.0f ? 127 : v < -127.0f ? -127 : 0;
+}
+static inline int q4_of(float t) { // t = x/d + 8.5, truncated like ggml's (int8_t) cast, at most 15
+    return t >= 0.0f && t < 15.0f ? (int)t : t >= 15.0f ? 15 : 0;
+}
+
+void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
+    for (int i = 0; i < k / QK8_0; i++, x += QK8_0) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = q8_of(x[j] * id);
+    }
+}
+
+// d = (the value of largest magnitude) / -8, so that value lands exactly on q = 0 and the
+// other end of the range keeps 15 of the 16 levels.
+void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k) {
+    for (int i = 0; i < k / QK4_0; i++, x += QK4_0) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK4_0; j++)
+            if (amax < fabsf(x[j])) { amax = fabsf(x[j]); max = x[j]; }
+        float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            y[i].qs[j] = (uint8_t)(q4_of(x[j] * id + 8.5f) | q4_of(x[j + 16] * id + 8.5f) << 4);
+        }
+    }
+}
+
+static void dequantize_q6_K(const BlockQ6_K *x, float *y, int k) {
+    for (int i = 0; i < k / QK_K; i++) {
+        float d = f16_to_f32(x[i].d);
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        const int8_t *sc = x[i].scales;
+        for (int n = 0; n < QK_K; n += 128, y += 128, ql += 64, qh += 32, sc += 8)
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                int q1 = ((ql[l] & 0xF) | ((qh[l] >> 0 & 3) << 4)) - 32;
+                int q2 = ((ql[l + 32] & 0xF) | ((qh[l] >> 2 & 3) << 4)) - 32;
+                int q3 = ((ql[l] >> 4) | ((qh[l] >> 4 & 3) << 4)) - 32;
+                int q4 = ((ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)) - 32;
+                y[l] = d * sc[is] * q1;
+                y[l + 32] = d * sc[is + 2] * q2;
+                y[l + 64] = d * sc[is + 4] * q3;
+                y[l + 96] = d * sc[is + 6] * q4;
+            }
+    }
+}
+
+void dequantize_row(DType t, const void *src, float *dst, int k) {
+    if (t == DTYPE_Q8_0) {
+        const BlockQ8_0 *b = src;
+        for (int i = 0; i < k / QK8_0; i++) {
+            float d = f16_to_f32(b[i].d);
+            for (int j = 0; j < QK8_0; j++) dst[i * QK8_0 + j] = d * b[i].qs[j];
+        }
+    } else if (t == DTYPE_Q4_0) {
+        const BlockQ4_0 *b = src;
+        for (int i = 0; i < k / QK4_0; i++) {
+            float d = f16_to_f32(b[i].d);
+            for (int j = 0; j < QK4_0 / 2; j++) {
+                dst[i * QK4_0 + j] = d * ((b[i].qs[j] & 0xF) - 8);
+                dst[i * QK4_0 + j + 16] = d * ((b[i].qs[j] >> 4) - 8);
+            }
+        }
+    } else if (t == DTYPE_Q6_K) {
+        dequantize_q6_K(src, dst, k);
+    } else if (t == DTYPE_F32) {
+        memcpy(dst, src, (size_t)k * sizeof(float));
+    } else {
+        const uint16_t *h = src;
+        if (t == DTYPE_BF16) for (int i = 0; i < k; i++) dst[i] = bf16_to_f32(h[i]);
+        else                 for (int i = 0; i < k; i++) dst[i] = f16_to_f32(h[i]);
+    }
+}
+
+float quant_get(Mat m, size_t i) {
+    int bk = m.dtype == DTYPE_Q6_K ? QK_K : QK8_0;
+    float blk[QK_K];
+    dequantize_row(m.dtype, (const char *)m.data + dtype_bytes(m.dtype, i / bk * bk), blk, bk);
+    return blk[i % bk];
+}
+
+static float dot_q8_0_ref(int n, const void *wv, const BlockQ8_0 *x) {
+    const BlockQ8_0 *w = wv;
+    float acc = 0.0f;
+    for (int i = 0; i < n / QK8_0; i++) {
+        int s = 0;
+        for (int j = 0; j < QK8_0; j++) s += w[i].qs[j] * x[i].qs[j];
+        acc += f16_to_f32(w[i].d) * f16_to_f32(x[i].d) * (float)s;
+    }
+    return acc;
+}
+
+static float dot_q4_0_ref(int n, const void *wv, const BlockQ8_0 *x) {
+    const BlockQ4_0 *w = wv;
+    float acc = 0.0f;
+    for (int i = 0; i < n / QK4_0; i++) {
+        int s = 0;
+        for (int j = 0; j < QK4_0 / 2; j++)
+            s += ((w[i].qs[j] & 0xF) - 8) * x[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * x[i].qs[j + 16];
+        acc += f16_to_f32(w[i].d) * f16_to_f32(x[i].d) * (float)s;
+    }
+    return acc;
+}
+
+// ---- AVX2: 32 int8 products per block in one 256-bit register ----
+// maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the activations
+// first: |w| * (x * sign(w)) = w * x. Its pairwise int16 sums cannot overflow (|q| <= 127, and
+// Q4_0's q - 8 in [-8, 7]); madd with ones widens them to 8 int32 sums.
+#ifdef QUANT_X86
+#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+AVX2_TARGET static inline __m256 mul_sum_i8_avx2(__m256i w, __m256i x) {
+    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+AVX2_TARGET static inline float hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+AVX2_TARGET static inline float f16_f16c(uint16_t h) { return _cvtsh_ss(h); }
+// Q4_0's 16 bytes -> 32 values: low nibbles (elements 0..15) in the low half, high nibbles
+// (16..31) in the high half, minus 8
+AVX2_TARGET static inline __m256i unpack_q4_avx2(const uint8_t *qs) {
+    __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_sub_epi8(_mm256_and_si256(b, _mm256_set1_epi8(0xF)), _mm256_set1_epi8(8));
+}
+
+AVX2_TARGET static float dot_q8_0_avx2(int n, const void *wv, const BlockQ8_0 *x) {
+    const BlockQ8_0 *w = wv;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK8_0; i++) {
+        __m256 d = _mm256_set1_ps(f16_f16c(w[i].d) * f16_f16c(x[i].d));
+        __m256i qw = _mm256_loadu_si256((const __m256i *)w[i].qs);
+        __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8_avx2(qw, qx), acc);
+    }
+    return hsum_avx2(acc);
+}
+
+AVX2_TARGET static float dot_q4_0_avx2(int n, const void *wv, const BlockQ8_0 *x) {
+    const BlockQ4_0 *w = wv;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK4_0; i++) {
+        __m256 d = _mm256_set1_ps(f16_f16c(w[i].d) * f16_f16c(x[i].d));
+        __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8_avx2(unpack_q4_avx2(w[i].qs), qx), acc);
+    }
+    return hsum_avx2(acc);
+}
+
+// ---- AVX-512 VNNI: two blocks per 512-bit register, vpdpbusd does u8 x s8 -> 4-way int32 sums
+// in one instruction (AVX2 needs maddubs + madd). Lanes 0..7 hold block i's sums, 8..15 block
+// i+1's, so the scales go in as one vector with d_i in its low and d_{i+1} in its high half.
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+AVX512_TARGET static inline __m512 scale2_avx512(float a, float b) {
+    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+}
+AVX512_TARGET static inline __m512i load2_avx512(const int8_t *a, const int8_t *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+AVX512_TARGET static inline __m512i unpack2_q4_avx512(const uint8_t *a, const uint8_t *b) {
+    __m128i ta = _mm_loadu_si128((const __m128i *)a), tb = _mm_loadu_si128((const __m128i *)b);
+    __m512i v = _mm512_castsi128_si512(ta);
+    v = _mm512_inserti32x4(v, _mm_srli_epi16(ta, 4), 1);
+    v = _mm512_inserti32x4(v, tb, 2);
+    v = _mm512_inserti32x4(v, _mm_srli_epi16(tb, 4), 3);
+    return _mm512_and_si512(v, _mm512_set1_epi8(0xF)); // unsigned 0..15, the -8 comes later
+}
+
+AVX512_TARGET static float dot_q8_0_avx512(int n, const void *wv, const BlockQ8_0 *x) {
+    const BlockQ8_0 *w = wv;
+    int nb = n / QK8_0, i = 0;
+    __m512 acc = _mm512_setzero_ps();
+    for (; i + 1 < nb; i += 2) {
+        __m512i qw = load2_avx512(w[i].qs, w[i + 1].qs), qx = load2_avx512(x[i].qs, x[i + 1].qs);
+        // x * sign(w): negate the activation bytes where w < 0
+        __m512i sx = _mm512_mask_sub_epi8(qx, _mm512_movepi8_mask(qw), _mm512_setzero_si512(), qx);
+        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(qw), sx);
+        __m512 d = scale2_avx512(f16_f16c(w[i].d) * f16_f16c(x[i].d), f16_f16c(w[i + 1].d) * f16_f16c(x[i + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+    }
+    float r = _mm512_reduce_add_ps(acc);
+    if (i < nb) r += dot_q8_0_avx2(QK8_0, w + i, x + i);
+    return r;
+}
+
+// sum (q - 8) x = dpbusd(q, x) - dpbusd(8, x): q stays unsigned, as vpdpbusd wants it
+AVX512_TARGET static float dot_q4_0_avx512(int n, const void *wv, const BlockQ8_0 *x) {
+    const BlockQ4_0 *w = wv;
+    int nb = n / QK4_0, i = 0;
+    __m512 acc = _mm512_setzero_ps();
+    const __m512i eight = _mm512_set1_epi8(8);
+    for (; i + 1 < nb; i += 2) {
+        __m512i qw = unpack2_q4_avx512(w[i].qs, w[i + 1].qs), qx = load2_avx512(x[i].qs, x[i + 1].qs);
+        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qw, qx);
+        s = _mm512_sub_epi32(s, _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, qx));
+        __m512 d = scale2_avx512(f16_f16c(w[i].d) * f16_f16c(x[i].d), f16_f16c(w[i + 1].d) * f16_f16c(x[i + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+    }
+    float r = _mm512_reduce_add_ps(acc);
+    if (i < nb) r += dot_q4_0_avx2(QK4_0, w + i, x + i);
+    return r;
+}
+#endif
+
+// ---- dispatch ----
+
+const char *const quant_kernel_names[QUANT_KERNELS] = {"ref", "avx2", "avx512vnni"};
+
+int quant_kernel_supported(QuantKernel k) {
+#ifdef QUANT_X86
+    __builtin_cpu_init();
+    // every AVX2 CPU has F16C too (it came a generation earlier); clang cannot ask for "f16c"
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (k == QUANT_KERNEL_AVX2) return avx2;
+    if (k == QUANT_KERNEL_AVX512)
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#endif
+    return k == QUANT_KERNEL_REF;
+}
+
+QuantDot quant_dot(QuantKernel k, DType t) {
+#ifdef QUANT_X86
+    if (k == QUANT_KERNEL_AVX512) return t == DTYPE_Q8_0 ? dot_q8_0_avx512 : dot_q4_0_avx512;
+    if (k == QUANT_KERNEL_AVX2) return t == DTYPE_Q8_0 ? dot_q8_0_avx2 : dot_q4_0_avx2;
+#endif
+    return t == DTYPE_Q8_0 ? dot_q8_0_ref : dot_q4_0_ref;
+}
+
+static int active_kernel = -1;
+QuantKernel quant_kernel_active(void) {
+    if (active_kernel < 0)
+        active_kernel = quant_kernel_supported(QUANT_KERNEL_AVX512) ? QUANT_KERNEL_AVX512 :
+                        quant_kernel_supported(QUANT_KERNEL_AVX2) ? QUANT_KERNEL_AVX2 : QUANT_KERNEL_REF;
+    return active_kernel;
+}
+void quant_kernel_set(QuantKernel k) { active_kernel = k; }
+
+// ---- matmul ----
+
+// Q6_K row dot: widen one 256-value block at a time and dot in float
+static float dot_q6_K_f32(const BlockQ6_K *w, const float *x, int K) {
+    float acc = 0.0f, buf[QK_K];
+    for (int b = 0; b < K / QK_K; b++, x += QK_K) {
+        dequantize_q6_K(w + b, buf, QK_K);
+        #pragma omp simd reduction(+:acc)
+        for (int j = 0; j < QK_K; j++) acc += buf[j] * x[j];
+    }
+    return acc;
+}
+
+void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, int M, int K, int N) {
+    size_t row_bytes = dtype_bytes(w.dtype, K);
+    const char *wd = w.data;
+    if (w.dtype == DTYPE_Q6_K) {
+        #pragma omp parallel for if ((size_t)N * K * M >= OMP_MIN_WORK)
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++)
+                out[(size_t)m * N + n] = dot_q6_K_f32((const BlockQ6_K *)(wd + n * row_bytes), inp + (size_t)m * K, K);
+        return;
+    }
+    // activations to Q8_0, one row of K/32 blocks per input row
+    BlockQ8_0 *xq = scratch;
+    int nbk = K / QK8_0;
+    #pragma omp parallel for if ((size_t)M * K >= OMP_MIN_WORK)
+    for (int m = 0; m < M; m++) quantize_row_q8_0(xq + (size_t)m * nbk, inp + (size_t)m * K, K);
+    QuantDot dot = quant_dot(quant_kernel_active(), w.dtype);
+    // Threads split the rows of W. Each tile of 16 rows is read from memory once and, while it
+    // sits in cache, dotted with every input row (prefill); decoding (M = 1) streams W once.
+    #pragma omp parallel for schedule(dynamic, 1) if ((size_t)N * K >= OMP_MIN_WORK)
+    for (int n0 = 0; n0 < N; n0 += 16) {
+        int n1 = n0 + 16 < N ? n0 + 16 : N;
+        for (int m = 0; m < M; m++)
+            for (int n = n0; n < n1; n++)
+                out[(size_t)m * N + n] = dot(K, wd + n * row_bytes, xq + (size_t)m * nbk);
+    }
+}
+
+int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols) {
+    size_t out_row = dtype_bytes(t, cols);
+    int failed = 0;
+    #pragma omp parallel reduction(|:failed)
+    {
+        float *buf = malloc((size_t)cols * sizeof(float)); // one row, widened
+        failed |= !buf;
+        #pragma omp for
+        for (size_t r = 0; r < rows; r++) {
+            if (buf) {
+                dequantize_row(src.dtype, (const char *)src.data + dtype_bytes(src.dtype, r * cols), buf, cols);
+                if (t == DTYPE_Q8_0) quantize_row_q8_0((BlockQ8_0 *)((char *)dst + r * out_row), buf, cols);
+                else quantize_row_q4_0((BlockQ4_0 *)((char *)dst + r * out_row), buf, cols);
+            }
+        }
+        free(buf);
+    }
+    return failed ? -1 : 0;
+}
+
+// ---- a whole model ----
+
+typedef struct { Mat *mat; size_t rows; int cols; const char *name; DType to; } QuantJob;
+
+int model_quantize(Model *m, DType t, int head_t, char *err, size_t errlen) {
+    const Config *c = &m->config;
+    size_t C = c->dim, H = c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim;
+    size_t KVD = (size_t)c->n_kv_heads * c->head_dim;
+    int L = c->n_layers, tied = m->w.lm_head.data == m->w.tok_emb.data, nj = 0;
+    QuantJob *jobs = malloc(((size_t)7 * L + 2) * sizeof *jobs);
+    if (!jobs) return fail(err, errlen, "out of memory quantizing the model");
+    for (int l = 0; l < L; l++) {
+        LayerWeights *w = &m->w.layers[l];
+        jobs[nj++] = (QuantJob){ &w->wq, QD, (int)C, "wq", t };
+        jobs[nj++] = (QuantJob){ &w->wk, KVD, (int)C, "wk", t };
+        jobs[nj++] = (QuantJob){ &w->wv, KVD, (int)C, "wv", t };
+        jobs[nj++] = (QuantJob){ &w->wo, C, (int)QD, "wo", t };
+        jobs[nj++] = (QuantJob){ &w->w1, H, (int)C, "w1", t };
+        jobs[nj++] = (QuantJob){ &w->w3, H, (int)C, "w3", t };
+        jobs[nj++] = (QuantJob){ &w->w2, C, (int)H, "w2", t };
+    }
+    if (head_t >= 0) jobs[nj++] = (QuantJob){ &m->w.lm_head, c->vocab_size, (int)C, "the output head", head_t };
+    if (!tied) jobs[nj++] = (QuantJob){ &m->w.tok_emb, c->vocab_size, (int)C, "the embedding", t };
+    size_t total = 0;
+    for (int j = 0; j < nj; j++) {
+        if (jobs[j].cols % QK8_0 != 0) {
+            fail(err, errlen, "cannot quantize %s: its rows have %d values, not a multiple of %d",
+                 jobs[j].name, jobs[j].cols, QK8_0);
+            free(jobs);
+            return -1;
+        }
+        total += (dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols) + 63) / 64 * 64;
+    }
+    char *buf = aligned_alloc(64, total ? total : 64);
+    if (!buf) { free(jobs); return fail(err, errlen, "out of memory quantizing the model (%zu bytes)", total); }
+    size_t off = 0;
+    for (int j = 0; j < nj; j++) {
+        if (quantize_mat(buf + off, jobs[j].to, *jobs[j].mat, jobs[j].rows, jobs[j].cols) != 0) {
+            free(buf); free(jobs);
+            return fail(err, errlen, "out of memory quantizing the model");
+        }
+        *jobs[j].mat = (Mat){ buf + off, jobs[j].to };
+        off += (dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols) + 63) / 64 * 64;
+    }
+    if (tied) m->w.tok_emb = m->w.lm_head;
+    free(m->quant_memory);
+    m->quant_memory = buf;
+    free(jobs);
+    return 0;
+}

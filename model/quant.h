@@ -1,0 +1,60 @@
+// model/quant.h — block-quantized weights (GGUF's Q8_0, Q4_0, Q6_K, bit for bit) and the
+// matrix-vector kernels that run on them.
+//
+//   Q8_0: 32 values = f16 scale d + 32 int8 q;            x = d * q
+//   Q4_0: 32 values = f16 scale d + 16 bytes of nibbles;  x = d * (q - 8), byte j holds element j
+//         in its low nibble and element j + 16 in its high nibble
+//   Q6_K: 256 values = 16 sub-blocks of 16 with int8 scales, 6-bit q (4 low bits in ql, 2 high
+//         in qh), f16 super-scale d; x = d * scale[sub] * (q - 32). Read only (GGUF files keep
+//         the output head of Q4_0 models in it); nothing here writes it.
+//
+// Products y = x W^T with W quantized follow llama.cpp: x is quantized to Q8_0 too (per block
+// of 32: d = max|x| / 127, q = round(x / d)), and each block pair contributes
+// d_w * d_x * sum_j q_w[j] * q_x[j], the inner sum in int8 -> int32 arithmetic.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "model/dtype.h"
+#include "model/model.h"
+
+#define QK8_0 32
+#define QK4_0 32
+#define QK_K 256
+
+typedef struct { uint16_t d; int8_t qs[QK8_0]; } BlockQ8_0;          // 34 bytes
+typedef struct { uint16_t d; uint8_t qs[QK4_0 / 2]; } BlockQ4_0;     // 18 bytes
+typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; } BlockQ6_K; // 210
+
+// The portable reference (what ggml's *_ref functions compute). k: a multiple of 32.
+void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k);
+void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k);
+// k elements of a row of type t (a multiple of the block), widened to float
+void dequantize_row(DType t, const void *src, float *dst, int k);
+
+// Dot products of n/32 weight blocks with n/32 Q8_0 activation blocks.
+typedef float (*QuantDot)(int n, const void *w, const BlockQ8_0 *x);
+typedef enum { QUANT_KERNEL_REF = 0, QUANT_KERNEL_AVX2, QUANT_KERNEL_AVX512, QUANT_KERNELS } QuantKernel;
+extern const char *const quant_kernel_names[QUANT_KERNELS];
+// Whether this CPU runs that kernel (cpuid), and the kernel for a weight type (Q8_0 or Q4_0).
+int quant_kernel_supported(QuantKernel k);
+QuantDot quant_dot(QuantKernel k, DType t);
+// The kernel used by quant_matmul_forward: the best supported one unless set (tests, benches).
+QuantKernel quant_kernel_active(void);
+void quant_kernel_set(QuantKernel k);
+
+// out (M,N) = inp (M,K) W^T, W (N,K) in Q8_0/Q4_0 (int8 kernels, threads over rows of W) or
+// Q6_K (dequantized block by block; model/matmul.c sends it only M = 1). K a multiple of 32
+// (256 for Q6_K). scratch: at least quant_scratch_bytes(M, K) bytes.
+static inline size_t quant_scratch_bytes(int M, int K) { return (size_t)M * (K / QK8_0) * sizeof(BlockQ8_0); }
+void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, int M, int K, int N);
+
+// A (rows, cols) matrix of any dtype quantized to t (Q8_0 or Q4_0) into dst, which holds
+// dtype_bytes(t, rows*cols) bytes. cols must be a multiple of 32. Returns -1 out of memory.
+int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols);
+
+// Quantize every layer matrix of m to t (Q8_0 or Q4_0) and the output head to head_t (Q8_0,
+// Q4_0, or -1: leave it as it is); the embedding table, when not tied to the head, goes to t
+// (llama.cpp's default). m->w then points into one new buffer, m->quant_memory (freed by
+// model_free). Returns 0, or -1 with a one-line reason (a row length not a multiple of 32,
+// out of memory).
+int model_quantize(Model *m, DType t, int head_t, char *err, size_t errlen);

@@ -1,0 +1,249 @@
+// tests/test_quant.c — Q8_0 / Q4_0 / Q6_K blocks and the int8 kernels: every kernel this CPU
+// runs against the dequantize-then-float reference; f32 -> f16 against the CPU's own F16C
+// conversion; the matmul against a plain double loop; and greedy decoding of a quantized
+// fixture model against the unquantized one where the model's margins allow.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "infer/load.h"
+#include "model/ops.h"
+#include "model/quant.h"
+#include "tests/test.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static float frand(void) { // uniform in [-1, 1)
+    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+    return (float)((rng_state >> 40) * (1.0 / (1 << 23)) - 1.0);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("f16c"))) static uint16_t f16c_convert(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+#endif
+
+static void test_f16(void) {
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {  // every finite half survives widen + narrow
+        if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue; // NaN payloads
+        if (f32_to_f16(f16_to_f32((uint16_t)h)) != h) bad++;
+    }
+    CHECK(bad == 0, "f32_to_f16(f16_to_f32(h)) == h for all 63488 non-NaN halves: %d differ", bad);
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("f16c")) {
+        int diff = 0;
+        for (int i = 0; i < 1000000; i++) {  // random bit patterns over the whole float range
+            uint32_t u = (uint32_t)(rng_state >> 16) ^ (uint32_t)i * 2654435761u;
+            frand();
+            float f;
+            memcpy(&f, &u, 4);
+            if (isnan(f)) continue;
+            if (f32_to_f16(f) != f16c_convert(f)) diff++;
+        }
+        CHECK(diff == 0, "f32_to_f16 == F16C vcvtps2ph on 1e6 random floats: %d differ", diff);
+    }
+#endif
+}
+
+// x = d * q: the stored blocks give back values within half a step of the input
+static void test_roundtrip(void) {
+    enum { K = 4096 };
+    float x[K], y[K];
+    for (int i = 0; i < K; i++) x[i] = frand() * (i % 7 + 1);
+    BlockQ8_0 q8[K / 32];
+    BlockQ4_0 q4[K / 32];
+    quantize_row_q8_0(q8, x, K);
+    quantize_row_q4_0(q4, x, K);
+    double w8 = 0, w4 = 0;
+    dequantize_row(DTYPE_Q8_0, q8, y, K);
+    for (int i = 0; i < K; i++) w8 = fmax(w8, fabs(y[i] - x[i]) / f16_to_f32(q8[i / 32].d));
+    dequantize_row(DTYPE_Q4_0, q4, y, K);
+    for (int i = 0; i < K; i++) w4 = fmax(w4, fabs(y[i] - x[i]) / fabsf(f16_to_f32(q4[i / 32].d)));
+    // half a step, plus the f16 rounding of d (relative 2^-11) times the largest |q| (127, 8)
+    CHECK(w8 <= 0.5 + 127.0 / 2048, "Q8_0 round trip: max err %.4f steps (tol 0.562)", w8);
+    CHECK(w4 <= 1.0 + 8.0 / 2048, "Q4_0 round trip: max err %.4f steps (tol 1.004: the far end of the range clips at 7)", w4);
+    // the layout by hand: one block of 0, 1, ..., 31 scaled so d = -31/-8
+    float r[32];
+    for (int i = 0; i < 32; i++) r[i] = (float)i;
+    BlockQ4_0 b;
+    quantize_row_q4_0(&b, r, 32);
+    // max = 31 -> d = -31/8, q = round(x / d + 8): element 0 -> 8, element 31 -> 0
+    int lo0 = b.qs[0] & 0xF, hi15 = b.qs[15] >> 4, lo15 = b.qs[15] & 0xF;
+    CHECK(lo0 == 8 && hi15 == 0 && lo15 == (int)(15 / (-31.0f / 8) + 8.5f),
+          "Q4_0 nibbles: element 0 in byte 0's low nibble (%d, want 8), element 31 in byte 15's high (%d, want 0)",
+          lo0, hi15);
+    BlockQ8_0 b8;
+    quantize_row_q8_0(&b8, r, 32);
+    CHECK(b8.qs[31] == 127 && f16_to_f32(b8.d) == f16_to_f32(f32_to_f16(31.0f / 127)),
+          "Q8_0: the largest value maps to 127 (%d), d = max/127 in f16", b8.qs[31]);
+}
+
+// every kernel against the reference: dequantize both, dot in double
+static void test_kernels(void) {
+    enum { K = 2048 + 32 };   // an odd number of blocks: the AVX-512 kernels' tail
+    float w[K], x[K], wd[K], xd[K];
+    for (int i = 0; i < K; i++) { w[i] = frand() * 0.1f; x[i] = frand() * (1 + i % 5); }
+    BlockQ8_0 w8[K / 32], x8[K / 32];
+    BlockQ4_0 w4[K / 32];
+    quantize_row_q8_0(w8, w, K);
+    quantize_row_q4_0(w4, w, K);
+    quantize_row_q8_0(x8, x, K);
+    dequantize_row(DTYPE_Q8_0, x8, xd, K);
+    DType types[2] = {DTYPE_Q8_0, DTYPE_Q4_0};
+    const void *wq[2] = {w8, w4};
+    for (int t = 0; t < 2; t++) {
+        dequantize_row(types[t], wq[t], wd, K);
+        double ref = 0, mag = 0;
+        for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[i]; mag += fabs((double)wd[i] * xd[i]); }
+        for (int k = 0; k < QUANT_KERNELS; k++) {
+            if (!quant_kernel_supported(k)) { printf("skip %s kernel: not on this CPU\n", quant_kernel_names[k]); continue; }
+            float got = quant_dot(k, types[t])(K, wq[t], x8);
+            double err = fabs(got - ref) / mag;
+            CHECK(err < 1e-5, "dot %s x q8_0, %s kernel: rel err %.2e (tol 1e-5)", dtype_name(types[t]),
+                  quant_kernel_names[k], err);
+        }
+    }
+}
+
+// quant_matmul_forward (M = 1 decode and M > 1 prefill, threads over rows) against a double
+// loop over the dequantized weights and Q8_0-rounded activations, with each kernel
+static void test_matmul(void) {
+    enum { M = 5, K = 256, N = 67 };
+    float *W = malloc(sizeof(float) * N * K), *X = malloc(sizeof(float) * M * K), *out = malloc(sizeof(float) * M * N);
+    float *wd = malloc(sizeof(float) * K), *xd = malloc(sizeof(float) * M * K);
+    void *scratch = malloc(quant_scratch_bytes(M, K));
+    for (int i = 0; i < N * K; i++) W[i] = frand();
+    for (int i = 0; i < M * K; i++) X[i] = frand();
+    BlockQ8_0 *xq = malloc(quant_scratch_bytes(M, K));
+    for (int m = 0; m < M; m++) quantize_row_q8_0(xq + m * (K / 32), X + m * K, K);
+    dequantize_row(DTYPE_Q8_0, xq, xd, M * K);
+    DType types[2] = {DTYPE_Q8_0, DTYPE_Q4_0};
+    QuantKernel saved = quant_kernel_active();
+    for (int t = 0; t < 2; t++) {
+        void *Wq = malloc(dtype_bytes(types[t], (size_t)N * K));
+        quantize_mat(Wq, types[t], (Mat){W, DTYPE_F32}, N, K);
+        for (int k = 0; k < QUANT_KERNELS; k++) {
+            if (!quant_kernel_supported(k)) continue;
+            quant_kernel_set(k);
+            for (int rows = 1; rows <= M; rows += M - 1) {
+                quant_matmul_forward(out, X, (Mat){Wq, types[t]}, scratch, rows, K, N);
+                double worst = 0;
+                for (int n = 0; n < N; n++) {
+                    dequantize_row(types[t], (char *)Wq + dtype_bytes(types[t], (size_t)n * K), wd, K);
+                    for (int m = 0; m < rows; m++) {
+                        double ref = 0, mag = 0;
+                        for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[m * K + i]; mag += fabs(wd[i] * xd[m * K + i]); }
+                        worst = fmax(worst, fabs(out[m * N + n] - ref) / mag);
+                    }
+                }
+                CHECK(worst < 1e-5, "matmul %s M=%d K=%d N=%d, %s kernel: max rel err %.2e (tol 1e-5)",
+                      dtype_name(types[t]), rows, K, N, quant_kernel_names[k], worst);
+            }
+        }
+        free(Wq);
+    }
+    quant_kernel_set(saved);
+    free(W); free(X); free(out); free(wd); free(xd); free(scratch); free(xq);
+}
+
+// a whole model: logits of the Q8_0 model close to the unquantized ones, and greedy tokens equal
+// wherever the unquantized top-1 leads its runner-up by more than twice the logit error seen
+static void test_model(const char *path) {
+    char err[256];
+    LoadedModel a, b;
+    if (load_model(&a, path, 0, err, sizeof err) != 0 || load_model(&b, path, 0, err, sizeof err) != 0) {
+        CHECK(0, "load %s: %s", path, err);
+        return;
+    }
+    CHECK(load_quantize(&b, DTYPE_Q8_0, DTYPE_Q8_0, err, sizeof err) == 0, "quantize %s to q8_0", path);
+    CHECK(b.m->w.layers[0].wq.dtype == DTYPE_Q8_0 && b.m->w.lm_head.dtype == DTYPE_Q8_0 &&
+          b.weight_bytes < a.weight_bytes * 34 / 64 + 64 * 15, "q8_0 weights: %zu bytes from %zu", b.weight_bytes, a.weight_bytes);
+    int V = a.m->config.vocab_size, T = 48;
+    model_kv_alloc(a.m, a.ctx);
+    model_kv_alloc(b.m, b.ctx);
+    int tok_a = a.bos_id >= 0 ? a.bos_id : 1, tok_b = tok_a, same = 0, compared = 0, diverged = 0;
+    double worst = 0, scale = 0;
+    for (int pos = 0; pos < T && !diverged; pos++) {
+        float *la = model_forward_kv(a.m, &tok_a, 1, pos, 0);
+        float *lb = model_forward_kv(b.m, &tok_b, 1, pos, 0);
+        int a1 = 0, a2 = -1, b1 = 0;
+        double e = 0;
+        for (int v = 0; v < V; v++) {
+            e = fmax(e, fabs(la[v] - lb[v]));
+            scale = fmax(scale, fabs(la[v]));
+            if (la[v] > la[a1]) { a2 = a1; a1 = v; } else if (v != a1 && (a2 < 0 || la[v] > la[a2])) a2 = v;
+            if (lb[v] > lb[b1]) b1 = v;
+        }
+        worst = fmax(worst, e);
+        if (la[a1] - la[a2] > 2 * e) { compared++; same += a1 == b1; }
+        if (a1 != b1) diverged = 1;   // past here the two continue different texts
+        tok_a = a1; tok_b = b1;
+    }
+    CHECK(worst < 0.05 * scale, "%s q8_0 vs unquantized logits: max abs err %.4f (tol 5%% of max |logit| %.3f)",
+          path, worst, scale);
+    CHECK(compared > 0 && same == compared, "%s greedy q8_0 == unquantized at %d of %d steps with a clear margin",
+          path, same, compared);
+    unload_model(&a);
+    unload_model(&b);
+}
+
+// Q6_K blocks from ggml (tools/make_q6k_fixture.c): our dequantization gives ggml's floats, and
+// the matmul (decode: block-wise float dots; prefill: widened tiles through sgemm) their product
+static void test_q6_k(void) {
+    FILE *f = fopen("tests/fixtures/gguf/q6_k.bin", "rb");
+    uint32_t hdr[2] = {0, 0};
+    if (!f || fread(hdr, 4, 2, f) != 2 || hdr[0] > 64 || hdr[1] > 4096 || hdr[1] % 256) {
+        CHECK(0, "read tests/fixtures/gguf/q6_k.bin");
+        if (f) fclose(f);
+        return;
+    }
+    int rows = (int)hdr[0], K = (int)hdr[1];
+    size_t nb = dtype_bytes(DTYPE_Q6_K, (size_t)rows * K);
+    unsigned char *blocks = malloc(nb);
+    float *want = malloc(sizeof(float) * rows * K), *got = malloc(sizeof(float) * rows * K);
+    int ok = fread(blocks, 1, nb, f) == nb && fread(want, 4, (size_t)rows * K, f) == (size_t)rows * K;
+    fclose(f);
+    CHECK(ok, "q6_k.bin: %d rows of %d", rows, K);
+    dequantize_row(DTYPE_Q6_K, blocks, got, rows * K);
+    int same = memcmp(got, want, sizeof(float) * rows * K) == 0;
+    CHECK(same, "Q6_K dequantized == ggml's dequantize_row_q6_K, %d values bit for bit", rows * K);
+    enum { M = 3 };
+    float x[M * 4096], out[M * 64], *scratch = malloc(matmul_scratch_floats(K) * sizeof(float));
+    for (int i = 0; i < M * K; i++) x[i] = frand();
+    for (int m = 1; m <= M; m += M - 1) {
+        matmul_forward(out, x, (Mat){blocks, DTYPE_Q6_K}, scratch, m, K, rows);
+        double worst = 0;
+        for (int r = 0; r < m; r++)
+            for (int n = 0; n < rows; n++) {
+                double ref = 0, mag = 0;
+                for (int k = 0; k < K; k++) { ref += (double)want[n * K + k] * x[r * K + k]; mag += fabs(want[n * K + k] * x[r * K + k]); }
+                worst = fmax(worst, fabs(out[r * rows + n] - ref) / mag);
+            }
+        CHECK(worst < 1e-5, "matmul q6_K M=%d K=%d N=%d: max rel err %.2e (tol 1e-5)", m, K, rows, worst);
+    }
+    free(blocks); free(want); free(got); free(scratch);
+}
+
+static void test_bad(void) {
+    char err[256];
+    LoadedModel lm;
+    if (load_model(&lm, "tests/fixtures/hf_llama32_bf16", 0, err, sizeof err) != 0) { CHECK(0, "load: %s", err); return; }
+    lm.m->config.dim = 48; // pretend: every row length check must see 48
+    int rc = load_quantize(&lm, DTYPE_Q4_0, DTYPE_Q8_0, err, sizeof err);
+    lm.m->config.dim = 64;
+    CHECK(rc == -1 && strstr(err, "not a multiple of 32"), "row length 48 refused: \"%s\"", rc ? err : "");
+    unload_model(&lm);
+}
+
+int main(void) {
+    test_f16();
+    test_roundtrip();
+    test_kernels();
+    test_matmul();
+    test_q6_k();
+    test_model("tests/fixtures/hf_llama32_bf16");
+    test_bad();
+    return test_summary();
+}
