@@ -5,6 +5,7 @@
 //             [--top-k K] [--top-p P] [--min-p P] [--seed S] [--ctx N] [--threads N]
 //             [--tokenizer FILE] [--system TEXT] [--print-ids] [--dump-logits FILE]
 //             [--sampler plain|entropix] [--entropix NAME=VALUE] [--trace FILE]
+//             [--attention-png FILE]
 //
 // Text goes to stdout as it is generated; progress, errors and the stats line go to stderr.
 #include <cblas.h>
@@ -21,6 +22,7 @@
 #include "util/cpu_load.h"
 #include "util/errors.h"
 #include "util/sha256.h"
+#include "infer/attention_png.h"
 #include "infer/entropix.h"
 #include "infer/generate.h"
 #include "infer/load.h"
@@ -58,6 +60,8 @@ static void usage(void) {
     entropix_config_print(stdout, "                           ");
     printf("  --trace FILE           a CSV row per generated token: entropy, varentropy, attention metrics,\n"
            "                         quadrant, the settings used, the token (any sampler) (default: none)\n"
+           "  --attention-png FILE   write the prompt's attention probabilities as a PNG, one tile per (layer,\n"
+           "                         head): rows layers, columns heads (default: none)\n"
            "  -h, --help             this help\n");
 }
 
@@ -174,7 +178,8 @@ static void append_message(Tokenizer *tok, ChatIds ch, const char *role, const c
 }
 
 int main(int argc, char **argv) {
-    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL;
+    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL,
+               *attn_png = NULL;
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
@@ -183,7 +188,8 @@ int main(int argc, char **argv) {
     EntropixConfig excfg;
     entropix_config_default(&excfg);
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE };
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE,
+           O_ATTN_PNG };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -194,6 +200,7 @@ int main(int argc, char **argv) {
         {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
         {"dump-logits", required_argument, 0, O_DUMP}, {"sampler", required_argument, 0, O_SAMPLER},
         {"entropix", required_argument, 0, O_ENTROPIX}, {"trace", required_argument, 0, O_TRACE},
+        {"attention-png", required_argument, 0, O_ATTN_PNG},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
@@ -225,6 +232,7 @@ int main(int argc, char **argv) {
             break;
         }
         case O_TRACE: trace_path = optarg; break;
+        case O_ATTN_PNG: attn_png = optarg; break;
         case 'h': usage(); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -235,6 +243,7 @@ int main(int argc, char **argv) {
     const char *model_path = argv[optind];
     if ((prompt != NULL) + (prompt_ids != NULL) + chat > 1) die("give one of --prompt, --prompt-ids, --chat");
     if (system_msg && !chat) die("--system needs --chat");
+    if (attn_png && !prompt && !prompt_ids) die("--attention-png needs --prompt or --prompt-ids");
     if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
@@ -321,6 +330,7 @@ int main(int argc, char **argv) {
             if (n == 0) die("no prompt (and the model has no BOS token): give --prompt or --prompt-ids");
         }
         if (n > lm.ctx) die("the prompt has %d tokens but the context holds %d (--ctx)", n, lm.ctx);
+        if (attn_png && attention_png_write(m, ids, n, attn_png, err, sizeof err) != 0) die("%s", err);
         if (prompt && !print_ids) { // echo the prompt, then continue it
             fputs(prompt, stdout);
             fflush(stdout);
