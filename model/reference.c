@@ -3,7 +3,8 @@
 //
 // Rules here: the formula in a comment above each function; loops in the order the formula
 // reads; every sum accumulated in a double; no BLAS, no threads, no blocking, no vector tricks.
-// A backward ACCUMULATES into its gradients (+=), like the fast ones. tests/test_ops.c compares
+// A backward ACCUMULATES into its gradients (+=), like the fast ones: that add into the caller's
+// float buffer is the one float sum here (the embedding's scatter-add is made of them). tests/test_ops.c compares
 // each fast op against its reference on random inputs (see docs/model.md, "How it is checked").
 #include <math.h>
 #include "model/ops.h"
