@@ -5,6 +5,7 @@
 //             [--top-k K] [--top-p P] [--min-p P] [--seed S] [--ctx N] [--threads N]
 //             [--tokenizer FILE] [--system TEXT] [--print-ids] [--dump-logits FILE]
 //             [--sampler plain|entropix] [--entropix NAME=VALUE] [--trace FILE]
+//             [--attention-png FILE]
 //
 // Text goes to stdout as it is generated; progress, errors and the stats line go to stderr.
 #include <cblas.h>
@@ -21,6 +22,7 @@
 #include "util/cpu_load.h"
 #include "util/errors.h"
 #include "util/sha256.h"
+#include "infer/attention_png.h"
 #include "infer/entropix.h"
 #include "infer/generate.h"
 #include "infer/load.h"
@@ -63,6 +65,8 @@ static void usage(void) {
     entropix_config_print(stdout, "                           ");
     printf("  --trace FILE           a CSV row per generated token: entropy, varentropy, attention metrics,\n"
            "                         quadrant, the settings used, the token (any sampler) (default: none)\n"
+           "  --attention-png FILE   write the prompt's attention probabilities as a PNG, one tile per (layer,\n"
+           "                         head): rows layers, columns heads (default: none)\n"
            "  -h, --help             this help\n");
 }
 
@@ -180,7 +184,7 @@ static void append_message(Tokenizer *tok, ChatIds ch, const char *role, const c
 
 int main(int argc, char **argv) {
     const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL,
-               *ppl_path = NULL;
+               *ppl_path = NULL, *attn_png = NULL;
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
@@ -190,7 +194,8 @@ int main(int argc, char **argv) {
     entropix_config_default(&excfg);
     int quant = -1, quant_head = DTYPE_Q8_0; // -1: none / keep
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE, O_QUANT, O_QUANT_HEAD, O_PPL };
+           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE, O_QUANT, O_QUANT_HEAD, O_PPL,
+           O_ATTN_PNG };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -202,7 +207,8 @@ int main(int argc, char **argv) {
         {"dump-logits", required_argument, 0, O_DUMP}, {"sampler", required_argument, 0, O_SAMPLER},
         {"entropix", required_argument, 0, O_ENTROPIX}, {"trace", required_argument, 0, O_TRACE},
         {"quant", required_argument, 0, O_QUANT}, {"quant-head", required_argument, 0, O_QUANT_HEAD},
-        {"perplexity", required_argument, 0, O_PPL}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"perplexity", required_argument, 0, O_PPL}, {"attention-png", required_argument, 0, O_ATTN_PNG},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
@@ -245,6 +251,7 @@ int main(int argc, char **argv) {
             else if (strcmp(optarg, "keep") == 0) quant_head = -1;
             else die("--quant-head must be q8_0, q4_0 or keep, not \"%s\"", optarg);
             break;
+        case O_ATTN_PNG: attn_png = optarg; break;
         case 'h': usage(); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -256,6 +263,7 @@ int main(int argc, char **argv) {
     if ((prompt != NULL) + (prompt_ids != NULL) + chat > 1) die("give one of --prompt, --prompt-ids, --chat");
     if (system_msg && !chat) die("--system needs --chat");
     if (ppl_path && (prompt || prompt_ids || chat || dump_path)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
+    if (attn_png && !prompt && !prompt_ids) die("--attention-png needs --prompt or --prompt-ids");
     if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
@@ -353,6 +361,7 @@ int main(int argc, char **argv) {
             if (n == 0) die("no prompt (and the model has no BOS token): give --prompt or --prompt-ids");
         }
         if (n > lm.ctx) die("the prompt has %d tokens but the context holds %d (--ctx)", n, lm.ctx);
+        if (attn_png && attention_png_write(m, ids, n, attn_png, err, sizeof err) != 0) die("%s", err);
         if (prompt && !print_ids) { // echo the prompt, then continue it
             fputs(prompt, stdout);
             fflush(stdout);

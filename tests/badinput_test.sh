@@ -65,6 +65,8 @@ row infer "--ctx past max_position_embeddings" $I "$G" --prompt-ids 1 --ctx 1000
 row infer "--threads -2"                 $I "$G" --prompt-ids 1 --threads -2
 row infer "--prompt and --prompt-ids together" $I "$G" --prompt x --prompt-ids 1
 row infer "--dump-logits into a missing directory" $I "$G" --prompt-ids 1 -n 0 --dump-logits "$T/no/dir/l.f32"
+row infer "--attention-png into a missing directory" $I "$G" --prompt-ids 1 -n 0 --attention-png "$T/no/dir/a.png"
+row infer "--attention-png without a prompt" $I "$G" --attention-png "$T/a.png"
 
 # ---- bin/infer: prompts ----
 row infer "--prompt-ids id = vocab_size" $I "$G" --prompt-ids "1 256"

@@ -1,6 +1,8 @@
 // tests/test_ops.c — every op's backward against central finite differences of its forward
-// (tests/gradcheck.h explains the objective, the error measure and the tolerance), plus the
-// matmul dtype paths against a double-precision reference and dropout's exact identity at p=0.
+// (tests/gradcheck.h explains the objective, the error measure and the tolerance), and every
+// forward and backward against its plain double-precision twin in model/reference.c on random
+// inputs whose odd sizes leave tails after the vector loops and blocks; plus the matmul dtype
+// paths and dropout's exact identity at p=0.
 // Each backward's gradient buffers start at 0.5 and the check subtracts it, so the test also
 // proves the backward ACCUMULATES (+=) rather than overwrites.
 #include <stdio.h>
@@ -9,12 +11,28 @@
 #include <math.h>
 #include <omp.h>
 #include "model/ops.h"
+#include "model/reference.h"
 #include "model/vecmath.h"
 #include "tests/gradcheck.h"
 
 #define PRE 0.5f   // gradient buffers start here; backward must add to it
 static float *pre(size_t n) { float *g = malloc(n * sizeof(float)); for (size_t i = 0; i < n; i++) g[i] = PRE; return g; }
 static void unpre(float *g, size_t n) { for (size_t i = 0; i < n; i++) g[i] -= PRE; }
+
+// fast against reference: max |fast - ref| / max |ref| must be <= tol. The tolerances: float32
+// round-off of the fast op's sums against the double reference (a few ulp of the scale for
+// elementwise ops, ~1e-6 for sums of hundreds of products); 0 where both do the same float ops.
+static void ref_cmp(const char *what, const float *fast, const float *ref, size_t n, double tol) {
+    double err = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)fast[i] - ref[i]));   // a NaN in fast fails below
+        if (isnan(fast[i])) err = INFINITY;
+        scale = fmax(scale, fabs(ref[i]));
+    }
+    double rel = err / (scale > 0 ? scale : 1.0);
+    CHECK(rel <= tol && scale > 0, "%s vs model/reference.c: max err / max |ref| %.2e (tol %.0e, scale %.2e)",
+          what, rel, tol, scale);
+}
 
 // ---- embedding ----
 enum { EN = 7, EC = 21, EV = 4 };   // EC = 21: a full block of 16 channels and a partial one
@@ -93,52 +111,40 @@ static void test_matmul_grad(void) {
     free(m_x); free(m_w); free(m_out); free(m_R); free(dx); free(dw);
 }
 
-// The forward's dtype paths against a double reference. W has N = 2 blocks of
-// MATMUL_BLOCK_ROWS + 6 rows (the last block partial), so the block loop and its edges run;
-// N % 4 = 2, so the gemv's 4-row groups and its leftover rows both run; an odd K takes the bf16
-// gemv's one-element-at-a-time path instead of its pairs.
+// The forward's dtype paths against matmul_forward_ref (double sums of the weights as stored).
+// W has N = 2 blocks of MATMUL_BLOCK_ROWS + 6 rows (the last block partial), so the block loop
+// and its edges run; N % 4 = 2, so the gemv's 4-row groups and its leftover rows both run; an
+// odd K takes the bf16 gemv's one-element-at-a-time path instead of its pairs.
 static void test_matmul_dtypes(int K) {
     int M = 9, N = 2 * MATMUL_BLOCK_ROWS + 6;
     float *x = gc_rand((size_t)M * K, 1), *w = gc_rand((size_t)N * K, 1);
-    float *out = malloc((size_t)M * N * 4), *out1 = malloc((size_t)N * 4);
-    float *scratch = malloc(matmul_scratch_floats(K) * 4), *wr = malloc((size_t)N * K * 4);
+    float *out = malloc((size_t)M * N * 4), *gemv = malloc((size_t)M * N * 4);
+    float *ref = malloc((size_t)M * N * 4), *ref_orig = malloc((size_t)M * N * 4);
+    float *scratch = malloc(matmul_scratch_floats(K) * 4);
     uint16_t *wh = malloc((size_t)N * K * 2);
     const char *names[3] = { "f32", "bf16", "f16" };
+    matmul_forward_ref(ref_orig, x, (Mat){ w, DTYPE_F32 }, NULL, M, K, N);
     for (int d = 0; d < 3; d++) {
-        // the weights this dtype can hold, rounded, and the double reference from them
-        for (size_t i = 0; i < (size_t)N * K; i++) {
-            if (d == 1) { wh[i] = f32_to_bf16(w[i]); wr[i] = bf16_to_f32(wh[i]); }
-            else if (d == 2) { _Float16 h = (_Float16)w[i]; memcpy(&wh[i], &h, 2); wr[i] = f16_to_f32(wh[i]); }
-            else wr[i] = w[i];
+        for (size_t i = 0; i < (size_t)N * K && d > 0; i++) {   // the weights this dtype can hold
+            _Float16 h = (_Float16)w[i];
+            if (d == 1) wh[i] = f32_to_bf16(w[i]); else memcpy(&wh[i], &h, 2);
         }
         Mat W = { d == 0 ? (const void *)w : (const void *)wh, (DType)d };
-        double worst = 0, worst1 = 0, worst_orig = 0, scale = 0;
         matmul_forward(out, x, W, scratch, M, K, N);            // sgemm (blocked for bf16/f16)
-        for (int r = 0; r < M; r++) {
-            matmul_forward(out1, x + (size_t)r * K, W, scratch, 1, K, N);   // gemv, row r alone
-            for (int n = 0; n < N; n++) {
-                double ref = 0, ref_orig = 0;
-                for (int k = 0; k < K; k++) {
-                    ref += (double)x[(size_t)r * K + k] * wr[(size_t)n * K + k];
-                    ref_orig += (double)x[(size_t)r * K + k] * w[(size_t)n * K + k];
-                }
-                if (fabs(ref) > scale) scale = fabs(ref);
-                worst = fmax(worst, fabs(out[(size_t)r * N + n] - ref));
-                worst1 = fmax(worst1, fabs(out1[n] - ref));
-                worst_orig = fmax(worst_orig, fabs(out[(size_t)r * N + n] - ref_orig));
-            }
-        }
+        for (int r = 0; r < M; r++)                             // gemv, one row at a time
+            matmul_forward(gemv + (size_t)r * N, x + (size_t)r * K, W, scratch, 1, K, N);
+        matmul_forward_ref(ref, x, W, NULL, M, K, N);
+        char what[120];
         // float32 accumulation of K=200 products: ~1e-6 of the scale
-        CHECK(worst / scale < 1e-5, "matmul_forward %s sgemm path (M=%d, K=%d) vs double: max err / scale %.2e (tol 1e-05)",
-              names[d], M, K, worst / scale);
-        CHECK(worst1 / scale < 1e-5, "matmul_forward %s gemv path (M=1, K=%d) vs double: max err / scale %.2e (tol 1e-05)",
-              names[d], K, worst1 / scale);
+        snprintf(what, sizeof what, "matmul_forward %s sgemm path (M=%d, K=%d, N=%d)", names[d], M, K, N);
+        ref_cmp(what, out, ref, (size_t)M * N, 1e-5);
+        snprintf(what, sizeof what, "matmul_forward %s gemv path (M=1, K=%d, N=%d)", names[d], K, N);
+        ref_cmp(what, gemv, ref, (size_t)M * N, 1e-5);
         // against the unrounded f32 weights: the dtype's own rounding (bf16 8 bits, f16 11 bits)
-        double tol = d == 1 ? 1e-2 : d == 2 ? 2e-3 : 1e-5;
-        CHECK(worst_orig / scale < tol, "matmul_forward %s vs f32-weight double reference: max err / scale %.2e (tol %.0e)",
-              names[d], worst_orig / scale, tol);
+        snprintf(what, sizeof what, "matmul_forward %s against the f32 weights' reference", names[d]);
+        ref_cmp(what, out, ref_orig, (size_t)M * N, d == 1 ? 1e-2 : d == 2 ? 2e-3 : 1e-5);
     }
-    free(x); free(w); free(out); free(out1); free(scratch); free(wr); free(wh);
+    free(x); free(w); free(out); free(gemv); free(ref); free(ref_orig); free(scratch); free(wh);
 }
 
 // ---- rope ----
@@ -196,34 +202,20 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
     snprintf(what, sizeof what, "attention B%d T%d Tk%d NH%d NKV%d HD%d%s", B, T, Tk, NH, NKV, HD,
              p > 0 ? " dropout 0.3" : "");
     CHECK(worst < 1e-6, "%s: softmax rows sum to 1, masked keys exactly 0: max err %.2e (tol 1e-06)", what, worst);
-    // the output against the definition, in double: out = drop(softmax(q k^T / sqrt(HD), causal)) v,
-    // drop keeping probability j of row (b, h, t) where dropout_keep says, scaled by 1/(1-p)
-    double werr = 0, wscale = 0;
-    for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
-        int g = h / (NH / NKV), n = Tk - T + t + 1;
-        const float *qt = a_q + ((size_t)b * T + t) * NH * HD + h * HD;
-        double s[256], mx = -1e300, sum = 0;
-        for (int j = 0; j < n; j++) {
-            const float *kj = a_k + ((size_t)b * Tk + j) * NKV * HD + g * HD;
-            double d = 0;
-            for (int i = 0; i < HD; i++) d += (double)qt[i] * kj[i];
-            s[j] = d / sqrt((double)HD);
-            mx = fmax(mx, s[j]);
-        }
-        for (int j = 0; j < n; j++) { s[j] = exp(s[j] - mx); sum += s[j]; }
-        for (int j = 0; j < n && p > 0; j++)
-            s[j] *= dropout_keep(a_key, (((size_t)b * NH + h) * T + t) * Tk + j, p) ? 1.0 / (1.0 - p) : 0.0;
-        for (int i = 0; i < HD; i++) {
-            double o = 0;
-            for (int j = 0; j < n; j++) o += s[j] / sum * a_v[((size_t)b * Tk + j) * NKV * HD + g * HD + i];
-            werr = fmax(werr, fabs(o - a_out[((size_t)b * T + t) * NH * HD + h * HD + i]));
-            wscale = fmax(wscale, fabs(o));
-        }
-    }
-    CHECK(werr / wscale < 1e-5, "%s: forward vs double reference: max err / max |out| %.2e (tol 1e-05)", what, werr / wscale);
-    attention_backward(dq, dk, dv, datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
-    unpre(dq, nq); unpre(dk, nk); unpre(dv, nk);
+    // forward and backward against model/reference.c's attention, the definition in double
+    float *out_r = malloc(nq * 4), *att_r = malloc(na * 4), *datt_r = malloc(na * 4);
+    float *dq_r = pre(nq), *dk_r = pre(nk), *dv_r = pre(nk);
+    attention_forward_ref(out_r, att_r, NULL, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD, p, a_key);
     char w2[200];
+    snprintf(w2, sizeof w2, "%s forward out", what); ref_cmp(w2, a_out, out_r, nq, 1e-5);
+    snprintf(w2, sizeof w2, "%s forward att", what); ref_cmp(w2, a_att, att_r, na, 1e-6);
+    attention_backward(dq, dk, dv, datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
+    attention_backward_ref(dq_r, dk_r, dv_r, datt_r, NULL, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
+    unpre(dq, nq); unpre(dk, nk); unpre(dv, nk); unpre(dq_r, nq); unpre(dk_r, nk); unpre(dv_r, nk);
+    snprintf(w2, sizeof w2, "%s backward dq", what); ref_cmp(w2, dq, dq_r, nq, 1e-5);
+    snprintf(w2, sizeof w2, "%s backward dk", what); ref_cmp(w2, dk, dk_r, nk, 1e-5);
+    snprintf(w2, sizeof w2, "%s backward dv", what); ref_cmp(w2, dv, dv_r, nk, 1e-5);
+    free(out_r); free(att_r); free(datt_r); free(dq_r); free(dk_r); free(dv_r);
     if (gradcheck) {
         snprintf(w2, sizeof w2, "%s dq", what); gc_check(w2, a_q, dq, nq, a_obj, GC_TOL, 400);
         snprintf(w2, sizeof w2, "%s dk", what); gc_check(w2, a_k, dk, nk, a_obj, GC_TOL, 400);
@@ -356,21 +348,108 @@ static void test_crossentropy(void) {
     x_z = gc_rand(XN * XV, 3); x_loss = malloc(XN * 4); x_R = gc_rand(XN, 1);
     float *dz = pre(XN * XV);
     x_obj();
-    // forward against the textbook formula in double
-    double worst = 0;
-    for (int n = 0; n < XN; n++) {
-        double s = 0, want = 0;
-        if (x_tgt[n] >= 0) {
-            for (int i = 0; i < XV; i++) s += exp(x_z[n * XV + i]);
-            want = log(s) - x_z[n * XV + x_tgt[n]];
-        }
-        worst = fmax(worst, fabs(x_loss[n] - want));
-    }
-    CHECK(worst < 1e-6, "crossentropy_forward vs log(sum exp z) - z[y]: max err %.2e (tol 1e-06)", worst);
+    // forward against log(sum exp z) - z[y] in double (one target -1: loss 0)
+    float want[XN];
+    crossentropy_forward_ref(want, x_z, x_tgt, XN, XV);
+    ref_cmp("crossentropy_forward (N5 V9, one target -1)", x_loss, want, XN, 1e-6);
     crossentropy_backward(dz, x_R, x_z, x_loss, x_tgt, XN, XV);
     unpre(dz, XN * XV);
     gc_check("crossentropy_backward dlogits (one target -1)", x_z, dz, XN * XV, x_obj, GC_TOL, 1000);
     free(x_z); free(x_loss); free(x_R); free(dz);
+}
+
+// ---- the other ops against model/reference.c ----
+// Inputs are random, sizes odd: tails after the 8- and 16-wide vector loops, rmsnorm's channel
+// chunks of 64, embedding's blocks of 16, dropout's groups of 16 and spans of 4096. Gradient
+// buffers start at PRE in both versions, so an op that overwrites instead of accumulating fails.
+// cmp2: fast vs reference for two outputs of n1 and n2 floats, PRE subtracted when grads
+static void cmp2(const char *op, const char *n1, float *f1, float *r1, size_t c1,
+                 const char *n2, float *f2, float *r2, size_t c2, int grads, double tol) {
+    char what[120];
+    if (grads) { unpre(f1, c1); unpre(r1, c1); if (f2) { unpre(f2, c2); unpre(r2, c2); } }
+    snprintf(what, sizeof what, "%s %s", op, n1); ref_cmp(what, f1, r1, c1, tol);
+    if (f2) { snprintf(what, sizeof what, "%s %s", op, n2); ref_cmp(what, f2, r2, c2, tol); }
+}
+static void test_reference_ops(void) {
+    enum { N = 13, C = 133, V = 11, BIG = 4096 + 1003 };
+    int tok[N], tgt[N];   // tokens repeat (13 draws from 11)
+    for (int n = 0; n < N; n++) tok[n] = (n * 7 + 3) % V;
+    float *x = gc_rand((size_t)BIG, 1), *y = gc_rand((size_t)BIG, 3), *dy = gc_rand((size_t)BIG, 1);
+    float *w = gc_rand((size_t)V * C, 1), *o = malloc(BIG * 4), *o_r = malloc(BIG * 4);
+    float *r = malloc(N * 4), *r_r = malloc(N * 4);
+    float *g1 = pre(BIG), *g1r = pre(BIG), *g2 = pre(BIG), *g2r = pre(BIG);
+    // embedding, f32 and bf16 tables (tokens repeat: the scatter-add sums them); the same float
+    // adds in the same order, so exact
+    uint16_t *wh = malloc((size_t)V * C * 2);
+    for (int i = 0; i < V * C; i++) wh[i] = f32_to_bf16(w[i]);
+    embedding_forward(o, tok, (Mat){ w, DTYPE_F32 }, N, C); embedding_forward_ref(o_r, tok, (Mat){ w, DTYPE_F32 }, N, C);
+    cmp2("embedding_forward", "f32 (N13 C133)", o, o_r, N * C, NULL, NULL, NULL, 0, 0, 0);
+    embedding_forward(o, tok, (Mat){ wh, DTYPE_BF16 }, N, C); embedding_forward_ref(o_r, tok, (Mat){ wh, DTYPE_BF16 }, N, C);
+    cmp2("embedding_forward", "bf16", o, o_r, N * C, NULL, NULL, NULL, 0, 0, 0);
+    embedding_backward(g1, dy, tok, N, C); embedding_backward_ref(g1r, dy, tok, N, C);
+    cmp2("embedding_backward", "dtable", g1, g1r, V * C, NULL, NULL, NULL, 0, 1, 0);
+    free(wh);
+    // rmsnorm (N13 C133)
+    for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = g2[i] = g2r[i] = PRE;
+    rmsnorm_forward(o, r, x, w, N, C, 1e-5f); rmsnorm_forward_ref(o_r, r_r, x, w, N, C, 1e-5f);
+    cmp2("rmsnorm_forward", "out", o, o_r, N * C, "rstd", r, r_r, N, 0, 1e-6);
+    rmsnorm_backward(g1, g2, dy, x, w, r_r, N, C); rmsnorm_backward_ref(g1r, g2r, dy, x, w, r_r, N, C);
+    cmp2("rmsnorm_backward", "dinp", g1, g1r, N * C, "dweight", g2, g2r, C, 1, 1e-6);
+    // matmul backward: small, and large enough that the sgemms split over threads (M*K*N > 2^20)
+    int shapes[2][3] = { { 9, 37, 23 }, { 130, 97, 101 } };
+    for (int s = 0; s < 2; s++) {
+        int M = shapes[s][0], K = shapes[s][1], Nn = shapes[s][2];
+        float *mx = gc_rand((size_t)M * K, 1), *mw = gc_rand((size_t)Nn * K, 1), *md = gc_rand((size_t)M * Nn, 1);
+        float *dx = pre((size_t)M * K), *dxr = pre((size_t)M * K), *dw = pre((size_t)Nn * K), *dwr = pre((size_t)Nn * K);
+        matmul_backward(dx, dw, md, mx, mw, M, K, Nn); matmul_backward_ref(dxr, dwr, md, mx, mw, M, K, Nn);
+        char op[80];
+        snprintf(op, sizeof op, "matmul_backward (M%d K%d N%d)", M, K, Nn);
+        cmp2(op, "dinp", dx, dxr, (size_t)M * K, "dweight", dw, dwr, (size_t)Nn * K, 1, 1e-5);
+        free(mx); free(mw); free(md); free(dx); free(dxr); free(dw); free(dwr);
+    }
+    // rope: HD 10 (an odd half), positions 3..9, llama3 scaling
+    enum { RB = 2, RT = 7, RH = 3, RHD = 10, RN = RB * RT * RH * RHD };
+    float *ct = malloc(16 * RHD / 2 * 4), *st = malloc(16 * RHD / 2 * 4);
+    rope_tables(ct, st, 16, RHD, 10000.0, 8.0, 1.0, 4.0, 64.0);
+    for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = PRE;
+    rope_forward(o, x, ct, st, RB, RT, RH, RHD, 3); rope_forward_ref(o_r, x, ct, st, RB, RT, RH, RHD, 3);
+    cmp2("rope_forward", "(B2 T7 NH3 HD10 pos0 3)", o, o_r, RN, NULL, NULL, NULL, 0, 0, 1e-6);
+    rope_backward(g1, dy, ct, st, RB, RT, RH, RHD, 3); rope_backward_ref(g1r, dy, ct, st, RB, RT, RH, RHD, 3);
+    cmp2("rope_backward", "dinp", g1, g1r, RN, NULL, NULL, NULL, 0, 1, 1e-6);
+    free(ct); free(st);
+    // elementwise ops over BIG elements (exp_fast: within 2e-7 of exp)
+    for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = g2[i] = g2r[i] = PRE;
+    swiglu_forward(o, y, x, BIG); swiglu_forward_ref(o_r, y, x, BIG);
+    cmp2("swiglu_forward", "(N 5099)", o, o_r, BIG, NULL, NULL, NULL, 0, 0, 1e-6);
+    swiglu_backward(g1, g2, dy, y, x, BIG); swiglu_backward_ref(g1r, g2r, dy, y, x, BIG);
+    cmp2("swiglu_backward", "dgate", g1, g1r, BIG, "dup", g2, g2r, BIG, 1, 1e-6);
+    for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = g2[i] = g2r[i] = PRE;
+    residual_forward(o, x, y, BIG); residual_forward_ref(o_r, x, y, BIG);
+    cmp2("residual_forward", "(N 5099)", o, o_r, BIG, NULL, NULL, NULL, 0, 0, 0);
+    residual_backward(g1, g2, dy, BIG); residual_backward_ref(g1r, g2r, dy, BIG);
+    cmp2("residual_backward", "dinp1", g1, g1r, BIG, "dinp2", g2, g2r, BIG, 1, 0);
+    // (the fast op multiplies by 1/(1-p) rounded to float: within 2 float ulp of the reference)
+    for (int k = 0; k < 2; k++) {
+        float p = k ? 0.1f : 0.0f;
+        uint64_t key = dropout_key(3, 5, 1, 1);
+        char op[80];
+        for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = PRE;
+        dropout_forward(o, x, p, key, BIG); dropout_forward_ref(o_r, x, p, key, BIG);
+        snprintf(op, sizeof op, "dropout_forward (p %.1f, N 5099)", p);
+        cmp2(op, "out", o, o_r, BIG, NULL, NULL, NULL, 0, 0, 3e-7);
+        dropout_backward(g1, dy, p, key, BIG); dropout_backward_ref(g1r, dy, p, key, BIG);
+        snprintf(op, sizeof op, "dropout_backward (p %.1f)", p);
+        cmp2(op, "dinp", g1, g1r, BIG, NULL, NULL, NULL, 0, 1, 3e-7);
+    }
+    // cross-entropy: rows of V = 133 (the logits are x, scale 1, and y, scale 3), one target -1
+    for (int n = 0; n < N; n++) tgt[n] = n == 4 ? -1 : (n * 37 + 5) % C;
+    for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = PRE;
+    crossentropy_forward(r, y, tgt, N, C); crossentropy_forward_ref(r_r, y, tgt, N, C);
+    cmp2("crossentropy_forward", "losses (N13 V133)", r, r_r, N, NULL, NULL, NULL, 0, 0, 1e-6);
+    crossentropy_backward(g1, dy, y, r, tgt, N, C); crossentropy_backward_ref(g1r, dy, y, r_r, tgt, N, C);
+    cmp2("crossentropy_backward", "dlogits", g1, g1r, N * C, NULL, NULL, NULL, 0, 1, 1e-6);
+    free(x); free(y); free(dy); free(w); free(o); free(o_r); free(r); free(r_r);
+    free(g1); free(g1r); free(g2); free(g2r);
 }
 
 int main(void) {
@@ -400,5 +479,6 @@ int main(void) {
     test_dropout_mask();
     test_dropout_stats();
     test_crossentropy();
+    test_reference_ops();
     return test_summary();
 }

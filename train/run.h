@@ -30,7 +30,8 @@ typedef struct {
     long tokens_per_step;
     // the time budget (--steps 0 --max-minutes): the lr follows the share of the time spent
     int time_mode;
-    double run_start, budget_s, eval_s, warm_end_t;
+    double run_start, budget_s, eval_s, warm_end_t;   // warm_end_t: seconds into the run warmup ended
+    long warm_end_step;
     long total;               // planned updates (time mode: estimated from the time's progress)
     int final_update;         // time mode: the update just made was the budget's last
     long debug_nan_at;        // tests: SCRATCHLLAMA_DEBUG_NAN_AT poisons one gradient at this step

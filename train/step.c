@@ -31,19 +31,22 @@ static const char *first_nonfinite(const Model *m, const float *base, size_t *in
 // a resume, which then continues step by step.
 static float lr_now(Run *r, long step, double step_start) {
     if (!r->time_mode) return lr_at(&r->lr, step);
-    long w = r->o.warmup;
-    double t = now_s() - r->run_start, end = r->budget_s - r->eval_s - 1.0, f = 0;
-    if (step >= w) {
-        if (r->warm_end_t < 0) r->warm_end_t = step_start - r->run_start;   // the first step after warmup
-        f = end > r->warm_end_t ? (t - r->warm_end_t) / (end - r->warm_end_t) : 1.0;
-        // no time for another step of this one's length: this is the last, at the end of the decay
-        if (run_budget_spent(r, now_s() - step_start)) { f = 1.0; r->final_update = 1; }
-    }
+    double t = now_s() - r->run_start, end = r->budget_s - r->eval_s - 1.0;
+    // warmup: its steps, but no more than the first 5% of the budget, so that a slow machine does
+    // not spend the whole budget warming up
+    if (r->warm_end_t < 0 && step < r->o.warmup && t < 0.05 * end) return lr_at_progress(&r->lr, step, 0);
+    if (r->warm_end_t < 0) { r->warm_end_t = step_start - r->run_start; r->warm_end_step = step; }
+    long w = r->warm_end_step;
+    double f = end > r->warm_end_t ? (t - r->warm_end_t) / (end - r->warm_end_t) : 1.0;
+    // no time for another step of this one's length: this is the last, at the end of the decay
+    if (run_budget_spent(r, now_s() - step_start)) { f = 1.0; r->final_update = 1; }
     if (f > 0 && f < 1) {
         long total = w + 1 + (long)ceil((step - w) / f);
         r->total = r->o.steps = r->st.opts.steps = r->lr.total = total > step + 1 ? total : step + 2;
     }
-    return lr_at_progress(&r->lr, step, f);
+    LrConfig after = r->lr;
+    after.warmup = 0;   // warmup is over (perhaps cut short)
+    return lr_at_progress(&after, step, f);
 }
 
 int run_budget_spent(const Run *r, double step_s) {
