@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/infer_test.sh — bin/infer as a program: it runs the four model formats (a llama.cpp GGUF,
 # --quant and --perplexity too), its outputs (text, --print-ids, --dump-logits, --chat, the stats
-# line), and every bad input — flags,
-# prompts, corrupted model folders and files — ends in one line on stderr and exit 1.
+# line), and every bad input — flags, prompts, corrupted model folders and files — ends in one
+# line on stderr and exit 1.
 # (Token-level correctness against transformers is in tests/test_infer.c and test_loaders.c.)
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
