@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "data/sp_tokenizer.h"
 #include "data/tiktoken.h"
+#include "util/utf8.h"
 
 typedef enum { TOKENIZER_TIKTOKEN, TOKENIZER_SP } TokenizerKind;
 
@@ -36,8 +37,6 @@ const char *tokenizer_token_bytes(Tokenizer *t, int prev, int id, size_t *len);
 // A special token's id by name ("<|eot_id|>"), or -1.
 int tokenizer_special(Tokenizer *t, const char *name);
 
-// 1 when s[0..n) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-int utf8_valid(const char *s, size_t n);
 
 // Writes bytes to a FILE, holding back an incomplete UTF-8 sequence at the end (at most 3
 // bytes) until the bytes that complete it arrive. Bytes that can never complete are written.
