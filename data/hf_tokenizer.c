@@ -31,7 +31,38 @@ typedef struct { PreKind kind; TiktokenSplitter *sp; int add_prefix_space; } Pre
 typedef enum { DEC_BYTELEVEL, DEC_REPLACE, DEC_BYTEFALLBACK, DEC_FUSE, DEC_STRIP } DecKind;
 typedef struct { DecKind kind; Replace rep; char strip[5]; size_t strip_len; int start, stop; } DecStep;
 typedef struct { int rank, id; } MergeVal;
-typedef struct { uint64_t key; MergeVal value; } MergeSlot;
+// The merges, (left id, right id) -> (rank, merged id), in an open-addressing table: a merge
+// loop asks it 3 times per merge, and a multiplicative hash of the 64-bit pair with linear
+// probing answers in about one cache miss (stb_ds's general maps took most of the time).
+typedef struct { uint64_t *key; MergeVal *val; size_t mask, count; } MergeTable;
+#define NO_PAIR UINT64_MAX
+
+static inline size_t pair_slot(const MergeTable *m, uint64_t key) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & m->mask;
+}
+// Inserts or overwrites (a later duplicate merge wins, as in HF's HashMap). 0, or -1: no memory.
+static int merge_put(MergeTable *m, uint64_t key, MergeVal v) {
+    if (2 * (m->count + 1) > m->mask + 1 || !m->key) {  // keep the load under 1/2
+        size_t cap = m->key ? 2 * (m->mask + 1) : 1024;
+        MergeTable n = {malloc(cap * sizeof *n.key), malloc(cap * sizeof *n.val), cap - 1, 0};
+        if (!n.key || !n.val) { free(n.key); free(n.val); return -1; }
+        memset(n.key, 0xff, cap * sizeof *n.key);
+        for (size_t i = 0; m->key && i <= m->mask; i++)
+            if (m->key[i] != NO_PAIR) merge_put(&n, m->key[i], m->val[i]);
+        free(m->key);
+        free(m->val);
+        *m = n;
+    }
+    size_t i = pair_slot(m, key);
+    while (m->key[i] != NO_PAIR && m->key[i] != key) i = (i + 1) & m->mask;
+    if (m->key[i] == NO_PAIR) m->count++;
+    m->key[i] = key;
+    m->val[i] = v;
+    return 0;
+}
+
+// SentencePiece's word marker U+2581 "▁"
+static const char MARKER[] = "\xE2\x96\x81";
 
 struct HfTokenizer {
     int byte_level;          // vocabulary strings are bytes_to_unicode stand-ins
@@ -42,10 +73,12 @@ struct HfTokenizer {
     unsigned char *special;  // per id: 1 = a special added token
     BytesMap vocab;          // model.vocab: encode form (byte-level: the bytes) -> id
     BytesMap strings;        // every token's string as in the file -> id (added tokens win)
-    MergeSlot *merges;       // stb_ds map: (left id << 32 | right id) -> (rank, merged id)
+    MergeTable merges;       // (left id << 32 | right id) -> (rank, merged id)
+    int ascii[128];          // SentencePiece-style: the id of each ASCII character (-1: none)
     int single[256];         // byte-level: the id of each one-byte token (-1: none)
     int byte_tok[256];       // byte_fallback: the id of <0xNN> (-1: none)
     int unk_id, fuse_unk, byte_fallback, ignore_merges;
+    int cut_at_marker;       // words may be cut before "▁" (see hf_tokenizer_load)
     NormStep *norm;          // stb_ds arrays of steps, applied in order
     PreStep *pre;
     DecStep *dec;
@@ -342,6 +375,10 @@ HfTokenizer *hf_tokenizer_load(const char *path, char *err, size_t errlen) {
         if (set_token(t, id, v->string) != 0) { snprintf(e, sizeof e, "out of memory"); goto bad; }
         if (t->byte_level && arrlen(buf) == 1) t->single[buf[0]] = id;
     }
+    for (int b = 0; b < 128; b++) {
+        char ch = (char)b;
+        t->ascii[b] = bytes_map_get(&t->vocab, &ch, 1);
+    }
     if (t->byte_fallback)
         for (int b = 0; b < 256; b++) {
             char name[8];
@@ -392,7 +429,10 @@ HfTokenizer *hf_tokenizer_load(const char *path, char *err, size_t errlen) {
             goto bad;
         }
         free(pair);
-        hmput(t->merges, (uint64_t)ia << 32 | (uint32_t)ib, ((MergeVal){rank, im}));
+        if (merge_put(&t->merges, (uint64_t)ia << 32 | (uint32_t)ib, (MergeVal){rank, im}) != 0) {
+            snprintf(e, sizeof e, "out of memory");
+            goto bad;
+        }
     }
 
     // added tokens: matched in the text before anything else
@@ -434,6 +474,16 @@ HfTokenizer *hf_tokenizer_load(const char *path, char *err, size_t errlen) {
         int i = bytes_map_find(&t->strings, t->str[t->added_id[k]], strlen(t->str[t->added_id[k]]));
         if (i >= 0) bytes_map_set_value(&t->strings, i, t->added_id[k]);
     }
+    // A SentencePiece-style text is one word, merged as a whole. When "▁" is a token and no
+    // token has "▁" after another character, no merge can join across the start of a "▁" run
+    // (the merged token would contain "x▁"), so the word may be cut there and each part merged
+    // alone: the same ids, in time linear in the number of parts instead of one heap over all.
+    if (!t->byte_level && arrlen(t->pre) == 0 && bytes_map_get(&t->vocab, MARKER, 3) >= 0) {
+        t->cut_at_marker = 1;
+        for (cJSON *v = vocab->child; v && t->cut_at_marker; v = v->next)
+            for (const char *m = strstr(v->string, MARKER); m && t->cut_at_marker; m = strstr(m + 3, MARKER))
+                if (m > v->string && (m - v->string < 3 || memcmp(m - 3, MARKER, 3) != 0)) t->cut_at_marker = 0;
+    }
     arrfree(buf);
     arrfree(buf2);
     cJSON_Delete(root);
@@ -459,7 +509,8 @@ void hf_tokenizer_free(HfTokenizer *t) {
     bytes_map_free(&t->vocab);
     bytes_map_free(&t->strings);
     bytes_map_free(&t->added);
-    hmfree(t->merges);
+    free(t->merges.key);
+    free(t->merges.val);
     for (int k = 0; k < arrlen(t->norm); k++) { free(t->norm[k].rep.from); free(t->norm[k].rep.to); }
     for (int k = 0; k < arrlen(t->pre); k++) tiktoken_splitter_free(t->pre[k].sp);
     for (int k = 0; k < arrlen(t->dec); k++) { free(t->dec[k].rep.from); free(t->dec[k].rep.to); }
@@ -509,16 +560,20 @@ typedef struct {
     size_t *pieces2;
     char *pbuf;          // stb_ds: text with prefix spaces (ByteLevel add_prefix_space)
     const char *base;    // what the pieces point into
+    BytesMap cache;      // short words already merged in this call -> index into cache_at
+    int *cache_at, *cache_ids;  // stb_ds: per cached word, where its ids start (and end: the next)
     char err[300];
 } Enc;
 
+#define CACHE_MAX_LEN 32  // words up to this many bytes are remembered (most words of a text)
+
 static inline int merge_of(const HfTokenizer *t, int a, int b, MergeVal *mv) {
-    ptrdiff_t tmp;
-    MergeSlot *m = t->merges;
-    ptrdiff_t i = m ? hmgeti_ts(m, (uint64_t)a << 32 | (uint32_t)b, tmp) : -1;
-    if (i < 0) return 0;
-    *mv = m[i].value;
-    return 1;
+    const MergeTable *m = &t->merges;
+    if (!m->key) return 0;
+    uint64_t key = (uint64_t)a << 32 | (uint32_t)b;
+    for (size_t i = pair_slot(m, key); m->key[i] != NO_PAIR; i = (i + 1) & m->mask)
+        if (m->key[i] == key) { *mv = m->val[i]; return 1; }
+    return 0;
 }
 
 // HF's merge_all: a queue of (rank, left position, merged id); a popped entry is acted on only
@@ -530,6 +585,15 @@ static void bpe_word(Enc *c, const unsigned char *w, size_t n) {
         int id = bytes_map_get(&t->vocab, w, n);
         if (id >= 0) { arrput(c->ids, id); return; }
     }
+    if (n <= CACHE_MAX_LEN) {
+        int k = bytes_map_get(&c->cache, w, n);
+        if (k >= 0) {
+            int a = c->cache_at[k], b = k + 1 < arrlen(c->cache_at) ? c->cache_at[k + 1] : (int)arrlen(c->cache_ids);
+            memcpy(arraddnptr(c->ids, b - a), c->cache_ids + a, (size_t)(b - a) * sizeof(int));
+            return;
+        }
+    }
+    size_t first = arrlenu(c->ids);
     arrsetlen(c->sym, 0);
     int unk = -1;  // a pending unknown symbol (fuse_unk joins a run of them into one)
     for (size_t i = 0; i < n;) {
@@ -537,9 +601,12 @@ static void bpe_word(Enc *c, const unsigned char *w, size_t n) {
         int id;
         if (t->byte_level) id = t->single[w[i]];
         else {
-            l = utf8_char_len(w + i, n - i, &bad);
-            if (!l) l = bad;  // (the text was checked; cannot happen)
-            id = bytes_map_get(&t->vocab, w + i, l);
+            if (w[i] < 128) id = t->ascii[w[i]];
+            else {
+                l = utf8_char_len(w + i, n - i, &bad);
+                if (!l) l = bad;  // (the text was checked; cannot happen)
+                id = bytes_map_get(&t->vocab, w + i, l);
+            }
         }
         if (id >= 0) {
             if (unk >= 0) { arrput(c->sym, unk); unk = -1; }
@@ -588,6 +655,11 @@ static void bpe_word(Enc *c, const unsigned char *w, size_t n) {
             heap_push(heap, &nh, (HeapItem){mv.rank, p, mv.id});
     }
     for (int i = ns ? 0 : -1; i >= 0; i = next[i]) arrput(c->ids, sym[i]);
+    if (n <= CACHE_MAX_LEN && bytes_map_put(&c->cache, w, n, (int)arrlen(c->cache_at)) >= 0) {
+        arrput(c->cache_at, (int)arrlen(c->cache_ids));
+        size_t m = arrlenu(c->ids) - first;
+        if (m) memcpy(arraddnptr(c->cache_ids, m), c->ids + first, m * sizeof(int));
+    }
 }
 
 static int collect_piece(const unsigned char *p, size_t n, void *ctx) {
@@ -647,8 +719,18 @@ static int encode_stretch(Enc *c, const char *s, size_t n) {
                 return -1;
         size_t *x = c->pieces; c->pieces = c->pieces2; c->pieces2 = x;
     }
-    for (size_t j = 0; j < arrlenu(c->pieces); j += 2)
-        bpe_word(c, (const unsigned char *)c->base + c->pieces[j], c->pieces[j + 1]);
+    for (size_t j = 0; j < arrlenu(c->pieces); j += 2) {
+        const unsigned char *w = (const unsigned char *)c->base + c->pieces[j];
+        size_t n = c->pieces[j + 1], a = 0;
+        if (t->cut_at_marker)  // before each "▁" that follows another character
+            for (size_t p = 3; p + 3 <= n; p++)
+                if (memcmp(w + p, MARKER, 3) == 0 && memcmp(w + p - 3, MARKER, 3) != 0) {
+                    bpe_word(c, w + a, p - a);
+                    a = p;
+                    p += 2;
+                }
+        bpe_word(c, w + a, n - a);
+    }
     return 0;
 }
 
@@ -687,6 +769,7 @@ int *hf_tokenizer_encode(const HfTokenizer *t, const char *text, size_t len, int
     }
     arrfree(c.ids); arrfree(c.sym); arrfree(c.prev); arrfree(c.next); arrfree(c.heap);
     arrfree(c.norm); arrfree(c.norm2); arrfree(c.pieces); arrfree(c.pieces2); arrfree(c.pbuf);
+    bytes_map_free(&c.cache); arrfree(c.cache_at); arrfree(c.cache_ids);
     *n_out = out ? n : 0;
     return out;
 }
