@@ -2,6 +2,7 @@
 #include "infer/tokenizer.h"
 #include "util/errors.h"
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,10 @@ static int is_base64(unsigned char c) {
 
 int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return fail(err, errlen, "%s: not a regular file", path);
+    if (sb.st_size == 0) return fail(err, errlen, "%s: empty file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     unsigned char head[64] = {0};
