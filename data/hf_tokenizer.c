@@ -24,6 +24,19 @@
 #include "util/utf8.h"
 
 typedef struct { char *from, *to; size_t from_len, to_len; } Replace;
+
+// Appends s[0..n) to *dst (stb_ds) with each occurrence of r->from, left to right and not
+// overlapping, replaced by r->to (HF's Replace with a String pattern).
+static void put_replaced(char **dst, const char *s, size_t n, const Replace *r) {
+    for (size_t i = 0; i < n;) {
+        const char *hit = memmem(s + i, n - i, r->from, r->from_len);
+        size_t upto = hit ? (size_t)(hit - s) : n;
+        if (upto > i) memcpy(arraddnptr(*dst, upto - i), s + i, upto - i);
+        if (!hit) break;
+        if (r->to_len) memcpy(arraddnptr(*dst, r->to_len), r->to, r->to_len);
+        i = upto + r->from_len;
+    }
+}
 typedef enum { NORM_PREPEND, NORM_REPLACE } NormKind;
 typedef struct { NormKind kind; Replace rep; } NormStep;  // PREPEND: rep.to is the prefix
 typedef enum { PRE_SPLIT, PRE_BYTELEVEL } PreKind;
@@ -267,12 +280,7 @@ static int make_out(HfTokenizer *t, int id) {
             }
         } else if (d->kind == DEC_REPLACE) {
             char *r = NULL;
-            for (size_t i = 0; i < n;) {
-                if (i + d->rep.from_len <= n && memcmp(s + i, d->rep.from, d->rep.from_len) == 0) {
-                    if (d->rep.to_len) memcpy(arraddnptr(r, d->rep.to_len), d->rep.to, d->rep.to_len);
-                    i += d->rep.from_len;
-                } else arrput(r, s[i++]);
-            }
+            put_replaced(&r, s, n, &d->rep);
             free(s);
             n = arrlenu(r);
             s = malloc(n + 1);
@@ -680,12 +688,7 @@ static int encode_stretch(Enc *c, const char *s, size_t n) {
             if (n) memcpy(arraddnptr(c->norm2, st->rep.to_len), st->rep.to, st->rep.to_len);
             memcpy(arraddnptr(c->norm2, n), s, n);
         } else {
-            for (size_t i = 0; i < n;) {
-                if (i + st->rep.from_len <= n && memcmp(s + i, st->rep.from, st->rep.from_len) == 0) {
-                    if (st->rep.to_len) memcpy(arraddnptr(c->norm2, st->rep.to_len), st->rep.to, st->rep.to_len);
-                    i += st->rep.from_len;
-                } else arrput(c->norm2, s[i++]);
-            }
+            put_replaced(&c->norm2, s, n, &st->rep);
         }
         char *x = c->norm; c->norm = c->norm2; c->norm2 = x;
         s = c->norm;
@@ -819,14 +822,7 @@ static Str *dec_step(const DecStep *d, Str *in) {
     } else if (d->kind == DEC_REPLACE) {
         for (size_t i = 0; i < n; i++) {
             Str r = NULL;
-            const char *s = in[i];
-            size_t m = arrlenu(in[i]);
-            for (size_t j = 0; j < m;) {
-                if (j + d->rep.from_len <= m && memcmp(s + j, d->rep.from, d->rep.from_len) == 0) {
-                    put_str(&r, d->rep.to, d->rep.to_len);
-                    j += d->rep.from_len;
-                } else arrput(r, s[j++]);
-            }
+            put_replaced(&r, in[i], arrlenu(in[i]), &d->rep);
             arrput(out, r);
         }
     } else if (d->kind == DEC_BYTEFALLBACK) {
