@@ -26,8 +26,7 @@ int hf_bytelevel_byte(unsigned cp) {
     return cp < 324 ? table[cp] : -1;
 }
 
-// One UTF-8 code point from s (NUL-terminated, valid UTF-8 as cJSON gives it); advances *i.
-static unsigned next_cp(const unsigned char *s, size_t *i) {
+unsigned hf_utf8_next(const unsigned char *s, size_t *i) {
     unsigned c = s[(*i)++];
     int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
     c &= more == 3 ? 0x07 : more == 2 ? 0x0F : more == 1 ? 0x1F : 0x7F;
@@ -76,7 +75,7 @@ long hf_bytelevel_write_ranks(const char *json_path, FILE *out, char *err, size_
         const unsigned char *s = (const unsigned char *)by_id[id];
         size_t i = 0, nb = 0;
         while (s[i]) {
-            int b = hf_bytelevel_byte(next_cp(s, &i));
+            int b = hf_bytelevel_byte(hf_utf8_next(s, &i));
             if (b < 0) {
                 fail(err, errlen, "%s: token %ld is not byte-level (not a GPT-2 / Llama 3 style vocabulary)", json_path, id);
                 goto done;

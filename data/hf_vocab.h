@@ -18,3 +18,5 @@ long hf_bytelevel_write_ranks(const char *json_path, FILE *out, char *err, size_
 
 // The byte a byte-level stand-in code point stands for, or -1 if cp is none of the 256.
 int hf_bytelevel_byte(unsigned cp);
+// One code point from s (NUL-terminated valid UTF-8, as cJSON gives strings); advances *i.
+unsigned hf_utf8_next(const unsigned char *s, size_t *i);

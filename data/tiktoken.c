@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <stb/stb_ds.h>
+#include "data/merge_heap.h"
 #include "util/rng.h"
 
 // ---------------------------------------------------------------------------------------------
@@ -64,6 +65,7 @@ const char *const TIKTOKEN_ALL_SPECIAL[] = {"<all special tokens>", NULL};
 
 struct TiktokenSplitter {
     const char *name, *regex;
+    char *owned;         // the regex's copy
     pcre2_code *code;
 };
 
@@ -76,29 +78,36 @@ TiktokenSplitter *tiktoken_splitter_new(const char *pattern, char *err, size_t e
                  pattern ? pattern : "(null)");
         return NULL;
     }
+    TiktokenSplitter *sp = tiktoken_splitter_new_regex(def->regex, err, errlen);
+    if (sp) sp->name = def->name;
+    return sp;
+}
+
+TiktokenSplitter *tiktoken_splitter_new_regex(const char *regex, char *err, size_t errlen) {
     // UTF + UCP: \p{L}, \s, \S and (?i) follow Unicode. MATCH_INVALID_UTF: a subject with invalid
     // UTF-8 is allowed; no match can include an invalid byte, so they fall between matches.
     // DOLLAR_ENDONLY: $ means end of text, as in Rust's regex (PCRE's $ also matches before a
     // final newline).
     int ec;
     PCRE2_SIZE eo;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)def->regex, PCRE2_ZERO_TERMINATED,
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
                                      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF |
                                          PCRE2_DOLLAR_ENDONLY,
                                      &ec, &eo, NULL);
     if (!code) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        snprintf(err, errlen, "pattern %s: PCRE2 compile error at %zu: %s", def->name,
-                 (size_t)eo, (char *)msg);
+        snprintf(err, errlen, "regex /%.60s%s/: PCRE2 compile error at %zu: %s", regex,
+                 strlen(regex) > 60 ? "..." : "", (size_t)eo, (char *)msg);
         return NULL;
     }
     // JIT when available (PCRE2 falls back to its interpreter by itself if this fails).
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     TiktokenSplitter *sp = calloc(1, sizeof *sp);
-    if (!sp) { pcre2_code_free(code); snprintf(err, errlen, "out of memory"); return NULL; }
-    sp->name = def->name;
-    sp->regex = def->regex;
+    char *copy = strdup(regex);
+    if (!sp || !copy) { free(sp); free(copy); pcre2_code_free(code); snprintf(err, errlen, "out of memory"); return NULL; }
+    sp->name = "custom";
+    sp->regex = sp->owned = copy;
     sp->code = code;
     return sp;
 }
@@ -106,6 +115,7 @@ TiktokenSplitter *tiktoken_splitter_new(const char *pattern, char *err, size_t e
 void tiktoken_splitter_free(TiktokenSplitter *sp) {
     if (!sp) return;
     pcre2_code_free(sp->code);
+    free(sp->owned);
     free(sp);
 }
 
@@ -137,7 +147,7 @@ int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t l
         } else {
             ms = ov[0];
             me = ov[1];
-            if (me <= ms) {  // cannot happen: every alternative consumes at least one character
+            if (me <= ms) {  // not with the named patterns (every alternative consumes a character)
                 snprintf(err, errlen, "pattern %s matched empty text at byte %zu", sp->name, ms);
                 ret = -1;
                 break;
@@ -200,30 +210,7 @@ static size_t merge_scan(const BytesMap *ranks, const unsigned char *p, size_t *
 // The heap may hold stale entries: an entry is live iff its part is still alive and the part's
 // current pair rank equals the entry's rank. Popping (rank, part) in (rank, part) order picks the
 // lowest rank, leftmost on ties: exactly the pair tiktoken's scan picks.
-typedef struct { int rank; int part; } HeapItem;
-
-static inline int heap_less(HeapItem a, HeapItem b) {
-    return a.rank < b.rank || (a.rank == b.rank && a.part < b.part);
-}
-static void heap_push(HeapItem *h, size_t *n, HeapItem x) {
-    size_t i = (*n)++;
-    while (i > 0 && heap_less(x, h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
-    h[i] = x;
-}
-static HeapItem heap_pop(HeapItem *h, size_t *n) {
-    HeapItem top = h[0], x = h[--(*n)];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *n) break;
-        if (c + 1 < *n && heap_less(h[c + 1], h[c])) c++;
-        if (!heap_less(h[c], x)) break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = x;
-    return top;
-}
+// (HeapItem, heap_push, heap_pop: data/merge_heap.h)
 
 // With drop > 0 (BPE-dropout), a live entry popped is skipped with probability drop and set
 // aside; the next one up is tried, and after a merge the set-aside ones go back into the heap
@@ -250,7 +237,7 @@ static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *
         next[k] = (int)k + 1;
         prev[k] = (int)k - 1;
         pr[k] = k + 1 < np ? rank_of(ranks, p, b[k], b[k + 2]) : NO_RANK;
-        if (pr[k] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[k], (int)k});
+        if (pr[k] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[k], (int)k, 0});
     }
     int end = (int)np;
     while (nh > 0) {
@@ -264,11 +251,11 @@ static size_t merge_heap(const BytesMap *ranks, const unsigned char *p, size_t *
         pr[j] = NO_RANK;
         int n2 = next[k];
         pr[k] = n2 != end ? rank_of(ranks, p, b[k], b[next[n2]]) : NO_RANK;
-        if (pr[k] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[k], k});
+        if (pr[k] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[k], k, 0});
         int q = prev[k];
         if (q >= 0) {
             pr[q] = rank_of(ranks, p, b[q], b[next[k]]);
-            if (pr[q] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[q], q});
+            if (pr[q] != NO_RANK) heap_push(heap, &nh, (HeapItem){pr[q], q, 0});
         }
         // Back into the heap: stale ones (a neighbour of this merge) are dropped when popped. A
         // recomputed pair joins longer bytes, so its rank differs and cannot double an entry.

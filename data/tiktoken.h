@@ -120,6 +120,9 @@ size_t bpe_merge_dropout(const BytesMap *ranks, const unsigned char *piece, size
 typedef struct TiktokenSplitter TiktokenSplitter;
 typedef int (*TiktokenPieceFn)(const unsigned char *piece, size_t n, void *ctx);
 TiktokenSplitter *tiktoken_splitter_new(const char *pattern, char *err, size_t errlen);
+// The same for any regex (a tokenizer.json's Split pattern), compiled with the same options; its
+// name is "custom". A regex that can match empty text makes tiktoken_splitter_run fail there.
+TiktokenSplitter *tiktoken_splitter_new_regex(const char *regex, char *err, size_t errlen);
 int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t len,
                           TiktokenPieceFn fn, void *ctx, char *err, size_t errlen);
 const char *tiktoken_splitter_pattern(const TiktokenSplitter *sp);

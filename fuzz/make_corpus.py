@@ -230,9 +230,8 @@ def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=T
     if tokenizer == "llama":
         toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581t"]
     else:
-        printable = [b for b in range(256) if 33 <= b <= 126 or 161 <= b <= 172 or 174 <= b <= 255]
-        other = [b for b in range(256) if b not in printable]  # GPT-2's byte-level alphabet
-        toks = [chr(b) if b in printable else chr(256 + other.index(b)) for b in range(256)] + ["Ġt", "he"]
+        b2u = bytes_to_unicode()  # GPT-2's byte-level alphabet
+        toks = [b2u[b] for b in range(256)] + ["Ġt", "he"]
         toks = (toks + ["x%d" % i for i in range(V)])[:V - 1] + ["<|endoftext|>"]
         kvs.append(("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, V) + struct.pack(f"<{V}i", *([1] * (V - 1) + [3]))))
     toks = (toks + ["x%d" % i for i in range(V)])[:V]
@@ -282,6 +281,75 @@ def gguf_seeds():
     put("gguf", "f16_gpt2", gguf(1, tokenizer="gpt2", V=261, rope_freqs=False))
     put("gguf", "bf16", gguf(30))
     put("gguf", "truncated", gguf()[:300])
+# ---- Hugging Face tokenizer.json ----
+
+def bytes_to_unicode():
+    """GPT-2's byte -> printable stand-in."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b); cs.append(256 + n); n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def hf_tokenizer_seeds():
+    """A byte-level (Llama 3 style) and a SentencePiece-style (Llama 2 style) tokenizer.json."""
+    b2u = bytes_to_unicode()
+    u = lambda bs: "".join(b2u[b] for b in bs)  # noqa: E731
+    vocab = {u(bytes([b])): b for b in range(256)}
+    merges = []
+    for m in MERGES:
+        parts = (m[:1], m[1:]) if len(m) > 1 else None
+        if parts and u(m) not in vocab and u(parts[0]) in vocab and u(parts[1]) in vocab:
+            vocab[u(m)] = len(vocab)
+            merges.append(u(parts[0]) + " " + u(parts[1]))
+    n = len(vocab)
+    bl = {"version": "1.0", "added_tokens": [
+        {"id": n, "content": "<|begin_of_text|>", "special": True, "single_word": False, "lstrip": False,
+         "rstrip": False, "normalized": False},
+        {"id": n + 1, "content": "<s>", "special": False, "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "(?i:'s|'t)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+             "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "fuse_unk": False, "byte_fallback": False,
+                  "ignore_merges": True, "vocab": vocab, "merges": merges}}
+    put("hf_tokenizer", "bytelevel", json.dumps(bl).encode() + SEP + "it's the 日本 <|begin_of_text|>é".encode())
+    gpt2 = dict(bl, pre_tokenizer={"type": "ByteLevel", "add_prefix_space": True, "use_regex": True})
+    gpt2["model"] = dict(bl["model"], ignore_merges=False, merges=[m.split(" ") for m in merges])
+    put("hf_tokenizer", "gpt2_style", json.dumps(gpt2).encode() + SEP + b"the  then\n\nthe")
+
+    sp = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        sp["<0x%02X>" % b] = len(sp)
+    spm = []
+    for a, b in [("▁", "t"), ("h", "e"), ("▁t", "he"), ("▁", "▁"), ("i", "n"), ("▁", "a")]:
+        for x in (a, b):
+            sp.setdefault(x, len(sp))
+        sp.setdefault(a + b, len(sp))
+        spm.append(a + " " + b)
+    for ch in "abcdefghijklmnopqrstuvwxyz.,!":
+        sp.setdefault(ch, len(sp))
+    added = [{"id": i, "content": c, "special": True, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False} for c, i in (("<unk>", 0), ("<s>", 1), ("</s>", 2))]
+    l2 = {"version": "1.0", "added_tokens": added,
+          "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
+                                                             {"type": "Replace", "pattern": {"String": " "},
+                                                              "content": "▁"}]},
+          "pre_tokenizer": None,
+          "decoder": {"type": "Sequence", "decoders": [
+              {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"},
+              {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+          "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "fuse_unk": True, "byte_fallback": True,
+                    "vocab": sp, "merges": spm}}
+    put("hf_tokenizer", "sentencepiece", json.dumps(l2).encode() + SEP + "the in a 日本 <s>x</s>  ".encode())
+    l2u = dict(l2, model=dict(l2["model"], byte_fallback=False))
+    put("hf_tokenizer", "unk_fuse", json.dumps(l2u).encode() + SEP + "théé q".encode())
+    put("hf_tokenizer", "malformed", json.dumps(l2).encode()[:300])
 
 
 def ours():
@@ -299,7 +367,7 @@ def ours():
 
 if __name__ == "__main__":
     tiktoken_load(); tiktoken_roundtrip(); safetensors_seeds(); hf_seeds(); llama2c_seeds(); sp_seeds()
-    shard_seeds(); gguf_seeds()
+    shard_seeds(); gguf_seeds(); hf_tokenizer_seeds()
     if "--no-ours" not in sys.argv:
         ours()
     for t in sorted(os.listdir(CORPUS)):

@@ -24,6 +24,7 @@
 #include "util/sha256.h"
 #include "infer/attention_png.h"
 #include "infer/entropix.h"
+#include "infer/chat.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/perplexity.h"
@@ -37,7 +38,8 @@ static void usage(void) {
            "  MODEL                  a Hugging Face Llama folder, a llama2.c .bin, or a bin/train checkpoint\n"
            "  --prompt TEXT          text to continue (BOS is prepended when the model has one)\n"
            "  --prompt-ids \"i j k\"   token ids, used verbatim as the whole prompt (no BOS added)\n"
-           "  --chat                 interactive Llama 3 chat on stdin, keeping the KV cache across turns\n"
+           "  --chat                 interactive chat on stdin (Llama 3 or Llama 2 [INST] format, from the tokenizer),\n"
+           "                         keeping the KV cache across turns\n"
            "  --system TEXT          system message for --chat (default: none)\n"
            "  -n, --max-new N        tokens to generate (per chat turn) (default 256)\n"
            "  --temperature T        0 = greedy (default 1.0)\n"
@@ -48,8 +50,8 @@ static void usage(void) {
            "  --ctx N                context length / KV cache positions (default: the model's, at most %d\n"
            "                         for Hugging Face and llama2.c models)\n"
            "  --threads N            OpenMP and OpenBLAS threads (default: the environment's)\n"
-           "  --tokenizer FILE       tiktoken rank file or llama2.c tokenizer.bin (default: found next to\n"
-           "                         the model, or recorded in our checkpoint)\n"
+           "  --tokenizer FILE       tiktoken rank file, llama2.c tokenizer.bin or HF tokenizer.json (default: found\n"
+           "                         next to the model, or recorded in our checkpoint)\n"
            "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
            "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
            "  --quant TYPE           quantize the weights at load: q8_0 or q4_0 (default: as stored)\n"
@@ -155,31 +157,6 @@ static void append_id(int id, int **ids, int *n, int *cap) {
         *ids = realloc(*ids, *cap * sizeof(int));
     }
     (*ids)[(*n)++] = id;
-}
-
-// Llama 3 chat: <|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>
-// (content trimmed, as the official template does).
-typedef struct { int start_header, end_header, eot; } ChatIds;
-
-static void append_message(Tokenizer *tok, ChatIds ch, const char *role, const char *content, int **ids, int *n,
-                           int *cap) {
-    append_id(ch.start_header, ids, n, cap);
-    append_text(tok, role, ids, n, cap);
-    append_id(ch.end_header, ids, n, cap);
-    if (content) {
-        while (*content == ' ' || *content == '\t' || *content == '\n' || *content == '\r') content++;
-        size_t len = strlen(content);
-        while (len && strchr(" \t\n\r", content[len - 1])) len--;
-        char *text = malloc(len + 3);
-        memcpy(text, "\n\n", 2);
-        memcpy(text + 2, content, len);
-        text[len + 2] = '\0';
-        append_text(tok, text, ids, n, cap);
-        free(text);
-        append_id(ch.eot, ids, n, cap);
-    } else {
-        append_text(tok, "\n\n", ids, n, cap);
-    }
 }
 
 int main(int argc, char **argv) {
@@ -302,10 +279,12 @@ int main(int argc, char **argv) {
         }
     }
     if (!tok && (prompt || chat)) die("no tokenizer found for %s: pass --tokenizer FILE, or use --prompt-ids", model_path);
+    if (tok) load_resolve_tokens(&lm, tok);  // BOS / EOS named in tokenizer_config.json
     double load_s = now_s() - t0;
 
     // BOS: config.json's bos_token_id for HF (Llama 3: <|begin_of_text|>, as transformers'
-    // tokenizer adds it); 1 for llama2.c; none for our models (bin/train trains on one running
+    // tokenizer adds it), else tokenizer_config.json's bos_token, not when its add_bos_token is
+    // false; 1 for llama2.c; none for our models (bin/train trains on one running
     // token stream without BOS, and its samples start from "\n", as ours do without a prompt).
     int bos = lm.bos_id;
     if (lm.format == FORMAT_CHECKPOINT && !prompt && !prompt_ids && !chat && tok) prompt = "\n";
@@ -356,7 +335,7 @@ int main(int argc, char **argv) {
             free(ids);
             ids = parse_ids(prompt_ids, V, &n);
         } else {
-            if (bos >= 0) append_id(bos, &ids, &n, &cap);
+            if (bos >= 0 && lm.add_bos) append_id(bos, &ids, &n, &cap);
             if (prompt) append_text(tok, prompt, &ids, &n, &cap);
             if (n == 0) die("no prompt (and the model has no BOS token): give --prompt or --prompt-ids");
         }
@@ -378,14 +357,12 @@ int main(int argc, char **argv) {
         print_stats(load_s, r.n_prompt, r.prefill_s, r.n_generated, r.n_decode, r.decode_s, &lm);
         free(ids);
     } else {
-        // ---- Llama 3 chat: every turn continues the same KV cache ----
-        ChatIds ch = { tokenizer_special(tok, "<|start_header_id|>"), tokenizer_special(tok, "<|end_header_id|>"),
-                       tokenizer_special(tok, "<|eot_id|>") };
-        if (ch.start_header < 0 || ch.end_header < 0 || ch.eot < 0 || ch.eot >= V)
-            die("--chat needs a Llama 3 tokenizer (<|start_header_id|>, <|end_header_id|>, <|eot_id|>)");
+        // ---- chat (infer/chat.h): every turn continues the same KV cache ----
+        Chat ch;
+        if (chat_init(&ch, tok, lm.chat_template, bos, err, sizeof err) != 0) die("%s", err);
+        if (ch.end_id >= V) die("--chat: the end-of-turn token %d is outside the vocabulary [0, %d)", ch.end_id, V);
+        if (n_stop < LOAD_MAX_EOS + 3) stop[n_stop++] = ch.end_id;
         int n = 0, cap = 256, *ids = malloc(cap * sizeof(int));
-        if (bos >= 0) append_id(bos, &ids, &n, &cap);
-        if (system_msg) append_message(tok, ch, "system", system_msg, &ids, &n, &cap);
         char *line = NULL;
         size_t line_cap = 0;
         int pending = -1; // a sampled token not yet in the cache
@@ -397,11 +374,11 @@ int main(int argc, char **argv) {
             ssize_t got = getline(&line, &line_cap, stdin);
             if (got < 0) break;
             if (!utf8_valid(line, got)) { fprintf(stderr, "infer: that line is not valid UTF-8; try again\n"); continue; }
-            // the assistant's last turn ends with <|eot_id|>, whether or not the model said it
-            if (pending >= 0 && pending != ch.eot) append_id(pending, &ids, &n, &cap);
-            if (pos > 0) append_id(ch.eot, &ids, &n, &cap);
-            append_message(tok, ch, "user", line, &ids, &n, &cap);
-            append_message(tok, ch, "assistant", NULL, &ids, &n, &cap);
+            // the assistant's last turn ends with <|eot_id|> (Llama 3) or </s> (Llama 2), whether or
+            // not the model said it
+            if (pending >= 0 && pending != ch.end_id) append_id(pending, &ids, &n, &cap);
+            if (pos > 0) append_id(ch.end_id, &ids, &n, &cap);
+            if (chat_user_turn(&ch, pos == 0, system_msg, line, &ids, &n, &cap, err, sizeof err) != 0) die("%s", err);
             if (pos + n > lm.ctx) { fprintf(stderr, "infer: context full (%d tokens): ending the chat\n", lm.ctx); break; }
             pr.prev = ids[n - 1];
             GenResult r;
@@ -411,7 +388,7 @@ int main(int argc, char **argv) {
             utf8out_flush(&pr.out);
             printf("\n");
             fflush(stdout);
-            pending = r.stop == GEN_STOP_EOS ? ch.eot : r.last_token;
+            pending = r.stop == GEN_STOP_EOS ? ch.end_id : r.last_token;
             turn_prompt += r.n_prompt; turn_gen += r.n_generated; turn_decode += r.n_decode;
             turn_prefill += r.prefill_s; turn_decode_s += r.decode_s;
             n = 0;

@@ -11,6 +11,8 @@
 #include "formats/checkpoint.h"
 #include "formats/llama2c_loader.h"
 #include "model/quant.h"
+#include <cjson/cJSON.h>
+#include "util/read_file.h"
 
 static int is_file(const char *path) {
     struct stat sb;
@@ -33,9 +35,53 @@ static size_t weight_bytes(const Model *m) {
     return total + dtype_bytes(m->w.lm_head.dtype, (size_t)c->vocab_size * C);
 }
 
+// A special token in tokenizer_config.json: a string, or {"content": string, ...}.
+static void token_name(const cJSON *o, const char *key, char *out, size_t cap) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsObject(v)) v = cJSON_GetObjectItemCaseSensitive(v, "content");
+    if (cJSON_IsString(v) && strlen(v->valuestring) < cap) snprintf(out, cap, "%s", v->valuestring);
+}
+
+// tokenizer_config.json next to a HF model, when there is one: add_bos_token, bos_token,
+// eos_token, and what kind of chat_template it has (a string, or a list of {name, template}).
+static int read_tokenizer_config(LoadedModel *lm, const char *dir, char *err, size_t errlen) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    if (!is_file(p)) return 0;
+    size_t len;
+    char *text = read_file_all(p, &len, err, errlen);
+    if (!text) return -1;
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(o)) { cJSON_Delete(o); return fail(err, errlen, "%s: malformed JSON", p); }
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "add_bos_token"))) lm->add_bos = 0;
+    token_name(o, "bos_token", lm->bos_token, sizeof lm->bos_token);
+    token_name(o, "eos_token", lm->eos_token, sizeof lm->eos_token);
+    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(o, "chat_template"), *x;
+    if (cJSON_IsArray(ct))
+        cJSON_ArrayForEach(x, ct) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
+            if (cJSON_IsString(name) && strcmp(name->valuestring, "default") == 0)
+                ct = cJSON_GetObjectItemCaseSensitive(x, "template");
+        }
+    if (cJSON_IsString(ct))
+        snprintf(lm->chat_template, sizeof lm->chat_template, "%s",
+                 strstr(ct->valuestring, "<|start_header_id|>") ? "llama3" : strstr(ct->valuestring, "[INST]") ? "inst" : "other");
+    cJSON_Delete(o);
+    return 0;
+}
+
+void load_resolve_tokens(LoadedModel *lm, Tokenizer *tok) {
+    if (lm->bos_id < 0 && lm->bos_token[0]) lm->bos_id = tokenizer_special(tok, lm->bos_token);
+    int eos = lm->eos_token[0] ? tokenizer_special(tok, lm->eos_token) : -1, have = 0;
+    for (int k = 0; k < lm->n_eos; k++) have |= lm->eos_ids[k] == eos;
+    if (eos >= 0 && !have && lm->n_eos < LOAD_MAX_EOS) lm->eos_ids[lm->n_eos++] = eos;
+}
+
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
     memset(lm, 0, sizeof *lm);
     lm->bos_id = -1;
+    lm->add_bos = 1;
     struct stat sb;
     if (stat(path, &sb) != 0) return fail(err, errlen, "%s: %s", path, strerror(errno));
 
@@ -52,13 +98,15 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         lm->bos_id = lm->hf.bos_id;
         lm->n_eos = lm->hf.n_eos;
         memcpy(lm->eos_ids, lm->hf.eos_ids, sizeof lm->eos_ids);
-        // Llama 3 ships a tiktoken tokenizer.model at the top, or under original/ (Meta's files)
-        const char *where[] = {"%s/tokenizer.model", "%s/original/tokenizer.model"};
-        for (int k = 0; k < 2 && !lm->tokenizer_path[0]; k++) {
+        // Llama 3 ships a tiktoken tokenizer.model at the top, or under original/ (Meta's files);
+        // most other folders only a Hugging Face tokenizer.json
+        const char *where[] = {"%s/tokenizer.model", "%s/original/tokenizer.model", "%s/tokenizer.json"};
+        for (int k = 0; k < 3 && !lm->tokenizer_path[0]; k++) {
             char p[4096];
             snprintf(p, sizeof p, where[k], path);
             if (is_file(p)) snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", p);
         }
+        if (read_tokenizer_config(lm, path, err, errlen) != 0) { unload_model(lm); return -1; }
     } else {
         unsigned char head[36] = {0};
         FILE *f = fopen(path, "rb");

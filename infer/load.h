@@ -11,6 +11,7 @@
 #include "formats/gguf.h"
 #include "formats/hf_loader.h"
 #include "model/model.h"
+#include "infer/tokenizer.h"
 
 typedef enum { FORMAT_HF, FORMAT_LLAMA2C, FORMAT_CHECKPOINT, FORMAT_GGUF } ModelFormat;
 
@@ -29,6 +30,10 @@ typedef struct {
     char tokenizer_path[4096]; // found next to the model or recorded in it; "" if none
     char tokenizer_sha256[65]; // our checkpoints: the hash of the tokenizer it was trained with
     char tokenizer_pattern[16]; // our checkpoints: its tiktoken split pattern ("" = by size)
+    // HF folders, from tokenizer_config.json when it has them:
+    int add_bos;               // 0 when "add_bos_token": false, else 1
+    char bos_token[128], eos_token[128]; // "bos_token", "eos_token" ("" = none given)
+    char chat_template[8];     // what its chat_template is: "llama3", "inst" ([INST]), "other", "" = none
     size_t weight_bytes;       // bytes of weights the forward reads
 } LoadedModel;
 
@@ -39,3 +44,7 @@ void unload_model(LoadedModel *lm);
 // Quantize the loaded model's matrices to t, its output head to head_t (-1: as loaded); see
 // model_quantize in model/quant.h. Returns 0, or -1 with a one-line reason in err.
 int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen);
+
+// After the tokenizer is open: BOS from tokenizer_config.json's bos_token when config.json gave
+// none, and its eos_token among the stop ids.
+void load_resolve_tokens(LoadedModel *lm, Tokenizer *tok);

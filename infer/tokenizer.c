@@ -2,6 +2,7 @@
 #include "infer/tokenizer.h"
 #include "util/errors.h"
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +12,23 @@ static int is_base64(unsigned char c) {
 
 int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return fail(err, errlen, "%s: not a regular file", path);
+    if (sb.st_size == 0) return fail(err, errlen, "%s: empty file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char head[4] = {0};
-    size_t got = fread(head, 1, 4, f);
+    unsigned char head[64] = {0};
+    size_t got = fread(head, 1, sizeof head, f), i = 0;
     fclose(f);
+    while (i < got && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) i++;
+    if (i < got && head[i] == '{') {
+        t->kind = TOKENIZER_HF;
+        t->hf = hf_tokenizer_load(path, err, errlen);
+        if (!t->hf) return -1;
+        t->vocab_size = hf_tokenizer_vocab_size(t->hf);
+        return 0;
+    }
     if (got < 4) return fail(err, errlen, "%s: too short to be a tokenizer", path);
     if (is_base64(head[0])) {
         t->kind = TOKENIZER_TIKTOKEN;
@@ -37,56 +50,88 @@ int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *er
 
 void tokenizer_close(Tokenizer *t) {
     if (t->kind == TOKENIZER_TIKTOKEN) tiktoken_free(t->tt);
+    else if (t->kind == TOKENIZER_HF) hf_tokenizer_free(t->hf);
     else sp_free(&t->sp);
     memset(t, 0, sizeof *t);
 }
 
 int *tokenizer_encode(Tokenizer *t, const char *text, int *n, char *err, size_t errlen) {
-    size_t len = strlen(text);
+    size_t len = strlen(text), count;
     if (!utf8_valid(text, len)) { fail(err, errlen, "prompt is not valid UTF-8"); return NULL; }
+    int *ids = tokenizer_encode_text(t, text, len, 0, &count, err, errlen);
+    if (ids) *n = (int)count;
+    return ids;
+}
+
+int *tokenizer_encode_text(Tokenizer *t, const char *text, size_t len, int special, size_t *n, char *err,
+                           size_t errlen) {
+    if (t->kind == TOKENIZER_HF) return hf_tokenizer_encode(t->hf, text, len, special, n, err, errlen);
     if (t->kind == TOKENIZER_TIKTOKEN) {
-        size_t count;
-        int *ids = tiktoken_encode_ordinary(t->tt, text, len, &count);
-        if (!ids) { fail(err, errlen, "tokenizer: %s", tiktoken_error(t->tt)); return NULL; }
-        *n = (int)count;
+        int *ids = special ? tiktoken_encode(t->tt, text, len, TIKTOKEN_ALL_SPECIAL, n)
+                           : tiktoken_encode_ordinary(t->tt, text, len, n);
+        if (!ids) fail(err, errlen, "tokenizer: %s", tiktoken_error(t->tt));
         return ids;
     }
-    int *ids = malloc((len + 3) * sizeof(int));
-    *n = sp_encode(&t->sp, text, 0, 0, ids);
+    // sp_encode reads a C string
+    char *copy = strndup(text, len);
+    int *ids = copy ? malloc((strlen(copy) + 3) * sizeof(int)) : NULL;
+    if (!ids) { free(copy); fail(err, errlen, "out of memory"); return NULL; }
+    *n = (size_t)sp_encode(&t->sp, copy, 0, 0, ids);
+    free(copy);
     return ids;
+}
+
+char *tokenizer_decode(Tokenizer *t, const int *ids, size_t n, size_t *len, char *err, size_t errlen) {
+    if (t->kind == TOKENIZER_HF) return hf_tokenizer_decode(t->hf, ids, n, 0, len, err, errlen);
+    char *out = NULL;
+    if (t->kind == TOKENIZER_TIKTOKEN) {
+        if (tiktoken_decode(t->tt, ids, n, &out, len) != 0)
+            fail(err, errlen, "an id is not a token, or out of memory (vocabulary size %d)", t->vocab_size);
+        return out;
+    }
+    size_t total = 0, cap = 64;
+    out = malloc(cap);
+    for (size_t i = 0; out && i < n; i++) {
+        size_t l;
+        const char *b = tokenizer_token_bytes(t, i ? ids[i - 1] : -1, ids[i], &l);
+        if (!b) { free(out); return fail_null(err, errlen, "id %d is not a token (vocabulary size %d)", ids[i], t->vocab_size); }
+        if (total + l + 1 > cap) {
+            while (total + l + 1 > cap) cap *= 2;
+            char *o2 = realloc(out, cap);
+            if (!o2) { free(out); out = NULL; break; }
+            out = o2;
+        }
+        memcpy(out + total, b, l);
+        total += l;
+    }
+    if (!out) return fail_null(err, errlen, "out of memory");
+    out[total] = 0;
+    *len = total;
+    return out;
 }
 
 const char *tokenizer_token_bytes(Tokenizer *t, int prev, int id, size_t *len) {
     if (id < 0 || id >= t->vocab_size) return NULL;
     if (t->kind == TOKENIZER_TIKTOKEN) return tiktoken_token_bytes(t->tt, id, len);
+    if (t->kind == TOKENIZER_HF) {
+        const char *b = hf_tokenizer_token_bytes(t->hf, id, len);
+        // the decoder's Strip of SentencePiece's dummy prefix, at the start of a text
+        if (b && *len && b[0] == ' ' && hf_tokenizer_strips_lead_space(t->hf) && (prev < 0 || hf_tokenizer_is_special(t->hf, prev))) {
+            b++;
+            (*len)--;
+        }
+        return b;
+    }
     return sp_decode(&t->sp, prev, id, len);
 }
 
 int tokenizer_special(Tokenizer *t, const char *name) {
     if (t->kind == TOKENIZER_TIKTOKEN) return tiktoken_special_id(t->tt, name);
-    return -1;
-}
-
-int utf8_valid(const char *str, size_t n) {
-    const unsigned char *s = (const unsigned char *)str;
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        int len;
-        unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if (i + len > n) return 0;
-        for (int k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
+    if (t->kind == TOKENIZER_HF) {
+        int id = hf_tokenizer_token_id(t->hf, name);
+        return hf_tokenizer_is_special(t->hf, id) ? id : -1;
     }
-    return 1;
+    return strcmp(name, "<s>") == 0 ? SP_BOS : strcmp(name, "</s>") == 0 ? SP_EOS : -1;
 }
 
 // How many bytes a sequence starting with lead byte c has (0: c cannot start one).

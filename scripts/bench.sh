@@ -12,7 +12,7 @@
 #   4. inference   bin/infer on a random Llama-3.2-1B-shaped bf16 checkpoint and on the tiny
 #                  checkpoint step 2 wrote (decode, 512-token prefill); bin/bench-decode for the
 #                  KV cache vs recompute at 256 tokens
-#   5. tokenizer   bin/tokenize --bench per encoding; bin/bpe-train for 4,096 merges
+#   5. tokenizer   bin/tokenize --bench per encoding and tokenizer.json; bin/bpe-train for 4,096 merges
 #
 # Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_PAIRS (runs of tiny
 # training and of 1B decode, each between two limit measurements; default 5), BENCH_STEP_PAIRS
@@ -257,6 +257,12 @@ if have bin/tokenize && [ -f "$TEXT" ] && want tokenizer; then
         [ "$name" = tokenizer ] && name=llama3
         say "tokenize --bench $name"
         for r in 1 2 3; do timed tok_${name}_$r bin/tokenize --encoding "$f" --bench <"$TEXT"; done
+    done
+    # Hugging Face tokenizer.json (data/hf_tokenizer.c): Llama 3 byte-level, Llama 2 SentencePiece-style
+    for fam in llama3 llama2; do
+        f=$TOK_DIR/$fam/tokenizer.json; [ -f "$f" ] || continue
+        say "tokenize --bench ${fam} tokenizer.json"
+        for r in 1 2 3; do timed tok_${fam}_json_$r bin/tokenize --tokenizer "$f" --bench <"$TEXT"; done
     done
 fi
 if have bin/bpe-train && [ -f "$TEXT" ] && want tokenizer; then

@@ -87,6 +87,8 @@ row infer "prompt longer than --ctx" $I "$M" --ctx 4 --prompt "ROMEO: ROMEO: ROM
 row infer "text prompt, model without a tokenizer" $I "$G" --prompt hello
 row infer "--tokenizer missing file"     $I "$G" --tokenizer "$T/none.tiktoken" --prompt x
 row infer "--tokenizer a JSON file"      $I "$G" --tokenizer "$G/config.json" --prompt x
+mkdir -p "$T/jm" && cp "$M"/*.json "$M"/*.safetensors "$T/jm/" && printf '{"add_bos_token": tru' > "$T/jm/tokenizer_config.json"
+row infer "tokenizer_config.json malformed" $I "$T/jm" --prompt-ids "1 2"
 row infer "--tokenizer with more ids than the model's vocabulary" $I "$G" --tokenizer "$TOK/llama3/tokenizer.model" --prompt x
 
 # ---- bin/infer: Hugging Face config.json ----
@@ -253,6 +255,21 @@ echo "1 2 257" > "$T/ids"; row tokenize "--decode id past the vocabulary" sh -c 
 echo "1 -2" > "$T/ids";    row tokenize "--decode negative id"            sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
 echo "1 2x" > "$T/ids";    row tokenize "--decode not a number"           sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
 echo "99999999999999999999" > "$T/ids"; row tokenize "--decode id overflows" sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
+# tokenizer.json (data/hf_tokenizer.c)
+J=$T/tokenizer.json
+printf '{"model": {"type": "BPE", ' > "$J";  row tokenize "tokenizer.json: malformed JSON" $K --tokenizer "$J"
+printf '{"model": {"type": "WordPiece", "vocab": {"a": 0}}}' > "$J"; row tokenize "tokenizer.json: unknown model type" $K --tokenizer "$J"
+printf '{"model": {"type": "BPE", "merges": []}}' > "$J"; row tokenize "tokenizer.json: missing vocab" $K --tokenizer "$J"
+printf '{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "[a-"}, "behavior": "Isolated", "invert": false}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}' > "$J"
+row tokenize "tokenizer.json: bad Split regex" $K --tokenizer "$J"
+printf '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}}' > "$J"; row tokenize "tokenizer.json: merge into a token not in the vocabulary" $K --tokenizer "$J"
+printf '{"decoder": {"type": "WordPiece"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}' > "$J"; row tokenize "tokenizer.json: unsupported decoder" $K --tokenizer "$J"
+L2=$TOK/llama2/tokenizer.json
+row tokenize "tokenizer.json: text is not valid UTF-8" sh -c "printf 'a\\377b' | $K --tokenizer $L2"
+echo "1 2 32000" > "$T/ids"; row tokenize "tokenizer.json: --decode id past the vocabulary" sh -c "$K --tokenizer $L2 --decode < $T/ids"
+row tokenize "tokenizer.json with --pattern"     $K --tokenizer "$L2" --pattern gpt2
+row tokenize "tokenizer.json with --bpe-dropout" $K --tokenizer "$L2" --bpe-dropout 0.1
+row tokenize "--tokenizer twice without --bench" $K --tokenizer "$L2" --tokenizer "$L2"
 row tokenize "unknown flag"                  $K --encoding "$R" --frobnicate
 
 # ---- bin/bpe-train ----

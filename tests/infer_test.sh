@@ -52,6 +52,24 @@ printf 'Hi there!\n' | $I "$M" --chat --temperature 0 -n 1 --dump-logits "$tmp/c
   [ "$(echo $ref | wc -w)" = 13 ] && cmp -s "$tmp/chat.f32" "$tmp/ref.f32" &&
   ok "--chat prompt = tiktoken's ids of the Llama 3 dialog format (same logits as --prompt-ids $ref)" ||
   fail "--chat prompt differs from the reference ids '$ref'"
+# The same through tokenizer.json: --chat's first turn against the ids of the models' chat
+# templates encoded by HF tokenizers (tests/fixtures/tokenizer_json/cases.json "chat"): Llama 3's
+# format from its tokenizer.json, Llama 2's [INST] format from its tokenizer.json (on the Llama 3
+# tiny model, whose 128,256 ids hold Llama 2's 32,000)
+chat_ids() { sed 's/{"tok":/\n{"tok":/g' tests/fixtures/tokenizer_json/cases.json | grep "^{\"tok\":\"$1\",\"name\":\"$2\"," |
+             grep -o '"ids":\[[^]]*\]' | head -n 1 | sed 's/.*\[\(.*\)\]/\1/' | tr ',' ' '; }
+for fam in llama3 llama2; do
+  for c in user system_user; do
+    ref=$(chat_ids $fam $c)
+    if [ $c = user ]; then msg='Hello there!\n'; sys=(); else msg='  What is 2+2?\n'; sys=(--system "You are a helpful assistant."); fi
+    printf "$msg" | $I "$M" --tokenizer "$TOK/$fam/tokenizer.json" --chat "${sys[@]}" --temperature 0 -n 1 \
+        --dump-logits "$tmp/chat.f32" >/dev/null 2>&1 &&
+      $I "$M" --prompt-ids "$ref" --temperature 0 -n 1 --dump-logits "$tmp/ref.f32" >/dev/null 2>&1 &&
+      [ -n "$ref" ] && cmp -s "$tmp/chat.f32" "$tmp/ref.f32" &&
+      ok "--chat with $fam/tokenizer.json ($c): the prompt = HF's chat template ids ($(echo $ref | wc -w) ids, same logits)" ||
+      fail "--chat with $fam/tokenizer.json ($c) differs from '$ref'"
+  done
+done
 printf 'Who art thou?\nAnd whence?\n' | $I "$M" --chat --system "You are Romeo." --temperature 0 -n 12 >"$tmp/chat" 2>"$tmp/err"; rc=$?
 [ $rc = 0 ] && [ "$(grep -c '' "$tmp/chat")" -ge 2 ] && grep -q "prompt .* tok" "$tmp/err" &&
   ok "--chat: two turns on one KV cache, exit 0 ($(tr '\n' '|' < "$tmp/chat" | head -c 80))" || fail "--chat: exit $rc, $(head -c 300 "$tmp/err")"

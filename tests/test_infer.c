@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <cjson/cJSON.h>
+#include "util/read_file.h"
+#include "infer/chat.h"
 #include "infer/generate.h"
 #include "infer/load.h"
 #include "infer/sampler.h"
@@ -128,6 +131,21 @@ static int collect(void *u, int t) {
     return 0;
 }
 
+// bin/infer DIR --prompt 'ROMEO:' greedy, printed with --print-ids, against the fixture's greedy0
+static void check_infer_greedy(const char *dir, Fixture *fx, const char *tokenizer) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", test_bin_dir(), dir);
+    FILE *p = popen(cmd, "r");
+    int got[128], n = 0;
+    while (p && n < 128 && fscanf(p, "%d", &got[n]) == 1) n++;
+    int status = p ? pclose(p) : -1;
+    FixtureTensor *tg = fixture_get(fx, "greedy0");
+    int same = status == 0 && n == (int)tg->numel;
+    for (int i = 0; same && i < n; i++) same = got[i] == ((int *)tg->data)[i];
+    CHECK(same, "bin/infer (%s) --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids == transformers' 64 greedy ids "
+          "(exit %d, %d ids)", tokenizer, status, n);
+}
+
 static void test_llama3_folder(void) {
     char dir[] = "/tmp/test_infer_llama3.XXXXXX", err[512], cmd0[1024];
     if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
@@ -196,22 +214,105 @@ static void test_llama3_folder(void) {
     sampler_free(&greedy);
 
     // bin/infer end to end: the same greedy ids from the text prompt, printed with --print-ids
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s/infer %s --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids 2>/dev/null", test_bin_dir(), dir);
-    FILE *p = popen(cmd, "r");
-    int got[128], n = 0;
-    while (p && n < 128 && fscanf(p, "%d", &got[n]) == 1) n++;
-    int status = p ? pclose(p) : -1;
-    FixtureTensor *tg = fixture_get(&fx, "greedy0");
-    int same = status == 0 && n == (int)tg->numel;
-    for (int i = 0; same && i < n; i++) same = got[i] == ((int *)tg->data)[i];
-    CHECK(same, "bin/infer --prompt 'ROMEO:' --temperature 0 -n 64 --print-ids == transformers' 64 greedy ids "
-          "(exit %d, %d ids)", status, n);
+    check_infer_greedy(dir, &fx, "tokenizer.model");
     if (rc == 0 || tok.tt) tokenizer_close(&tok);
     fixture_free(&fx);
     unload_model(&lm);
     snprintf(cmd0, sizeof cmd0, "rm -rf '%s'", dir);
     if (system(cmd0) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+// A folder whose only tokenizer is tokenizer.json (+ tokenizer_config.json), as most HF
+// downloads: found, BOS from config.json, HF tokenizers' prompt ids, transformers' greedy ids.
+static void test_tokenizer_json_folder(void) {
+    char dir[] = "/tmp/test_infer_json.XXXXXX", err[512], cmd[1024];
+    if (!mkdtemp(dir)) { CHECK(0, "mkdtemp"); return; }
+    snprintf(cmd, sizeof cmd, "cp tests/fixtures/hf_llama3_tiny/* '%s/' && cp '%s/llama3/tokenizer.json' "
+             "'%s/llama3/tokenizer_config.json' '%s/'", dir, test_tokenizer_dir(), test_tokenizer_dir(), dir);
+    if (system(cmd) != 0) { CHECK(0, "assemble %s", dir); return; }
+    LoadedModel lm;
+    Fixture fx;
+    int rc = load_model(&lm, dir, 256, err, sizeof err);
+    const char *tp = rc == 0 ? strrchr(lm.tokenizer_path, '/') : NULL;
+    CHECK(rc == 0 && tp && strcmp(tp, "/tokenizer.json") == 0 && strcmp(lm.chat_template, "llama3") == 0,
+          "load_model finds tokenizer.json (%s) and a Llama 3 chat_template in tokenizer_config.json", rc ? err : lm.tokenizer_path);
+    if (rc) return;
+    Tokenizer tok;
+    rc = tokenizer_open(&tok, lm.tokenizer_path, NULL, err, sizeof err);
+    CHECK(rc == 0 && tok.kind == TOKENIZER_HF, "tokenizer_open: a tokenizer.json (%s)", rc ? err : "ok");
+    if (rc == 0 && fixture_load(&fx, "tests/fixtures/hf_llama3_tiny.fx") == 0) {
+        load_resolve_tokens(&lm, &tok);
+        FixtureTensor *tp0 = fixture_get(&fx, "prompt0");
+        int n = 0, *enc = tokenizer_encode(&tok, "ROMEO:", &n, err, sizeof err), same = enc && lm.add_bos &&
+            n + 1 == (int)tp0->numel && ((int *)tp0->data)[0] == lm.bos_id;
+        for (int i = 0; same && i < n; i++) same = enc[i] == ((int *)tp0->data)[i + 1];
+        CHECK(same, "prompt \"ROMEO:\": BOS %d (config.json) + tokenizer.json's ids == the fixture's (HF tokenizers)", lm.bos_id);
+        free(enc);
+        check_infer_greedy(dir, &fx, "tokenizer.json only");
+        fixture_free(&fx);
+    }
+    if (rc == 0) tokenizer_close(&tok);
+    unload_model(&lm);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+// --chat's prompt ids against HF's chat templates encoded by HF tokenizers
+// (tests/fixtures/tokenizer_json/cases.json "chat": Llama 3's template from its
+// tokenizer_config.json, Llama 2's from meta-llama/Llama-2-7b-chat-hf).
+static void test_chat_formats(void) {
+    char err[512], path[1024];
+    size_t len;
+    char *json = read_file_all("tests/fixtures/tokenizer_json/cases.json", &len, err, sizeof err);
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    free(json);
+    if (!root) { CHECK(0, "tests/fixtures/tokenizer_json/cases.json"); return; }
+    const char *names[2] = {"llama3", "llama2"};
+    for (int k = 0; k < 2; k++) {
+        Tokenizer tok;
+        snprintf(path, sizeof path, "%s/%s/tokenizer.json", test_tokenizer_dir(), names[k]);
+        if (tokenizer_open(&tok, path, NULL, err, sizeof err) != 0) { CHECK(0, "%s", err); continue; }
+        Chat ch;
+        int bos = tokenizer_special(&tok, k == 0 ? "<|begin_of_text|>" : "<s>");
+        int rc = chat_init(&ch, &tok, "", bos, err, sizeof err);
+        CHECK(rc == 0 && ch.format == (k == 0 ? CHAT_LLAMA3 : CHAT_LLAMA2), "%s: --chat picks the %s format from "
+              "the special tokens", names[k], k == 0 ? "Llama 3" : "Llama 2 [INST]");
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "chat")) {
+            if (rc || strcmp(cJSON_GetObjectItem(c, "tok")->valuestring, names[k]) != 0) continue;
+            const char *cname = cJSON_GetObjectItem(c, "name")->valuestring;
+            const cJSON *msgs = cJSON_GetObjectItem(c, "messages"), *want = cJSON_GetObjectItem(c, "ids"), *m;
+            const char *system = NULL, *user = NULL;
+            cJSON_ArrayForEach(m, msgs) {  // the system message and the last user message
+                const char *role = cJSON_GetObjectItem(m, "role")->valuestring;
+                if (strcmp(role, "system") == 0) system = cJSON_GetObjectItem(m, "content")->valuestring;
+                if (strcmp(role, "user") == 0) user = cJSON_GetObjectItem(m, "content")->valuestring;
+            }
+            int two = cJSON_GetArraySize(msgs) == 3 && !system, n = 0, cap = 8, *ids = malloc(cap * sizeof(int));
+            int ok = chat_user_turn(&ch, !two, system, user, &ids, &n, &cap, err, sizeof err) == 0;
+            // a later turn: the template's ids end with it, right after the end of the assistant's turn
+            int m0 = cJSON_GetArraySize(want), off = two ? m0 - n : 0;
+            ok = ok && off >= (two ? 1 : 0) && (two ? off + n == m0 : n == m0);
+            for (int i = 0; ok && i < n; i++) ok = ids[i] == cJSON_GetArrayItem(want, off + i)->valueint;
+            if (ok && two) ok = cJSON_GetArrayItem(want, off - 1)->valueint == ch.end_id;
+            CHECK(ok, "%s chat \"%s\": %s ids == the chat template's through HF tokenizers (%d ids)", names[k], cname,
+                  two ? "the second user turn's" : "the prompt's", n);
+            free(ids);
+        }
+        tokenizer_close(&tok);
+    }
+    // a tokenizer of neither format is refused with one line
+    Tokenizer g;
+    snprintf(path, sizeof path, "%s/gpt2/r50k_base.tiktoken", test_tokenizer_dir());
+    if (tokenizer_open(&g, path, NULL, err, sizeof err) == 0) {
+        Chat ch;
+        int rc = chat_init(&ch, &g, "", -1, err, sizeof err);
+        CHECK(rc != 0 && strstr(err, "Llama 3 and Llama 2 [INST]") && !strchr(err, '\n'), "--chat with GPT-2's tokenizer: \"%s\"", err);
+        rc = chat_init(&ch, &g, "other", -1, err, sizeof err);
+        CHECK(rc != 0 && strstr(err, "chat_template"), "--chat with another chat_template: \"%s\"", err);
+        tokenizer_close(&g);
+    }
+    cJSON_Delete(root);
 }
 
 // ---- our own checkpoints (bin/train's format) ----
@@ -315,6 +416,8 @@ int main(void) {
     test_samplers();
     test_utf8out();
     test_llama3_folder();
+    test_tokenizer_json_folder();
+    test_chat_formats();
     test_checkpoint();
     return test_summary();
 }

@@ -14,6 +14,7 @@
 
 #include "data/tiktoken.h"
 #include "tests/test.h"
+#include "tests/tok_fixture.h"
 
 static const char *ENC_NAMES[3] = {"gpt2", "cl100k", "llama3"};
 static const char *ENC_FILES[3] = {"gpt2/r50k_base.tiktoken", "cl100k/cl100k_base.tiktoken",
@@ -36,41 +37,6 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-// The fixture's own base64 (kept apart from the loader's, so one bug cannot hide the other).
-static size_t unb64(const char *s, unsigned char *out) {
-    static const char *A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (; *s && *s != '='; s++) {
-        acc = acc << 6 | (uint32_t)(strchr(A, *s) - A);
-        bits += 6;
-        if (bits >= 8) { bits -= 8; out[o++] = (unsigned char)(acc >> bits); }
-    }
-    return o;
-}
-
-// FNV-1a 64 over the ids as little-endian int32, as in the generator.
-static uint64_t fnv_ids(const int *ids, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < 4; k++) { h ^= ((uint32_t)ids[i] >> (8 * k)) & 0xff; h *= 0x100000001b3ull; }
-    return h;
-}
-
-// Compares ids[offset..] with a JSON array; returns the first differing index, or -1 if equal.
-// whole: ids must also end where the array ends (else the array is a slice of ids).
-static long first_diff(const int *ids, size_t n, const cJSON *arr, size_t offset_in_ids, int whole) {
-    size_t m = (size_t)cJSON_GetArraySize(arr);
-    size_t i = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, arr) {
-        if (offset_in_ids + i >= n || ids[offset_in_ids + i] != x->valueint) return (long)i;
-        i++;
-    }
-    return (!whole || offset_in_ids + m == n) ? -1 : (long)m;
 }
 
 static void print_ids(const char *what, const int *ids, size_t n, size_t from) {

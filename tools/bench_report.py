@@ -448,14 +448,19 @@ def main():
 
     # ---- tokenizer ----
     tk = res["tokenizer"] = {}
-    for enc in ("r50k_base", "cl100k_base", "llama3"):
+    for enc in ("r50k_base", "cl100k_base", "llama3", "llama3_json", "llama2_json"):
         runs = [x for x in (R(f"tok_{enc}_{i}") for i in (1, 2, 3)) if x.ran]
         mbs = med([float(m.group(1)) for x in runs if x.ok for m in [TOK_RE.search(x.out or "")] if m])
         tk[enc] = {"encode_mb_s": mbs, "peak_rss_mb": med([x.rss_mb for x in runs])}
-        rows.append(("tokenizer", f"encode {enc} (tiny Shakespeare, 1 thread)",
+        # tokenizer.json rows: as a ratio to tiktoken.c on Llama 3's rank file in the same run
+        base = tk["llama3"]["encode_mb_s"] if enc.endswith("_json") else None
+        if base and mbs:
+            tk[enc]["vs_tiktoken_llama3"] = mbs / base
+        label = f"encode {enc[:-5]} tokenizer.json" if enc.endswith("_json") else f"encode {enc}"
+        rows.append(("tokenizer", f"{label} (tiny Shakespeare, 1 thread)",
                      fmt(mbs, " MB/s", 2) if mbs else (runs[0].why() if runs else
-                                                        "not available (bin/tokenize or rank file missing)"),
-                     "", tk[enc]["peak_rss_mb"]))
+                                                        "not available (bin/tokenize or tokenizer file missing)"),
+                     f"{mbs / base:.2f}x tiktoken.c llama3" if base and mbs else "", tk[enc]["peak_rss_mb"]))
     runs = [x for x in (R(f"bpe_{i}") for i in (1, 2, 3)) if x.ran]
     secs = med([x.wall_s for x in runs if x.ok])
     tk["bpe_train_4096_merges"] = {"seconds": secs, "peak_rss_mb": med([x.rss_mb for x in runs])}
