@@ -157,12 +157,12 @@ static void prepare_ckpt_dir(Run *r) {
     int stale = ckpt_remove_stale_temps(dir);
     if (stale) fprintf(stderr, "train: removed %d unfinished temporary file(s) of a killed run from %s\n", stale, dir);
     if (!r->resumed) {
-        size_t n;
-        uint64_t *old = ckpt_list_steps(dir, &n);
-        if (old && n > 0)
-            die("--ckpt-dir %s already holds a run (state_%08" PRIu64 ".bin): continue it with --resume %s, or use another --ckpt-dir",
-                dir, old[0], dir);
+        size_t n = 0;
+        uint64_t *old = ckpt_list_steps(dir, &n), newest = old && n > 0 ? old[0] : 0;
         free(old);
+        if (n > 0)
+            die("--ckpt-dir %s already holds a run (state_%08" PRIu64 ".bin): continue it with --resume %s, or use another --ckpt-dir",
+                dir, newest, dir);
     }
     char probe[TRAIN_PATH_MAX + 64];
     snprintf(probe, sizeof probe, "%s/.write_test", dir);
