@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+#include "util/atomic_file.h"
 #include "util/cpu_load.h"
 #include "util/errors.h"
 #include "util/sha256.h"
@@ -345,8 +346,8 @@ int main(int argc, char **argv) {
     Printer pr = { tok, print_ids, bos, 0, {0} };
     utf8out_init(&pr.out, stdout);
     float *dump = dump_path ? calloc((size_t)V, sizeof(float)) : NULL;
-    FILE *dump_file = dump_path ? fopen(dump_path, "wb") : NULL; // opened now: fail before any work
-    if (dump_path && !dump_file) die("%s: cannot write: %s", dump_path, strerror(errno));
+    AtomicFile dump_file;   // opened now: fail before any work
+    if (dump_path && atomic_open(&dump_file, dump_path, err, sizeof err)) die("%s", err);
     int pos = 0;
 
     if (!chat) {
@@ -423,8 +424,9 @@ int main(int argc, char **argv) {
     }
 
     if (dump) {
-        if (fwrite(dump, sizeof(float), V, dump_file) != (size_t)V || fclose(dump_file) != 0)
-            die("%s: cannot write: %s", dump_path, strerror(errno));
+        if (atomic_write(&dump_file, dump, (size_t)V * sizeof(float), err, sizeof err) ||
+            atomic_commit(&dump_file, err, sizeof err))
+            die("%s", err);
         free(dump);
     }
     if (sampler.entropix && entropix_free(&ex, err, sizeof err) != 0) die("%s", err);
