@@ -171,7 +171,7 @@ int main(int argc, char **argv) {
         }
         free(ids);
     }
-    if (fflush(stdout) != 0) die("write error on stdout: %s", strerror(errno));
+    flush_stdout_or_die();
     arrfree(in);
     tiktoken_free(t);
     return 0;

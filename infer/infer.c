@@ -85,12 +85,12 @@ static int print_token(void *user, int token) {
     Printer *p = user;
     if (p->print_ids || !p->tok) {
         printf(p->count ? " %d" : "%d", token);
-        fflush(stdout);
     } else {
         size_t len;
         const char *b = tokenizer_token_bytes(p->tok, p->prev, token, &len);
         if (b) utf8out_write(&p->out, b, len);
     }
+    flush_stdout_or_die();
     p->prev = token;
     p->count++;
     return 0;
@@ -365,7 +365,7 @@ int main(int argc, char **argv) {
         if (attn_png && attention_png_write(m, ids, n, attn_png, err, sizeof err) != 0) die("%s", err);
         if (prompt && !print_ids) { // echo the prompt, then continue it
             fputs(prompt, stdout);
-            fflush(stdout);
+            flush_stdout_or_die();
             pr.prev = ids[n - 1];
         }
         GenResult r;
@@ -374,7 +374,7 @@ int main(int argc, char **argv) {
             die("%s", err);
         utf8out_flush(&pr.out);
         printf("\n");
-        fflush(stdout);
+        flush_stdout_or_die();
         if (r.stop == GEN_STOP_CONTEXT) fprintf(stderr, "infer: context full (%d tokens): stopped\n", lm.ctx);
         print_stats(load_s, r.n_prompt, r.prefill_s, r.n_generated, r.n_decode, r.decode_s, &lm);
         free(ids);
@@ -411,7 +411,7 @@ int main(int argc, char **argv) {
                 die("%s", err);
             utf8out_flush(&pr.out);
             printf("\n");
-            fflush(stdout);
+            flush_stdout_or_die();
             pending = r.stop == GEN_STOP_EOS ? ch.eot : r.last_token;
             turn_prompt += r.n_prompt; turn_gen += r.n_generated; turn_decode += r.n_decode;
             turn_prefill += r.prefill_s; turn_decode_s += r.decode_s;

@@ -102,4 +102,12 @@ expect_msg "infer --dump-logits on a directory" 'infer: .*/adir: is a directory'
 ls "$T" "$T/p" | grep -q '\.tmp\.' && fail "temp files left behind: $(ls "$T" "$T/p" | grep '\.tmp\.')" ||
   ok "no temp files left behind by the failed writes"
 
+# stdout: a write error (here /dev/full) is exit 1 and a message, with and without --print-ids
+expect_msg "infer ids > /dev/full" '^infer: write error on stdout: No space left on device$' \
+  sh -c "$BIN/infer $F --prompt-ids '1 2' -n 4 > /dev/full"
+expect_msg "infer --print-ids > /dev/full" '^infer: write error on stdout: No space left on device$' \
+  sh -c "$BIN/infer $F --prompt-ids '1 2' -n 4 --print-ids > /dev/full"
+expect_msg "tokenize > /dev/full" '^tokenize: write error on stdout: No space left on device$' \
+  sh -c "echo hello | $BIN/tokenize --encoding $T/bytes.tiktoken --pattern gpt2 > /dev/full"
+
 summary

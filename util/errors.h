@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline void vfail(char *err, size_t errlen, const char *fmt, va_list ap) {
     if (!err || !errlen) return;
@@ -49,6 +50,17 @@ static inline void die(const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     exit(1);
+}
+
+// For a program whose data goes to stdout: a failed write (a full disk, > /dev/full) ends it with
+// "<program>: write error on stdout: ..." and exit 1, not a silent exit 0. Call after each
+// flush of the data and before exit 0 (stdio's buffer hides errors until it is flushed).
+static inline void flush_stdout_or_die(void) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        clearerr(stdout);
+        die("write error on stdout: %s", strerror(e ? e : EIO));
+    }
 }
 
 // A flag's value in a program's getopt loop: the whole string must parse and lie in [lo, hi],
