@@ -36,6 +36,7 @@ void run_save(Run *r) {
     ckpt_state_path(sp, sizeof sp, dir, r->st.step);
     r->st.model_checksum = checksum64(r->m->params_memory, r->m->num_parameters * sizeof(float));
     r->st.data = dataloader_get_state(&r->train);
+    r->st.lr_steps = r->o.steps > 0 ? (uint64_t)r->lr.total : 0;   // 0: --steps 0 has not planned yet
     r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
     double banked = r->st.elapsed_s;
     // model first, then state: --resume only trusts a state whose model is already complete
@@ -291,6 +292,17 @@ void run_init(Run *r, int argc, char **argv) {
     r->time_mode = o->steps == 0;
     r->total = r->time_mode ? (long)r->st.step + (1L << 40) : o->steps;   // time mode: unknown yet
     r->lr = (LrConfig){(LrSchedule)o->lr_schedule, o->lr, o->min_lr, o->warmup, r->total, o->decay_frac};
+    if (r->resumed && !r->time_mode && r->st.lr_steps > 0 && (long)r->st.lr_steps != r->total) {
+        // a resumed run keeps its schedule: --steps moves where it ends (re-planning the decay
+        // over the new total would jump the lr back up towards its peak)
+        r->lr.total = (long)r->st.lr_steps;
+        if (r->total > r->lr.total)
+            printf("--steps %ld is past the schedule's %ld steps: steps %ld to %ld run at its final lr %.2e (the schedule is kept)\n",
+                   r->total, r->lr.total, r->lr.total, r->total - 1, lr_at(&r->lr, r->lr.total));
+        else
+            printf("--steps %ld stops before the schedule's end at %ld steps (the schedule is kept: the lr stays above min_lr)\n",
+                   r->total, r->lr.total);
+    }
     r->budget_s = o->max_minutes * 60.0;
     r->warm_end_t = -1;
     r->pending_val = NAN;

@@ -13,9 +13,10 @@
 #include <signal.h>
 
 #define STATE_MAGIC "SLSTATE"
-// version 2 added att_dropout, version 3 decay_frac (the last fields of the settings); version
-// 1 and 2 files still load (their runs had no wsd schedule, which did not exist yet)
-#define STATE_VERSION 3
+// version 2 added att_dropout, version 3 decay_frac (the last fields of the settings), version 4
+// lr_steps; older files still load (their runs had no wsd schedule, which did not exist yet, and
+// their schedule's length was opts.steps)
+#define STATE_VERSION 4
 
 static void put_state(SerialOut *o, const TrainState *s) {
     options_put(o, &s->opts);
@@ -23,6 +24,7 @@ static void put_state(SerialOut *o, const TrainState *s) {
     ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
     ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
     options_put_later(o, &s->opts);   // att_dropout (version 2), decay_frac (version 3)
+    ser_u64(o, s->lr_steps);          // version 4
 }
 
 static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
@@ -31,6 +33,7 @@ static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
     s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
     s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
     options_get_later(in, &s->opts, version);
+    s->lr_steps = version >= 4 ? des_u64(in) : (uint64_t)s->opts.steps;
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {
