@@ -27,6 +27,19 @@ row() {
   fi
 }
 
+# rowm PROGRAM "bad input" 'message regex' CMD...: a row whose message must also match the regex
+# (for bad input that once passed with exit 0 or another error: the exit code alone could pass
+# for the wrong reason)
+rowm() {
+  local prog=$1 what=$2 re=$3; shift 3
+  local before=$failed
+  row "$prog" "$what" "$@"
+  if [ $failed = $before ]; then
+    local msg; msg=$("$@" 2>&1 >/dev/null </dev/null | head -1)
+    printf '%s' "$msg" | grep -Eq -- "$re" || fail "$prog: $what: the message does not match /$re/: $msg"
+  fi
+}
+
 # ---- little file writers (bash only: CI has no python) ----
 le32() { local n=$1 i; for i in 0 1 2 3; do printf "\\x$(printf %02x $(( (n >> (8*i)) & 255 )))"; done; }
 le64() { local n=$1 i; for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $(( (n >> (8*i)) & 255 )))"; done; }
@@ -152,6 +165,19 @@ hf; st "$W" '{"a": {"dtype": "F32", "shape": [1,1,1,1,1,1,1,1,1], "data_offsets"
 hf; st "$W" '{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}' 16; row infer "valid file, but tensors missing" $I "$T/m" --prompt-ids 1
 hf; LC_ALL=C sed -i '1s/"F32"/"I32"/' "$W";  row infer "a weight of dtype I32" $I "$T/m" --prompt-ids 1
 hf; sed -i 's/"intermediate_size": 172/"intermediate_size": 160/' "$T/m/config.json"; row infer "tensor shape differs from config.json" $I "$T/m" --prompt-ids 1
+# poke F32 value bytes into tensor NAME's element K of the fixture copy (offsets from its header)
+poke() {
+  local name=$1 k=$2 bytes=$3 hlen begin
+  hlen=$(od -An -t u8 -N 8 "$W" | tr -d ' ')
+  begin=$(head -c $((hlen + 8)) "$W" | tail -c +9 | grep -o "\"$name\":{[^}]*}" | sed 's/.*"data_offsets":\[\([0-9]*\),.*/\1/')
+  printf "$bytes" | dd of="$W" bs=1 seek=$((8 + hlen + begin + 4 * k)) conv=notrunc status=none
+}
+hf; poke model.norm.weight 3 '\x00\x00\xc0\x7f'
+rowm infer "a NaN in model.norm.weight" 'tensor model.norm.weight holds nan at element 3' $I "$T/m" --prompt-ids 1 --print-ids -n 4
+hf; poke model.layers.1.mlp.down_proj.weight 100 '\x00\x00\x80\x7f'
+rowm infer "+Inf in a down_proj" 'tensor model.layers.1.mlp.down_proj.weight holds inf at element 100' $I "$T/m" --prompt-ids 1 --print-ids -n 4
+hf; for k in $(seq 0 63); do poke lm_head.weight $k '\xff\xff\x7f\x7f'; done   # row 0 of lm_head all 3.4e38: finite
+rowm infer "finite weights whose logits overflow (3.4e38 in lm_head)" 'logits after the prompt are not finite' $I "$T/m" --prompt-ids "1 2" --print-ids -n 4
 
 # ---- bin/infer: sharded checkpoints (model.safetensors.index.json) ----
 B=tests/fixtures/hf_llama32_bf16
