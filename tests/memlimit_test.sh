@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tests/memlimit_test.sh — programs under an address-space limit (ulimit -v): running out of
+# memory, inside stb_ds's tables included, is one line and exit 1, never a crash
+# (data/stb_ds_impl.c).
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+if [ "${SAN:-}" = 1 ]; then
+  echo "NOT RUN: every row here (the SAN build's AddressSanitizer reserves terabytes of address space for its shadow memory, so no ulimit -v leaves it room to start)"
+  summary; exit
+fi
+T=$(mktemp -d /tmp/memlimit_test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+F=tests/fixtures/hf_llama2_fp32
+
+# under_limit KB CMD...: run CMD with ulimit -v KB (and 30 s at most); sets rc and err
+under_limit() {
+  local kb=$1; shift
+  err=$( (ulimit -v "$kb"; timeout 30 "$@" 2>&1 >/dev/null </dev/null) ); rc=$?
+  err=$(printf '%s\n' "$err" | grep -v '^$')
+}
+# limit_row "what" KB 'regex' CMD...: exit 1, one stderr line matching the regex
+limit_row() {
+  local what=$1 kb=$2 re=$3; shift 3
+  under_limit "$kb" "$@"
+  if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$err" | grep -c '')" = 1 ] && printf '%s' "$err" | grep -Eq -- "$re"
+  then ok "$what (ulimit -v $kb): exit 1, \"$err\""
+  else fail "$what (ulimit -v $kb): exit $rc$([ "$rc" = 124 ] && echo ' (hung: killed after 30 s)'), want 1 and /$re/: $(printf '%s' "$err" | head -3 | tr '\n' '|')"; fi
+}
+
+# ---- out of memory later: a rank file of 1,048,832 ranks (the 256 bytes, then 3-byte tokens
+# written as 4-character base64) needs about 130 MB to load; at each limit below the load
+# fails somewhere else (the file buffer, stb_ds's hash table, its arrays) ----
+for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$T/big.tiktoken"
+awk 'BEGIN { A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"; r = 256
+  for (a = 1; a <= 64; a++) for (b = 1; b <= 64; b++) for (c = 1; c <= 64; c++) for (d = 1; d <= 4; d++)
+    print substr(A, a, 1) substr(A, b, 1) substr(A, c, 1) substr(A, d, 1), r++ }' >> "$T/big.tiktoken"
+for kb in 40000 70000 100000 130000; do
+  limit_row "tokenize loading 1M ranks" $kb '^tokenize: out of memory' env OMP_NUM_THREADS=1 $BIN/tokenize --encoding "$T/big.tiktoken" --pattern gpt2
+done
+
+summary
