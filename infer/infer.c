@@ -26,6 +26,7 @@
 #include "infer/attention_png.h"
 #include "infer/entropix.h"
 #include "infer/generate.h"
+#include "model/blas_room.h"
 #include "infer/load.h"
 #include "infer/perplexity.h"
 #include "infer/sampler.h"
@@ -269,6 +270,7 @@ int main(int argc, char **argv) {
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
     if (threads) {
+        blas_room_check(threads);
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/memlimit_test.sh — programs under an address-space limit (ulimit -v): running out of
-# memory, inside stb_ds's tables included, is one line and exit 1, never a crash
-# (data/stb_ds_impl.c).
+# tests/memlimit_test.sh — programs under an address-space limit (ulimit -v): a limit too small
+# for OpenBLAS's buffers is one line and exit 1 before main (it used to hang: OpenBLAS retries a
+# failed 128 MB mmap forever; model/blas_room.h), and running out of memory later, inside
+# stb_ds's tables included, is one line and exit 1, never a crash (data/stb_ds_impl.c).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 if [ "${SAN:-}" = 1 ]; then
@@ -26,6 +27,20 @@ limit_row() {
   then ok "$what (ulimit -v $kb): exit 1, \"$err\""
   else fail "$what (ulimit -v $kb): exit $rc$([ "$rc" = 124 ] && echo ' (hung: killed after 30 s)'), want 1 and /$re/: $(printf '%s' "$err" | head -3 | tr '\n' '|')"; fi
 }
+
+# ---- OpenBLAS's buffers do not fit: one line before main, for every program ----
+room='the address-space limit \(ulimit -v 200000\) leaves [0-9]+ MB, but OpenBLAS maps [0-9]+ MB of buffers for [0-9]+ threads? \(it would hang retrying\): raise the limit to at least [0-9]+ KB'
+limit_row "train --help"           200000 "^train: $room" $BIN/train --help
+limit_row "infer on the fixture"   200000 "^infer: $room" $BIN/infer "$F" --prompt-ids 1 -n 2
+limit_row "bench-gemv --help"        200000 "^bench-gemv: $room" $BIN/bench-gemv --help
+limit_row "infer, OMP_NUM_THREADS=1" 200000 "^infer: $room" env OMP_NUM_THREADS=1 $BIN/infer "$F" --prompt-ids 1 -n 2
+# where they fit, the program runs; --threads beyond what the limit holds is refused the same way
+under_limit 60000 $BIN/tokenize --help
+[ "$rc" = 0 ] && ok "tokenize (no OpenBLAS linked: nothing to check), ulimit -v 60000: runs (exit 0)" || fail "tokenize --help, ulimit -v 60000: exit $rc: $err"
+under_limit 360000 env OMP_NUM_THREADS=1 $BIN/infer "$F" --prompt-ids 1 -n 2
+[ "$rc" = 0 ] && ok "infer, OMP_NUM_THREADS=1, ulimit -v 360000: runs (exit 0)" || fail "infer, OMP_NUM_THREADS=1, ulimit -v 360000: exit $rc: $err"
+limit_row "infer --threads 8" 360000 '^infer: the address-space limit \(ulimit -v 360000\) leaves [0-9]+ MB, but OpenBLAS maps [0-9]+ MB more of buffers for 8 threads' \
+  env OMP_NUM_THREADS=1 $BIN/infer "$F" --prompt-ids 1 -n 2 --threads 8
 
 # ---- out of memory later: a rank file of 1,048,832 ranks (the 256 bytes, then 3-byte tokens
 # written as 4-character base64) needs about 130 MB to load; at each limit below the load

@@ -19,6 +19,7 @@
 #include "util/serial.h"
 #include "formats/checkpoint.h"
 #include "formats/hf_loader.h"
+#include "model/blas_room.h"
 #include "train/adamw.h"
 #include "train/run.h"
 #include "util/timing.h"
@@ -196,7 +197,7 @@ void run_init(Run *r, int argc, char **argv) {
             if (options_given(&r->given, shape[i]))
                 die("shape flags cannot be combined with --init (the shape comes from the checkpoint)");
     }
-    if (o->threads > 0) { omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
+    if (o->threads > 0) { blas_room_check(o->threads); omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
     cpu_load_warn("train", omp_get_max_threads());
     if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
