@@ -53,4 +53,23 @@ for kb in 40000 70000 100000 130000; do
   limit_row "tokenize loading 1M ranks" $kb '^tokenize: out of memory' env OMP_NUM_THREADS=1 $BIN/tokenize --encoding "$T/big.tiktoken" --pattern gpt2
 done
 
+# ---- one character repeated: 10 MB of "a", 5 MB of spaces, each one pre-token piece. Encoded
+# whole, the BPE of one piece needs about 44 bytes per byte (it took 570 MB for 20 MB of "a");
+# cut into slices of 25,000 characters (Meta's Llama 3 rule, data/tiktoken.c) it fits in 100 MB,
+# and the ids are those of the slices encoded one by one ----
+for n in $(seq 1 300); do head -c $n /dev/zero | tr '\0' a; echo; done > "$T/a_corpus.txt"   # runs of "a" to merge
+echo "hello world, and some spaces    here" >> "$T/a_corpus.txt"
+$BIN/bpe-train --vocab 270 --quiet --out "$T/a.tiktoken" "$T/a_corpus.txt" || fail "bpe-train of the a-run ranks"
+tok=($BIN/tokenize --encoding "$T/a.tiktoken" --pattern gpt2 --count)
+for c in a ' '; do
+  name=$([ "$c" = a ] && echo '"a"' || echo 'spaces'); mb=$([ "$c" = a ] && echo 10 || echo 5)
+  head -c 25000 /dev/zero | tr '\0' "$c" > "$T/slice"
+  per=$("${tok[@]}" < "$T/slice")
+  head -c $((mb * 1000000)) /dev/zero | tr '\0' "$c" > "$T/run"
+  got=$( (ulimit -v 100000; timeout 120 "${tok[@]}" < "$T/run" 2>&1) ); rc=$?
+  want=$((per * mb * 1000000 / 25000))
+  [ $rc = 0 ] && [ "$got" = "$want" ] && ok "tokenize $mb MB of $name in 100 MB of address space: $got ids = $((mb * 40)) slices x $per" ||
+    fail "tokenize $mb MB of $name under ulimit -v 100000: exit $rc, \"$(printf '%s' "$got" | head -1)\" (want $want ids)"
+done
+
 summary
