@@ -31,6 +31,7 @@
 #include <stb/stb_ds.h>
 
 #include "util/atomic_file.h"
+#include "util/files.h"
 #include "data/bytes_map.h"
 #include "util/errors.h"
 #include "data/tiktoken.h"
@@ -212,8 +213,9 @@ int main(int argc, char **argv) {
     char err[256];
     TiktokenSplitter *sp = tiktoken_splitter_new(pattern, err, sizeof err);
     if (!sp) die("%s", err);
-    FILE *cf = fopen(corpus_path, "rb");
-    if (!cf) die("%s: %s", corpus_path, strerror(errno));
+    const char *why;
+    FILE *cf = fopen_regular(corpus_path, &why);
+    if (!cf) die("%s: %s", corpus_path, why);
     char *text = NULL;  // stb_ds
     for (;;) {
         char *dst = arraddnptr(text, 1 << 16);

@@ -8,6 +8,7 @@
 //   tiktoken_decode    ids -> concatenated bytes; TiktokenStream for token-by-token printing
 #include "data/tiktoken.h"
 #include "util/read_file.h"
+#include "util/files.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

@@ -126,9 +126,11 @@ int main(int argc, char **argv) {
                 die("not a token id: '%.*s'", (int)(k > i ? k - i : 1), in + i);
             }
             long id = strtol(in + i, NULL, 10);
-            if (!tiktoken_token_bytes(t, (int)id, NULL))
+            if (id >= tiktoken_vocab_size(t))
                 die("id %ld is out of range (not a token of %s, vocabulary size %d)", id, encoding,
                     tiktoken_vocab_size(t));
+            if (!tiktoken_token_bytes(t, (int)id, NULL))   // cl100k: 100256 and 100261..100275
+                die("id %ld is not a token of %s (an unused id inside its vocabulary)", id, encoding);
             arrput(ids, (int)id);
             i = j;
         }

@@ -105,15 +105,15 @@ static size_t peak_rss_bytes(void) {
 
 static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen, int n_decode, double decode_s,
                         const LoadedModel *lm) {
-    const Config *c = &lm->m->config;
-    double kv = 2.0 * c->n_layers * lm->ctx * c->n_kv_heads * c->head_dim * sizeof(float);
+    size_t kv, scratch;
+    model_kv_sizes(lm->m, lm->ctx, &kv, &scratch);
     const char *dt = dtype_name(lm->m->w.layers[0].wq.dtype);
     fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
-            "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
+            "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB + scratch %.1f MB)\n",
             load_s, n_prompt, prefill_s > 0 ? n_prompt / prefill_s : 0.0, n_gen,
             decode_s > 0 ? n_decode / decode_s : 0.0, n_decode ? 1e3 * decode_s / n_decode : 0.0,
             omp_get_max_threads(), peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt,
-            lm->format == FORMAT_HF && !lm->m->quant_memory ? " mmapped" : "", kv / 1e6);
+            lm->format == FORMAT_HF && !lm->m->quant_memory ? " mmapped" : "", kv / 1e6, scratch / 1e6);
 }
 
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
@@ -322,7 +322,11 @@ int main(int argc, char **argv) {
         if (id >= 0 && id < V) stop[n_stop++] = id;
     }
 
-    if (model_kv_alloc(m, lm.ctx) != 0) die("cannot allocate the KV cache for --ctx %d", lm.ctx);
+    size_t kv_bytes, scratch_bytes;
+    model_kv_sizes(m, lm.ctx, &kv_bytes, &scratch_bytes);
+    int kv_rc = model_kv_alloc(m, lm.ctx);
+    if (kv_rc == -1) die("cannot allocate the KV cache (%.1f MB) for --ctx %d", kv_bytes / 1e6, lm.ctx);
+    if (kv_rc) die("cannot allocate the attention scratch (%.1f MB) for --ctx %d", scratch_bytes / 1e6, lm.ctx);
     if (ppl_path) {
         if (!tok) die("no tokenizer found for %s: pass --tokenizer FILE", model_path);
         PerplexityResult r;

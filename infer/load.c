@@ -1,6 +1,7 @@
 // infer/load.c — see load.h.
 #include "infer/load.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -117,10 +118,14 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         }
     } else {
         unsigned char head[36] = {0};
-        FILE *f = fopen(path, "rb");
-        if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        const char *why;
+        FILE *f = fopen_regular(path, &why);
+        if (!f) return fail(err, errlen, "%s: cannot open: %s", path, why);
         size_t got = fread(head, 1, sizeof head, f);
         fclose(f);
+        if (got < 8)   // not even a magic number: no format can be told, let alone loaded
+            return fail(err, errlen, "%s: %zu bytes, too short for any model file (a llama2.c .bin, GGUF or a bin/train checkpoint)",
+                        path, got);
         if (got >= 4 && memcmp(head, "GGUF", 4) == 0) {
             lm->format = FORMAT_GGUF;
             if (gguf_load_model(&lm->gguf, path, ctx, LOAD_DEFAULT_CTX, err, errlen) != 0) return -1;

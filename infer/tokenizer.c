@@ -1,6 +1,7 @@
 // infer/tokenizer.c — see tokenizer.h.
 #include "infer/tokenizer.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,9 @@ static int is_base64(unsigned char c) {
 
 int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    const char *why;
+    FILE *f = fopen_regular(path, &why);
+    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, why);
     unsigned char head[4] = {0};
     size_t got = fread(head, 1, 4, f);
     fclose(f);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/resume_test.sh — what --resume keeps and what it says: the learning-rate schedule stays
 # the one the run started with (a larger --steps runs on at the schedule's final lr, no jump back
-# to the peak). Runs on tiny shards made here (no ../shared).
+# to the peak); shards that changed since the checkpoint are refused; a run that stops on NaN
+# says whether there is a checkpoint to resume from. Runs on tiny shards made here (no ../shared).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 T=$(mktemp -d /tmp/resume_test.XXXXXX)
@@ -25,5 +26,23 @@ grep -q "^--steps 16 is past the schedule's 8 steps: steps 8 to 15 run at its fi
 $BIN/train --resume "$T/a" --steps 20 --log "$T/a.csv" > /dev/null 2>&1
 lrs=$(awk -F, 'NR > 1 && $1 >= 16 && $1 <= 19 { print $4 }' "$T/a.csv" | sort -u | tr '\n' ' ')
 [ "$lrs" = "1.000000e-03 " ] && ok "a second resume (--steps 20) keeps the 8-step schedule: $lrs" || fail "second resume: lr of steps 16..19: $lrs"
+
+# the training shard changed (one token) since the checkpoint: refused, with the sizes and checksums
+cp "$T/train.bin" "$T/train.orig"
+printf '\x41' | dd of="$T/train.bin" bs=1 seek=2000 conv=notrunc status=none
+err=$($BIN/train --resume "$T/a" --steps 24 2>&1 >/dev/null); rc=$?
+[ $rc = 1 ] && [ "$(printf '%s\n' "$err" | grep -c '')" = 1 ] &&
+  printf '%s' "$err" | grep -q "^train: --resume $T/a: the training data changed since the checkpoint (now [0-9]* bytes, checksum [0-9a-f]*; saved [0-9]* bytes, [0-9a-f]*): resume with the same shards" &&
+  ok "resume after the shard changed: exit 1, \"$err\"" || fail "resume after the shard changed: exit $rc: $err"
+cp "$T/train.orig" "$T/train.bin"
+$BIN/train --resume "$T/a" --steps 21 > /dev/null 2>&1 && ok "the same shard again: resumes (exit 0)" || fail "resume with the original shard failed"
+
+# NaN at step 1, before any checkpoint: nothing to resume from, and the message says so
+err=$("${TR[@]}" --steps 4 --ckpt-dir "$T/n" --debug-nan-at 1 2>&1 >/dev/null | tail -1)
+[ "$err" = "train: step 1: gradient of wq[0] is not finite (no checkpoint saved yet in $T/n: nothing to resume from)" ] &&
+  ok "NaN before the first checkpoint: \"$err\"" || fail "NaN before the first checkpoint: $err"
+err=$("${TR[@]}" --steps 4 --ckpt-dir "$T/n2" --ckpt-every 1 --debug-nan-at 2 2>&1 >/dev/null | tail -1)
+[ "$err" = "train: step 2: gradient of wq[0] is not finite (last good checkpoint kept in $T/n2)" ] &&
+  ok "NaN after a checkpoint: \"$err\"" || fail "NaN after a checkpoint: $err"
 
 summary

@@ -247,6 +247,19 @@ void run_init(Run *r, int argc, char **argv) {
     r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
     if (model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
 
+    // the training shards' size and checksum go into the state: a resume checks them
+    uint64_t data_bytes = 0, data_sum = 0;
+    for (int i = 0; i < r->train.n_shards; i++) {
+        data_bytes += r->train.shards[i].map_size;
+        data_sum = data_sum * 31 + checksum64(r->train.shards[i].map, r->train.shards[i].map_size);
+    }
+    if (r->resumed && r->st.data_bytes && (r->st.data_bytes != data_bytes || r->st.data_checksum != data_sum))
+        die("--resume %s: the training data changed since the checkpoint (now %" PRIu64 " bytes, checksum %016" PRIx64
+            "; saved %" PRIu64 " bytes, %016" PRIx64 "): resume with the same shards, or start a new run with --init",
+            o->resume, data_bytes, data_sum, r->st.data_bytes, r->st.data_checksum);
+    r->st.data_bytes = data_bytes;
+    r->st.data_checksum = data_sum;
+
     // ---- optimizer state: fresh zeros unless resumed ----
     size_t np = m->num_parameters;
     if (!r->resumed) {
