@@ -291,7 +291,8 @@ head -200 "$R" > "$T/r";                     row tokenize "rank file: single byt
 row tokenize "rank file of unknown size without --pattern" $K --encoding "$R"
 row tokenize "--pattern unknown"             $K --encoding "$R" --pattern gpt5
 echo "1 2 257" > "$T/ids"; row tokenize "--decode id past the vocabulary" sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
-{ cat "$R"; echo "QUFB 300"; } > "$T/gap.tiktoken"; echo "1 270" > "$T/ids"   # ids 257..299: unused
+{ for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done
+  echo "QUFB 300"; } > "$T/gap.tiktoken"; echo "1 270" > "$T/ids"   # ids 257..299: unused
 rowm tokenize "--decode an unused id inside the vocabulary" 'id 270 is not a token of .*gap.tiktoken \(an unused id inside its vocabulary\)' sh -c "$K --encoding $T/gap.tiktoken --pattern gpt2 --decode < $T/ids"
 echo "1 -2" > "$T/ids";    row tokenize "--decode negative id"            sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
 echo "1 2x" > "$T/ids";    row tokenize "--decode not a number"           sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"

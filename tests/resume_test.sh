@@ -38,10 +38,10 @@ cp "$T/train.orig" "$T/train.bin"
 $BIN/train --resume "$T/a" --steps 21 > /dev/null 2>&1 && ok "the same shard again: resumes (exit 0)" || fail "resume with the original shard failed"
 
 # NaN at step 1, before any checkpoint: nothing to resume from, and the message says so
-err=$("${TR[@]}" --steps 4 --ckpt-dir "$T/n" --debug-nan-at 1 2>&1 >/dev/null | tail -1)
+err=$(SCRATCHLLAMA_DEBUG_NAN_AT=1 "${TR[@]}" --steps 4 --ckpt-dir "$T/n" 2>&1 >/dev/null | tail -1)
 [ "$err" = "train: step 1: gradient of wq[0] is not finite (no checkpoint saved yet in $T/n: nothing to resume from)" ] &&
   ok "NaN before the first checkpoint: \"$err\"" || fail "NaN before the first checkpoint: $err"
-err=$("${TR[@]}" --steps 4 --ckpt-dir "$T/n2" --ckpt-every 1 --debug-nan-at 2 2>&1 >/dev/null | tail -1)
+err=$(SCRATCHLLAMA_DEBUG_NAN_AT=2 "${TR[@]}" --steps 4 --ckpt-dir "$T/n2" --ckpt-every 1 2>&1 >/dev/null | tail -1)
 [ "$err" = "train: step 2: gradient of wq[0] is not finite (last good checkpoint kept in $T/n2)" ] &&
   ok "NaN after a checkpoint: \"$err\"" || fail "NaN after a checkpoint: $err"
 
