@@ -26,7 +26,7 @@
 #include "infer/attention_png.h"
 #include "infer/entropix.h"
 #include "infer/generate.h"
-#include "model/blas_room.h"
+#include "util/blas_room.h"
 #include "infer/load.h"
 #include "infer/perplexity.h"
 #include "infer/sampler.h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/memlimit_test.sh — programs under an address-space limit (ulimit -v): a limit too small
 # for OpenBLAS's buffers is one line and exit 1 before main (it used to hang: OpenBLAS retries a
-# failed 128 MB mmap forever; model/blas_room.h), and running out of memory later, inside
+# failed 128 MB mmap forever; util/blas_room.h), and running out of memory later, inside
 # stb_ds's tables included, is one line and exit 1, never a crash (data/stb_ds_impl.c).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh

@@ -19,7 +19,7 @@
 #include "util/serial.h"
 #include "formats/checkpoint.h"
 #include "formats/hf_loader.h"
-#include "model/blas_room.h"
+#include "util/blas_room.h"
 #include "train/adamw.h"
 #include "train/run.h"
 #include "util/timing.h"

@@ -13,7 +13,7 @@ static void *stbds_realloc_or_die(void *p, size_t size);
 #define STBDS_FREE(context, ptr) free(ptr)
 #define STB_DS_IMPLEMENTATION
 #include <stb/stb_ds.h>
-#include "data/errors.h"
+#include "util/errors.h"
 
 static void *stbds_realloc_or_die(void *p, size_t size) {
     void *q = realloc(p, size);

@@ -1,5 +1,5 @@
-// model/blas_room.c — see blas_room.h.
-#include "model/blas_room.h"
+// util/blas_room.c — see blas_room.h.
+#include "util/blas_room.h"
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
