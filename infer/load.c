@@ -38,6 +38,8 @@ static size_t weight_bytes(const Model *m) {
 
 // The first element of the n in m that is NaN or ±Inf (its exponent bits all set), or -1.
 static long first_nonfinite(Mat m, size_t n) {
+    // quantized blocks (Q8_0, Q4_0) are not checked here: their layout is not one float per element
+    if (m.dtype != DTYPE_F32 && m.dtype != DTYPE_BF16 && m.dtype != DTYPE_F16) return -1;
     long first = LONG_MAX;
     size_t es = dtype_size(m.dtype);
     uint32_t mask = m.dtype == DTYPE_F32 ? 0x7f800000u : m.dtype == DTYPE_BF16 ? 0x7f80u : 0x7c00u;
