@@ -44,7 +44,9 @@ PKG_LIBS   := $(shell PKG_CONFIG_PATH=$(OPENBLAS_DIR)/pkgconfig pkg-config --lib
 # every sqrtf scalar (a branch to libm for negative inputs), so loops like AdamW's do not vectorize
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
               -fno-math-errno -I. $(PKG_CFLAGS) $(CFLAGS)
-LIBS        = $(PKG_LIBS) -lm -fopenmp $(LDFLAGS)
+# -u: every program links util/blas_room.o (nothing calls it by name: its .preinit_array entry
+# checks, before OpenBLAS's constructor, that OpenBLAS's buffers fit in ulimit -v)
+LIBS        = $(PKG_LIBS) -lm -fopenmp -Wl,-u,blas_room_check $(LDFLAGS)
 
 BUILD   ?= build
 BIN     ?= bin

@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <stb/stb_ds.h>
 
+#include "util/atomic_file.h"
+#include "util/files.h"
 #include "data/bytes_map.h"
 #include "util/errors.h"
 #include "data/tiktoken.h"
@@ -165,17 +167,16 @@ static Entry heap_pop(const Trainer *tr, Entry **h) {
 
 // ---- output ---------------------------------------------------------------------------------
 
-// Writes path via path.tmp.PID and rename, so a reader never sees half a file.
-static FILE *open_tmp(const char *path, char *tmp, size_t tmplen) {
-    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) die("%s: %s", tmp, strerror(errno));
-    return f;
+// Opens path for writing now (data/atomic_file.h: a temp file renamed over it at the end, or a
+// device or FIFO written through), so an unwritable --out fails before the training.
+static void open_out(AtomicFile *af, const char *path) {
+    char err[4200];
+    if (atomic_open(af, path, err, sizeof err)) die("%s", err);
 }
 
-static void close_rename(FILE *f, const char *tmp, const char *path) {
-    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) { remove(tmp); die("%s: write error", tmp); }
-    if (rename(tmp, path) != 0) { remove(tmp); die("%s: %s", path, strerror(errno)); }
+static void close_out(AtomicFile *af) {
+    char err[4200];
+    if (atomic_commit(af, err, sizeof err)) die("%s", err);
 }
 
 int main(int argc, char **argv) {
@@ -209,18 +210,12 @@ int main(int argc, char **argv) {
     if (!out) die("--out FILE is required (see --help)");
     if (optind != argc - 1) die("expected exactly one CORPUS file (see --help)");
     const char *corpus_path = argv[optind];
-    {   // an unwritable --out fails now, not after the training
-        char probe[4096];
-        FILE *f = open_tmp(out, probe, sizeof probe);
-        fclose(f);
-        remove(probe);
-    }
-
     char err[256];
     TiktokenSplitter *sp = tiktoken_splitter_new(pattern, err, sizeof err);
     if (!sp) die("%s", err);
-    FILE *cf = fopen(corpus_path, "rb");
-    if (!cf) die("%s: %s", corpus_path, strerror(errno));
+    const char *why;
+    FILE *cf = fopen_regular(corpus_path, &why);
+    if (!cf) die("%s: %s", corpus_path, why);
     char *text = NULL;  // stb_ds
     for (;;) {
         char *dst = arraddnptr(text, 1 << 16);
@@ -231,6 +226,9 @@ int main(int argc, char **argv) {
     if (ferror(cf)) die("%s: read error", corpus_path);
     fclose(cf);
     if (arrlenu(text) == 0) die("%s: empty corpus", corpus_path);
+    AtomicFile out_file, dump_file;   // an unwritable --out or --dump-ids fails now, not after the training
+    open_out(&out_file, out);
+    if (dump) open_out(&dump_file, dump);
 
     double t0 = now_s();
     Trainer tr = {0};
@@ -307,23 +305,25 @@ int main(int argc, char **argv) {
     // The split pattern beside the ranks (OUT.pattern): the file format has no room for it, and
     // encoding with another pattern than the one the merges were learned on silently gives other
     // (longer) token sequences. tiktoken_load reads it and refuses a different --pattern.
-    char tmp[4096], side[4096];
+    char side[4096];
     snprintf(side, sizeof side, "%s%s", out, TIKTOKEN_PATTERN_SUFFIX);
-    FILE *f = open_tmp(side, tmp, sizeof tmp);
+    AtomicFile side_file;
+    open_out(&side_file, side);
+    FILE *f = side_file.fp;
     fprintf(f, "%s\n", tiktoken_splitter_name(sp));
-    close_rename(f, tmp, side);
+    close_out(&side_file);
 
     // The rank file: base64(bytes) rank, ranks in order.
-    f = open_tmp(out, tmp, sizeof tmp);
+    f = out_file.fp;
     for (int r = 0; r < rank; r++) {
         size_t len;
         const unsigned char *p = bytes_map_entry(&tr.vocab, r, &len);
         tiktoken_write_rank(f, p, len, r);
     }
-    close_rename(f, tmp, out);
+    close_out(&out_file);
 
     if (dump) {
-        f = open_tmp(dump, tmp, sizeof tmp);
+        f = dump_file.fp;
         size_t n_ids = 0;
         for (size_t i = 0; i < arrlenu(tr.sequence); i++) {
             int w = tr.sequence[i];
@@ -336,7 +336,7 @@ int main(int argc, char **argv) {
             }
         }
         fprintf(f, "\n");
-        close_rename(f, tmp, dump);
+        close_out(&dump_file);
     }
     if (!quiet)
         fprintf(stderr, "%s: %d merges in %.2f s; wrote %d ranks to %s\n", PROG, rank - 256, dt, rank, out);

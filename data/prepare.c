@@ -29,6 +29,7 @@
 #include "util/errors.h"
 #include "util/read_file.h"
 #include "util/rng.h"
+#include "util/files.h"
 #include "data/shards.h"
 #include "data/tiktoken.h"
 

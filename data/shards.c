@@ -1,6 +1,7 @@
 // data/shards.c — see shards.h for the format.
 #include "data/shards.h"
 #include "util/atomic_file.h"
+#include "util/files.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,8 +46,9 @@ fail:
 
 int shard_open(Shard *s, const char *path, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    const char *why;
+    int fd = open_regular(path, &why);
+    if (fd < 0) { snprintf(err, errlen, "%s: %s", path, why); return -1; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file", path); close(fd); return -1;

@@ -1,6 +1,7 @@
 // data/sp_tokenizer.c — see sp_tokenizer.h.
 #include "data/sp_tokenizer.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -11,8 +12,9 @@
 
 int sp_load(SpTokenizer *t, const char *path, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    const char *why;
+    FILE *f = fopen_regular(path, &why);
+    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, why);
     uint32_t max_len;
     if (fread(&max_len, 4, 1, f) != 1 || max_len == 0 || max_len > 4096) {
         fclose(f);

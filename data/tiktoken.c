@@ -8,6 +8,7 @@
 //   tiktoken_decode    ids -> concatenated bytes; TiktokenStream for token-by-token printing
 #include "data/tiktoken.h"
 #include "util/read_file.h"
+#include "util/files.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -564,8 +565,55 @@ typedef struct {
     uint64_t *rng;
 } EncodeCtx;
 
+// A piece of one character repeated (50 MB of "a", or of spaces) would be one BPE problem of
+// n parts, with working memory of about 44 bytes per byte (bounds, the heap's lists and
+// entries). Meta's Llama 3 tokenizer (tiktoken underneath) cuts its input where more than
+// 25,000 consecutive characters are all whitespace or all not, and encodes the slices one by one;
+// the same cut inside a piece bounds the working memory to one slice and keeps the time linear.
+// Pieces of ordinary text are far shorter, so their ids are tiktoken's.
+#define MAX_RUN_CHARS 25000
+
+static int encode_slice(EncodeCtx *c, const unsigned char *p, size_t n);
+
+// Python's str.isspace() for the character starting at p (its length in *len): the ASCII
+// whitespace and separators 0x1c-0x1f, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+// U+202F, U+205F, U+3000. Bytes that are not valid UTF-8 count as one non-space character.
+static int char_is_space(const unsigned char *p, size_t left, size_t *len) {
+    unsigned c = p[0];
+    *len = 1;
+    if (c < 0x80) return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (n > left) return 0;
+    for (size_t k = 1; k < n; k++) if ((p[k] & 0xc0) != 0x80) return 0;
+    *len = n;
+    unsigned cp = n == 2 ? (c & 0x1f) << 6 | (p[1] & 0x3f)
+                : n == 3 ? (c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f) : 0;
+    return cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
 static int encode_piece(const unsigned char *p, size_t n, void *vctx) {
     EncodeCtx *c = vctx;
+    if (n <= MAX_RUN_CHARS) return encode_slice(c, p, n);   // bytes >= characters: no cut possible
+    // Meta's rule: count a run of characters of one class (space or not); when the run would
+    // pass MAX_RUN_CHARS, a slice ends before this character and the run count starts again.
+    size_t start = 0, run = 0, i = 0;
+    int space = -1;
+    while (i < n) {
+        size_t len;
+        int sp = char_is_space(p + i, n - i, &len);
+        if (sp != space) { space = sp; run = 1; }
+        else if (++run > MAX_RUN_CHARS) {
+            if (encode_slice(c, p + start, i - start)) return 1;
+            start = i;
+            run = 1;
+        }
+        i += len;
+    }
+    return encode_slice(c, p + start, n - start);
+}
+
+static int encode_slice(EncodeCtx *c, const unsigned char *p, size_t n) {
     const BytesMap *ranks = &c->t->ranks;
     int r = c->drop > 0 ? -1 : bytes_map_get(ranks, p, n);
     if (r >= 0) {  // the whole piece is a token (most pieces of ordinary text are)

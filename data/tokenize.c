@@ -144,10 +144,12 @@ int main(int argc, char **argv) {
                 die("not a token id: '%.*s'", (int)(k > i ? k - i : 1), in + i);
             }
             long id = strtol(in + i, NULL, 10);
-            size_t tl;
-            if (!tokenizer_token_bytes(tok, -1, (int)id, &tl))
+            if (id >= tok->vocab_size)
                 die("id %ld is out of range (not a token of %s, vocabulary size %d)", id, encoding,
                     tok->vocab_size);
+            size_t tl;
+            if (!tokenizer_token_bytes(tok, -1, (int)id, &tl))   // cl100k: 100256 and 100261..100275
+                die("id %ld is not a token of %s (an unused id inside its vocabulary)", id, encoding);
             arrput(ids, (int)id);
             i = j;
         }
@@ -196,7 +198,7 @@ int main(int argc, char **argv) {
         }
         free(ids);
     }
-    if (fflush(stdout) != 0) die("write error on stdout: %s", strerror(errno));
+    flush_stdout_or_die();
     arrfree(in);
     for (int k = 0; k < n_files; k++) tokenizer_close(&tks[k]);
     return 0;

@@ -3,6 +3,7 @@
 #include "util/atomic_file.h"
 #include "util/serial.h"
 #include "util/sha256.h"
+#include "util/files.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +150,9 @@ static int read_header(FILE *fp, const char *path, size_t size, CheckpointInfo *
 }
 
 static FILE *open_sized(const char *path, size_t *size, char *err, size_t errlen) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    const char *why;
+    FILE *fp = fopen_regular(path, &why);
+    if (!fp) { snprintf(err, errlen, "%s: %s", path, why); return NULL; }
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file", path);

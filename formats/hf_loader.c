@@ -1,6 +1,7 @@
 // formats/hf_loader.c — see hf_loader.h.
 #include "formats/hf_loader.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -11,16 +12,19 @@
 #include <sys/stat.h>
 #include <stb/stb_ds.h>
 
-// The whole of a small text file (config.json, the shard index), NUL-terminated; NULL if absent.
-static char *read_text(const char *path, size_t max_bytes) {
-    FILE *f = fopen(path, "rb");
+// The whole of a small text file (config.json, the shard index), NUL-terminated; NULL (the
+// reason in *why) if absent, not a regular file, or out of memory.
+static char *read_text(const char *path, size_t max_bytes, const char **why) {
+    FILE *f = fopen_regular(path, why);
     if (!f) return NULL;
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
         if (n + 4096 + 1 > cap) {
             cap = 2 * cap + 8192;
-            buf = realloc(buf, cap);
+            char *b = realloc(buf, cap);
+            if (!b) { free(buf); fclose(f); *why = "out of memory"; return NULL; }
+            buf = b;
         }
         size_t got = fread(buf + n, 1, 4096, f);
         n += got;
@@ -32,9 +36,10 @@ static char *read_text(const char *path, size_t max_bytes) {
 }
 
 static cJSON *read_json(const char *path, int *missing, char *err, size_t errlen) {
-    char *text = read_text(path, 64u << 20);
-    *missing = !text;
-    if (!text) { fail(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    const char *why = "";
+    char *text = read_text(path, 64u << 20, &why);
+    *missing = !text && access(path, F_OK) != 0;   // absent (a FIFO or a directory is an error)
+    if (!text) { fail(err, errlen, "%s: cannot open: %s", path, why); return NULL; }
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!j || !cJSON_IsObject(j)) {
@@ -121,6 +126,14 @@ int hf_read_config(Config *c, HfModel *h, const char *dir, int max_seq_len, char
             goto bad;
         }
 
+    // model_type: this loader knows Llama's tensors and math; "mistral" or "qwen2" configs look
+    // alike but differ (sliding windows, biases), so anything else is refused (absent: allowed)
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+    if (mt && !cJSON_IsNull(mt) && !(cJSON_IsString(mt) && strcmp(mt->valuestring, "llama") == 0)) {
+        fail(err, errlen, "%s: model_type %s is not supported (only \"llama\")", path,
+             cJSON_IsString(mt) ? mt->valuestring : "(not a string)");
+        goto bad;
+    }
     const long BIG = 1L << 30;
     REQUIRE_INT("hidden_size", 1, BIG, &c->dim);
     REQUIRE_INT("intermediate_size", 1, BIG, &c->hidden_dim);
@@ -157,7 +170,10 @@ int hf_read_config(Config *c, HfModel *h, const char *dir, int max_seq_len, char
     }
     c->max_seq_len = max_seq_len > 0 ? max_seq_len : h->max_position_embeddings;
     c->norm_eps = 1e-6f; // LlamaConfig's default
-    if (json_float(j, "rms_norm_eps", 0, 1, &c->norm_eps, path, err, errlen) < 0) goto bad;
+    if (json_float(j, "rms_norm_eps", 0, 1, &c->norm_eps, path, err, errlen) < 0 || !(c->norm_eps > 0)) {
+        fail(err, errlen, "%s: \"rms_norm_eps\" must be a number in (0, 1]", path);   // 0: x / sqrt(0) on a zero row
+        goto bad;
+    }
     // dropout on the attention probabilities when training (bin/train --init uses it as its
     // default); inference never applies it
     c->att_dropout = 0.0f;
@@ -173,6 +189,12 @@ int hf_read_config(Config *c, HfModel *h, const char *dir, int max_seq_len, char
     // older files have a top-level rope_theta and "rope_scaling" with "rope_type" (or "type").
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
+    // present but not an object (a string, a list): refused, not read as absent
+    if ((rp && !cJSON_IsObject(rp) && !cJSON_IsNull(rp)) || (rs && !cJSON_IsObject(rs) && !cJSON_IsNull(rs))) {
+        fail(err, errlen, "%s: \"%s\" must be an object (or null)", path,
+             rp && !cJSON_IsObject(rp) && !cJSON_IsNull(rp) ? "rope_parameters" : "rope_scaling");
+        goto bad;
+    }
     if (rp && !cJSON_IsObject(rp)) rp = NULL;
     if (rs && !cJSON_IsObject(rs)) rs = NULL;
     c->rope_theta = 10000.0f; // LlamaConfig's default
@@ -408,6 +430,17 @@ int hf_load(HfModel *h, const char *dir, int want_f32_params, int max_seq_len, c
             }
         }
     }
+    // a file with more layers than config.json says would run as a truncated model: refuse it
+    for (int k = 0; k < h->n_shards; k++)
+        for (int i = 0; i < h->shards[k].n_tensors; i++) {
+            const char *tn = h->shards[k].tensors[i].name;
+            long layer;
+            if (sscanf(tn, "model.layers.%ld.", &layer) == 1 && layer >= L) {
+                fail(err, errlen, "%s: tensor \"%s\" is past num_hidden_layers %lld in config.json", h->shards[k].path,
+                     tn, (long long)L);
+                goto bad;
+            }
+        }
     cJSON_Delete(s.weight_map);
     if (want_f32_params) { // everything is in the parameter buffer now
         model_point_weights(m);

@@ -1,6 +1,7 @@
 // formats/llama2c_loader.c — see llama2c_loader.h for the two file layouts.
 #include "formats/llama2c_loader.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,8 +25,9 @@ void llama2c_permute_rope_rows(float *dst, const float *src, int L, int n_heads,
 }
 
 Model *llama2c_load(const char *path, int max_seq_len, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail_null(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    const char *why;
+    int fd = open_regular(path, &why);
+    if (fd < 0) return fail_null(err, errlen, "%s: cannot open: %s", path, why);
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);

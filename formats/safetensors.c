@@ -1,6 +1,7 @@
 // formats/safetensors.c — see safetensors.h for the format.
 #include "formats/safetensors.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,12 +42,14 @@ static int cmp_offset(const void *a, const void *b) {
 
 int safetensors_open(SafeTensors *st, const char *path, char *err, size_t errlen) {
     memset(st, 0, sizeof *st);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    const char *why;
+    int fd = open_regular(path, &why);
+    if (fd < 0 && !strcmp(why, "not a regular file")) return fail(err, errlen, "%s: not a regular file", path);
+    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, why);
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         close(fd);
-        return fail(err, errlen, "%s: not a regular file", path);
+        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     }
     size_t size = (size_t)sb.st_size;
     if (size < 8) {

@@ -2,11 +2,25 @@
 #include "infer/generate.h"
 #include "util/errors.h"
 #include "infer/entropix.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "util/timing.h"
 
+
+// Finite weights can still overflow float32 inside the forward (one weight of 1e30): then the
+// logits are NaN, and sampling would print token 0 as if all were well. One pass over V floats
+// per token, small beside the forward's V x dim multiply-adds.
+static int logits_finite(const float *x, int V) {
+    int bad = 0;
+    for (int i = 0; i < V; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
 
 int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int *pos, int max_new,
              const int *stop_ids, int n_stop, GenTokenFn on_token, void *user, float *prompt_logits,
@@ -30,6 +44,8 @@ int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int
     r->prefill_s = now_s() - t0;
     if (!logits) return fail(err, errlen, "model_forward_kv refused the prompt (%d tokens at position %d)",
                              n_prompt, *pos);
+    if (!logits_finite(logits, V))
+        return fail(err, errlen, "the logits after the prompt are not finite (NaN or Inf): float32 overflowed in the forward pass");
     r->n_prompt = n_prompt;
     *pos += n_prompt;
     if (prompt_logits) memcpy(prompt_logits, logits, (size_t)V * sizeof(float));
@@ -56,6 +72,8 @@ int generate(Model *m, Sampler *s, int ctx, const int *prompt, int n_prompt, int
         if (*pos >= ctx) { r->stop = GEN_STOP_CONTEXT; break; }
         logits = model_forward_kv(m, &tok, 1, *pos, 0);
         if (!logits) return fail(err, errlen, "model_forward_kv failed at position %d", *pos);
+        if (!logits_finite(logits, V))
+            return fail(err, errlen, "the logits at position %d are not finite (NaN or Inf): float32 overflowed in the forward pass", *pos);
         (*pos)++;
         r->n_decode++;
     }

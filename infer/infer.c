@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
+#include "util/atomic_file.h"
 #include "util/cpu_load.h"
 #include "util/errors.h"
 #include "util/sha256.h"
@@ -26,6 +27,7 @@
 #include "infer/entropix.h"
 #include "infer/chat.h"
 #include "infer/generate.h"
+#include "util/blas_room.h"
 #include "infer/load.h"
 #include "infer/perplexity.h"
 #include "infer/sampler.h"
@@ -86,12 +88,12 @@ static int print_token(void *user, int token) {
     Printer *p = user;
     if (p->print_ids || !p->tok) {
         printf(p->count ? " %d" : "%d", token);
-        fflush(stdout);
     } else {
         size_t len;
         const char *b = tokenizer_token_bytes(p->tok, p->prev, token, &len);
         if (b) utf8out_write(&p->out, b, len);
     }
+    flush_stdout_or_die();
     p->prev = token;
     p->count++;
     return 0;
@@ -105,15 +107,15 @@ static size_t peak_rss_bytes(void) {
 
 static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen, int n_decode, double decode_s,
                         const LoadedModel *lm) {
-    const Config *c = &lm->m->config;
-    double kv = 2.0 * c->n_layers * lm->ctx * c->n_kv_heads * c->head_dim * sizeof(float);
+    size_t kv, scratch;
+    model_kv_sizes(lm->m, lm->ctx, &kv, &scratch);
     const char *dt = dtype_name(lm->m->w.layers[0].wq.dtype);
     fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
-            "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB)\n",
+            "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB + scratch %.1f MB)\n",
             load_s, n_prompt, prefill_s > 0 ? n_prompt / prefill_s : 0.0, n_gen,
             decode_s > 0 ? n_decode / decode_s : 0.0, n_decode ? 1e3 * decode_s / n_decode : 0.0,
             omp_get_max_threads(), peak_rss_bytes() / 1e6, lm->weight_bytes / 1e6, dt,
-            lm->format == FORMAT_HF && !lm->m->quant_memory ? " mmapped" : "", kv / 1e6);
+            lm->format == FORMAT_HF && !lm->m->quant_memory ? " mmapped" : "", kv / 1e6, scratch / 1e6);
 }
 
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
@@ -245,6 +247,7 @@ int main(int argc, char **argv) {
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
     if (threads) {
+        blas_room_check(threads);
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);
     }
@@ -298,7 +301,11 @@ int main(int argc, char **argv) {
         if (id >= 0 && id < V) stop[n_stop++] = id;
     }
 
-    if (model_kv_alloc(m, lm.ctx) != 0) die("cannot allocate the KV cache for --ctx %d", lm.ctx);
+    size_t kv_bytes, scratch_bytes;
+    model_kv_sizes(m, lm.ctx, &kv_bytes, &scratch_bytes);
+    int kv_rc = model_kv_alloc(m, lm.ctx);
+    if (kv_rc == -1) die("cannot allocate the KV cache (%.1f MB) for --ctx %d", kv_bytes / 1e6, lm.ctx);
+    if (kv_rc) die("cannot allocate the attention scratch (%.1f MB) for --ctx %d", scratch_bytes / 1e6, lm.ctx);
     if (ppl_path) {
         if (!tok) die("no tokenizer found for %s: pass --tokenizer FILE", model_path);
         PerplexityResult r;
@@ -324,8 +331,8 @@ int main(int argc, char **argv) {
     Printer pr = { tok, print_ids, bos, 0, {0} };
     utf8out_init(&pr.out, stdout);
     float *dump = dump_path ? calloc((size_t)V, sizeof(float)) : NULL;
-    FILE *dump_file = dump_path ? fopen(dump_path, "wb") : NULL; // opened now: fail before any work
-    if (dump_path && !dump_file) die("%s: cannot write: %s", dump_path, strerror(errno));
+    AtomicFile dump_file;   // opened now: fail before any work
+    if (dump_path && atomic_open(&dump_file, dump_path, err, sizeof err)) die("%s", err);
     int pos = 0;
 
     if (!chat) {
@@ -343,7 +350,7 @@ int main(int argc, char **argv) {
         if (attn_png && attention_png_write(m, ids, n, attn_png, err, sizeof err) != 0) die("%s", err);
         if (prompt && !print_ids) { // echo the prompt, then continue it
             fputs(prompt, stdout);
-            fflush(stdout);
+            flush_stdout_or_die();
             pr.prev = ids[n - 1];
         }
         GenResult r;
@@ -352,7 +359,7 @@ int main(int argc, char **argv) {
             die("%s", err);
         utf8out_flush(&pr.out);
         printf("\n");
-        fflush(stdout);
+        flush_stdout_or_die();
         if (r.stop == GEN_STOP_CONTEXT) fprintf(stderr, "infer: context full (%d tokens): stopped\n", lm.ctx);
         print_stats(load_s, r.n_prompt, r.prefill_s, r.n_generated, r.n_decode, r.decode_s, &lm);
         free(ids);
@@ -387,7 +394,7 @@ int main(int argc, char **argv) {
                 die("%s", err);
             utf8out_flush(&pr.out);
             printf("\n");
-            fflush(stdout);
+            flush_stdout_or_die();
             pending = r.stop == GEN_STOP_EOS ? ch.end_id : r.last_token;
             turn_prompt += r.n_prompt; turn_gen += r.n_generated; turn_decode += r.n_decode;
             turn_prefill += r.prefill_s; turn_decode_s += r.decode_s;
@@ -400,8 +407,9 @@ int main(int argc, char **argv) {
     }
 
     if (dump) {
-        if (fwrite(dump, sizeof(float), V, dump_file) != (size_t)V || fclose(dump_file) != 0)
-            die("%s: cannot write: %s", dump_path, strerror(errno));
+        if (atomic_write(&dump_file, dump, (size_t)V * sizeof(float), err, sizeof err) ||
+            atomic_commit(&dump_file, err, sizeof err))
+            die("%s", err);
         free(dump);
     }
     if (sampler.entropix && entropix_free(&ex, err, sizeof err) != 0) die("%s", err);

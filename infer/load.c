@@ -1,7 +1,10 @@
 // infer/load.c — see load.h.
 #include "infer/load.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +81,62 @@ void load_resolve_tokens(LoadedModel *lm, Tokenizer *tok) {
     if (eos >= 0 && !have && lm->n_eos < LOAD_MAX_EOS) lm->eos_ids[lm->n_eos++] = eos;
 }
 
+// The first element of the n in m that is NaN or ±Inf (its exponent bits all set), or -1.
+static long first_nonfinite(Mat m, size_t n) {
+    // quantized blocks (Q8_0, Q4_0) are not checked here: their layout is not one float per element
+    if (m.dtype != DTYPE_F32 && m.dtype != DTYPE_BF16 && m.dtype != DTYPE_F16) return -1;
+    long first = LONG_MAX;
+    size_t es = dtype_size(m.dtype);
+    uint32_t mask = m.dtype == DTYPE_F32 ? 0x7f800000u : m.dtype == DTYPE_BF16 ? 0x7f80u : 0x7c00u;
+    const unsigned char *p = m.data;
+    #pragma omp parallel for reduction(min:first)
+    for (long i = 0; i < (long)n; i++) {
+        uint32_t u = 0;
+        if (es == 4) memcpy(&u, p + 4 * (size_t)i, 4);
+        else { uint16_t h; memcpy(&h, p + 2 * (size_t)i, 2); u = h; }   // (mmapped bf16 may be unaligned)
+        if ((u & mask) == mask && i < first) first = i;
+    }
+    return first == LONG_MAX ? -1 : first;
+}
+
+// One pass over every weight at load: a NaN or Inf in any of them turns every logit into NaN
+// (greedy decoding then prints token 0 forever). Names are the Hugging Face ones.
+static int check_finite(const Model *m, char *err, size_t errlen) {
+    const Config *c = &m->config;
+    size_t C = c->dim, H = c->hidden_dim, V = c->vocab_size;
+    size_t QD = (size_t)c->n_heads * c->head_dim, KVD = (size_t)c->n_kv_heads * c->head_dim;
+    typedef struct { Mat w; size_t n; const char *name; } Named;
+    Named t[10];
+    for (int l = -1; l < c->n_layers; l++) {
+        int k = 0;
+        if (l < 0) {
+            t[k++] = (Named){m->w.tok_emb, V * C, "model.embed_tokens.weight"};
+            if (m->w.lm_head.data != m->w.tok_emb.data) t[k++] = (Named){m->w.lm_head, V * C, "lm_head.weight"};
+            t[k++] = (Named){{m->w.rms_final, DTYPE_F32}, C, "model.norm.weight"};
+        } else {
+            const LayerWeights *w = &m->w.layers[l];
+            t[k++] = (Named){w->wq, QD * C, "self_attn.q_proj"};
+            t[k++] = (Named){w->wk, KVD * C, "self_attn.k_proj"};
+            t[k++] = (Named){w->wv, KVD * C, "self_attn.v_proj"};
+            t[k++] = (Named){w->wo, C * QD, "self_attn.o_proj"};
+            t[k++] = (Named){w->w1, H * C, "mlp.gate_proj"};
+            t[k++] = (Named){w->w3, H * C, "mlp.up_proj"};
+            t[k++] = (Named){w->w2, C * H, "mlp.down_proj"};
+            t[k++] = (Named){{w->rms_att, DTYPE_F32}, C, "input_layernorm"};
+            t[k++] = (Named){{w->rms_ffn, DTYPE_F32}, C, "post_attention_layernorm"};
+        }
+        for (int j = 0; j < k; j++) {
+            long i = first_nonfinite(t[j].w, t[j].n);
+            if (i < 0) continue;
+            float v = mat_get(t[j].w, (size_t)i);
+            if (l < 0) return fail(err, errlen, "tensor %s holds %g at element %ld (weights must be finite)", t[j].name, v, i);
+            return fail(err, errlen, "tensor model.layers.%d.%s.weight holds %g at element %ld (weights must be finite)",
+                        l, t[j].name, v, i);
+        }
+    }
+    return 0;
+}
+
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
     memset(lm, 0, sizeof *lm);
     lm->bos_id = -1;
@@ -109,10 +168,14 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         if (read_tokenizer_config(lm, path, err, errlen) != 0) { unload_model(lm); return -1; }
     } else {
         unsigned char head[36] = {0};
-        FILE *f = fopen(path, "rb");
-        if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        const char *why;
+        FILE *f = fopen_regular(path, &why);
+        if (!f) return fail(err, errlen, "%s: cannot open: %s", path, why);
         size_t got = fread(head, 1, sizeof head, f);
         fclose(f);
+        if (got < 8)   // not even a magic number: no format can be told, let alone loaded
+            return fail(err, errlen, "%s: %zu bytes, too short for any model file (a llama2.c .bin, GGUF or a bin/train checkpoint)",
+                        path, got);
         if (got >= 4 && memcmp(head, "GGUF", 4) == 0) {
             lm->format = FORMAT_GGUF;
             if (gguf_load_model(&lm->gguf, path, ctx, LOAD_DEFAULT_CTX, err, errlen) != 0) return -1;
@@ -166,6 +229,11 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         }
     }
     lm->weight_bytes = weight_bytes(lm->m);
+    char why[512];
+    if (check_finite(lm->m, why, sizeof why) != 0) {
+        unload_model(lm);
+        return fail(err, errlen, "%s: %s", path, why);
+    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // infer/tokenizer.c — see tokenizer.h.
 #include "infer/tokenizer.h"
 #include "util/errors.h"
+#include "util/files.h"
 #include <errno.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -12,12 +13,12 @@ static int is_base64(unsigned char c) {
 
 int tokenizer_open(Tokenizer *t, const char *path, const char *pattern, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
+    const char *why;
+    FILE *f = fopen_regular(path, &why);
+    if (!f && !strcmp(why, "not a regular file")) return fail(err, errlen, "%s: %s", path, why);
+    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, why);
     struct stat sb;
-    if (stat(path, &sb) != 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return fail(err, errlen, "%s: not a regular file", path);
-    if (sb.st_size == 0) return fail(err, errlen, "%s: empty file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fileno(f), &sb) == 0 && sb.st_size == 0) { fclose(f); return fail(err, errlen, "%s: empty file", path); }
     unsigned char head[64] = {0};
     size_t got = fread(head, 1, sizeof head, f), i = 0;
     fclose(f);

@@ -512,21 +512,36 @@ int model_backward(Model *m) {
 // all_logits needs (131 MB for Llama 3's vocabulary) and attention's (NH, KV_CHUNK, max_len).
 #define KV_CHUNK 256
 
+void model_kv_sizes(const Model *m, int max_len, size_t *cache_bytes, size_t *scratch_bytes) {
+    const Config *c = &m->config;
+    size_t KVD = (size_t)c->n_kv_heads * c->head_dim, sizes[NUM_ACTIVATION_TENSORS];
+    int chunk = max_len < KV_CHUNK ? max_len : KV_CHUNK;
+    fill_in_activation_sizes(sizes, c, 1, chunk, max_len, 1);
+    if (cache_bytes) *cache_bytes = 2 * (size_t)c->n_layers * max_len * KVD * sizeof(float);
+    ActivationTensors unused;
+    if (scratch_bytes) *scratch_bytes = point_activations(&unused, NULL, sizes) * sizeof(float);
+}
+
 int model_kv_alloc(Model *m, int max_len) {
     const Config *c = &m->config;
     if (max_len < 1 || max_len > c->max_seq_len) return -1;
     size_t KVD = (size_t)c->n_kv_heads * c->head_dim, sizes[NUM_ACTIVATION_TENSORS];
     free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
+    m->kv_acts_memory = NULL;
     m->kv_chunk = max_len < KV_CHUNK ? max_len : KV_CHUNK;
     fill_in_activation_sizes(sizes, c, 1, m->kv_chunk, max_len, 1);
     m->key_cache = calloc((size_t)c->n_layers * max_len * KVD, sizeof(float));
     m->value_cache = calloc((size_t)c->n_layers * max_len * KVD, sizeof(float));
-    m->kv_acts_memory = malloc(point_activations(&m->kv_acts, NULL, sizes) * sizeof(float));
-    if (!m->key_cache || !m->value_cache || !m->kv_acts_memory) {
+    int rc = !m->key_cache || !m->value_cache ? -1 : 0;
+    if (!rc) {
+        m->kv_acts_memory = malloc(point_activations(&m->kv_acts, NULL, sizes) * sizeof(float));
+        if (!m->kv_acts_memory) rc = -2;
+    }
+    if (rc) {
         free(m->key_cache); free(m->value_cache); free(m->kv_acts_memory);
         m->key_cache = m->value_cache = m->kv_acts_memory = NULL;
         m->kv_max_len = m->kv_chunk = 0;
-        return -1;
+        return rc;
     }
     point_activations(&m->kv_acts, m->kv_acts_memory, sizes);
     m->kv_max_len = max_len;

@@ -104,7 +104,10 @@ const float *model_logits(const Model *m);
 
 // ---- inference (B = 1) ----
 // Allocates the KV cache (L, max_len, NKV*HD) for K and for V, and no-grad activations.
-int model_kv_alloc(Model *m, int max_len);
+int model_kv_alloc(Model *m, int max_len);   // 0; -1: the KV cache, -2: the attention scratch failed
+// Bytes model_kv_alloc(m, max_len) asks for: the K and V caches, and the activations and
+// attention scores of one chunk of positions (the scratch).
+void model_kv_sizes(const Model *m, int max_len, size_t *cache_bytes, size_t *scratch_bytes);
 // Runs tokens[0..T) at positions pos..pos+T-1, writing their K/V into the cache, and returns
 // the logits: of the last position only (V floats) unless all_logits, then (T, V).
 // The returned pointer is into the model's buffer (valid until the next call). Returns NULL,

@@ -12,7 +12,8 @@
 #   4. inference   bin/infer on a random Llama-3.2-1B-shaped bf16 checkpoint and on the tiny
 #                  checkpoint step 2 wrote (decode, 512-token prefill); bin/bench-decode for the
 #                  KV cache vs recompute at 256 tokens
-#   5. tokenizer   bin/tokenize --bench per encoding and tokenizer.json; bin/bpe-train for 4,096 merges
+#   5. tokenizer   bin/tokenize --bench per encoding and tokenizer.json; one-character runs (50 MB of
+#                  "a", 10 MB of spaces); bin/bpe-train for 4,096 merges
 #
 # Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_PAIRS (runs of tiny
 # training and of 1B decode, each between two limit measurements; default 5), BENCH_STEP_PAIRS
@@ -264,6 +265,17 @@ if have bin/tokenize && [ -f "$TEXT" ] && want tokenizer; then
         say "tokenize --bench ${fam} tokenizer.json"
         for r in 1 2 3; do timed tok_${fam}_json_$r bin/tokenize --tokenizer "$f" --bench <"$TEXT"; done
     done
+fi
+# one character repeated: a single pre-token piece of 50 MB ("a") or 10 MB (spaces); data/tiktoken.c
+# encodes it in slices of 25,000 characters, so time and memory stay linear in the input
+f=$SHARED/tokenizers/llama3/tokenizer.model
+if have bin/tokenize && [ -f "$f" ] && want tokenizer; then
+    head -c 50000000 /dev/zero | tr '\0' a >"$RUN/run_a.txt"
+    head -c 10000000 /dev/zero | tr '\0' ' ' >"$RUN/run_space.txt"
+    say "tokenize 50 MB of \"a\" and 10 MB of spaces (llama3)"
+    timed tok_run_a bin/tokenize --encoding "$f" --count <"$RUN/run_a.txt"
+    timed tok_run_space bin/tokenize --encoding "$f" --count <"$RUN/run_space.txt"
+    rm -f "$RUN/run_a.txt" "$RUN/run_space.txt"
 fi
 if have bin/bpe-train && [ -f "$TEXT" ] && want tokenizer; then
     # 4,096 merges: 256 byte tokens + 4,096 merges = a 4,352-token vocabulary

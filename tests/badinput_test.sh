@@ -27,6 +27,19 @@ row() {
   fi
 }
 
+# rowm PROGRAM "bad input" 'message regex' CMD...: a row whose message must also match the regex
+# (for bad input that once passed with exit 0 or another error: the exit code alone could pass
+# for the wrong reason)
+rowm() {
+  local prog=$1 what=$2 re=$3; shift 3
+  local before=$failed
+  row "$prog" "$what" "$@"
+  if [ $failed = $before ]; then
+    local msg; msg=$("$@" 2>&1 >/dev/null </dev/null | head -1)
+    printf '%s' "$msg" | grep -Eq -- "$re" || fail "$prog: $what: the message does not match /$re/: $msg"
+  fi
+}
+
 # ---- little file writers (bash only: CI has no python) ----
 le32() { local n=$1 i; for i in 0 1 2 3; do printf "\\x$(printf %02x $(( (n >> (8*i)) & 255 )))"; done; }
 le64() { local n=$1 i; for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $(( (n >> (8*i)) & 255 )))"; done; }
@@ -119,6 +132,14 @@ cfg 's/"hidden_act": "silu"/"hidden_act": "gelu"/' 'hidden_act gelu'
 cfg 's/"attention_bias": false/"attention_bias": true/' 'attention_bias true'
 cfg 's/"tie_word_embeddings": false/"tie_word_embeddings": "no"/' 'tie_word_embeddings a string'
 cfg 's/"max_position_embeddings": 128/"max_position_embeddings": 0/' 'max_position_embeddings 0'
+# cfgm 'sed' 'what' 'message regex': a config row whose message is checked too
+cfgm() { hf; sed -i "$1" "$T/m/config.json"; rowm infer "config.json: $2" "$3" $I "$T/m" --prompt-ids "1 2"; }
+cfgm 's/"rms_norm_eps": 1e-05/"rms_norm_eps": 0/' 'rms_norm_eps 0' 'T?.*/m/config.json: "rms_norm_eps" must be a number in \(0, 1\]$'
+cfgm 's/"num_hidden_layers": 2/"num_hidden_layers": 1/' 'num_hidden_layers 1, the file has 2 layers' 'model.safetensors: tensor "model.layers.1..*" is past num_hidden_layers 1 in config.json'
+cfgm 's/"model_type": "llama"/"model_type": "mistral"/' 'model_type mistral' 'config.json: model_type mistral is not supported \(only "llama"\)'
+cfgm 's/"rope_scaling": null/"rope_parameters": "fast"/' 'rope_parameters a string' 'config.json: "rope_parameters" must be an object \(or null\)'
+hf; rm "$T/m/config.json"; mkfifo "$T/m/config.json"
+rowm infer "config.json a FIFO (no writer)" 'config.json: cannot open: not a regular file' timeout 20 $I "$T/m" --prompt-ids 1
 hf; echo '{"eos_token_id": -1}' > "$T/m/generation_config.json"; row infer "generation_config.json eos_token_id -1" $I "$T/m" --prompt-ids 1
 hf; echo '{' > "$T/m/generation_config.json"; row infer "generation_config.json malformed" $I "$T/m" --prompt-ids 1
 
@@ -154,6 +175,19 @@ hf; st "$W" '{"a": {"dtype": "F32", "shape": [1,1,1,1,1,1,1,1,1], "data_offsets"
 hf; st "$W" '{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}' 16; row infer "valid file, but tensors missing" $I "$T/m" --prompt-ids 1
 hf; LC_ALL=C sed -i '1s/"F32"/"I32"/' "$W";  row infer "a weight of dtype I32" $I "$T/m" --prompt-ids 1
 hf; sed -i 's/"intermediate_size": 172/"intermediate_size": 160/' "$T/m/config.json"; row infer "tensor shape differs from config.json" $I "$T/m" --prompt-ids 1
+# poke F32 value bytes into tensor NAME's element K of the fixture copy (offsets from its header)
+poke() {
+  local name=$1 k=$2 bytes=$3 hlen begin
+  hlen=$(od -An -t u8 -N 8 "$W" | tr -d ' ')
+  begin=$(head -c $((hlen + 8)) "$W" | tail -c +9 | grep -o "\"$name\":{[^}]*}" | sed 's/.*"data_offsets":\[\([0-9]*\),.*/\1/')
+  printf "$bytes" | dd of="$W" bs=1 seek=$((8 + hlen + begin + 4 * k)) conv=notrunc status=none
+}
+hf; poke model.norm.weight 3 '\x00\x00\xc0\x7f'
+rowm infer "a NaN in model.norm.weight" 'tensor model.norm.weight holds nan at element 3' $I "$T/m" --prompt-ids 1 --print-ids -n 4
+hf; poke model.layers.1.mlp.down_proj.weight 100 '\x00\x00\x80\x7f'
+rowm infer "+Inf in a down_proj" 'tensor model.layers.1.mlp.down_proj.weight holds inf at element 100' $I "$T/m" --prompt-ids 1 --print-ids -n 4
+hf; for k in $(seq 0 63); do poke lm_head.weight $k '\xff\xff\x7f\x7f'; done   # row 0 of lm_head all 3.4e38: finite
+rowm infer "finite weights whose logits overflow (3.4e38 in lm_head)" 'logits after the prompt are not finite' $I "$T/m" --prompt-ids "1 2" --print-ids -n 4
 
 # ---- bin/infer: sharded checkpoints (model.safetensors.index.json) ----
 B=tests/fixtures/hf_llama32_bf16
@@ -166,6 +200,8 @@ sharded; echo '{"weight_map": {"model.norm.weight": "../../../etc/passwd"}}' > "
 sharded; echo '{"weight_map": {"model.norm.weight": "config.json"}}' > "$T/s/model.safetensors.index.json"; row infer "index: shard is config.json" $I "$T/s" --prompt-ids 1
 sharded; echo '{"weight_map": {"model.norm.weight": "model-00001\nof-00006.safetensors"}}' > "$T/s/model.safetensors.index.json"; row infer "index: shard name with a newline (fuzzing found it)" $I "$T/s" --prompt-ids 1
 sharded; sed -i 's/"model.norm.weight"/"model.norm.weightX"/' "$T/s/model.safetensors.index.json"; row infer "index lacks a tensor" $I "$T/s" --prompt-ids 1
+sharded; rm "$T/s/model.safetensors.index.json"; mkfifo "$T/s/model.safetensors.index.json"
+rowm infer "index a FIFO (no writer)" 'index.json: cannot open: not a regular file' timeout 20 $I "$T/s" --prompt-ids 1
 
 # ---- bin/infer: llama2.c .bin and tokenizer.bin ----
 # header: dim 8, hidden 16, 1 layer, 2 heads, 2 kv heads, vocab 32 (shared), seq_len 4
@@ -174,6 +210,10 @@ floats=$(( 32*8 + 2*8 + 8 + 2*8*8 + 2*8*8 + 3*8*16 + 4*4 ))
 { hdr 8 16 1 2 2 32 4; head -c $((floats * 4)) /dev/zero; } > "$T/ok.bin"
 { hdr 8 16 1 2 2 32 4; head -c 1000 /dev/zero; } > "$T/l.bin";        row infer "llama2.c .bin of the wrong size" $I "$T/l.bin" --prompt-ids 1
 head -c 20 "$T/ok.bin" > "$T/l.bin";                                   row infer "llama2.c .bin shorter than its header" $I "$T/l.bin" --prompt-ids 1
+: > "$T/l.bin"; rowm infer "model file of 0 bytes" 'l.bin: 0 bytes, too short for any model file' $I "$T/l.bin" --prompt-ids 1
+printf 'SLMODE' > "$T/l.bin"; rowm infer "model file of 6 bytes" 'l.bin: 6 bytes, too short for any model file' $I "$T/l.bin" --prompt-ids 1
+mkfifo "$T/fifo.bin"; rowm infer "model file a FIFO (no writer)" 'fifo.bin: cannot open: not a regular file' timeout 20 $I "$T/fifo.bin" --prompt-ids 1
+rowm infer "MODEL path with a raw 0x9B byte and U+009B (terminal CSI)" 'T?.*/esc\?31m\?x: No such file or directory' $I "$T/esc"$'\x9b'"31m"$'\xc2\x9b'"x" --prompt-ids 1
 { hdr -8 16 1 2 2 32 4; head -c 1000 /dev/zero; } > "$T/l.bin";       row infer "llama2.c header negative dim" $I "$T/l.bin" --prompt-ids 1
 { hdr 1048576 1048576 4096 1 1 4194304 16777216; } > "$T/l.bin";      row infer "llama2.c header of huge sizes (overflow)" $I "$T/l.bin" --prompt-ids 1
 { hdr 8 16 1 3 3 32 4; head -c 1000 /dev/zero; } > "$T/l.bin";        row infer "llama2.c dim not a multiple of heads" $I "$T/l.bin" --prompt-ids 1
@@ -240,7 +280,8 @@ R=$T/bytes.tiktoken
 row tokenize "no --encoding"                 $K
 row tokenize "--encoding missing file"       $K --encoding "$T/none"
 row tokenize "--encoding a directory"        $K --encoding "$T"
-row tokenize "--encoding empty file"         $K --encoding /dev/null
+rowm tokenize "--encoding /dev/zero (a device, endless)" '^tokenize: /dev/zero: not a regular file$' timeout 20 $K --encoding /dev/zero
+rowm tokenize "--encoding a FIFO (no writer)" 'fifo.bin: not a regular file' timeout 20 $K --encoding "$T/fifo.bin"
 printf 'QQ== 0\nQQ== 1\n' > "$T/r";          row tokenize "rank file: the same token twice" $K --encoding "$T/r" --pattern gpt2
 printf 'QQ== 0\nQg== 0\n' > "$T/r";          row tokenize "rank file: the same rank twice" $K --encoding "$T/r" --pattern gpt2
 printf 'QQ==\n' > "$T/r";                    row tokenize "rank file: line without a rank" $K --encoding "$T/r" --pattern gpt2
@@ -252,6 +293,9 @@ head -200 "$R" > "$T/r";                     row tokenize "rank file: single byt
 row tokenize "rank file of unknown size without --pattern" $K --encoding "$R"
 row tokenize "--pattern unknown"             $K --encoding "$R" --pattern gpt5
 echo "1 2 257" > "$T/ids"; row tokenize "--decode id past the vocabulary" sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
+{ for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done
+  echo "QUFB 300"; } > "$T/gap.tiktoken"; echo "1 270" > "$T/ids"   # ids 257..299: unused
+rowm tokenize "--decode an unused id inside the vocabulary" 'id 270 is not a token of .*gap.tiktoken \(an unused id inside its vocabulary\)' sh -c "$K --encoding $T/gap.tiktoken --pattern gpt2 --decode < $T/ids"
 echo "1 -2" > "$T/ids";    row tokenize "--decode negative id"            sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
 echo "1 2x" > "$T/ids";    row tokenize "--decode not a number"           sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
 echo "99999999999999999999" > "$T/ids"; row tokenize "--decode id overflows" sh -c "$K --encoding $R --pattern gpt2 --decode < $T/ids"
@@ -293,6 +337,7 @@ row prepare "--tokenizer missing"            $Q --tokenizer "$T/none" --out-dir 
 row prepare "--tokenizer a text file"        $Q --tokenizer "$T/corpus.txt" --out-dir "$T" "$T/corpus.txt"
 row prepare "--val-frac 1.5"                 $Q --val-frac 1.5 --out-dir "$T" "$T/corpus.txt"
 row prepare "--out-dir missing"              $Q --out-dir "$T/no/dir" "$T/corpus.txt"
+rowm prepare "TEXT /dev/zero (a device, endless)" '^prepare: /dev/zero: not a regular file$' timeout 20 $Q --out-dir "$T" /dev/zero
 : > "$T/empty.txt"; row prepare "empty TEXT" $Q --out-dir "$T" "$T/empty.txt"
 row prepare "--variants without --tokenizer" $Q --variants 2 --out-dir "$T" "$T/corpus.txt"
 row prepare "--variants -1"                  $Q --variants -1 --out-dir "$T" "$T/corpus.txt"
@@ -319,6 +364,7 @@ row train "--data truncated shard"           $X "${TR[@]}" --data "$T/trunc.bin"
 row train "--data shard of version 2"        $X "${TR[@]}" --data "$T/ver.bin"
 row train "--data shard with a negative count" $X "${TR[@]}" --data "$T/neg.bin"
 row train "--data uint32 shard with token 2^32-1" $X "${TR[@]}" --data "$T/u32.bin"
+rowm train "--data a FIFO (no writer)" 'fifo.bin: not a regular file' timeout 20 $X "${TR[@]}" --data "$T/fifo.bin"
 row train "--data shard too short for one batch" $X "${TR[@]}" --data "$T/ok16.bin" --seq 1000 --batch 4
 { le32 20240520; le32 1; le32 2000; head -c 1012 /dev/zero; printf '\x2c\x01'; head -c 3998 /dev/zero; } > "$T/id300.bin"
 row train "--tokenizer (257 ids) smaller than the shard's ids (300)" $X "${TR[@]}" --data "$T/id300.bin" --tokenizer "$R" --pattern gpt2

@@ -461,6 +461,14 @@ def main():
                      fmt(mbs, " MB/s", 2) if mbs else (runs[0].why() if runs else
                                                         "not available (bin/tokenize or tokenizer file missing)"),
                      f"{mbs / base:.2f}x tiktoken.c llama3" if base and mbs else "", tk[enc]["peak_rss_mb"]))
+    # one character repeated: one pre-token piece, encoded in slices of 25,000 characters
+    for name, mb, label in (("tok_run_a", 50, '50 MB of "a"'), ("tok_run_space", 10, "10 MB of spaces")):
+        r = R(name)
+        secs = r.wall_s if r.ok else None
+        tk[name[4:]] = {"mb": mb, "seconds": secs, "encode_mb_s": mb / secs if secs else None, "peak_rss_mb": r.rss_mb}
+        rows.append(("tokenizer", f"encode {label} (llama3, a single pre-token piece)",
+                     fmt(mb / secs, " MB/s", 2) if secs else (r.why() if r.ran else "not available (llama3 rank file missing)"),
+                     "", r.rss_mb))
     runs = [x for x in (R(f"bpe_{i}") for i in (1, 2, 3)) if x.ran]
     secs = med([x.wall_s for x in runs if x.ok])
     tk["bpe_train_4096_merges"] = {"seconds": secs, "peak_rss_mb": med([x.rss_mb for x in runs])}

@@ -80,7 +80,7 @@ void log_row(Run *r, long step, float train_loss, float val_loss, float lr, floa
     if (norm >= 0) snprintf(ns, sizeof ns, "%.6f", norm);
     if (tps >= 0) snprintf(tp, sizeof tp, "%.1f", tps);
     fprintf(r->log, "%ld,%s,%s,%s,%s,%s,%.3f\n", step, tl, vl, lrs, ns, tp, r->st.elapsed_s + now_s() - r->run_start);
-    fflush(r->log);
+    if (fflush(r->log) != 0 || ferror(r->log)) die("--log %s: write failed: %s", r->o.log, strerror(errno));
 }
 
 // Opens the CSV log. A resumed run keeps the rows of the steps before `from` (later rows were
@@ -108,12 +108,16 @@ FILE *open_log(const char *path, long from, int resumed) {
         }
     }
     // rewrite it atomically (a kill now must not lose the rows kept), then append to it
-    char err[1200];
+    char err[4200];
     AtomicFile af;
     if (atomic_open(&af, path, err, sizeof err)) die("--log: %s", err);
     if (atomic_write(&af, header, strlen(header), err, sizeof err) || atomic_write(&af, keep, keep_len, err, sizeof err)) {
         atomic_abort(&af);
         die("--log: %s", err);
+    }
+    if (!af.tmp) {   // a device or FIFO, written through: keep writing to it (a reopen would end a FIFO)
+        free(keep); free(af.path);
+        return af.fp;
     }
     if (atomic_commit(&af, err, sizeof err)) die("--log: %s", err);
     free(keep);

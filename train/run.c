@@ -19,6 +19,7 @@
 #include "util/serial.h"
 #include "formats/checkpoint.h"
 #include "formats/hf_loader.h"
+#include "util/blas_room.h"
 #include "train/adamw.h"
 #include "train/run.h"
 #include "util/timing.h"
@@ -36,6 +37,7 @@ void run_save(Run *r) {
     ckpt_state_path(sp, sizeof sp, dir, r->st.step);
     r->st.model_checksum = checksum64(r->m->params_memory, r->m->num_parameters * sizeof(float));
     r->st.data = dataloader_get_state(&r->train);
+    r->st.lr_steps = r->o.steps > 0 ? (uint64_t)r->lr.total : 0;   // 0: --steps 0 has not planned yet
     r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
     double banked = r->st.elapsed_s;
     // model first, then state: --resume only trusts a state whose model is already complete
@@ -195,7 +197,7 @@ void run_init(Run *r, int argc, char **argv) {
             if (options_given(&r->given, shape[i]))
                 die("shape flags cannot be combined with --init (the shape comes from the checkpoint)");
     }
-    if (o->threads > 0) { omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
+    if (o->threads > 0) { blas_room_check(o->threads); omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
     cpu_load_warn("train", omp_get_max_threads());
     if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
@@ -245,6 +247,19 @@ void run_init(Run *r, int argc, char **argv) {
     r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
     if (model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
 
+    // the training shards' size and checksum go into the state: a resume checks them
+    uint64_t data_bytes = 0, data_sum = 0;
+    for (int i = 0; i < r->train.n_shards; i++) {
+        data_bytes += r->train.shards[i].map_size;
+        data_sum = data_sum * 31 + checksum64(r->train.shards[i].map, r->train.shards[i].map_size);
+    }
+    if (r->resumed && r->st.data_bytes && (r->st.data_bytes != data_bytes || r->st.data_checksum != data_sum))
+        die("--resume %s: the training data changed since the checkpoint (now %" PRIu64 " bytes, checksum %016" PRIx64
+            "; saved %" PRIu64 " bytes, %016" PRIx64 "): resume with the same shards, or start a new run with --init",
+            o->resume, data_bytes, data_sum, r->st.data_bytes, r->st.data_checksum);
+    r->st.data_bytes = data_bytes;
+    r->st.data_checksum = data_sum;
+
     // ---- optimizer state: fresh zeros unless resumed ----
     size_t np = m->num_parameters;
     if (!r->resumed) {
@@ -291,6 +306,17 @@ void run_init(Run *r, int argc, char **argv) {
     r->time_mode = o->steps == 0;
     r->total = r->time_mode ? (long)r->st.step + (1L << 40) : o->steps;   // time mode: unknown yet
     r->lr = (LrConfig){(LrSchedule)o->lr_schedule, o->lr, o->min_lr, o->warmup, r->total, o->decay_frac};
+    if (r->resumed && !r->time_mode && r->st.lr_steps > 0 && (long)r->st.lr_steps != r->total) {
+        // a resumed run keeps its schedule: --steps moves where it ends (re-planning the decay
+        // over the new total would jump the lr back up towards its peak)
+        r->lr.total = (long)r->st.lr_steps;
+        if (r->total > r->lr.total)
+            printf("--steps %ld is past the schedule's %ld steps: steps %ld to %ld run at its final lr %.2e (the schedule is kept)\n",
+                   r->total, r->lr.total, r->lr.total, r->total - 1, lr_at(&r->lr, r->lr.total));
+        else
+            printf("--steps %ld stops before the schedule's end at %ld steps (the schedule is kept: the lr stays above min_lr)\n",
+                   r->total, r->lr.total);
+    }
     r->budget_s = o->max_minutes * 60.0;
     r->warm_end_t = -1;
     r->pending_val = NAN;

@@ -2,6 +2,7 @@
 #include "train/state.h"
 #include "util/atomic_file.h"
 #include "util/serial.h"
+#include "util/files.h"
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -13,9 +14,11 @@
 #include <signal.h>
 
 #define STATE_MAGIC "SLSTATE"
-// version 2 added att_dropout, version 3 decay_frac (the last fields of the settings); version
-// 1 and 2 files still load (their runs had no wsd schedule, which did not exist yet)
-#define STATE_VERSION 3
+// version 2 added att_dropout, version 3 decay_frac (the last fields of the settings), version 4
+// lr_steps, version 5 data_bytes and data_checksum; older files still load (their runs had no wsd
+// schedule, which did not exist yet, their schedule's length was opts.steps, and their data is
+// not checked)
+#define STATE_VERSION 5
 
 static void put_state(SerialOut *o, const TrainState *s) {
     options_put(o, &s->opts);
@@ -23,6 +26,8 @@ static void put_state(SerialOut *o, const TrainState *s) {
     ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
     ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
     options_put_later(o, &s->opts);   // att_dropout (version 2), decay_frac (version 3)
+    ser_u64(o, s->lr_steps);          // version 4
+    ser_u64(o, s->data_bytes); ser_u64(o, s->data_checksum);   // version 5
 }
 
 static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
@@ -31,6 +36,9 @@ static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
     s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
     s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
     options_get_later(in, &s->opts, version);
+    s->lr_steps = version >= 4 ? des_u64(in) : (uint64_t)s->opts.steps;
+    s->data_bytes = version >= 5 ? des_u64(in) : 0;
+    s->data_checksum = version >= 5 ? des_u64(in) : 0;
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {
@@ -60,8 +68,9 @@ out:
 }
 
 int train_state_load(const char *path, TrainState *st, float *m, float *v, size_t n, char *err, size_t errlen) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    const char *why;
+    FILE *fp = fopen_regular(path, &why);
+    if (!fp) { snprintf(err, errlen, "%s: %s", path, why); return -1; }
     struct stat sb;
     uint8_t *buf = NULL;
     int rc = -1;

@@ -33,6 +33,11 @@ typedef struct {
     double elapsed_s;        // training wall time of all runs so far
     uint64_t tokens_seen;
     uint64_t model_checksum; // checksum64 of the parameters in model_<step>.bin
+    uint64_t lr_steps;       // the learning-rate schedule's planned steps (version 4; opts.steps before):
+                             // fixed when the run starts or --steps 0 plans it, so a --resume with
+                             // another --steps moves where the run ends, not the schedule
+    uint64_t data_bytes;     // the training shards' total size and checksum (version 5; 0: not
+    uint64_t data_checksum;  // recorded): --resume refuses shards that changed
 } TrainState;
 
 // Writes path atomically. m and v hold n floats each.

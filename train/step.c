@@ -23,6 +23,17 @@ static const char *first_nonfinite(const Model *m, const float *base, size_t *in
     return NULL;
 }
 
+// What a run that stops on NaN leaves to resume from (no pair is written before the first
+// --ckpt-every, or before the end).
+static const char *kept_note(const char *dir) {
+    static char note[TRAIN_PATH_MAX + 64];
+    size_t n = 0;
+    free(ckpt_list_steps(dir, &n));
+    if (n) snprintf(note, sizeof note, "last good checkpoint kept in %s", dir);
+    else snprintf(note, sizeof note, "no checkpoint saved yet in %s: nothing to resume from", dir);
+    return note;
+}
+
 // The learning rate of update `step`. With a step count: the schedule of step / total. With a
 // time budget: after warmup, the schedule of the share of the budget's training time spent
 // (training stops by `end`, which leaves room for the final evaluation), so the decay ends
@@ -72,9 +83,9 @@ StepResult train_step(Run *r, long step) {
         if (!isfinite(l)) {
             size_t idx;
             const char *bad = first_nonfinite(m, m->params_memory, &idx);
-            if (bad) die("step %ld: loss is %f; parameter %s[%zu] is not finite (last good checkpoint kept in %s)",
-                         step, l, bad, idx, o->ckpt_dir);
-            die("step %ld: loss is %f (last good checkpoint kept in %s)", step, l, o->ckpt_dir);
+            if (bad) die("step %ld: loss is %f; parameter %s[%zu] is not finite (%s)", step, l, bad, idx,
+                         kept_note(o->ckpt_dir));
+            die("step %ld: loss is %f (%s)", step, l, kept_note(o->ckpt_dir));
         }
         if (trace && a == 0) { trace_step_forward(m); trace_step_begin(m); }
         if (model_backward(m) != 0) die("step %ld: %s", step, model_error(m));
@@ -90,8 +101,7 @@ StepResult train_step(Run *r, long step) {
     if (!isfinite(s.norm)) {
         size_t idx = 0;
         const char *bad = first_nonfinite(m, m->grads_memory, &idx);
-        die("step %ld: gradient of %s[%zu] is not finite (last good checkpoint kept in %s)", step,
-            bad ? bad : "?", idx, o->ckpt_dir);
+        die("step %ld: gradient of %s[%zu] is not finite (%s)", step, bad ? bad : "?", idx, kept_note(o->ckpt_dir));
     }
     grad_clip(m->grads_memory, np, s.norm, o->grad_clip);
     s.lr = lr_now(r, step, t0);

@@ -3,15 +3,21 @@
 // The bytes go to a temporary file in the same directory ("<path>.tmp.<pid>"); commit then
 // fflush()es, fsync()s, renames it over <path> (rename is atomic within one file system) and
 // fsync()s the directory so the rename itself is on disk. Until the rename, readers see the old
-// file; after it, the complete new one. Used for checkpoints, training state and token shards.
+// file; after it, the complete new one. Used for checkpoints, training state, token shards, logs
+// and rank files.
+//
+// A symlink at <path> is followed: the file it names is replaced, and the link stays. A
+// character device (/dev/null, /dev/full, a terminal) or a FIFO at the path is written through
+// instead (a rename would put a regular file in its place); a FIFO nobody reads is an error, not
+// a hang. A directory, socket or block device there is refused.
 #pragma once
 #include <stdio.h>
 #include <stddef.h>
 
 typedef struct {
     FILE *fp;          // write through this
-    char *path;        // final name
-    char *tmp;         // temporary name in the same directory
+    char *path;        // final name (the end of a chain of symlinks)
+    char *tmp;         // temporary name in the same directory; NULL when written through
 } AtomicFile;
 
 // Opens the temporary file. 0 on success; -1 with a one-line reason in err.

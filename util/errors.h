@@ -11,12 +11,30 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+// Makes a message safe to print on one terminal line, in place: control characters (C0, DEL, and
+// the C1 range U+0080..U+009F, whose 0x9B is a terminal's CSI) and bytes that are not valid
+// UTF-8 (a raw 0x9B among them) each become one '?'; valid UTF-8 text is kept as it is.
+static inline void sanitize_line(char *s) {
+    unsigned char *r = (unsigned char *)s, *w = r;
+    while (*r) {
+        unsigned c = *r;
+        if (c < 0x80) { *w++ = c < 0x20 || c == 0x7f ? '?' : c; r++; continue; }
+        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : (c & 0xf0) == 0xe0 ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        size_t k = 1;
+        while (k < n && (r[k] & 0xc0) == 0x80) k++;
+        if (n == 0 || k < n) { *w++ = '?'; r++; continue; }            // not UTF-8: byte by byte
+        if (c == 0xc2 && r[1] < 0xa0) { *w++ = '?'; r += 2; continue; }  // U+0080..U+009F
+        for (size_t i = 0; i < n; i++) *w++ = *r++;
+    }
+    *w = '\0';
+}
 
 static inline void vfail(char *err, size_t errlen, const char *fmt, va_list ap) {
     if (!err || !errlen) return;
     vsnprintf(err, errlen, fmt, ap);
-    for (char *c = err; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    sanitize_line(err);
 }
 
 static inline int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -42,13 +60,25 @@ static inline void *fail_null(char *err, size_t errlen, const char *fmt, ...) {
 static inline void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static inline void die(const char *fmt, ...) {
     fflush(stdout);
-    fprintf(stderr, "%s: ", program_invocation_short_name);
+    char buf[8192];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);   // (file names from the command line land here too)
     va_end(ap);
-    fputc('\n', stderr);
+    sanitize_line(buf);
+    fprintf(stderr, "%s: %s\n", program_invocation_short_name, buf);
     exit(1);
+}
+
+// For a program whose data goes to stdout: a failed write (a full disk, > /dev/full) ends it with
+// "<program>: write error on stdout: ..." and exit 1, not a silent exit 0. Call after each
+// flush of the data and before exit 0 (stdio's buffer hides errors until it is flushed).
+static inline void flush_stdout_or_die(void) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        clearerr(stdout);
+        die("write error on stdout: %s", strerror(e ? e : EIO));
+    }
 }
 
 // A flag's value in a program's getopt loop: the whole string must parse and lie in [lo, hi],

@@ -9,16 +9,17 @@
 #include <unistd.h>
 
 #include "util/errors.h"
+#include "util/files.h"
 
 char *read_file_all(const char *path, size_t *len, char *err, size_t errlen) {
-    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever before fstat can
-    // tell that it is not a regular file
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return fail_null(err, errlen, "%s: %s", path, strerror(errno));
+    const char *why;
+    int fd = open_regular(path, &why);   // (data/files.h: a FIFO neither blocks nor passes)
+    if (fd < 0) return fail_null(err, errlen, "%s: %s", path, why);
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        return fail_null(err, errlen, "%s: not a regular file", path);
+        return fail_null(err, errlen, "%s: %s", path, strerror(e));
     }
     size_t cap = (size_t)st.st_size, n = 0;
     char *buf = malloc(cap + 1);

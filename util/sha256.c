@@ -1,5 +1,6 @@
 // util/sha256.c — see sha256.h. Straight from FIPS 180-4 section 6.2.
 #include "util/sha256.h"
+#include "util/files.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -70,7 +71,8 @@ void sha256_final(Sha256 *s, uint8_t out[32]) {
 }
 
 int sha256_file_hex(const char *path, char hex[65]) {
-    FILE *fp = fopen(path, "rb");
+    const char *why;
+    FILE *fp = fopen_regular(path, &why);
     if (!fp) return -1;
     Sha256 s;
     sha256_init(&s);

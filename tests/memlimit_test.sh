@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tests/memlimit_test.sh — programs under an address-space limit (ulimit -v): a limit too small
+# for OpenBLAS's buffers is one line and exit 1 before main (it used to hang: OpenBLAS retries a
+# failed 128 MB mmap forever; util/blas_room.h), and running out of memory later, inside
+# stb_ds's tables included, is one line and exit 1, never a crash (data/stb_ds_impl.c).
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+if [ "${SAN:-}" = 1 ]; then
+  echo "NOT RUN: every row here (the SAN build's AddressSanitizer reserves terabytes of address space for its shadow memory, so no ulimit -v leaves it room to start)"
+  summary; exit
+fi
+T=$(mktemp -d /tmp/memlimit_test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+F=tests/fixtures/hf_llama2_fp32
+
+# under_limit KB CMD...: run CMD with ulimit -v KB (and 30 s at most); sets rc and err
+under_limit() {
+  local kb=$1; shift
+  err=$( (ulimit -v "$kb"; timeout 30 "$@" 2>&1 >/dev/null </dev/null) ); rc=$?
+  err=$(printf '%s\n' "$err" | grep -v '^$')
+}
+# limit_row "what" KB 'regex' CMD...: exit 1, one stderr line matching the regex
+limit_row() {
+  local what=$1 kb=$2 re=$3; shift 3
+  under_limit "$kb" "$@"
+  if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$err" | grep -c '')" = 1 ] && printf '%s' "$err" | grep -Eq -- "$re"
+  then ok "$what (ulimit -v $kb): exit 1, \"$err\""
+  else fail "$what (ulimit -v $kb): exit $rc$([ "$rc" = 124 ] && echo ' (hung: killed after 30 s)'), want 1 and /$re/: $(printf '%s' "$err" | head -3 | tr '\n' '|')"; fi
+}
+
+# ---- OpenBLAS's buffers do not fit: one line before main, for every program ----
+room='the address-space limit \(ulimit -v 200000\) leaves [0-9]+ MB, but OpenBLAS maps [0-9]+ MB of buffers for [0-9]+ threads? \(it would hang retrying\): raise the limit to at least [0-9]+ KB'
+limit_row "train --help"           200000 "^train: $room" $BIN/train --help
+limit_row "infer on the fixture"   200000 "^infer: $room" $BIN/infer "$F" --prompt-ids 1 -n 2
+limit_row "bench-gemv --help"        200000 "^bench-gemv: $room" $BIN/bench-gemv --help
+limit_row "infer, OMP_NUM_THREADS=1" 200000 "^infer: $room" env OMP_NUM_THREADS=1 $BIN/infer "$F" --prompt-ids 1 -n 2
+# where they fit, the program runs; --threads beyond what the limit holds is refused the same way
+under_limit 60000 $BIN/tokenize --help
+[ "$rc" = 0 ] && ok "tokenize (no OpenBLAS linked: nothing to check), ulimit -v 60000: runs (exit 0)" || fail "tokenize --help, ulimit -v 60000: exit $rc: $err"
+under_limit 360000 env OMP_NUM_THREADS=1 $BIN/infer "$F" --prompt-ids 1 -n 2
+[ "$rc" = 0 ] && ok "infer, OMP_NUM_THREADS=1, ulimit -v 360000: runs (exit 0)" || fail "infer, OMP_NUM_THREADS=1, ulimit -v 360000: exit $rc: $err"
+limit_row "infer --threads 8" 360000 '^infer: the address-space limit \(ulimit -v 360000\) leaves [0-9]+ MB, but OpenBLAS maps [0-9]+ MB more of buffers for 8 threads' \
+  env OMP_NUM_THREADS=1 $BIN/infer "$F" --prompt-ids 1 -n 2 --threads 8
+
+# ---- out of memory later: a rank file of 1,048,832 ranks (the 256 bytes, then 3-byte tokens
+# written as 4-character base64) needs about 130 MB to load; at each limit below the load
+# fails somewhere else (the file buffer, stb_ds's hash table, its arrays) ----
+for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$T/big.tiktoken"
+awk 'BEGIN { A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"; r = 256
+  for (a = 1; a <= 64; a++) for (b = 1; b <= 64; b++) for (c = 1; c <= 64; c++) for (d = 1; d <= 4; d++)
+    print substr(A, a, 1) substr(A, b, 1) substr(A, c, 1) substr(A, d, 1), r++ }' >> "$T/big.tiktoken"
+for kb in 40000 70000 100000 130000; do
+  limit_row "tokenize loading 1M ranks" $kb '^tokenize: out of memory' env OMP_NUM_THREADS=1 $BIN/tokenize --encoding "$T/big.tiktoken" --pattern gpt2
+done
+
+# ---- one character repeated: 10 MB of "a", 5 MB of spaces, each one pre-token piece. Encoded
+# whole, the BPE of one piece needs about 44 bytes per byte (it took 570 MB for 20 MB of "a");
+# cut into slices of 25,000 characters (Meta's Llama 3 rule, data/tiktoken.c) it fits in 100 MB,
+# and the ids are those of the slices encoded one by one ----
+for n in $(seq 1 300); do head -c $n /dev/zero | tr '\0' a; echo; done > "$T/a_corpus.txt"   # runs of "a" to merge
+echo "hello world, and some spaces    here" >> "$T/a_corpus.txt"
+$BIN/bpe-train --vocab 270 --quiet --out "$T/a.tiktoken" "$T/a_corpus.txt" || fail "bpe-train of the a-run ranks"
+tok=($BIN/tokenize --encoding "$T/a.tiktoken" --pattern gpt2 --count)
+for c in a ' '; do
+  name=$([ "$c" = a ] && echo '"a"' || echo 'spaces'); mb=$([ "$c" = a ] && echo 10 || echo 5)
+  head -c 25000 /dev/zero | tr '\0' "$c" > "$T/slice"
+  per=$("${tok[@]}" < "$T/slice")
+  head -c $((mb * 1000000)) /dev/zero | tr '\0' "$c" > "$T/run"
+  got=$( (ulimit -v 100000; timeout 120 "${tok[@]}" < "$T/run" 2>&1) ); rc=$?
+  want=$((per * mb * 1000000 / 25000))
+  [ $rc = 0 ] && [ "$got" = "$want" ] && ok "tokenize $mb MB of $name in 100 MB of address space: $got ids = $((mb * 40)) slices x $per" ||
+    fail "tokenize $mb MB of $name under ulimit -v 100000: exit $rc, \"$(printf '%s' "$got" | head -1)\" (want $want ids)"
+done
+
+summary
