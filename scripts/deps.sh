@@ -5,7 +5,7 @@
 set -e
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-# gdb: tests/gdb_test.sh runs docs/training.md's debugger walkthrough
+# gdb: tests/gdb_test.sh runs docs/tour.md's debugger walkthrough
 for p in gcc make pkg-config libopenblas-openmp-dev libstb-dev libpcre2-dev libcjson-dev gdb; do
   have "$p" || need+=("$p")
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/gdb_test.sh — docs/training.md's gdb walkthrough, run as written: its ```sh block makes a
+# tests/gdb_test.sh — docs/tour.md's gdb walkthrough, run as written: its ```sh block makes a
 # small data set and starts gdb on bin/debug/train, its ```gdb block is the session. Here gdb runs
 # the session in batch mode (gdb -batch -x), and the values it prints are checked: the batch
 # size, targets = inputs shifted by one, the step-0 loss near ln V, a finite gradient norm, the
@@ -11,7 +11,7 @@ if ! command -v gdb > /dev/null; then
 fi
 T=$(mktemp -d /tmp/gdb_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-DOC=docs/training.md
+DOC=docs/tour.md
 HEAD='## Stepping through one step in gdb'
 # the first fenced block of kind $1 after the walkthrough's heading
 block() { awk -v h="$HEAD" -v k="$1" '$0 == h { in_sec = 1; next }
