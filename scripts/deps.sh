@@ -13,6 +13,8 @@ done
 [ -f /usr/include/stb/stb_ds.h ] || need+=(libstb-dev)
 # npm may come with another Node.js package (nodesource's nodejs has it): only the command matters
 command -v npm > /dev/null || need+=(npm)
+# gnuplot: make plot / make plot-trace, and tests/entropix_test.sh draws a trace with it
+command -v gnuplot > /dev/null || need+=(gnuplot-nox)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "deps.sh: installing ${need[*]}" >&2
 sudo=""
