@@ -51,7 +51,8 @@ static void usage(void) {
            "  --seed S               sampling seed (default: from the clock)\n"
            "  --ctx N                context length / KV cache positions (default: the model's, at most %d\n"
            "                         for Hugging Face and llama2.c models)\n"
-           "  --threads N            OpenMP and OpenBLAS threads (default: the environment's)\n"
+           "  --threads N            OpenMP and OpenBLAS threads (default: the environment's, or 1 when the\n"
+           "                         load average is above the core count)\n"
            "  --tokenizer FILE       tiktoken rank file, llama2.c tokenizer.bin or HF tokenizer.json (default: found\n"
            "                         next to the model, or recorded in our checkpoint)\n"
            "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
@@ -246,12 +247,12 @@ int main(int argc, char **argv) {
     if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
+    threads = cpu_load_threads("infer", threads);   // 1 on a busy machine unless --threads
     if (threads) {
         blas_room_check(threads);
         omp_set_num_threads(threads);
         openblas_set_num_threads(threads);
     }
-    cpu_load_warn("infer", omp_get_max_threads());
 
     // ---- model ----
     char err[1024];

@@ -81,6 +81,11 @@ SCRATCHLLAMA_LOADAVG=99 $I "$F" --prompt-ids "1 17" --temperature 0 -n 2 --threa
 [ $rc = 0 ] && [ "$(grep -c 'the machine is busy (load average 99.0 on [0-9]* cores).*1 threads compete.*--threads' "$tmp/err")" = 1 ] &&
   grep -q "| 1 threads |" "$tmp/err" && ok "busy machine: one warning naming the load and --threads; stats name 1 thread" ||
   fail "busy machine warning: exit $rc, $(cat "$tmp/err")"
+# the same without --threads: one thread instead of all cores, said once
+SCRATCHLLAMA_LOADAVG=99 $I "$F" --prompt-ids "1 17" --temperature 0 -n 2 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc = 0 ] && [ "$(grep -c 'the machine is busy (load average 99.0 on [0-9]* cores): running on 1 thread, not [0-9]* (--threads N chooses)' "$tmp/err")" = 1 ] &&
+  grep -q "| 1 threads |" "$tmp/err" && ok "busy machine, default threads: one line, then 1 thread" ||
+  fail "busy machine default threads: exit $rc, $(cat "$tmp/err")"
 $I --help | grep -q -- "--dump-logits" && [ "$($I --help | grep -c -- '--')" -ge 15 ] && ok "--help lists the flags" || fail "--help"
 
 # ---- bad flags and prompts: one line, exit 1 ----

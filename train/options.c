@@ -91,7 +91,7 @@ static const Row rows[] = {
     {"init", K_PATH, F(init), 0, 0, 0, NULL, NULL, 0, 1, "PATH",
      "start from our checkpoint (model_*.bin) or a Hugging Face Llama folder (config.json +\n"
      "safetensors; its tokenizer.model if any; its attention_dropout as --att-dropout's default)"},
-    {"threads", K_INT, F(threads), 0, 4096, 0, NULL, "0", 1, 1, "N", "OpenMP + OpenBLAS threads; 0 = all cores"},
+    {"threads", K_INT, F(threads), 0, 4096, 0, NULL, "0", 1, 1, "N", "OpenMP + OpenBLAS threads; 0 = all cores, or 1 when the load average is above the core count"},
     {"log", K_PATH, F(log), 0, 0, 0, NULL, NULL, 1, 1, "FILE", "CSV: step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s"},
     {"shuffle", K_INT, F(shuffle), 0, 1, 0, NULL, "1", 0, 1, "0|1",
      "1: a seeded random order of rows each epoch; 0: sequential, wrapping around like llm.c"},

@@ -197,8 +197,8 @@ void run_init(Run *r, int argc, char **argv) {
             if (options_given(&r->given, shape[i]))
                 die("shape flags cannot be combined with --init (the shape comes from the checkpoint)");
     }
-    if (o->threads > 0) { blas_room_check(o->threads); omp_set_num_threads(o->threads); openblas_set_num_threads(o->threads); }
-    cpu_load_warn("train", omp_get_max_threads());
+    int threads = cpu_load_threads("train", o->threads);   // 1 on a busy machine unless --threads
+    if (threads > 0) { blas_room_check(threads); omp_set_num_threads(threads); openblas_set_num_threads(threads); }
     if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
     if (o->steps == 0 && o->max_minutes <= 0) die("--steps 0 (fit the time budget) needs --max-minutes");
 
