@@ -11,7 +11,7 @@
 // OUT (a directory, created when missing) gets config.json, model.safetensors
 // (formats/hf_writer.h) and the tokenizer: a Hugging Face source's tokenizer files as they are,
 // otherwise the model's tokenizer file (a tiktoken rank file as tokenizer.model, llama2.c's
-// SentencePiece tokenizer.bin as tokenizer.bin; a rank file's split pattern, when the model
+// SentencePiece tokenizer.bin as tokenizer.bin, a tokenizer.json as tokenizer.json; a rank file's split pattern, when the model
 // names one, as tokenizer.model.pattern).
 #include <errno.h>
 #include <getopt.h>
@@ -74,7 +74,12 @@ static int export_tokenizer(const LoadedModel *lm, const char *model, const char
             n++;
         }
         snprintf(dst, sizeof dst, "%s/tokenizer.model", out);
-        if (!is_file(dst) && lm->tokenizer_path[0]) { copy_file(lm->tokenizer_path, dst); n++; }
+        // Meta's folders keep the rank file under original/
+        size_t tl = strlen(lm->tokenizer_path);
+        if (!is_file(dst) && tl >= 16 && !strcmp(lm->tokenizer_path + tl - 16, "/tokenizer.model")) {
+            copy_file(lm->tokenizer_path, dst);
+            n++;
+        }
         return n;
     }
     if (!lm->tokenizer_path[0]) return 0;
@@ -87,7 +92,8 @@ static int export_tokenizer(const LoadedModel *lm, const char *model, const char
     if (tokenizer_open(&t, lm->tokenizer_path, lm->tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
     int kind = t.kind;
     tokenizer_close(&t);
-    snprintf(dst, sizeof dst, "%s/%s", out, kind == TOKENIZER_TIKTOKEN ? "tokenizer.model" : "tokenizer.bin");
+    snprintf(dst, sizeof dst, "%s/%s", out, kind == TOKENIZER_TIKTOKEN ? "tokenizer.model" :
+             kind == TOKENIZER_HF ? "tokenizer.json" : "tokenizer.bin");
     copy_file(lm->tokenizer_path, dst);
     if (kind != TOKENIZER_TIKTOKEN || !lm->tokenizer_pattern[0]) return 1;
     // the split pattern a checkpoint recorded, where bin/infer looks for it beside a rank file
@@ -119,6 +125,9 @@ static int export_gguf(const char *model, const char *out, DType type) {
         if (tokenizer_open(&t, lm.tokenizer_path, lm.tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
         have_tok = 1;
     } else fprintf(stderr, "export: no tokenizer found for %s; the GGUF has no tokenizer metadata\n", model);
+    if (have_tok && t.kind == TOKENIZER_HF)
+        fprintf(stderr, "export: %s's tokenizer is a tokenizer.json, which is not written to GGUF metadata; "
+                "the GGUF has no tokenizer\n", model);
     const char *base = strrchr(model, '/');
     GgufWriteInfo info = {lm.bos_id, lm.eos_ids, lm.n_eos, context_length(&lm), base && base[1] ? base + 1 : model,
                           have_tok && t.kind == TOKENIZER_TIKTOKEN ? t.tt : NULL,

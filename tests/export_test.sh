@@ -81,6 +81,17 @@ $E "$tmp/hfsrc" "$tmp/hfout" --format hf 2> /dev/null && cmp -s "$tmp/hfsrc/toke
   ok "HF source: tokenizer.model and tokenizer_config.json copied; the same greedy text from --prompt ('$a')" ||
   fail "HF source tokenizer: $(ls "$tmp/hfout" | tr '\n' ' ')$(cat "$tmp/a.err")  '$a' / '$b'"
 
+# a folder whose only tokenizer is tokenizer.json (most HF folders): that file travels alone
+if [ -f "$TOK/llama3/tokenizer.json" ]; then
+  mkdir -p "$tmp/tj" && cp tests/fixtures/hf_llama3_tiny/* "$tmp/tj/" && cp "$TOK/llama3/tokenizer.json" "$tmp/tj/"
+  $E "$tmp/tj" "$tmp/tjout" --format hf 2> /dev/null && cmp -s "$tmp/tj/tokenizer.json" "$tmp/tjout/tokenizer.json" &&
+    [ ! -e "$tmp/tjout/tokenizer.model" ] &&
+    a=$($BIN/infer "$tmp/tj" --prompt "ROMEO:" -n 6 --temperature 0 --print-ids 2> /dev/null) &&
+    b=$($BIN/infer "$tmp/tjout" --prompt "ROMEO:" -n 6 --temperature 0 --print-ids 2> /dev/null) && [ -n "$a" ] && [ "$a" = "$b" ] &&
+    ok "tokenizer.json-only folder: tokenizer.json copied (no tokenizer.model made up); the same greedy ids ($a)" ||
+    fail "tokenizer.json-only folder: $(ls "$tmp/tjout" | tr '\n' ' ') '$a' / '$b'"
+else echo "SKIP tokenizer.json export: no $TOK/llama3/tokenizer.json"; fi
+
 # ---- --format gguf ----
 G=tests/fixtures/gguf
 # our reader on what we write: the source's logits to the bit (f32; f16 and bf16 equal
