@@ -1,0 +1,202 @@
+// export/export.c — bin/export: write any model bin/infer loads (our checkpoint, a Hugging Face
+// folder, a llama2.c .bin, a GGUF) as a Hugging Face folder that transformers loads, or as a
+// GGUF file that llama.cpp loads.
+//
+//   bin/export MODEL OUT --format hf [--dtype bf16|f32]
+//   bin/export MODEL OUT.gguf --format gguf [--quant bf16|f16|f32|q8_0|q4_0]
+//
+// gguf (formats/gguf_writer.h): with q8_0 / q4_0 the model is quantized as bin/infer --quant
+// does it (the output head to q8_0), so the file's logits are bin/infer --quant's.
+//
+// OUT (a directory, created when missing) gets config.json, model.safetensors
+// (formats/hf_writer.h) and the tokenizer: a Hugging Face source's tokenizer files as they are,
+// otherwise the model's tokenizer file (a tiktoken rank file as tokenizer.model, llama2.c's
+// SentencePiece tokenizer.bin as tokenizer.bin, a tokenizer.json as tokenizer.json; a rank file's split pattern, when the model
+// names one, as tokenizer.model.pattern).
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "formats/gguf_writer.h"
+#include "formats/hf_writer.h"
+#include "infer/load.h"
+#include "infer/tokenizer.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
+#include "util/read_file.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: bin/export MODEL OUT --format hf|gguf [options]\n"
+        "  MODEL                  our checkpoint, a Hugging Face folder, a llama2.c .bin or a GGUF file\n"
+        "  OUT                    hf: the folder to write (created when missing); gguf: the file\n"
+        "  --format hf|gguf       hf: config.json + model.safetensors + tokenizer; gguf: one llama.cpp\n"
+        "                         file with the tokenizer in its metadata (required)\n"
+        "  --dtype bf16|f32       hf: the weights' dtype in the safetensors file (default bf16)\n"
+        "  --quant TYPE           gguf: bf16, f16, f32, q8_0 or q4_0 (default bf16); q8_0/q4_0\n"
+        "                         quantize as bin/infer --quant does, the output head to q8_0\n"
+        "  -h, --help             this text\n");
+}
+
+static int is_file(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+// Copies src to dst atomically; dies on failure.
+static void copy_file(const char *src, const char *dst) {
+    char err[512];
+    size_t n;
+    char *buf = read_file_all(src, &n, err, sizeof err);
+    if (!buf) die("%s", err);
+    AtomicFile af;
+    if (atomic_open(&af, dst, err, sizeof err) != 0) die("%s", err);
+    if (atomic_write(&af, buf, n, err, sizeof err) != 0) { atomic_abort(&af); die("%s", err); }
+    if (atomic_commit(&af, err, sizeof err) != 0) die("%s", err);
+    free(buf);
+}
+
+// The tokenizer beside the weights. Returns how many files were written.
+static int export_tokenizer(const LoadedModel *lm, const char *model, const char *out) {
+    char src[4096], dst[4096];
+    int n = 0;
+    if (lm->format == FORMAT_HF) {
+        // what transformers' AutoTokenizer reads, and the rank file of Meta's Llama 3 folders
+        const char *files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                               "generation_config.json", "tokenizer.model", "tokenizer.model.pattern"};
+        for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+            snprintf(src, sizeof src, "%s/%s", model, files[k]);
+            if (!is_file(src)) continue;
+            snprintf(dst, sizeof dst, "%s/%s", out, files[k]);
+            copy_file(src, dst);
+            n++;
+        }
+        snprintf(dst, sizeof dst, "%s/tokenizer.model", out);
+        // Meta's folders keep the rank file under original/
+        size_t tl = strlen(lm->tokenizer_path);
+        if (!is_file(dst) && tl >= 16 && !strcmp(lm->tokenizer_path + tl - 16, "/tokenizer.model")) {
+            copy_file(lm->tokenizer_path, dst);
+            n++;
+        }
+        return n;
+    }
+    if (!lm->tokenizer_path[0]) return 0;
+    if (!is_file(lm->tokenizer_path)) { // a checkpoint records where its tokenizer was
+        fprintf(stderr, "export: the model's tokenizer %s is not there; none written\n", lm->tokenizer_path);
+        return 0;
+    }
+    Tokenizer t;
+    char err[512];
+    if (tokenizer_open(&t, lm->tokenizer_path, lm->tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
+    int kind = t.kind;
+    tokenizer_close(&t);
+    snprintf(dst, sizeof dst, "%s/%s", out, kind == TOKENIZER_TIKTOKEN ? "tokenizer.model" :
+             kind == TOKENIZER_HF ? "tokenizer.json" : "tokenizer.bin");
+    copy_file(lm->tokenizer_path, dst);
+    if (kind != TOKENIZER_TIKTOKEN || !lm->tokenizer_pattern[0]) return 1;
+    // the split pattern a checkpoint recorded, where bin/infer looks for it beside a rank file
+    snprintf(dst, sizeof dst, "%s/tokenizer.model.pattern", out);
+    AtomicFile af;
+    char line[32];
+    int len = snprintf(line, sizeof line, "%s\n", lm->tokenizer_pattern);
+    if (atomic_open(&af, dst, err, sizeof err) != 0) die("%s", err);
+    if (atomic_write(&af, line, len, err, sizeof err) != 0) { atomic_abort(&af); die("%s", err); }
+    if (atomic_commit(&af, err, sizeof err) != 0) die("%s", err);
+    return 2;
+}
+
+// The model's context length: HF's max_position_embeddings and GGUF's context_length (bin/infer
+// loads them capped), else the RoPE table length it loaded with.
+static int context_length(const LoadedModel *lm) {
+    return lm->format == FORMAT_HF ? lm->hf.max_position_embeddings
+         : lm->format == FORMAT_GGUF ? lm->gguf.context_length : lm->m->config.max_seq_len;
+}
+
+static int export_gguf(const char *model, const char *out, DType type) {
+    char err[1024];
+    LoadedModel lm;
+    if (load_model(&lm, model, 0, err, sizeof err) != 0) die("%s", err);
+    if (dtype_is_quant(type) && load_quantize(&lm, type, DTYPE_Q8_0, err, sizeof err) != 0) die("%s", err);
+    Tokenizer t;
+    int have_tok = 0;
+    if (lm.tokenizer_path[0] && is_file(lm.tokenizer_path)) {
+        if (tokenizer_open(&t, lm.tokenizer_path, lm.tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
+        have_tok = 1;
+    } else fprintf(stderr, "export: no tokenizer found for %s; the GGUF has no tokenizer metadata\n", model);
+    if (have_tok && t.kind == TOKENIZER_HF)
+        fprintf(stderr, "export: %s's tokenizer is a tokenizer.json, which is not written to GGUF metadata; "
+                "the GGUF has no tokenizer\n", model);
+    const char *base = strrchr(model, '/');
+    GgufWriteInfo info = {lm.bos_id, lm.eos_ids, lm.n_eos, context_length(&lm), base && base[1] ? base + 1 : model,
+                          have_tok && t.kind == TOKENIZER_TIKTOKEN ? t.tt : NULL,
+                          have_tok && t.kind == TOKENIZER_SP ? &t.sp : NULL, NULL};
+    // a GGUF source's Llama 3 scaling lives only in its rope_freqs.weight (the Model holds the
+    // RoPE tables it made from it): carry the tensor over
+    const GgufTensor *rf = lm.format == FORMAT_GGUF ? gguf_tensor(&lm.gguf.f, "rope_freqs.weight") : NULL;
+    info.rope_divisors = rf ? rf->data : NULL;
+    if (gguf_write(lm.m, &info, out, type, err, sizeof err) != 0) die("%s", err);
+    const Config *c = &lm.m->config;
+    fprintf(stderr, "export: %s -> %s: gguf %s, %d layers, dim %d, vocab %d, tokenizer %s\n", model, out, dtype_name(type),
+            c->n_layers, c->dim, c->vocab_size, info.tt ? "gpt2" : info.sp ? "llama" : "none");
+    if (have_tok) tokenizer_close(&t);
+    unload_model(&lm);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *format = NULL, *dtype_s = NULL, *quant_s = NULL;
+    enum { O_FORMAT = 256, O_DTYPE, O_QUANT };
+    static const struct option opts[] = {
+        {"format", required_argument, 0, O_FORMAT}, {"dtype", required_argument, 0, O_DTYPE},
+        {"quant", required_argument, 0, O_QUANT},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int o;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_FORMAT: format = optarg; break;
+        case O_DTYPE: dtype_s = optarg; break;
+        case O_QUANT: quant_s = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: die("unknown or incomplete flag %s (see --help)", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2) die("expected MODEL and OUT (see --help), got %d arguments", argc - optind);
+    const char *model = argv[optind], *out = argv[optind + 1];
+    if (!format) die("--format is required (hf or gguf)");
+    int gguf = !strcmp(format, "gguf");
+    if (!gguf && strcmp(format, "hf")) die("--format: expected hf or gguf, got \"%s\"", format);
+    if (gguf && dtype_s) die("--dtype is for --format hf (gguf takes --quant)");
+    if (!gguf && quant_s) die("--quant is for --format gguf (hf takes --dtype)");
+    char err[1024];
+    LoadedModel lm;
+    if (gguf) {
+        const char *names[] = {"f32", "bf16", "f16", "q8_0", "q4_0"};
+        int q = -1;
+        if (!quant_s) quant_s = "bf16";
+        for (int k = 0; k < 5; k++) if (!strcmp(quant_s, names[k])) q = k;
+        if (q < 0) die("--quant: expected bf16, f16, f32, q8_0 or q4_0, got \"%s\"", quant_s);
+        const DType types[] = {DTYPE_F32, DTYPE_BF16, DTYPE_F16, DTYPE_Q8_0, DTYPE_Q4_0};
+        return export_gguf(model, out, types[q]);
+    }
+    int dtype = hf_write_dtype(dtype_s ? dtype_s : (dtype_s = "bf16"));
+    if (dtype < 0) die("--dtype: expected bf16 or f32, got \"%s\"", dtype_s);
+    if (load_model(&lm, model, 0, err, sizeof err) != 0) die("%s", err);
+    if (lm.format == FORMAT_GGUF && gguf_tensor(&lm.gguf.f, "rope_freqs.weight"))
+        die("%s: its RoPE scaling is a rope_freqs.weight table, which a Hugging Face config cannot hold "
+            "(export it with --format gguf)", model);
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) die("%s: %s", out, strerror(errno));
+    struct stat sb;
+    if (stat(out, &sb) != 0 || !S_ISDIR(sb.st_mode)) die("%s: not a directory", out);
+
+    HfWriteInfo info = {lm.bos_id, lm.eos_ids, lm.n_eos, context_length(&lm)};
+    if (hf_write(lm.m, &info, out, (DType)dtype, err, sizeof err) != 0) die("%s", err);
+    int ntok = export_tokenizer(&lm, model, out);
+    const Config *c = &lm.m->config;
+    fprintf(stderr, "export: %s -> %s: hf %s, %d layers, dim %d, vocab %d, %d tokenizer file%s\n", model, out,
+            dtype_s, c->n_layers, c->dim, c->vocab_size, ntok, ntok == 1 ? "" : "s");
+    unload_model(&lm);
+    return 0;
+}
