@@ -7,7 +7,7 @@
 //   grad_global = (1/N) sum_r grad_r         (MPI_Allreduce, in place)
 // after which every rank makes the same AdamW update on the same gradients. With --zero 1
 // (ZeRO stage 1) each rank keeps the AdamW moments of only its 1/N of the parameters:
-//   MPI_Reduce_scatter: rank r receives the mean gradient of its shard only
+//   reduce-scatter (one MPI_Reduce per shard): rank r receives the mean gradient of its shard only
 //   AdamW on that shard;  MPI_Allgatherv: every rank receives every shard's new parameters
 // Started without mpirun there is one rank and every call here returns at once (MPI is not
 // even initialized), so plain bin/train runs as it always did.
@@ -36,7 +36,7 @@ void dist_bcast(void *buf, size_t bytes);
 // ZeRO-1: the parameter buffer of n floats cut into dist_size() contiguous shards; rank r owns
 // [lo, lo + count): shards of ceil(n/N) floats, the last one shorter
 void dist_shard(size_t n, int rank, size_t *lo, size_t *count);
-// shard := the mean over ranks of this rank's shard of full[0..n) (MPI_Reduce_scatter)
+// shard := the mean over ranks of this rank's shard of full[0..n) (a reduce-scatter)
 void dist_reduce_scatter_mean(const float *full, float *shard, size_t n);
 // full[0..n) on every rank := the concatenation of every rank's shard, each rank's own already
 // in place (MPI_Allgatherv)
