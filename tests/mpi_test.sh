@@ -67,7 +67,7 @@ for z in 0 1; do
   SCRATCHLLAMA_STOP_AT=6 "${MPIRUN[@]}" $BIN/train "${ARGS[@]}" --batch 4 --zero $z --ckpt-dir "$T/r$z" \
     --log "$T/r$z.csv" > "$T/r$z.a.out" 2> "$T/r$z.a.err"
   rc1=$?
-  "${MPIRUN[@]}" $BIN/train --resume "$T/r$z" --threads 1 > "$T/r$z.b.out" 2> "$T/r$z.b.err"
+  "${MPIRUN[@]}" $BIN/train --resume "$T/r$z" --zero $z --threads 1 > "$T/r$z.b.out" 2> "$T/r$z.b.err"
   rc2=$?
   if [ $rc1 = 0 ] && [ $rc2 = 0 ] && grep -q "resume with: mpirun -np 2 bin/train --resume" "$T/r$z.a.out" &&
      diff <(cut -d, -f1-5 "$T/two$z.csv") <(cut -d, -f1-5 "$T/r$z.csv") > /dev/null &&
