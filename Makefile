@@ -46,7 +46,11 @@ ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-si
               -fno-math-errno -I. $(PKG_CFLAGS) $(CFLAGS)
 # -u: every program links util/blas_room.o (nothing calls it by name: its .preinit_array entry
 # checks, before OpenBLAS's constructor, that OpenBLAS's buffers fit in ulimit -v)
-LIBS        = $(PKG_LIBS) -lm -fopenmp -Wl,-u,blas_room_check $(LDFLAGS)
+# OpenMPI (bin/train's data parallelism): mpi.h for train/dist.c, the one file that calls MPI;
+# libmpi linked --as-needed, so only programs that use train/dist.o depend on it
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+LIBS        = $(PKG_LIBS) -lm -fopenmp -Wl,-u,blas_room_check -Wl,--push-state,--as-needed $(MPI_LIBS) -Wl,--pop-state $(LDFLAGS)
 
 BUILD   ?= build
 BIN     ?= bin
@@ -89,6 +93,8 @@ tokenizers: all
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/train/dist.o: ALL_CFLAGS += $(MPI_CFLAGS)
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -70,11 +70,12 @@ size_t attention_scratch_floats(int B, int T, int Tk, int NH) {
 // D's rows for a block (nb rows from query t0 of head h of batch row b): row i keeps the
 // dropout-masked P over its n visible keys and is 0 from there to nk
 static const float *dropped_block(float *scratch, const float *P, int b, int h, int t0, int nb, int nk,
-                                  int past, int T, int Tk, int NH, float p, uint64_t key) {
+                                  int past, int T, int Tk, int NH, float p, uint64_t key,
+                                  size_t first0) {
     float *D = scratch + ((size_t)b * NH + h) * attention_scratch_floats(1, T, Tk, 1);   // (b, h)'s slab
     for (int i = 0; i < nb; i++) {
         int n = past + t0 + i + 1;
-        size_t first = (((size_t)b * NH + h) * T + t0 + i) * Tk;   // the element's index in att
+        size_t first = first0 + (((size_t)b * NH + h) * T + t0 + i) * Tk;   // the element's index in att
         dropout_span(D + (size_t)i * Tk, P + (size_t)i * Tk, p, key, first, n);
         memset(D + (size_t)i * Tk + n, 0, (size_t)(nk - n) * sizeof(float));
     }
@@ -82,7 +83,8 @@ static const float *dropped_block(float *scratch, const float *P, int b, int h, 
 }
 
 void attention_forward(float *out, float *att, float *scratch, const float *q, const float *k,
-                       const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key) {
+                       const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key,
+                       size_t first) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
     #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk * HD >= ATT_MIN_WORK)
@@ -104,7 +106,7 @@ void attention_forward(float *out, float *att, float *scratch, const float *q, c
                 // causal softmax in place: row t keeps keys 0..past+t, the rest become exact 0
                 for (int i = 0; i < nb; i++) softmax_causal_row(P + (size_t)i * Tk, past + t0 + i + 1, Tk);
                 // out_h (nb,HD) = D (nb,nk) · v_g (nk,HD)
-                const float *D = p > 0 ? dropped_block(scratch, P, b, h, t0, nb, nk, past, T, Tk, NH, p, key) : P;
+                const float *D = p > 0 ? dropped_block(scratch, P, b, h, t0, nb, nk, past, T, Tk, NH, p, key, first) : P;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, HD, nk,
                             1.0f, D, Tk, vg, KVD, 0.0f, oh, QD);
             }
@@ -112,7 +114,8 @@ void attention_forward(float *out, float *att, float *scratch, const float *q, c
 
 void attention_backward(float *dq, float *dk, float *dv, float *datt, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *att,
-                        int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key) {
+                        int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key,
+                       size_t first) {
     int QD = NH * HD, KVD = NKV * HD, group = NH / NKV, past = Tk - T;
     float scale = 1.0f / sqrtf((float)HD);
     #pragma omp parallel for collapse(2) if ((size_t)B * NH * T * Tk * HD >= ATT_MIN_WORK)
@@ -134,7 +137,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *datt, float *scr
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nk, HD,
                                 1.0f, dout + qoff, QD, v + kvoff, KVD, 1.0f, dP, Tk);
                     // dv_g (nk,HD) += D^T · dout_h
-                    const float *D = p > 0 ? dropped_block(scratch, P, b, h, t0, nb, nk, past, T, Tk, NH, p, key) : P;
+                    const float *D = p > 0 ? dropped_block(scratch, P, b, h, t0, nb, nk, past, T, Tk, NH, p, key, first) : P;
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HD, nb,
                                 1.0f, D, Tk, dout + qoff, QD, 1.0f, dv + kvoff, KVD);
                     // dP = dD through the dropout mask; then dS = P * (dP - sum_j dP_j P_j), in

@@ -113,21 +113,21 @@ void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t fi
 // is whole groups of the mask, all on the vector path).
 #define SPAN 4096
 
-void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N) {
+void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t first, size_t N) {
     if (p <= 0.0f) {                                     // exact identity
         if (out != inp) memcpy(out, inp, N * sizeof(float));
         return;
     }
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t c = 0; c < N; c += SPAN) mask_span(out + c, inp + c, p, key, c, N - c < SPAN ? N - c : SPAN, 0);
+    for (size_t c = 0; c < N; c += SPAN) mask_span(out + c, inp + c, p, key, first + c, N - c < SPAN ? N - c : SPAN, 0);
 }
 
-void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
+void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t first, size_t N) {
     if (p <= 0.0f) {
         #pragma omp parallel for simd if (N >= OMP_MIN_WORK)
         for (size_t i = 0; i < N; i++) dinp[i] += dout[i];
         return;
     }
     #pragma omp parallel for if (N >= OMP_MIN_WORK)
-    for (size_t c = 0; c < N; c += SPAN) mask_span(dinp + c, dout + c, p, key, c, N - c < SPAN ? N - c : SPAN, 1);
+    for (size_t c = 0; c < N; c += SPAN) mask_span(dinp + c, dout + c, p, key, first + c, N - c < SPAN ? N - c : SPAN, 1);
 }

@@ -268,6 +268,7 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // the three dropout sites
     uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
     uint64_t key_prob = dropout_key(m->dropout_seed, m->dropout_step, l, 2);  // attention probabilities
+    size_t row0 = (size_t)m->batch_row0;   // masks index the global batch's elements
     // attention block
     FWD(PROF_RMSNORM, rmsnorm_forward(a->att_norm, a->att_rstd, a->x, w->rms_att, BT, C, c->norm_eps));
     FWD(PROF_MATMUL, matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD));
@@ -276,9 +277,9 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     FWD(PROF_ROPE, rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0));
     FWD(PROF_ROPE, rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0));
     FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, m->att_scratch, a->qr, a->kall, a->vall, B, T,
-                                          Tk, NH, NKV, HD, p_att, key_prob));
+                                          Tk, NH, NKV, HD, p_att, key_prob, row0 * NH * T * Tk));
     FWD(PROF_MATMUL, matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C));
-    FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, (size_t)BT * C));
+    FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, row0 * T * C, (size_t)BT * C));
     FWD(PROF_RESIDUAL, residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C));
     // MLP block
     FWD(PROF_RMSNORM, rmsnorm_forward(a->ffn_norm, a->ffn_rstd, a->resid_mid, w->rms_ffn, BT, C,
@@ -287,7 +288,7 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     FWD(PROF_MATMUL, matmul_forward(a->up, a->ffn_norm, w->w3, scr, BT, C, H));
     FWD(PROF_SWIGLU, swiglu_forward(a->hmid, a->gate, a->up, (size_t)BT * H));
     FWD(PROF_MATMUL, matmul_forward(a->ffn_out, a->hmid, w->w2, scr, BT, H, C));
-    FWD(PROF_DROPOUT, dropout_forward(a->ffn_out, a->ffn_out, p_drop, key_ffn, (size_t)BT * C));
+    FWD(PROF_DROPOUT, dropout_forward(a->ffn_out, a->ffn_out, p_drop, key_ffn, row0 * T * C, (size_t)BT * C));
     FWD(PROF_RESIDUAL, residual_forward(a->x_out, a->resid_mid, a->ffn_out, (size_t)BT * C));
 }
 
@@ -453,9 +454,10 @@ int model_backward(Model *m) {
         uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // as in layer_forward
         uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
         uint64_t key_prob = dropout_key(m->dropout_seed, m->dropout_step, l, 2);
+        size_t row0 = (size_t)m->batch_row0;
         // MLP block: x_out = resid_mid + drop(w2(swiglu(w1 n, w3 n))),  n = rmsnorm(resid_mid)
         ZERO(dl.ffn_out, (size_t)BT * C);
-        BWD(PROF_DROPOUT, dropout_backward(dl.ffn_out, dresid, p, key_ffn, (size_t)BT * C));
+        BWD(PROF_DROPOUT, dropout_backward(dl.ffn_out, dresid, p, key_ffn, row0 * T * C, (size_t)BT * C));
         ZERO(dl.hmid, (size_t)BT * H);
         BWD(PROF_MATMUL, matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid,
                                          P->w2 + lC * H, BT, H, C));
@@ -471,7 +473,7 @@ int model_backward(Model *m) {
                                            P->rms_ffn + lC, la.ffn_rstd, BT, C));
         // attention block: resid_mid = x + drop(wo(attn(rope(wq n), rope(wk n), wv n))), n = rmsnorm(x)
         ZERO(dl.att_out, (size_t)BT * C);
-        BWD(PROF_DROPOUT, dropout_backward(dl.att_out, dresid, p, key_att, (size_t)BT * C));
+        BWD(PROF_DROPOUT, dropout_backward(dl.att_out, dresid, p, key_att, row0 * T * C, (size_t)BT * C));
         ZERO(dl.atty, (size_t)BT * QD);
         BWD(PROF_MATMUL, matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty,
                                          P->wo + lC * QD, BT, QD, C));
@@ -480,7 +482,7 @@ int model_backward(Model *m) {
         ZERO(dl.v, (size_t)BT * KVD);
         BWD(PROF_ATTENTION, attention_backward(dl.qr, dl.kr, dl.v, dl.att, m->att_scratch, dl.atty, la.qr,
                                                la.kr, la.v, la.att, B, T, T, NH, NKV, HD,
-                                               m->act_att_dropout, key_prob));
+                                               m->act_att_dropout, key_prob, row0 * NH * T * T));
         ZERO(dl.q, (size_t)BT * QD);
         ZERO(dl.k, (size_t)BT * KVD);
         BWD(PROF_ROPE, rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0));

@@ -166,6 +166,9 @@ struct Model {
     // layer, site, element), so a step is reproducible and backward recomputes it.
     int training;
     uint64_t dropout_seed, dropout_step;
+    // the first row of this batch in a larger one whose masks it shares: data parallelism gives
+    // each process rows batch_row0.. of the global batch (train/dist.h); 0 otherwise
+    int batch_row0;
     // RoPE tables (max_seq_len, HD/2), built at model_create
     float *rope_cos, *rope_sin;
     // widening buffer for bf16/f16 weights in matmul_forward (matmul_scratch_floats(max K))

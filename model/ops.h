@@ -77,16 +77,18 @@ void rope_backward(float *dinp, const float *dout, const float *cos_t, const flo
 // h / (NH/NKV). att (B,NH,T,Tk) caches the softmax probabilities for the backward.
 // out (B,T,NH*HD) = drop(softmax(q k^T / sqrt(HD) + causal mask)) v
 // drop: dropout with probability p on the probabilities (training only; mask key `key`, element
-// index = its index in att), which needs `scratch` of attention_scratch_floats() floats; with
+// index = first + its index in att: first is nonzero for a slice of a larger batch), which needs `scratch` of attention_scratch_floats() floats; with
 // p == 0 there is no dropout and scratch may be NULL.
 size_t attention_scratch_floats(int B, int T, int Tk, int NH);
 void attention_forward(float *out, float *att, float *scratch, const float *q, const float *k,
-                       const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key);
+                       const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key,
+                       size_t first);
 // datt (B,NH,T,Tk) is scratch (overwritten, not accumulated); dq, dk, dv accumulate. p, key and
 // scratch as in the forward.
 void attention_backward(float *dq, float *dk, float *dv, float *datt, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *att,
-                        int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key);
+                        int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key,
+                        size_t first);
 
 // ---- model/swiglu.c : h = silu(gate) * up ----
 // gate, up, out (N). backward: dgate += dh * up * silu'(gate), dup += dh * silu(gate).
@@ -104,8 +106,10 @@ void residual_backward(float *dinp1, float *dinp2, const float *dout, size_t N);
 // p == 0 copies exactly (out may equal inp).
 int dropout_keep(uint64_t key, size_t i, float p);
 uint64_t dropout_key(uint64_t seed, uint64_t step, int layer, int site);
-void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t N);
-void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t N);
+// first: the index of element 0 in the mask (the elements are first .. first+N-1), nonzero when
+// this is a slice of a larger batch (data parallelism: the rank's rows of the global batch)
+void dropout_forward(float *out, const float *inp, float p, uint64_t key, size_t first, size_t N);
+void dropout_backward(float *dinp, const float *dout, float p, uint64_t key, size_t first, size_t N);
 // the same mask on a span: out[j] = keep(first + j) ? inp[j] / (1-p) : 0, j < n, one thread
 // (p > 0; out may be inp)
 void dropout_span(float *out, const float *inp, float p, uint64_t key, size_t first, size_t n);

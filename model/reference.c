@@ -141,7 +141,8 @@ static double drop_factor(float p, uint64_t key, size_t element) {
 }
 
 void attention_forward_ref(float *out, float *att, float *scratch, const float *q, const float *k,
-                           const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key) {
+                           const float *v, int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key,
+                           size_t first) {
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
             for (int t = 0; t < T; t++) {
@@ -157,7 +158,7 @@ void attention_forward_ref(float *out, float *att, float *scratch, const float *
                     double P = j < n ? exp(score(qt, k + kv_at(b, j, g, Tk, NKV, HD), HD) - mx) / sum : 0.0;
                     att[e] = (float)P;
                     for (int i = 0; i < HD && j < n; i++)
-                        o[i] += P * drop_factor(p, key, e) * v[kv_at(b, j, g, Tk, NKV, HD) + i];
+                        o[i] += P * drop_factor(p, key, first + e) * v[kv_at(b, j, g, Tk, NKV, HD) + i];
                 }
                 for (int i = 0; i < HD; i++) out[q_at(b, t, h, T, NH, HD) + i] = (float)o[i];
             }
@@ -173,7 +174,8 @@ void attention_forward_ref(float *out, float *att, float *scratch, const float *
 // datt holds dS (overwritten, like the fast op's scratch).
 void attention_backward_ref(float *dq, float *dk, float *dv, float *datt, float *scratch, const float *dout,
                             const float *q, const float *k, const float *v, const float *att,
-                            int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key) {
+                            int B, int T, int Tk, int NH, int NKV, int HD, float p, uint64_t key,
+                            size_t first) {
     int group = NH / NKV;
     double scale = 1.0 / sqrt((double)HD);
     // dS for every row, into datt
@@ -187,7 +189,7 @@ void attention_backward_ref(float *dq, float *dk, float *dv, float *datt, float 
                     size_t e = att_at(b, h, t, j, NH, T, Tk);
                     double dP = 0;
                     for (int i = 0; i < HD; i++) dP += (double)dy[i] * v[kv_at(b, j, g, Tk, NKV, HD) + i];
-                    dP *= drop_factor(p, key, e);
+                    dP *= drop_factor(p, key, first + e);
                     datt[e] = (float)dP;                           // dP for now, dS below
                     dot += att[e] * dP;
                 }
@@ -254,14 +256,14 @@ void residual_backward_ref(float *dinp1, float *dinp2, const float *dout, size_t
 }
 
 // ---- dropout ----
-// out_i = keep(i) ? inp_i / (1-p) : 0, keep(i) = dropout_keep(key, i, p) (the mask's definition);
-// p == 0 is the identity.   backward: dinp_i += keep(i) ? dout_i / (1-p) : 0
-void dropout_forward_ref(float *out, const float *inp, float p, uint64_t key, size_t N) {
-    for (size_t i = 0; i < N; i++) out[i] = p > 0 ? (float)(inp[i] * drop_factor(p, key, i)) : inp[i];
+// out_i = keep(first+i) ? inp_i / (1-p) : 0, keep(e) = dropout_keep(key, e, p) (the mask's
+// definition); p == 0 is the identity.   backward: dinp_i += keep(first+i) ? dout_i / (1-p) : 0
+void dropout_forward_ref(float *out, const float *inp, float p, uint64_t key, size_t first, size_t N) {
+    for (size_t i = 0; i < N; i++) out[i] = p > 0 ? (float)(inp[i] * drop_factor(p, key, first + i)) : inp[i];
 }
 
-void dropout_backward_ref(float *dinp, const float *dout, float p, uint64_t key, size_t N) {
-    for (size_t i = 0; i < N; i++) dinp[i] += p > 0 ? (float)(dout[i] * drop_factor(p, key, i)) : dout[i];
+void dropout_backward_ref(float *dinp, const float *dout, float p, uint64_t key, size_t first, size_t N) {
+    for (size_t i = 0; i < N; i++) dinp[i] += p > 0 ? (float)(dout[i] * drop_factor(p, key, first + i)) : dout[i];
 }
 
 // ---- cross-entropy ----

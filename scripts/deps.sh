@@ -5,8 +5,9 @@
 set -e
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-# gdb: tests/gdb_test.sh runs docs/tour.md's debugger walkthrough
-for p in gcc make pkg-config libopenblas-openmp-dev libstb-dev libpcre2-dev libcjson-dev gdb; do
+# gdb: tests/gdb_test.sh runs docs/tour.md's debugger walkthrough; OpenMPI: bin/train's data
+# parallelism (mpirun -np N bin/train, docs/distributed.md)
+for p in gcc make pkg-config libopenblas-openmp-dev libstb-dev libpcre2-dev libcjson-dev gdb openmpi-bin libopenmpi-dev; do
   have "$p" || need+=("$p")
 done
 # stb_ds.h is the one header we take from libstb-dev

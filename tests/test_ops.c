@@ -177,7 +177,7 @@ static int a_B, a_T, a_Tk, a_NH, a_NKV, a_HD;
 static float *a_q, *a_k, *a_v, *a_out, *a_att, *a_R, *a_scr, a_p;
 static uint64_t a_key;
 static double a_obj(void) {
-    attention_forward(a_out, a_att, a_scr, a_q, a_k, a_v, a_B, a_T, a_Tk, a_NH, a_NKV, a_HD, a_p, a_key);
+    attention_forward(a_out, a_att, a_scr, a_q, a_k, a_v, a_B, a_T, a_Tk, a_NH, a_NKV, a_HD, a_p, a_key, 0);
     return gc_dot(a_out, a_R, (size_t)a_B * a_T * a_NH * a_HD);
 }
 // gradcheck = 0 skips the finite differences (hundreds of forwards), for the large case that is
@@ -205,12 +205,12 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
     // forward and backward against model/reference.c's attention, the definition in double
     float *out_r = malloc(nq * 4), *att_r = malloc(na * 4), *datt_r = malloc(na * 4);
     float *dq_r = pre(nq), *dk_r = pre(nk), *dv_r = pre(nk);
-    attention_forward_ref(out_r, att_r, NULL, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD, p, a_key);
+    attention_forward_ref(out_r, att_r, NULL, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD, p, a_key, 0);
     char w2[200];
     snprintf(w2, sizeof w2, "%s forward out", what); ref_cmp(w2, a_out, out_r, nq, 1e-5);
     snprintf(w2, sizeof w2, "%s forward att", what); ref_cmp(w2, a_att, att_r, na, 1e-6);
-    attention_backward(dq, dk, dv, datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
-    attention_backward_ref(dq_r, dk_r, dv_r, datt_r, NULL, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
+    attention_backward(dq, dk, dv, datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key, 0);
+    attention_backward_ref(dq_r, dk_r, dv_r, datt_r, NULL, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key, 0);
     unpre(dq, nq); unpre(dk, nk); unpre(dv, nk); unpre(dq_r, nq); unpre(dk_r, nk); unpre(dv_r, nk);
     snprintf(w2, sizeof w2, "%s backward dq", what); ref_cmp(w2, dq, dq_r, nq, 1e-5);
     snprintf(w2, sizeof w2, "%s backward dk", what); ref_cmp(w2, dk, dk_r, nk, 1e-5);
@@ -225,10 +225,10 @@ static void test_attention(int B, int T, int Tk, int NH, int NKV, int HD, int gr
     int threads = omp_get_max_threads();
     float *out1 = malloc(nq * 4), *att1 = malloc(na * 4), *g1[3] = { pre(nq), pre(nk), pre(nk) };
     float *gn[3] = { pre(nq), pre(nk), pre(nk) };
-    attention_backward(gn[0], gn[1], gn[2], datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
+    attention_backward(gn[0], gn[1], gn[2], datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key, 0);
     omp_set_num_threads(1);
-    attention_forward(out1, att1, a_scr, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD, p, a_key);
-    attention_backward(g1[0], g1[1], g1[2], datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key);
+    attention_forward(out1, att1, a_scr, a_q, a_k, a_v, B, T, Tk, NH, NKV, HD, p, a_key, 0);
+    attention_backward(g1[0], g1[1], g1[2], datt, a_scr, a_R, a_q, a_k, a_v, a_att, B, T, Tk, NH, NKV, HD, p, a_key, 0);
     omp_set_num_threads(threads);
     a_obj();
     CHECK(!memcmp(out1, a_out, nq * 4) && !memcmp(att1, a_att, na * 4) && !memcmp(g1[0], gn[0], nq * 4) &&
@@ -274,13 +274,13 @@ static void test_residual(void) {
 enum { DN = 200 };
 static float *d_x, *d_out, *d_R, d_p;
 static uint64_t d_key;
-static double d_obj(void) { dropout_forward(d_out, d_x, d_p, d_key, DN); return gc_dot(d_out, d_R, DN); }
+static double d_obj(void) { dropout_forward(d_out, d_x, d_p, d_key, 0, DN); return gc_dot(d_out, d_R, DN); }
 static void test_dropout(float p) {
     d_p = p; d_key = dropout_key(42, 7, 1, 0);
     d_x = gc_rand(DN, 1); d_out = malloc(DN * 4); d_R = gc_rand(DN, 1);
     float *dx = pre(DN);
     d_obj();
-    dropout_backward(dx, d_R, p, d_key, DN);
+    dropout_backward(dx, d_R, p, d_key, 0, DN);
     unpre(dx, DN);
     char what[80];
     snprintf(what, sizeof what, "dropout_backward dinp (p=%.1f, fixed seed/step)", p);
@@ -297,7 +297,7 @@ static void test_dropout_mask(void) {
     float *x = malloc(MN * 4), *y = malloc(MN * 4);
     for (int i = 0; i < MN; i++) x[i] = 1.0f + i;
     uint64_t key = dropout_key(5, 11, 3, 1);
-    dropout_forward(y, x, 0.3f, key, MN);
+    dropout_forward(y, x, 0.3f, key, 0, MN);
     int bad = 0;
     for (int i = 0; i < MN; i++) bad += (y[i] != 0.0f) != dropout_keep(key, i, 0.3f);
     CHECK(bad == 0, "dropout_forward's mask == dropout_keep on %d elements: %d differ", MN, bad);
@@ -434,10 +434,12 @@ static void test_reference_ops(void) {
         uint64_t key = dropout_key(3, 5, 1, 1);
         char op[80];
         for (int i = 0; i < BIG; i++) g1[i] = g1r[i] = PRE;
-        dropout_forward(o, x, p, key, BIG); dropout_forward_ref(o_r, x, p, key, BIG);
-        snprintf(op, sizeof op, "dropout_forward (p %.1f, N 5099)", p);
+        // from element 3·2^20 + 5, as a process's rows of a larger batch (train/dist.h) start
+        size_t first = k ? 3 * (1u << 20) + 5 : 0;
+        dropout_forward(o, x, p, key, first, BIG); dropout_forward_ref(o_r, x, p, key, first, BIG);
+        snprintf(op, sizeof op, "dropout_forward (p %.1f, N 5099, from element %zu)", p, first);
         cmp2(op, "out", o, o_r, BIG, NULL, NULL, NULL, 0, 0, 3e-7);
-        dropout_backward(g1, dy, p, key, BIG); dropout_backward_ref(g1r, dy, p, key, BIG);
+        dropout_backward(g1, dy, p, key, first, BIG); dropout_backward_ref(g1r, dy, p, key, first, BIG);
         snprintf(op, sizeof op, "dropout_backward (p %.1f)", p);
         cmp2(op, "dinp", g1, g1r, BIG, NULL, NULL, NULL, 0, 1, 3e-7);
     }

@@ -369,11 +369,11 @@ static void copy_prefix(const char *src, const char *dst, long n, long flip_at) 
     free(buf);
 }
 
-// Version-1 to -4 states (written before att_dropout, decay_frac, lr_steps, resp. the data's size
-// and checksum existed: the same header without those last fields) still load, with att_dropout
-// 0, decay_frac 0.5, lr_steps = opts.steps and the data unchecked. Built from the version-5 file
-// at path: drop the 32 (28, 24, 16) bytes, set the version, and redo the header's checksum and
-// padding as ser_end_header does.
+// Version-1 to -5 states (written before att_dropout, decay_frac, lr_steps, the data's size and
+// checksum, resp. ranks existed: the same header without those last fields) still load, with
+// att_dropout 0, decay_frac 0.5, lr_steps = opts.steps, the data unchecked and ranks 1. Built from
+// the version-6 file at path: drop the 36 (32, 28, 20, 4) bytes, set the version, and redo the
+// header's checksum and padding as ser_end_header does.
 static void test_state_old_version(const char *path, uint32_t version, size_t np, const float *mm, const float *vv) {
     long size = file_size(path);
     uint8_t *f = malloc(size), *h = calloc(1, size + 64);
@@ -392,8 +392,9 @@ static void test_state_old_version(const char *path, uint32_t version, size_t np
         if (zeros && v == checksum64(f, at)) hsum_at = at;
     }
     ok = ok && hsum_at > 36;
-    // att_dropout f32, decay_frac f32, lr_steps u64, then two u64 before hsum: keep the fields version had
-    static const size_t dropped[] = {0, 32, 28, 24, 16};
+    // att_dropout f32, decay_frac f32, lr_steps u64, data u64 x2, ranks u32, then two u64 before
+    // hsum: keep the fields version had
+    static const size_t dropped[] = {0, 36, 32, 28, 20, 4};
     size_t drop = dropped[version], cut_at = hsum_at - 16 - drop, n = 0;
     if (ok) {
         memcpy(h, f, cut_at); n = cut_at;
@@ -417,10 +418,10 @@ static void test_state_old_version(const char *path, uint32_t version, size_t np
     float dfrac = version >= 3 ? 0.3f : 0.5f;
     uint64_t lrs = version >= 4 ? 300 : 500;
     CHECK(!rc && st.step == 77 && st.opts.batch == 16 && st.model_checksum == 42 && st.opts.att_dropout == att &&
-          st.opts.decay_frac == dfrac && st.lr_steps == lrs && st.data_bytes == 0 && !memcmp(m, mm, np * 4) &&
-          !memcmp(v, vv, np * 4),
-          "a version-%u training state loads (att_dropout %g, decay_frac %g, lr_steps %llu, data unchecked, the rest as saved)%s%s",
-          version, att, dfrac, (unsigned long long)lrs, err[0] ? ": " : "", err);
+          st.opts.decay_frac == dfrac && st.lr_steps == lrs && st.data_bytes == (version >= 5 ? 4096u : 0u) && st.ranks == 1 &&
+          !memcmp(m, mm, np * 4) && !memcmp(v, vv, np * 4),
+          "a version-%u training state loads (att_dropout %g, decay_frac %g, lr_steps %llu, data %s, ranks 1, the rest as saved)%s%s",
+          version, att, dfrac, (unsigned long long)lrs, version >= 5 ? "checked" : "unchecked", err[0] ? ": " : "", err);
     free(f); free(h); free(m); free(v);
 }
 
@@ -478,7 +479,7 @@ static void test_checkpoint(void) {
     st.step = 77; st.data.epoch = 3; st.data.pos = 41; st.sample_rng = 0x1234567890abcdefull;
     st.dropout_seed = 5; st.dropout_step = 78; st.best_val = 1.5f; st.best_step = 70; st.elapsed_s = 12.5;
     st.tokens_seen = 999; st.model_checksum = 42; st.opts.att_dropout = 0.1f; st.opts.decay_frac = 0.3f;
-    st.opts.steps = 500; st.lr_steps = 300; st.data_bytes = 4096; st.data_checksum = 0xabcdef;
+    st.opts.steps = 500; st.lr_steps = 300; st.data_bytes = 4096; st.data_checksum = 0xabcdef; st.ranks = 2;
     char sp[512];
     snprintf(sp, sizeof sp, "%s/state.bin", tmpdir);
     rc = train_state_save(sp, &st, mm, vv, np, err, sizeof err);
@@ -486,12 +487,14 @@ static void test_checkpoint(void) {
     same = !rc && !memcmp(mm, m2, np * 4) && !memcmp(vv, v2, np * 4) && st2.step == 77 && st2.data.epoch == 3 &&
            st2.data.pos == 41 && st2.sample_rng == st.sample_rng && st2.best_val == 1.5f && st2.opts.batch == 16 &&
            st2.opts.lr == 3e-3f && !strcmp(st2.opts.data, "data/x.bin") && st2.model_checksum == 42 &&
-           st2.opts.att_dropout == 0.1f && st2.opts.decay_frac == 0.3f && st2.lr_steps == 300 && st2.data_bytes == 4096 && st2.data_checksum == 0xabcdef;
-    CHECK(same, "training state round trip: step, data position, RNG, best val, options, schedule length, AdamW m and v");
+           st2.opts.att_dropout == 0.1f && st2.opts.decay_frac == 0.3f && st2.lr_steps == 300 && st2.data_bytes == 4096 &&
+           st2.data_checksum == 0xabcdef && st2.ranks == 2;
+    CHECK(same, "training state round trip: step, data position, RNG, best val, options, schedule length, process count, AdamW m and v");
     test_state_old_version(sp, 1, np, mm, vv);
     test_state_old_version(sp, 2, np, mm, vv);
     test_state_old_version(sp, 3, np, mm, vv);
     test_state_old_version(sp, 4, np, mm, vv);
+    test_state_old_version(sp, 5, np, mm, vv);
     err[0] = '\0';
     CHECK(train_state_load(sp, &st2, m2, v2, np - 1, err, sizeof err) == -1 && err[0],
           "training state for another model size rejected: \"%s\"", err);

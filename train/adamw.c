@@ -31,10 +31,20 @@ int adamw_decays(const char *tensor_name, int decay_all) {
 void adamw_update_tensors(float *params, const float *grads, float *m, float *v, const size_t *sizes,
                           const int *decay, int ntensors, float lr, float beta1, float beta2, float eps,
                           float weight_decay, uint64_t t) {
-    size_t off = 0;
+    size_t total = 0;
+    for (int i = 0; i < ntensors; i++) total += sizes[i];
+    adamw_update_slice(params, grads, m, v, 0, total, sizes, decay, ntensors, lr, beta1, beta2, eps, weight_decay, t);
+}
+
+void adamw_update_slice(float *params, const float *grads, float *m, float *v, size_t lo, size_t n,
+                        const size_t *sizes, const int *decay, int ntensors, float lr, float beta1, float beta2,
+                        float eps, float weight_decay, uint64_t t) {
+    size_t off = 0, hi = lo + n;
     for (int i = 0; i < ntensors; i++) {
-        adamw_update(params + off, grads + off, m + off, v + off, sizes[i], lr, beta1, beta2, eps,
-                     decay[i] ? weight_decay : 0.0f, t);
+        size_t a = off > lo ? off : lo, b = off + sizes[i] < hi ? off + sizes[i] : hi;   // tensor i within the slice
+        if (a < b)
+            adamw_update(params + a, grads + (a - lo), m + (a - lo), v + (a - lo), b - a, lr, beta1, beta2, eps,
+                         decay[i] ? weight_decay : 0.0f, t);
         off += sizes[i];
     }
 }

@@ -33,6 +33,12 @@ void adamw_update_tensors(float *params, const float *grads, float *m, float *v,
                           const int *decay, int ntensors, float lr, float beta1, float beta2, float eps,
                           float weight_decay, uint64_t t);
 
+// The same update of the slice [lo, lo + n) of that buffer only (ZeRO-1: one process's shard):
+// params is the whole buffer; grads, m and v hold the slice's n values.
+void adamw_update_slice(float *params, const float *grads, float *m, float *v, size_t lo, size_t n,
+                        const size_t *sizes, const int *decay, int ntensors, float lr, float beta1, float beta2,
+                        float eps, float weight_decay, uint64_t t);
+
 // sqrt(sum of g^2) over all n gradients, accumulated in double (n can be millions).
 double grad_global_norm(const float *grads, size_t n);
 // If max_norm > 0 and the norm exceeds it, scales every gradient by max_norm / (norm + 1e-6)

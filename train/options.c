@@ -99,6 +99,11 @@ static const Row rows[] = {
     {"att-dropout", K_F32, F(att_dropout), 0, 0.95, 0, NULL, NULL, 0, 2, "P", "dropout on the attention probabilities while training"},
     {"decay-frac", K_F32, F(decay_frac), 0, 1, 1, NULL, "0.5", 0, 3, "F",
      "wsd: hold the peak lr, then decay linearly to --min-lr over the last F of the steps after warmup"},
+    GROUP("processes (mpirun -np N bin/train ...: docs/distributed.md)"),
+    {"zero", K_INT, F(zero), 0, 1, 0, NULL, "0", 1, 0, "0|1",
+     "1: each process keeps the AdamW moments of 1/N of the parameters (ZeRO-1: reduce-scatter the\n"
+     "gradients, update the shard, all-gather the parameters); 0: every process keeps all of them\n"
+     "(the state file holds them whole either way: give it again on --resume to continue bit for bit)"},
     GROUP("looking inside"),
     {"profile", K_SWITCH, F(profile), 0, 0, 0, NULL, NULL, 1, 0, NULL,
      "print where a training step's time goes, per op (forward, backward), data loading and the\n"

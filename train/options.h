@@ -37,6 +37,7 @@ typedef struct {
     int threads;
     char log[TRAIN_PATH_MAX];
     int shuffle;
+    int zero;               // ZeRO stage under mpirun: 1 shards the AdamW moments across the processes
     int profile;            // --profile (not saved: a property of one run)
     long trace_step;        // --trace-step N: print every op's statistics at update N (-1: off)
 } TrainOptions;

@@ -21,6 +21,7 @@
 #include "formats/hf_loader.h"
 #include "util/blas_room.h"
 #include "train/adamw.h"
+#include "train/dist.h"
 #include "train/run.h"
 #include "util/timing.h"
 
@@ -30,22 +31,37 @@
 volatile int run_stop_requested = 0;
 static void on_signal(int sig) { (void)sig; run_stop_requested = 1; }
 
+// Every process calls it; process 0 writes. With --zero 1 the moments are gathered onto process
+// 0 first, so the state file holds them whole, as one process's does.
 void run_save(Run *r) {
     char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64], err[512];
     const char *dir = r->o.ckpt_dir;
-    ckpt_model_path(mp, sizeof mp, dir, r->st.step);
-    ckpt_state_path(sp, sizeof sp, dir, r->st.step);
-    r->st.model_checksum = checksum64(r->m->params_memory, r->m->num_parameters * sizeof(float));
-    r->st.data = dataloader_get_state(&r->train);
-    r->st.lr_steps = r->o.steps > 0 ? (uint64_t)r->lr.total : 0;   // 0: --steps 0 has not planned yet
-    r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
-    double banked = r->st.elapsed_s;
-    // model first, then state: --resume only trusts a state whose model is already complete
-    if (checkpoint_save_step(r->m, mp, r->tok_path, r->o.pattern, r->st.step, err, sizeof err) ||
-        train_state_save(sp, &r->st, r->adam_m, r->adam_v, r->m->num_parameters, err, sizeof err))
-        die("saving checkpoint: %s (the previous checkpoint is intact)", err);
-    r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
-    ckpt_prune(dir, r->o.keep_last);
+    size_t np = r->m->num_parameters;
+    float *am = r->adam_m, *av = r->adam_v;
+    if (r->o.zero) {
+        am = r->rank == 0 ? malloc(np * sizeof(float)) : NULL;
+        av = r->rank == 0 ? malloc(np * sizeof(float)) : NULL;
+        if (r->rank == 0 && (!am || !av)) die("saving checkpoint: out of memory for the optimizer state");
+        dist_gather(r->adam_m, am, np);
+        dist_gather(r->adam_v, av, np);
+    }
+    if (r->rank == 0) {
+        ckpt_model_path(mp, sizeof mp, dir, r->st.step);
+        ckpt_state_path(sp, sizeof sp, dir, r->st.step);
+        r->st.model_checksum = checksum64(r->m->params_memory, np * sizeof(float));
+        r->st.data = dataloader_get_state(&r->train);
+        r->st.lr_steps = r->o.steps > 0 ? (uint64_t)r->lr.total : 0;   // 0: --steps 0 has not planned yet
+        r->st.ranks = (uint32_t)r->ranks;
+        r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
+        double banked = r->st.elapsed_s;
+        // model first, then state: --resume only trusts a state whose model is already complete
+        if (checkpoint_save_step(r->m, mp, r->tok_path, r->o.pattern, r->st.step, err, sizeof err) ||
+            train_state_save(sp, &r->st, am, av, np, err, sizeof err))
+            die("saving checkpoint: %s (the previous checkpoint is intact)", err);
+        r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
+        ckpt_prune(dir, r->o.keep_last);
+    }
+    if (r->o.zero) { free(am); free(av); }
 }
 
 // Finds the newest checkpoint pair in dir that loads and agrees; dies if there is none.
@@ -177,6 +193,8 @@ void run_init(Run *r, int argc, char **argv) {
     memset(r, 0, sizeof *r);
     TrainOptions *o = &r->o;
     options_parse(argc, argv, o, &r->given);
+    r->rank = dist_rank();
+    r->ranks = dist_size();
     const char *nan_at = getenv("SCRATCHLLAMA_DEBUG_NAN_AT");   // tests: poison a gradient
     r->debug_nan_at = nan_at && *nan_at ? flag_long("SCRATCHLLAMA_DEBUG_NAN_AT", nan_at, 0, 1L << 40) : -1;
     char err[1200];
@@ -191,6 +209,11 @@ void run_init(Run *r, int argc, char **argv) {
         *o = now;
         options_merge_resume(o, &saved, &r->given);
         options_check(o, o->resume);
+        // the data position and the dropout masks belong to a global batch of batch x ranks rows
+        int saved_ranks = (int)r->st.ranks;
+        if (saved_ranks != r->ranks)
+            die("--resume %s: the run was trained by %d process%s, this is %d (resume it with mpirun -np %d)", o->resume,
+                saved_ranks, saved_ranks == 1 ? "" : "es", r->ranks, saved_ranks);
     } else if (o->init[0]) {
         static const char *shape[] = {"dim", "n-layers", "n-heads", "n-kv-heads", "hidden-dim"};
         for (int i = 0; i < 5; i++)
@@ -219,10 +242,12 @@ void run_init(Run *r, int argc, char **argv) {
     }
     open_tokenizer(r);
 
-    // ---- data ----
-    if (dataloader_init(&r->train, o->data, o->batch, o->seq, o->shuffle, rng_derive(o->seed, 1), err, sizeof err))
+    // ---- data: every process reads the global batch (batch x ranks rows) and takes its rows ----
+    int global_batch = o->batch * r->ranks;
+    r->row0 = r->rank * o->batch;
+    if (dataloader_init(&r->train, o->data, global_batch, o->seq, o->shuffle, rng_derive(o->seed, 1), err, sizeof err))
         die("--data: %s", err);
-    if (dataloader_init(&r->val, o->val_data, o->batch, o->seq, 0, 0, err, sizeof err))
+    if (dataloader_init(&r->val, o->val_data, global_batch, o->seq, 0, 0, err, sizeof err))
         die("--val-data: %s", err);
     if (r->val.n_shards > 1)   // an evaluation reads from the start of the first shard only
         die("--val-data: %d files match \"%s\"; evaluation takes one shard", r->val.n_shards, o->val_data);
@@ -241,6 +266,7 @@ void run_init(Run *r, int argc, char **argv) {
     if (r->resumed && m->config.vocab_size != vocab)
         die("--resume: the checkpoint's vocabulary is %d but the data/tokenizer use %d", m->config.vocab_size, vocab);
     m->config.dropout = o->dropout;
+    m->batch_row0 = r->row0;   // dropout masks are the global batch's
     m->config.att_dropout = o->att_dropout;   // a training setting: checkpoints do not carry it
     if (o->seq > m->config.max_seq_len) die("--seq %d is longer than the model's max_seq_len %d", o->seq, m->config.max_seq_len);
     // the sampler's KV cache: a sample is a few hundred tokens, never more than 1024 positions
@@ -272,13 +298,24 @@ void run_init(Run *r, int argc, char **argv) {
     } else if (dataloader_set_state(&r->train, r->st.data, err, sizeof err)) {
         die("--resume: %s", err);
     }
+    // --zero 1: keep only this process's shard of the moments
+    dist_shard(np, r->rank, &r->shard_lo, &r->shard_n);
+    if (o->zero) {
+        float *sm = malloc(r->shard_n * sizeof(float) + 1), *sv = malloc(r->shard_n * sizeof(float) + 1);
+        r->grad_shard = malloc(r->shard_n * sizeof(float) + 1);
+        if (!sm || !sv || !r->grad_shard) die("out of memory for the optimizer state's shard");
+        memcpy(sm, r->adam_m + r->shard_lo, r->shard_n * sizeof(float));
+        memcpy(sv, r->adam_v + r->shard_lo, r->shard_n * sizeof(float));
+        free(r->adam_m); free(r->adam_v);
+        r->adam_m = sm; r->adam_v = sv;
+    }
     r->st.opts = *o;
     m->dropout_seed = r->st.dropout_seed;
     // weight decay on matrices; RMSNorm gains only with --decay-all (see train/adamw.h)
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) r->decay[t] = adamw_decays(param_tensor_names[t], o->decay_all);
 
-    prepare_ckpt_dir(r);
-    if (o->log[0]) r->log = open_log(o->log, (long)r->st.step, r->resumed);
+    if (r->rank == 0) prepare_ckpt_dir(r);
+    if (o->log[0] && r->rank == 0) r->log = open_log(o->log, (long)r->st.step, r->resumed);
     r->tty = isatty(fileno(stdout));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -288,17 +325,20 @@ void run_init(Run *r, int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
 
     int B = o->batch, T = o->seq, A = o->grad_accum;
-    r->tokens_per_step = (long)B * T * A;
+    r->tokens_per_step = (long)B * T * A * r->ranks;
     printf("model: dim %d, %d layers, %d heads (%d kv), hidden %d, vocab %d, seq %d: %zu parameters\n",
            m->config.dim, m->config.n_layers, m->config.n_heads, m->config.n_kv_heads, m->config.hidden_dim,
            m->config.vocab_size, T, np);
     if (r->train.n_shards > 1)
         printf("data: %d train shards, one per epoch in turn (%zu tokens in the first), %zu val tokens; "
                "%ld tokens per step (batch %d x seq %d x accum %d)\n", r->train.n_shards,
-               r->train.shards[0].num_tokens, r->val.shard->num_tokens, r->tokens_per_step, B, T, A);
+               r->train.shards[0].num_tokens, r->val.shard->num_tokens, r->tokens_per_step, global_batch, T, A);
     else
         printf("data: %zu train tokens, %zu val tokens; %ld tokens per step (batch %d x seq %d x accum %d)\n",
-               r->train.shard->num_tokens, r->val.shard->num_tokens, r->tokens_per_step, B, T, A);
+               r->train.shard->num_tokens, r->val.shard->num_tokens, r->tokens_per_step, global_batch, T, A);
+    if (r->ranks > 1)
+        printf("processes: %d, each %d rows of the global batch of %d%s\n", r->ranks, B, B * r->ranks,
+               o->zero ? "; AdamW moments sharded (--zero 1)" : "");
     if (r->resumed) printf("resumed from %s at step %" PRIu64 "\n", o->resume, r->st.step);
     fflush(stdout);
 
@@ -328,7 +368,7 @@ void run_free(Run *r) {
     if (r->log) fclose(r->log);
     dataloader_free(&r->train);
     dataloader_free(&r->val);
-    free(r->adam_m); free(r->adam_v); free(r->token_bytes); free(r->tok_path);
+    free(r->adam_m); free(r->adam_v); free(r->grad_shard); free(r->token_bytes); free(r->tok_path);
     if (r->tok) tiktoken_free(r->tok);
     model_free(r->m);
 }

@@ -23,7 +23,12 @@ typedef struct {
     char *tok_path;           // its absolute path, recorded in model checkpoints
     int *token_bytes;         // (V) bytes each token decodes to, for bits per byte
     DataLoader train, val;
-    float *adam_m, *adam_v;   // AdamW moments, one per parameter
+    float *adam_m, *adam_v;   // AdamW moments, one per parameter (--zero 1: per parameter of the shard)
+    // processes (train/dist.h): this one takes rows row0 .. row0+batch-1 of each global batch of
+    // batch*ranks rows; with --zero 1 it updates parameters [shard_lo, shard_lo + shard_n)
+    int rank, ranks, row0;
+    size_t shard_lo, shard_n;
+    float *grad_shard;        // --zero 1: the mean gradient of the shard (shard_n)
     int decay[NUM_PARAM_TENSORS];
     LrConfig lr;
     TrainState st;            // step, data position, RNGs, best val, ...

@@ -15,10 +15,10 @@
 
 #define STATE_MAGIC "SLSTATE"
 // version 2 added att_dropout, version 3 decay_frac (the last fields of the settings), version 4
-// lr_steps, version 5 data_bytes and data_checksum; older files still load (their runs had no wsd
-// schedule, which did not exist yet, their schedule's length was opts.steps, and their data is
-// not checked)
-#define STATE_VERSION 5
+// lr_steps, version 5 data_bytes and data_checksum, version 6 ranks; older files still load (their
+// runs had no wsd schedule, which did not exist yet, their schedule's length was opts.steps,
+// their data is not checked, and they ran on one process)
+#define STATE_VERSION 6
 
 static void put_state(SerialOut *o, const TrainState *s) {
     options_put(o, &s->opts);
@@ -28,6 +28,7 @@ static void put_state(SerialOut *o, const TrainState *s) {
     options_put_later(o, &s->opts);   // att_dropout (version 2), decay_frac (version 3)
     ser_u64(o, s->lr_steps);          // version 4
     ser_u64(o, s->data_bytes); ser_u64(o, s->data_checksum);   // version 5
+    ser_u32(o, s->ranks);             // version 6
 }
 
 static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
@@ -39,6 +40,7 @@ static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
     s->lr_steps = version >= 4 ? des_u64(in) : (uint64_t)s->opts.steps;
     s->data_bytes = version >= 5 ? des_u64(in) : 0;
     s->data_checksum = version >= 5 ? des_u64(in) : 0;
+    s->ranks = version >= 6 ? des_u32(in) : 1;
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {

@@ -10,7 +10,7 @@
 // load and agree (the state records the model's parameter checksum), so a kill at any moment
 // leaves a complete older pair to continue from.
 //
-// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (3), u32 header_bytes,
+// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (4), u32 header_bytes,
 // the fields of TrainState in the order of state.c's put_state() (the settings in the order of
 // train/options.c's table), u64 n (number of
 // parameters), u64 checksum of m and v, u64 checksum of the header bytes before it (0 in older
@@ -38,6 +38,8 @@ typedef struct {
                              // another --steps moves where the run ends, not the schedule
     uint64_t data_bytes;     // the training shards' total size and checksum (version 5; 0: not
     uint64_t data_checksum;  // recorded): --resume refuses shards that changed
+    uint32_t ranks;          // processes that trained it (mpirun -np; version 6, 1 before): a
+                             // resume must use as many
 } TrainState;
 
 // Writes path atomically. m and v hold n floats each.

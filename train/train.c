@@ -7,6 +7,9 @@
 // prints), train/adamw.c and train/schedule.c (the optimizer and the learning rate),
 // train/state.c (the state file --resume reads). docs/training.md walks through one step.
 //
+// Data parallelism: `mpirun -np N bin/train ...` trains on N processes (train/dist.h; process 0
+// prints, logs and saves).
+//
 // Output: a progress line per step on stdout (a live bar when stdout is a terminal), eval
 // results and samples on stdout; errors as one line on stderr, exit 1.
 #include <inttypes.h>
@@ -16,6 +19,7 @@
 
 #include "util/errors.h"
 #include "formats/checkpoint.h"
+#include "train/dist.h"
 #include "train/run.h"
 
 // Evaluates at step `step`, keeping model_best.bin; the last evaluation is the run's result.
@@ -29,9 +33,10 @@ static float eval_now(Run *r, long step, double *bpb) {
     if (isfinite(*bpb)) printf("eval step %ld: val loss %.4f nats/token, %.4f bits/byte (%d batches)\n", step, vl, *bpb, nb);
     else printf("eval step %ld: val loss %.4f nats/token (%d batches)\n", step, vl, nb);
     fflush(stdout);
-    if (vl < r->st.best_val) {
+    if (vl < r->st.best_val) {   // (vl is the same on every process)
         r->st.best_val = vl;
         r->st.best_step = (uint64_t)step;
+        if (r->rank != 0) return vl;
         char bp[TRAIN_PATH_MAX + 64];
         snprintf(bp, sizeof bp, "%s/model_best.bin", r->o.ckpt_dir);
         if (checkpoint_save_step(r->m, bp, r->tok_path, r->o.pattern, (uint64_t)step, err, sizeof err))
@@ -42,6 +47,7 @@ static float eval_now(Run *r, long step, double *bpb) {
 
 int main(int argc, char **argv) {
     Run run, *r = &run;
+    dist_init(&argc, &argv);
     run_init(r, argc, argv);
     const TrainOptions *o = &r->o;
     Profile prof = {0};
@@ -82,14 +88,16 @@ int main(int argc, char **argv) {
         log_row(r, step, s.loss, r->pending_val, s.lr, (float)s.norm, r->tokens_per_step / (s.ms / 1000));
         r->pending_val = NAN;
 
-        // stop early: Ctrl-C or a test's stop point save now; the time budget wraps up
+        // stop early: Ctrl-C or a test's stop point save now; the time budget wraps up. Several
+        // processes stop together: a signal to any one of them stops all after this step.
         if (step + 1 < r->total) {
-            if (run_stop_requested) why = STOP_INTERRUPTED;
+            int stop = dist_or((run_stop_requested ? 1 : 0) | (r->final_update || run_budget_spent(r, 0) ? 2 : 0));
+            if (stop & 1) why = STOP_INTERRUPTED;
             else if (o->stop_at > 0 && step + 1 >= o->stop_at) why = STOP_AT;
             if (why != STOP_DONE) { bar_break(r); run_save(r); break; }
             // the budget's last update (train_step decided it, and gave it the decay's last lr),
             // or already past the budget however that happened
-            if (r->final_update || run_budget_spent(r, 0)) {
+            if (stop & 2) {
                 why = STOP_TIME;
                 finishing = 1;
                 continue;
@@ -103,6 +111,8 @@ int main(int argc, char **argv) {
     ckpt_model_path(mp, sizeof mp, o->ckpt_dir, r->st.step);
     double took = now_s() - r->run_start;
     if (o->profile) print_profile(r->m, &prof, r->tokens_per_step);
+    if (r->ranks > 1)
+        printf("communication: %.2f s of %.1f s in MPI calls on process 0 (%d processes)\n", dist_comm_seconds(), took, r->ranks);
     if (why == STOP_DONE || why == STOP_TIME) {   // both ended with a final evaluation
         printf("%s: %" PRIu64 " steps in %.1f s (%.0f tokens/s, %d threads)\n", why == STOP_DONE ? "done" : "time budget spent",
                r->st.step, took, (double)(r->st.step - start_step) * r->tokens_per_step / took, omp_get_max_threads());
@@ -120,8 +130,10 @@ int main(int argc, char **argv) {
                                                                                       : "stopped at SCRATCHLLAMA_STOP_AT";
         if (r->total >= (1L << 40)) printf("%s after step %" PRIu64 " (before the time budget's total was known); saved %s\n", what, r->st.step, mp);
         else printf("%s after step %" PRIu64 "/%ld; saved %s\n", what, r->st.step, r->total, mp);
-        printf("resume with: bin/train --resume %s\n", o->ckpt_dir);
+        if (r->ranks > 1) printf("resume with: mpirun -np %d bin/train --resume %s\n", r->ranks, o->ckpt_dir);
+        else printf("resume with: bin/train --resume %s\n", o->ckpt_dir);
     }
     run_free(r);
+    dist_finalize();
     return 0;
 }
