@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "model/model.h"
+#include "model/kascade.h"
 #include "util/rng.h"
 #include "model/ops.h"
 
@@ -232,6 +233,7 @@ typedef struct {
     float *x, *att_norm, *att_rstd, *q, *k, *v, *qr, *kr, *att, *atty, *att_out, *resid_mid,
         *ffn_norm, *ffn_rstd, *gate, *up, *hmid, *ffn_out, *x_out;
     float *kall, *vall; // (B, Tk, NKV*HD): the keys/values attention reads
+    struct Kascade *kascade; // KV path: sparse attention (model/kascade.h); NULL: dense
 } LayerActs;
 
 // Layer li of stacked activations a sized for (B,T,Tk).
@@ -276,8 +278,12 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     FWD(PROF_MATMUL, matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD));
     FWD(PROF_ROPE, rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0));
     FWD(PROF_ROPE, rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0));
-    FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, m->att_scratch, a->qr, a->kall, a->vall, B, T,
-                                          Tk, NH, NKV, HD, p_att, key_prob, row0 * NH * T * Tk));
+    if (a->kascade)
+        FWD(PROF_ATTENTION, kascade_attention(a->kascade, l, a->atty, a->att, a->qr, a->kall, a->vall, T, Tk, NH,
+                                              NKV, HD));
+    else
+        FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, m->att_scratch, a->qr, a->kall, a->vall, B, T,
+                                              Tk, NH, NKV, HD, p_att, key_prob, row0 * NH * T * Tk));
     FWD(PROF_MATMUL, matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C));
     FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, row0 * T * C, (size_t)BT * C));
     FWD(PROF_RESIDUAL, residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C));
@@ -570,6 +576,7 @@ static float *forward_kv_chunk(Model *m, const int *tokens, int T, int pos) {
         la.v = vc + (size_t)pos * KVD;    // into the cache rows of its positions...
         la.kall = kc;                     // ...and attends over all rows 0..pos+T-1
         la.vall = vc;
+        la.kascade = m->kascade;
         layer_forward(m, l, &la, 1, T, Tk, pos, 0.0f, 0.0f);
     }
     return a->resid + (L % 2) * TC;

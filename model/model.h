@@ -200,6 +200,9 @@ struct Model {
     // NH * kv_max_len. NULL (the default): one test per call, nothing computed.
     float *att_scores;
     int att_scores_n;
+    // Kascade sparse attention in the KV-cached forward (model/kascade.h); NULL: dense. Not
+    // owned: the caller creates, prepares and frees it.
+    struct Kascade *kascade;
     // weights quantized at load (model/quant.h model_quantize); m->w points into it
     void *quant_memory;
     // profiling (see PROF_OPS above)
