@@ -5,7 +5,7 @@
 //             [--top-k K] [--top-p P] [--min-p P] [--seed S] [--ctx N] [--threads N]
 //             [--tokenizer FILE] [--system TEXT] [--print-ids] [--dump-logits FILE]
 //             [--sampler plain|entropix] [--entropix NAME=VALUE] [--trace FILE]
-//             [--attention-png FILE]
+//             [--attention-png FILE] [--attention dense|kascade --kascade-schedule FILE]
 //
 // Text goes to stdout as it is generated; progress, errors and the stats line go to stderr.
 #include <cblas.h>
@@ -30,6 +30,7 @@
 #include "util/blas_room.h"
 #include "infer/load.h"
 #include "infer/perplexity.h"
+#include "model/kascade.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
 #include "util/timing.h"
@@ -72,6 +73,9 @@ static void usage(void) {
            "                         quadrant, the settings used, the token (any sampler) (default: none)\n"
            "  --attention-png FILE   write the prompt's attention probabilities as a PNG, one tile per (layer,\n"
            "                         head): rows layers, columns heads (default: none)\n"
+           "  --attention NAME       dense, or kascade: sparse attention by the schedule of --kascade-schedule;\n"
+           "                         prints the share of tiles reuse layers skipped (default dense)\n"
+           "  --kascade-schedule FILE  the Kascade schedule (JSON, bin/kascade-calibrate) (default: none)\n"
            "  -h, --help             this help\n");
 }
 
@@ -164,7 +168,8 @@ static void append_id(int id, int **ids, int *n, int *cap) {
 
 int main(int argc, char **argv) {
     const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL,
-               *ppl_path = NULL, *attn_png = NULL;
+               *ppl_path = NULL, *attn_png = NULL, *kascade_path = NULL;
+    int use_kascade = 0;
     int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
     float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
     unsigned long long seed = 0;
@@ -175,7 +180,7 @@ int main(int argc, char **argv) {
     int quant = -1, quant_head = DTYPE_Q8_0; // -1: none / keep
     enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
            O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE, O_QUANT, O_QUANT_HEAD, O_PPL,
-           O_ATTN_PNG };
+           O_ATTN_PNG, O_ATTENTION, O_KASCADE };
     static const struct option opts[] = {
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
         {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
@@ -188,6 +193,7 @@ int main(int argc, char **argv) {
         {"entropix", required_argument, 0, O_ENTROPIX}, {"trace", required_argument, 0, O_TRACE},
         {"quant", required_argument, 0, O_QUANT}, {"quant-head", required_argument, 0, O_QUANT_HEAD},
         {"perplexity", required_argument, 0, O_PPL}, {"attention-png", required_argument, 0, O_ATTN_PNG},
+        {"attention", required_argument, 0, O_ATTENTION}, {"kascade-schedule", required_argument, 0, O_KASCADE},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     opterr = 0;
     int o;
@@ -232,6 +238,12 @@ int main(int argc, char **argv) {
             else die("--quant-head must be q8_0, q4_0 or keep, not \"%s\"", optarg);
             break;
         case O_ATTN_PNG: attn_png = optarg; break;
+        case O_ATTENTION:
+            if (strcmp(optarg, "dense") != 0 && strcmp(optarg, "kascade") != 0)
+                die("--attention: expected dense or kascade, got \"%s\"", optarg);
+            use_kascade = optarg[0] == 'k';
+            break;
+        case O_KASCADE: kascade_path = optarg; break;
         case 'h': usage(); return 0;
         case ':': die("%s needs a value (see --help)", argv[optind - 1]);
         default: die("unknown option %s (see --help)", argv[optind - 1]);
@@ -244,6 +256,9 @@ int main(int argc, char **argv) {
     if (system_msg && !chat) die("--system needs --chat");
     if (ppl_path && (prompt || prompt_ids || chat || dump_path)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
     if (attn_png && !prompt && !prompt_ids) die("--attention-png needs --prompt or --prompt-ids");
+    if (use_kascade != (kascade_path != NULL))
+        die(use_kascade ? "--attention kascade needs --kascade-schedule FILE" : "--kascade-schedule needs --attention kascade");
+    if (use_kascade && attn_png) die("--attention-png draws dense attention: not with --attention kascade");
     if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
     if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
     if (!have_seed) seed = (unsigned long long)time(NULL);
@@ -307,12 +322,21 @@ int main(int argc, char **argv) {
     int kv_rc = model_kv_alloc(m, lm.ctx);
     if (kv_rc == -1) die("cannot allocate the KV cache (%.1f MB) for --ctx %d", kv_bytes / 1e6, lm.ctx);
     if (kv_rc) die("cannot allocate the attention scratch (%.1f MB) for --ctx %d", scratch_bytes / 1e6, lm.ctx);
+    Kascade *ks = NULL;
+    if (kascade_path) {
+        if (!(ks = kascade_load(kascade_path, m->config.n_layers, m->config.n_heads, err, sizeof err)) ||
+            kascade_prepare(ks, m->kv_max_len, m->kv_chunk, m->config.head_dim, err, sizeof err) != 0)
+            die("%s", err);
+        m->kascade = ks;
+    }
     if (ppl_path) {
         if (!tok) die("no tokenizer found for %s: pass --tokenizer FILE", model_path);
         PerplexityResult r;
         if (perplexity_file(m, tok, bos, ppl_path, ctx ? ctx : (lm.ctx < 512 ? lm.ctx : 512), stderr, &r, err, sizeof err) != 0)
             die("%s", err);
         printf("perplexity %.4f over %ld tokens\n", r.ppl, r.count);
+        if (ks) printf("sparsity %.1f%% (tiles skipped in reuse layers)\n", kascade_sparsity(ks));
+        kascade_free(ks);
         tokenizer_close(tok);
         unload_model(&lm);
         return 0;
@@ -363,6 +387,7 @@ int main(int argc, char **argv) {
         flush_stdout_or_die();
         if (r.stop == GEN_STOP_CONTEXT) fprintf(stderr, "infer: context full (%d tokens): stopped\n", lm.ctx);
         print_stats(load_s, r.n_prompt, r.prefill_s, r.n_generated, r.n_decode, r.decode_s, &lm);
+        if (ks) fprintf(stderr, "infer: sparsity %.1f%% (tiles skipped in reuse layers)\n", kascade_sparsity(ks));
         free(ids);
     } else {
         // ---- chat (infer/chat.h): every turn continues the same KV cache ----
@@ -405,6 +430,7 @@ int main(int argc, char **argv) {
         free(line);
         free(ids);
         print_stats(load_s, turn_prompt, turn_prefill, turn_gen, turn_decode, turn_decode_s, &lm);
+        if (ks) fprintf(stderr, "infer: sparsity %.1f%% (tiles skipped in reuse layers)\n", kascade_sparsity(ks));
     }
 
     if (dump) {
@@ -415,6 +441,7 @@ int main(int argc, char **argv) {
     }
     if (sampler.entropix && entropix_free(&ex, err, sizeof err) != 0) die("%s", err);
     sampler_free(&sampler);
+    kascade_free(ks);
     if (tok) tokenizer_close(tok);
     unload_model(&lm);
     return 0;
