@@ -55,10 +55,9 @@ int perplexity_tokens(Model *m, const int *tokens, int n, int n_ctx, int bos, FI
     return 0;
 }
 
-int perplexity_file(Model *m, Tokenizer *tok, int bos, const char *path, int n_ctx, FILE *progress,
-                    PerplexityResult *r, char *err, size_t errlen) {
+int *tokenize_file(Tokenizer *tok, int bos, const char *path, int *n_out, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return fail_null(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     char *text = NULL;
     size_t len = 0, cap = 0, got;
     char buf[65536];
@@ -66,7 +65,7 @@ int perplexity_file(Model *m, Tokenizer *tok, int bos, const char *path, int n_c
         if (len + got + 1 > cap) {
             cap = (len + got + 1) * 2;
             char *t = realloc(text, cap);
-            if (!t) { free(text); fclose(f); return fail(err, errlen, "%s: out of memory", path); }
+            if (!t) { free(text); fclose(f); return fail_null(err, errlen, "%s: out of memory", path); }
             text = t;
         }
         memcpy(text + len, buf, got);
@@ -74,25 +73,34 @@ int perplexity_file(Model *m, Tokenizer *tok, int bos, const char *path, int n_c
     }
     int rd_err = ferror(f);
     fclose(f);
-    if (rd_err) { free(text); return fail(err, errlen, "%s: read error", path); }
-    if (!text) return fail(err, errlen, "%s: empty file", path);
+    if (rd_err) { free(text); return fail_null(err, errlen, "%s: read error", path); }
+    if (!text) return fail_null(err, errlen, "%s: empty file", path);
     text[len] = '\0';
-    if (strlen(text) != len) { free(text); return fail(err, errlen, "%s: contains a NUL byte", path); }
+    if (strlen(text) != len) { free(text); return fail_null(err, errlen, "%s: contains a NUL byte", path); }
     int n = 0;
     int *ids = tokenizer_encode(tok, text, &n, err, errlen);
     free(text);
     if (!ids) {
         char why[256];
         snprintf(why, sizeof why, "%s", err);
-        return fail(err, errlen, "%s: %s", path, strcmp(why, "prompt is not valid UTF-8") ? why : "not valid UTF-8");
+        return fail_null(err, errlen, "%s: %s", path, strcmp(why, "prompt is not valid UTF-8") ? why : "not valid UTF-8");
     }
     int *all = malloc(((size_t)n + 1) * sizeof(int));
-    if (!all) { free(ids); return fail(err, errlen, "out of memory"); }
+    if (!all) { free(ids); return fail_null(err, errlen, "out of memory"); }
     int k = 0;
     if (bos >= 0) all[k++] = bos;
     memcpy(all + k, ids, (size_t)n * sizeof(int));
     free(ids);
-    int rc = perplexity_tokens(m, all, n + k, n_ctx, bos, progress, r, err, errlen);
+    *n_out = n + k;
+    return all;
+}
+
+int perplexity_file(Model *m, Tokenizer *tok, int bos, const char *path, int n_ctx, FILE *progress,
+                    PerplexityResult *r, char *err, size_t errlen) {
+    int n;
+    int *all = tokenize_file(tok, bos, path, &n, err, errlen);
+    if (!all) return -1;
+    int rc = perplexity_tokens(m, all, n, n_ctx, bos, progress, r, err, errlen);
     free(all);
     return rc;
 }

@@ -24,6 +24,9 @@ typedef struct {
 // tokens, n_ctx < 4, a forward that failed).
 int perplexity_tokens(Model *m, const int *tokens, int n, int n_ctx, int bos, FILE *progress, PerplexityResult *r,
                       char *err, size_t errlen);
+// Reads and tokenizes path (BOS first when bos >= 0): a malloc'd array of *n ids, or NULL with
+// "path: reason" in err (unreadable, empty, a NUL byte, invalid UTF-8).
+int *tokenize_file(Tokenizer *tok, int bos, const char *path, int *n, char *err, size_t errlen);
 // Reads and tokenizes path, then perplexity_tokens.
 int perplexity_file(Model *m, Tokenizer *tok, int bos, const char *path, int n_ctx, FILE *progress,
                     PerplexityResult *r, char *err, size_t errlen);

@@ -73,9 +73,7 @@ double kascade_sparsity(const Kascade *k) {
 
 void kascade_reset_stats(Kascade *k) { k->tiles_visible = k->tiles_read = 0; }
 
-// The kept set of one anchor head for one query block: tile 0, the own tile ot, and the top_k
-// of tiles 1..ot-1 by mass; written ascending into keep, returns its size.
-static int select_tiles(int *keep, float *mass, int ot, int top_k) {
+int kascade_select(int *keep, float *mass, int ot, int top_k) {
     int n = 0;
     // pick the top_k by repeated max (top_k and the tile count are small); a picked tile's mass
     // becomes -1 (masses are >= 0)
@@ -110,9 +108,13 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
                 for (int t = t0; t < t1; t++) {
                     const float *P = att + ((size_t)h * T + t) * Tk;
                     for (int j = 0; j < ot * tile; j++) mass[j / tile] += P[j];
+                    if (k->record)   // the own tile too (selection keeps it regardless)
+                        for (int j = ot * tile; j < Tk; j++) mass[ot] += P[j];
                 }
                 size_t set = (size_t)l * k->n_heads + h;
-                k->n_keep[set * k->max_blocks + b] = select_tiles(k->keep + set * set_stride + (size_t)b * k->max_keep,
+                if (k->record)
+                    memcpy(k->record + (set * k->max_blocks + b) * k->max_tiles, mass, (size_t)(ot + 1) * sizeof(float));
+                k->n_keep[set * k->max_blocks + b] = kascade_select(k->keep + set * set_stride + (size_t)b * k->max_keep,
                                                                   mass, ot, k->top_k);
             }
         return;
@@ -155,6 +157,60 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
         }
     k->tiles_visible += visible;
     k->tiles_read += read;
+}
+
+void kascade_plan(Kascade *k, const double *cover, int max_reuse, double threshold) {
+    int L = k->n_layers, NH = k->n_heads;
+    // score[i][j]: reuse of anchor i by layer j > i, heads mapped to their best anchor head
+    double *score = malloc((size_t)L * L * sizeof(double));
+    for (int i = 0; i < L; i++)
+        for (int j = i + 1; j < L; j++) {
+            double s = 0;
+            for (int h = 0; h < NH; h++) {
+                double best = -1;
+                for (int a = 0; a < NH; a++) {
+                    double c = cover[(((size_t)i * NH + a) * L + j) * NH + h];
+                    best = c > best ? c : best;
+                }
+                s += best;
+            }
+            score[(size_t)i * L + j] = s / NH;
+        }
+    // best[i]: layers i..L-1 when i is an anchor, as (anchors, summed score); next[i]: the
+    // anchor after i (L: none). An anchor i covers i+1..n-1 when each is within max_reuse and
+    // at or above the threshold.
+    int *anchors = malloc((size_t)(L + 1) * sizeof(int)), *next = malloc((size_t)L * sizeof(int));
+    double *sum = malloc((size_t)(L + 1) * sizeof(double));
+    anchors[L] = 0; sum[L] = 0;
+    for (int i = L - 1; i >= 0; i--) {
+        anchors[i] = L + 1; sum[i] = 0; next[i] = i + 1;
+        double run = 0;
+        for (int n = i + 1; n <= L && n - i - 1 <= max_reuse; n++) {
+            // n is the next anchor: layers i+1..n-1 reuse i
+            if (n > i + 1) {
+                double s = score[(size_t)i * L + n - 1];
+                if (s < 1.0 - threshold) break;
+                run += s;
+            }
+            int a = 1 + anchors[n];
+            double v = run + sum[n];
+            if (a < anchors[i] || (a == anchors[i] && v > sum[i])) { anchors[i] = a; sum[i] = v; next[i] = n; }
+        }
+    }
+    for (int i = 0; i < L; i = next[i]) {
+        k->source[i] = i;
+        for (int h = 0; h < NH; h++) k->head_map[i * NH + h] = h;
+        for (int j = i + 1; j < next[i]; j++) {
+            k->source[j] = i;
+            for (int h = 0; h < NH; h++) {
+                int best = 0;
+                for (int a = 1; a < NH; a++)
+                    if (cover[(((size_t)i * NH + a) * L + j) * NH + h] > cover[(((size_t)i * NH + best) * L + j) * NH + h]) best = a;
+                k->head_map[j * NH + h] = best;
+            }
+        }
+    }
+    free(score); free(anchors); free(next); free(sum);
 }
 
 // ---- the schedule as JSON ----

@@ -28,6 +28,9 @@ typedef struct Kascade {
     float *gather;  // per thread: gathered q, K, V, scores, output of one (head, block)
     size_t gather_floats;
     int n_threads;
+    // calibration: when not NULL, anchor layers also leave here each (layer, head, block)'s tile
+    // masses, (L, NH, max_blocks, max_tiles), tiles past the block's own tile unwritten
+    float *record;
     // statistics over reuse layers: tiles a (head, query block) could see, and tiles it read
     long long tiles_visible, tiles_read;
 } Kascade;
@@ -48,6 +51,20 @@ int kascade_save(const Kascade *k, const char *path, char *err, size_t errlen);
 // Percentage of visible tiles reuse layers skipped since the last reset (0 when none ran).
 double kascade_sparsity(const Kascade *k);
 void kascade_reset_stats(Kascade *k);
+
+// The kept set of one anchor head for one query block whose own tile is ot: tile 0, tile ot,
+// and the top_k of tiles 1..ot-1 by mass[0..ot] (which it overwrites); ascending into keep
+// (room for top_k + 2), returns its size.
+int kascade_select(int *keep, float *mass, int ot, int top_k);
+// Picks a schedule from attention statistics (bin/kascade-calibrate). cover (L, NH, L, NH):
+// cover[i][a][j][h] = the softmax mass of layer j head h that falls in the kept tiles of layer
+// i head a, over the mass in its own kept tiles (averaged over the query blocks measured; 1 when
+// i's choice is as good as j's own). A reuse layer j takes the
+// nearest anchor i below it, at most max_reuse layers back, and maps each head h to the anchor
+// head a with the most cover; its score is that cover averaged over heads, and it may reuse
+// only when the score is >= 1 - threshold. Dynamic programming over the layers picks the
+// fewest anchors, and among those the largest summed score. Writes k's sources and head maps.
+void kascade_plan(Kascade *k, const double *cover, int max_reuse, double threshold);
 
 // The attention of layer l in the KV path: q (T, NH*HD) at positions Tk-T..Tk-1, k, v the
 // layer's cache (Tk, NKV*HD), out (T, NH*HD), att (NH, T, Tk) as attention_forward's. Anchor

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "infer/calibrate.h"
 #include "infer/load.h"
 #include "model/kascade.h"
 #include "model/model.h"
@@ -154,13 +155,21 @@ static void run_case(Model *m, int n, int steps, const int *tokens, const int *s
     free(dense); free(sparse);
 }
 
-static void test_random(void) {
+// a random model of width C, L layers of NH heads (NKV KV heads, head_dim HD), vocabulary V,
+// context T (hidden width 2C)
+static Model *random_model(int C, int L, int NH, int NKV, int HD, int V, int T, uint64_t seed) {
     char err[256];
     Config c = {0};
-    c.dim = 64; c.n_layers = 4; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 16; c.hidden_dim = 128;
-    c.vocab_size = 97; c.max_seq_len = 320; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f;
+    c.dim = C; c.n_layers = L; c.n_heads = NH; c.n_kv_heads = NKV; c.head_dim = HD; c.hidden_dim = 2 * C;
+    c.vocab_size = V; c.max_seq_len = T; c.norm_eps = 1e-5f; c.rope_theta = 10000.0f;
     Model *m = model_create(&c, 1, err, sizeof err);
-    model_init_random(m, 7);
+    model_init_random(m, seed);
+    return m;
+}
+
+static void test_random(void) {
+    Model *m = random_model(64, 4, 4, 2, 16, 97, 320, 7);
+    const Config c = m->config;
     // sharper attention than N(0, 0.02) weights give, so tiles differ in mass
     for (size_t i = 0; i < m->param_sizes[2]; i++) m->params.wq[i] *= 30;
     model_kv_alloc(m, c.max_seq_len);
@@ -232,7 +241,69 @@ static void test_json(void) {
     remove(path);
 }
 
+// Calibration on a constructed model: 6 layers whose attention output and MLP add nothing (wo,
+// w2 zero), so every layer sees the embeddings; layers 0-2 share one wq/wk, layers 3-5 another,
+// and layer 1 has heads 0 and 1 swapped. The obvious schedule: anchors 0 and 3, layers 1, 2
+// reuse 0 and 4, 5 reuse 3, layer 1's heads 0 and 1 read anchor heads 1 and 0.
+static void test_calibrate(void) {
+    char err[256];
+    Model *m = random_model(32, 6, 4, 4, 8, 50, 128, 3);
+    const Config c = m->config;
+    size_t QC = (size_t)c.n_heads * c.head_dim * c.dim, HDC = (size_t)c.head_dim * c.dim;
+    ParameterTensors *p = &m->params;
+    // sharp attention (scores of std ~10), so the two groups pick different tiles
+    for (size_t i = 0; i < QC; i++) { p->wq[i] *= 20; p->wk[i] *= 20; p->wq[3 * QC + i] *= 20; p->wk[3 * QC + i] *= 20; }
+    for (int l = 1; l < 6; l++) {
+        if (l == 3) continue;
+        int base = l < 3 ? 0 : 3;
+        memcpy(p->wq + l * QC, p->wq + base * QC, QC * sizeof(float));
+        memcpy(p->wk + l * QC, p->wk + base * QC, QC * sizeof(float));
+    }
+    float *tmp = malloc(HDC * sizeof(float));   // layer 1: heads 0 and 1 swapped in wq and wk
+    float *w[2] = {p->wq + QC, p->wk + QC};
+    for (int x = 0; x < 2; x++) {
+        memcpy(tmp, w[x], HDC * sizeof(float));
+        memcpy(w[x], w[x] + HDC, HDC * sizeof(float));
+        memcpy(w[x] + HDC, tmp, HDC * sizeof(float));
+    }
+    free(tmp);
+    memset(p->wo, 0, m->param_sizes[5] * sizeof(float));
+    memset(p->w2, 0, m->param_sizes[9] * sizeof(float));
+    model_kv_alloc(m, 128);
+    int tokens[256];
+    uint64_t s = 21;
+    for (int i = 0; i < 256; i++) tokens[i] = (int)(rng_next(&s) % c.vocab_size);
+    CalibrateConfig cfg = { .tile = 8, .top_k = 3, .max_reuse = 4, .max_chunks = 8, .threshold = 0.1 };
+    long blocks = 0;
+    Kascade *k = kascade_calibrate(m, tokens, 256, 128, &cfg, &blocks, err, sizeof err);
+    int want_src[6] = {0, 0, 0, 3, 3, 3}, ok = k != NULL;
+    char got[128] = "";
+    for (int l = 0; k && l < 6; l++) {
+        ok &= k->source[l] == want_src[l];
+        for (int h = 0; h < 4; h++) ok &= k->head_map[l * 4 + h] == (l == 1 && h < 2 ? 1 - h : h);
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%d%s", k->source[l], l < 5 ? " " : "");
+    }
+    CHECK(ok && blocks > 0, "calibration on 2 groups of identical layers (%ld blocks): sources %s (want 0 0 0 3 3 3), "
+          "layer 1's swapped heads mapped 0->1, 1->0 (%s)", blocks, got, k ? "" : err);
+    // reuse at most 1 layer back: 4 anchors, 3 among them, every reuse 1 below its anchor
+    cfg.max_reuse = 1;
+    kascade_free(k);
+    k = kascade_calibrate(m, tokens, 256, 128, &cfg, &blocks, err, sizeof err);
+    int anchors = 0;
+    ok = k && k->source[3] == 3;
+    for (int l = 0; k && l < 6; l++) { anchors += k->source[l] == l; ok &= l - k->source[l] <= 1; }
+    CHECK(ok && anchors == 4, "--max-reuse 1: %d anchors (want 4), 3 an anchor, no reuse more than 1 back", anchors);
+    kascade_free(k);
+    k = kascade_calibrate(m, tokens, 64, 128, &cfg, &blocks, err, sizeof err);
+    CHECK(!k && strstr(err, "needs at least"), "a text shorter than --ctx refused: \"%s\"", err);
+    cfg.top_k = 20;
+    k = kascade_calibrate(m, tokens, 256, 128, &cfg, &blocks, err, sizeof err);
+    CHECK(!k && strstr(err, "leaves no tile out"), "--ctx too short for the tiles kept refused: \"%s\"", err);
+    model_free(m);
+}
+
 int main(void) {
+    test_calibrate();
     test_random();
     test_fixture("tests/fixtures/hf_llama2_fp32");
     test_fixture("tests/fixtures/hf_llama3_tiny");
