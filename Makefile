@@ -59,7 +59,7 @@ BIN     ?= bin
 PROGRAMS := train:train/train.c infer:infer/infer.c tokenize:data/tokenize.c \
             bpe-train:data/bpe_train.c prepare:data/prepare.c bench-limits:bench/limits.c \
             bench-decode:bench/decode.c bench-gemv:bench/gemv.c export:export/export.c \
-            kascade-calibrate:infer/kascade_calibrate.c
+            kascade-calibrate:infer/kascade_calibrate.c bench-kascade:bench/kascade.c
 prog_main = $(word 2,$(subst :, ,$(filter $(1):%,$(PROGRAMS))))
 PROG_NAMES := $(foreach p,$(PROGRAMS),$(word 1,$(subst :, ,$(p))))
 PROG_MAINS := $(foreach p,$(PROGRAMS),$(word 2,$(subst :, ,$(p))))

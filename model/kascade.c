@@ -9,6 +9,9 @@
 #include "util/errors.h"
 #include "util/read_file.h"
 
+// multiply-adds (or probabilities summed) below which a call runs on one thread
+#define KASCADE_MIN_WORK (1 << 18)
+
 Kascade *kascade_create(int n_layers, int n_heads) {
     if (n_layers < 1 || n_heads < 1) return NULL;
     Kascade *k = calloc(1, sizeof *k);
@@ -97,7 +100,8 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
     if (k->source[l] == l) {
         // anchor: dense attention, then each (head, block)'s tile masses from its probabilities
         attention_forward(out, att, NULL, q, kc, vc, 1, T, Tk, NH, NKV, HD, 0.0f, 0, 0);
-        #pragma omp parallel for collapse(2)
+        // threads only where the work outweighs starting them (as in attention.c)
+        #pragma omp parallel for collapse(2) if ((size_t)NH * T * Tk >= KASCADE_MIN_WORK)
         for (int h = 0; h < NH; h++)
             for (int b = 0; b < nblocks; b++) {
                 float *mass = k->mass + (size_t)omp_get_thread_num() * k->max_tiles;
@@ -122,7 +126,8 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
     // reuse: head h over the kept tiles of the source's head head_map[h], on this layer's K, V
     int src = k->source[l];
     long long visible = 0, read = 0;
-    #pragma omp parallel for collapse(2) reduction(+:visible, read)
+    #pragma omp parallel for collapse(2) reduction(+:visible, read) \
+        if ((size_t)NH * nblocks * k->max_keep * tile * HD >= KASCADE_MIN_WORK)
     for (int h = 0; h < NH; h++)
         for (int b = 0; b < nblocks; b++) {
             float *buf = k->gather + (size_t)omp_get_thread_num() * k->gather_floats;
