@@ -1,6 +1,6 @@
 // model/kascade.c — Kascade sparse attention (see kascade.h), and its schedule's JSON.
 #include <cjson/cJSON.h>
-#include <omp.h>
+#include "util/parallel.h"
 #include <stdlib.h>
 #include <string.h>
 #include "model/kascade.h"

@@ -19,13 +19,7 @@
 #include <cblas.h>
 #include "model/ops.h"
 #include "model/quant.h"
-#ifdef _OPENMP
-#include <omp.h>
-#else                    // built without OpenMP (scripts/fuzz.sh does): one thread
-static inline int omp_in_parallel(void) { return 0; }
-static inline int omp_get_num_threads(void) { return 1; }
-static inline int omp_get_thread_num(void) { return 0; }
-#endif
+#include "util/parallel.h"
 
 // C (M,N) = alpha op(A) op(B) + beta C, row-major, like cblas_sgemm, with the OpenMP threads
 // splitting C: each thread one single-threaded sgemm on its share of the rows (or, when C is
