@@ -29,8 +29,8 @@ expect_end() {
   else fail "$what: exit $rc (want 1 and /$re/): $err"; fi
 }
 
-# a byte-level tokenizer and tiny shards from a small text (no ../shared needed)
-for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$T/bytes.tiktoken"
+# a byte-level tokenizer and tiny shards made here from the bundled corpus
+byte_tokenizer "$T/bytes.tiktoken"
 cat docs/*.md | head -c 40000 > "$T/text.txt"
 $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2>/dev/null ||
   fail "prepare of the test shards"

@@ -2,13 +2,13 @@
 # tests/resume_test.sh — what --resume keeps and what it says: the learning-rate schedule stays
 # the one the run started with (a larger --steps runs on at the schedule's final lr, no jump back
 # to the peak); shards that changed since the checkpoint are refused; a run that stops on NaN
-# says whether there is a checkpoint to resume from. Runs on tiny shards made here (no ../shared).
+# says whether there is a checkpoint to resume from. Runs on tiny shards made here.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 T=$(mktemp -d /tmp/resume_test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-for i in $(seq 0 255); do printf '%s %d\n' "$(printf "\\x$(printf %02x "$i")" | base64)" "$i"; done > "$T/bytes.tiktoken"
+byte_tokenizer "$T/bytes.tiktoken"
 cat docs/*.md | head -c 40000 > "$T/text.txt"
 $BIN/prepare --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --out-dir "$T" "$T/text.txt" 2>/dev/null || fail "prepare of the test shards"
 TR=($BIN/train --data "$T/train.bin" --val-data "$T/val.bin" --tokenizer "$T/bytes.tiktoken" --pattern gpt2 --dim 16 --n-layers 1
