@@ -43,3 +43,17 @@ def read_fixture(path):
             dt = "<f4" if code == 0 else "<i4"
             out[name] = np.frombuffer(f.read(4 * count_el), dtype=dt).reshape(dims)
     return out
+
+
+def init_llama_weights(model, std, seed):
+    """Every matrix ~ N(0, std) and every RMSNorm weight ~ 1 + 0.1 N(0, 1) (so that norm
+    gradients are not trivial), drawn in named_parameters() order from a torch.Generator
+    seeded with `seed`: the explicit init of every fixture model, not the library's own."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(std * torch.randn(p.shape, generator=g))

@@ -42,7 +42,7 @@ import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_io import write_fixture  # noqa: E402
+from fixture_io import init_llama_weights, write_fixture  # noqa: E402
 
 
 TINY = {
@@ -168,13 +168,7 @@ def make_tiny(tag, spec, outdir, seed):
     live = LlamaForCausalLM(cfg).float()
     if spec["tied"] and live.lm_head.weight.data_ptr() != live.model.embed_tokens.weight.data_ptr():
         live.tie_weights()
-    g = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():  # matrices ~ N(0, init_std); RMSNorm weights ~ 1 + 0.1 N(0,1)
-        for name, p in live.named_parameters():
-            if name.endswith("norm.weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(spec["init_std"] * torch.randn(p.shape, generator=g))
+    init_llama_weights(live, spec["init_std"], seed + 1)
     ref_state = {k: v.detach().clone().to(spec["save_dtype"]).float()
                  for k, v in live.state_dict().items()}
 
@@ -283,15 +277,9 @@ def make_llama3_tiny(tokenizer_json, outdir, seed=4242):
     live = LlamaForCausalLM(cfg).float()
     if live.lm_head.weight.data_ptr() != live.model.embed_tokens.weight.data_ptr():
         live.tie_weights()
-    g = torch.Generator().manual_seed(seed + 1)
     # Width 4 keeps the file at 1 MB; matrices ~ N(0, 1) (not 0.02) so that the logits over the
     # 128,256 ids spread out and greedy choices are not near-ties.
-    with torch.no_grad():
-        for name, p in live.named_parameters():
-            if name.endswith("norm.weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(torch.randn(p.shape, generator=g))
+    init_llama_weights(live, 1.0, seed + 1)
     d = os.path.join(outdir, "hf_llama3_tiny")
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)

@@ -32,7 +32,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_io import write_fixture  # noqa: E402
+from fixture_io import init_llama_weights, write_fixture  # noqa: E402
 
 STEPS, B, T = 8, 2, 16
 LR, BETA1, BETA2, EPS, WD, CLIP = 3e-3, 0.9, 0.95, 1e-8, 0.1, 1.0
@@ -59,13 +59,7 @@ def main():
                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
                       attention_dropout=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=None)
     live = LlamaForCausalLM(cfg).float()
-    g = torch.Generator().manual_seed(12)
-    with torch.no_grad():
-        for name, p in live.named_parameters():
-            if name.endswith("norm.weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+    init_llama_weights(live, 0.1, 12)
     d = os.path.join(args.out, "hf_init")
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)

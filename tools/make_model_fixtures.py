@@ -24,7 +24,7 @@ import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_io import write_fixture  # noqa: E402
+from fixture_io import init_llama_weights, write_fixture  # noqa: E402
 
 B, T = 2, 16
 ADAM_STEPS = 5
@@ -88,13 +88,7 @@ def build(spec, seed):
         model.tie_weights()
     # Explicit init (not relying on the library's _init_weights): every matrix ~ N(0, 0.02),
     # every RMSNorm weight ~ 1 + 0.1 N(0,1) so that norm gradients are non-trivial.
-    g = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("norm.weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(cfg.initializer_range * torch.randn(p.shape, generator=g))
+    init_llama_weights(model, cfg.initializer_range, seed + 1)
     if spec["tied"]:
         assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr(), \
             "tie_word_embeddings did not tie lm_head to embed_tokens"
