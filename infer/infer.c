@@ -27,6 +27,7 @@
 #include "infer/entropix.h"
 #include "infer/chat.h"
 #include "infer/generate.h"
+#include "util/blas_core.h"
 #include "util/blas_room.h"
 #include "infer/load.h"
 #include "infer/perplexity.h"
@@ -114,6 +115,7 @@ static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen
                         const LoadedModel *lm) {
     size_t kv, scratch;
     model_kv_sizes(lm->m, lm->ctx, &kv, &scratch);
+    blas_core_note(stderr, "infer: ");   // OpenBLAS fell back to old kernels on this CPU: say which setting is faster
     const char *dt = dtype_name(lm->m->w.layers[0].wq.dtype);
     fprintf(stderr, "infer: load %.2f s | prompt %d tok %.1f tok/s | decode %d tok %.1f tok/s %.2f ms/token | "
             "%d threads | peak RSS %.1f MB (weights %.1f MB %s%s + KV cache %.1f MB + scratch %.1f MB)\n",

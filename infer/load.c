@@ -198,6 +198,16 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
             }
             lm->ctx = ctx ? ctx : lm->m->config.max_seq_len;
             snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", info.tokenizer_path);
+            // a checkpoint records where its tokenizer was; moved or copied together with it, the
+            // tokenizer is found by its file name beside the checkpoint (its sha256 is checked on use)
+            const char *base = strrchr(info.tokenizer_path, '/');
+            if (info.tokenizer_path[0] && !is_file(info.tokenizer_path) && base) {
+                char p[4096];
+                const char *slash = strrchr(path, '/');
+                int dir = slash ? (int)(slash - path) : 1;
+                snprintf(p, sizeof p, "%.*s%s", dir, slash ? path : ".", base);
+                if (is_file(p)) snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", p);
+            }
             snprintf(lm->tokenizer_sha256, sizeof lm->tokenizer_sha256, "%s", info.tokenizer_sha256);
             snprintf(lm->tokenizer_pattern, sizeof lm->tokenizer_pattern, "%s", info.tokenizer_pattern);
         } else {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "data/dataloader.h"
 #include "util/serial.h"
+#include "util/blas_core.h"
 #include "util/sha256.h"
 #include "data/shards.h"
 #include "formats/checkpoint.h"
@@ -548,6 +549,27 @@ static void test_init_hf_vs_torch(void) {
     fixture_free(&fx);
 }
 
+// The OpenBLAS advice: said for an old core chosen on an AVX2 CPU, naming the faster setting;
+// silent when the user set OPENBLAS_CORETYPE, when the core is fast, or when the CPU has no AVX2.
+static void test_blas_core_advice(void) {
+    char a[400];
+    blas_core_advice(a, sizeof a, "Prescott", 1, 1, NULL);
+    CHECK(strstr(a, "runs its Prescott kernels") && strstr(a, "OPENBLAS_CORETYPE=SkylakeX"),
+          "OpenBLAS advice for Prescott on an AVX-512 CPU names SkylakeX: \"%.60s...\"", a);
+    blas_core_advice(a, sizeof a, "Nehalem", 1, 0, NULL);
+    CHECK(strstr(a, "OPENBLAS_CORETYPE=Haswell") != NULL, "OpenBLAS advice for Nehalem on an AVX2 CPU names Haswell");
+    int quiet = 1;
+    blas_core_advice(a, sizeof a, "Prescott", 1, 1, "Prescott");
+    quiet &= !a[0];
+    blas_core_advice(a, sizeof a, "Haswell", 1, 1, NULL);
+    quiet &= !a[0];
+    blas_core_advice(a, sizeof a, "SkylakeX", 1, 1, NULL);
+    quiet &= !a[0];
+    blas_core_advice(a, sizeof a, "Prescott", 0, 0, NULL);
+    quiet &= !a[0];
+    CHECK(quiet, "no OpenBLAS advice when OPENBLAS_CORETYPE is set, the core uses FMA, or the CPU has no AVX2");
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_train.%d", (int)getpid());
     char cmd[300];
@@ -563,6 +585,7 @@ int main(void) {
     test_dataloader_shards();
     test_checkpoint();
     test_init_hf_vs_torch();
+    test_blas_core_advice();
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;
     return test_summary();

@@ -19,6 +19,7 @@
 #include "util/serial.h"
 #include "formats/checkpoint.h"
 #include "formats/hf_loader.h"
+#include "util/blas_core.h"
 #include "util/blas_room.h"
 #include "train/adamw.h"
 #include "train/dist.h"
@@ -326,6 +327,7 @@ void run_init(Run *r, int argc, char **argv) {
 
     int B = o->batch, T = o->seq, A = o->grad_accum;
     r->tokens_per_step = (long)B * T * A * r->ranks;
+    blas_core_note(stdout, "note: ");   // OpenBLAS fell back to old kernels on this CPU: say which setting is faster
     printf("model: dim %d, %d layers, %d heads (%d kv), hidden %d, vocab %d, seq %d: %zu parameters\n",
            m->config.dim, m->config.n_layers, m->config.n_heads, m->config.n_kv_heads, m->config.hidden_dim,
            m->config.vocab_size, T, np);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <omp.h>
 
+#include "util/blas_core.h"
 #include "util/errors.h"
 #include "formats/checkpoint.h"
 #include "train/dist.h"
@@ -114,8 +115,9 @@ int main(int argc, char **argv) {
     if (r->ranks > 1)
         printf("communication: %.2f s of %.1f s in MPI calls on process 0 (%d processes)\n", dist_comm_seconds(), took, r->ranks);
     if (why == STOP_DONE || why == STOP_TIME) {   // both ended with a final evaluation
-        printf("%s: %" PRIu64 " steps in %.1f s (%.0f tokens/s, %d threads)\n", why == STOP_DONE ? "done" : "time budget spent",
-               r->st.step, took, (double)(r->st.step - start_step) * r->tokens_per_step / took, omp_get_max_threads());
+        printf("%s: %" PRIu64 " steps in %.1f s (%.0f tokens/s, %d threads, OpenBLAS %s)\n",
+               why == STOP_DONE ? "done" : "time budget spent", r->st.step, took,
+               (double)(r->st.step - start_step) * r->tokens_per_step / took, omp_get_max_threads(), blas_core_name());
         if (isfinite(final_bpb))
             printf("final val loss %.4f nats/token, %.4f bits/byte (best %.4f nats/token at step %" PRIu64 ")\n",
                    final_val, final_bpb, r->st.best_val, r->st.best_step);
