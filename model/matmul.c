@@ -15,6 +15,8 @@
 //  - M == 1 (decoding one token): a matrix-vector product that reads each weight row exactly
 //    once, converting in the inner loop, rows split across threads (see gemv below).
 //    OpenBLAS's M=1 sgemm measured ~2x slower than this (K 2048, N 8192, f32, this 2-core box).
+//  - backward through a frozen weight (a LoRA base, matmul_backward_frozen): only dinp, the
+//    same blocks widened into `scratch`: dinp += dout[:, n0:n0+nb] · blk.
 #include <string.h>
 #include <cblas.h>
 #include "model/ops.h"
@@ -144,6 +146,27 @@ static void gemv(float *out, const float *x, Mat w, float *xs, int K, int N) {
     }
 }
 
+// Rows n0..n0+nb of a (N,K) bf16/f16/Q6_K matrix as f32 into dst (nb*K floats): the blocks the
+// prefill forward and the frozen-weight backward hand to sgemm.
+static void widen_rows(float *dst, Mat w, int n0, int nb, int K) {
+    size_t count = (size_t)nb * K;
+    if (w.dtype == DTYPE_BF16 || w.dtype == DTYPE_F16) {
+        const uint16_t *src = (const uint16_t *)w.data + (size_t)n0 * K;
+        if (w.dtype == DTYPE_BF16) {
+            #pragma omp parallel for if (count >= OMP_MIN_WORK)
+            for (size_t i = 0; i < count; i++) dst[i] = bf16_to_f32(src[i]);
+        } else {
+            #pragma omp parallel for if (count >= OMP_MIN_WORK)
+            for (size_t i = 0; i < count; i++) dst[i] = f16_to_f32(src[i]);
+        }
+        return;
+    }
+    const char *q = (const char *)w.data + dtype_bytes(w.dtype, (size_t)n0 * K);   // block-quantized rows
+    #pragma omp parallel for if (count >= OMP_MIN_WORK)
+    for (int r = 0; r < nb; r++)
+        dequantize_row(w.dtype, q + dtype_bytes(w.dtype, (size_t)r * K), dst + (size_t)r * K, K);
+}
+
 // The sgemms below run with beta = 1 on an output zeroed first, not with beta = 0: same result,
 // but OpenBLAS's beta = 0 clears C with a slow generic loop (2 threads, M 2048, K 128, N 384:
 // 2.9 ms with beta = 0, 2.0 ms zeroing + beta = 1; over a tiny training step's forward, 10 ms).
@@ -166,20 +189,7 @@ void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, in
     }
     for (int n0 = 0; n0 < N; n0 += MATMUL_BLOCK_ROWS) {
         int nb = N - n0 < MATMUL_BLOCK_ROWS ? N - n0 : MATMUL_BLOCK_ROWS;
-        const uint16_t *src = (const uint16_t *)weight.data + (size_t)n0 * K;
-        size_t count = (size_t)nb * K;
-        if (weight.dtype == DTYPE_Q6_K) {   // prefill through a Q6_K head: widen, then sgemm
-            const char *q = (const char *)weight.data + dtype_bytes(DTYPE_Q6_K, (size_t)n0 * K);
-            #pragma omp parallel for if (count >= OMP_MIN_WORK)
-            for (int r = 0; r < nb; r++)
-                dequantize_row(DTYPE_Q6_K, q + dtype_bytes(DTYPE_Q6_K, (size_t)r * K), scratch + (size_t)r * K, K);
-        } else if (weight.dtype == DTYPE_BF16) {
-            #pragma omp parallel for if (count >= OMP_MIN_WORK)
-            for (size_t i = 0; i < count; i++) scratch[i] = bf16_to_f32(src[i]);
-        } else {
-            #pragma omp parallel for if (count >= OMP_MIN_WORK)
-            for (size_t i = 0; i < count; i++) scratch[i] = f16_to_f32(src[i]);
-        }
+        widen_rows(scratch, weight, n0, nb, K);
         sgemm_threads(CblasNoTrans, CblasTrans, M, nb, K,
                       1.0f, inp, K, scratch, K, 1.0f, out + n0, N);
     }
@@ -193,4 +203,17 @@ void matmul_backward(float *dinp, float *dweight, const float *dout, const float
     if (dweight)   // (N,K) += (M,N)^T·(M,K)
         sgemm_threads(CblasTrans, CblasNoTrans, N, K, M,
                       1.0f, dout, N, inp, K, 1.0f, dweight, K);
+}
+
+void matmul_backward_frozen(float *dinp, const float *dout, Mat weight, float *scratch, int M, int K, int N) {
+    if (weight.dtype == DTYPE_F32) {   // (M,K) += (M,N)·(N,K)
+        sgemm_threads(CblasNoTrans, CblasNoTrans, M, K, N, 1.0f, dout, N, (const float *)weight.data, K, 1.0f, dinp, K);
+        return;
+    }
+    // dinp = sum over blocks of rows: dinp += dout[:, n0:n0+nb] · W[n0:n0+nb, :]
+    for (int n0 = 0; n0 < N; n0 += MATMUL_BLOCK_ROWS) {
+        int nb = N - n0 < MATMUL_BLOCK_ROWS ? N - n0 : MATMUL_BLOCK_ROWS;
+        widen_rows(scratch, weight, n0, nb, K);
+        sgemm_threads(CblasNoTrans, CblasNoTrans, M, K, nb, 1.0f, dout + n0, N, scratch, K, 1.0f, dinp, K);
+    }
 }

@@ -10,11 +10,12 @@
 #include <time.h>
 #include "model/model.h"
 #include "model/kascade.h"
+#include "model/lora.h"
 #include "util/rng.h"
 #include "model/ops.h"
 
 const char *const prof_names[PROF_OPS] = {"embedding", "rmsnorm", "matmul", "rope", "attention", "swiglu",
-                                          "residual", "dropout", "crossentropy", "zeroing"};
+                                          "residual", "dropout", "crossentropy", "zeroing", "lora"};
 static double prof_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -234,6 +235,7 @@ typedef struct {
         *ffn_norm, *ffn_rstd, *gate, *up, *hmid, *ffn_out, *x_out;
     float *kall, *vall; // (B, Tk, NKV*HD): the keys/values attention reads
     struct Kascade *kascade; // KV path: sparse attention (model/kascade.h); NULL: dense
+    float *lora_u;      // (LORA_NT, B*T, R): the adapters' x A^T (model/lora.h); NULL: no adapters
 } LayerActs;
 
 // Layer li of stacked activations a sized for (B,T,Tk).
@@ -258,6 +260,15 @@ static LayerActs layer_acts(const ActivationTensors *a, const Config *c, int li,
     return la;
 }
 
+// LoRA: out += s (inp A^T) B^T after the frozen matmul of target t in layer l, when adapted
+static void adapt(Model *m, const LayerActs *a, int l, int t, float *out, const float *inp, int rows) {
+    struct Lora *lo = m->lora;
+    size_t k = (size_t)l * LORA_NT + t;
+    if (!lo || !lo->A[k]) return;
+    FWD(PROF_LORA, lora_forward(out, a->lora_u + (size_t)t * rows * lo->rank, inp, lo->A[k], lo->B[k], lo->scale,
+                                rows, lo->in[t], lo->out[t], lo->rank));
+}
+
 // x_out = x + drop(attention(rmsnorm(x))),  then  x_out += drop(mlp(rmsnorm(x_out)))
 // The T tokens sit at positions pos0..pos0+T-1; attention spans Tk keys (see attention.c).
 static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int Tk, int pos0,
@@ -276,6 +287,9 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     FWD(PROF_MATMUL, matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD));
     FWD(PROF_MATMUL, matmul_forward(a->k, a->att_norm, w->wk, scr, BT, C, KVD));
     FWD(PROF_MATMUL, matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD));
+    adapt(m, a, l, LORA_Q, a->q, a->att_norm, BT);
+    adapt(m, a, l, LORA_K, a->k, a->att_norm, BT);
+    adapt(m, a, l, LORA_V, a->v, a->att_norm, BT);
     FWD(PROF_ROPE, rope_forward(a->qr, a->q, m->rope_cos, m->rope_sin, B, T, NH, HD, pos0));
     FWD(PROF_ROPE, rope_forward(a->kr, a->k, m->rope_cos, m->rope_sin, B, T, NKV, HD, pos0));
     if (a->kascade)
@@ -285,6 +299,7 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
         FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, m->att_scratch, a->qr, a->kall, a->vall, B, T,
                                               Tk, NH, NKV, HD, p_att, key_prob, row0 * NH * T * Tk));
     FWD(PROF_MATMUL, matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C));
+    adapt(m, a, l, LORA_O, a->att_out, a->atty, BT);
     FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, row0 * T * C, (size_t)BT * C));
     FWD(PROF_RESIDUAL, residual_forward(a->resid_mid, a->x, a->att_out, (size_t)BT * C));
     // MLP block
@@ -292,8 +307,11 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
                                       c->norm_eps));
     FWD(PROF_MATMUL, matmul_forward(a->gate, a->ffn_norm, w->w1, scr, BT, C, H));
     FWD(PROF_MATMUL, matmul_forward(a->up, a->ffn_norm, w->w3, scr, BT, C, H));
+    adapt(m, a, l, LORA_GATE, a->gate, a->ffn_norm, BT);
+    adapt(m, a, l, LORA_UP, a->up, a->ffn_norm, BT);
     FWD(PROF_SWIGLU, swiglu_forward(a->hmid, a->gate, a->up, (size_t)BT * H));
     FWD(PROF_MATMUL, matmul_forward(a->ffn_out, a->hmid, w->w2, scr, BT, H, C));
+    adapt(m, a, l, LORA_DOWN, a->ffn_out, a->hmid, BT);
     FWD(PROF_DROPOUT, dropout_forward(a->ffn_out, a->ffn_out, p_drop, key_ffn, row0 * T * C, (size_t)BT * C));
     FWD(PROF_RESIDUAL, residual_forward(a->x_out, a->resid_mid, a->ffn_out, (size_t)BT * C));
 }
@@ -324,6 +342,7 @@ static int ensure_activations(Model *m, int B, int T) {
         }
         m->alloc_B = nB; m->alloc_T = nT;
     }
+    if (m->lora && lora_reserve(m->lora, (size_t)m->alloc_B * m->alloc_T, 0) != 0) return -1;
     fill_in_activation_sizes(sizes, c, B, T, T, c->n_layers);
     fill_in_activation_sizes(gsizes, c, B, T, T, 1);
     point_activations(&m->acts, m->acts_memory, sizes);
@@ -375,6 +394,7 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     FWD(PROF_EMBEDDING, embedding_forward(a->resid, inputs, m->w.tok_emb, BT, C));
     for (int l = 0; l < L; l++) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
+        if (m->lora) la.lora_u = m->lora->u + (size_t)l * LORA_NT * BT * m->lora->rank;
         layer_forward(m, l, &la, B, T, T, 0, p, p_att);
     }
     const float *x = a->resid + (size_t)L * BT * C;
@@ -405,8 +425,24 @@ static int ensure_grads(Model *m) {
 }
 
 void model_zero_grad(Model *m) {
+    if (m->lora) { BWD(PROF_ZEROING, zero_floats(m->lora->grads, m->lora->num_parameters)); return; }
     if (ensure_grads(m)) return;
     BWD(PROF_ZEROING, zero_floats(m->grads_memory, m->num_parameters));
+}
+
+// The backward of one linear layer out = inp W^T: dinp += dout W, and dW += dout^T inp unless the
+// weights are frozen (dW NULL: a LoRA base, whose W may be bf16); then the adapter of target t
+// (model/lora.h), when there is one, adds its share to dinp and trains its A and B.
+static void linear_backward(Model *m, const LayerActs *la, int l, int t, float *dinp, float *dW, const float *dout,
+                            const float *inp, Mat w, int M, int K, int N) {
+    if (dW) BWD(PROF_MATMUL, matmul_backward(dinp, dW, dout, inp, (const float *)w.data, M, K, N));
+    else BWD(PROF_MATMUL, matmul_backward_frozen(dinp, dout, w, m->matmul_scratch, M, K, N));
+    struct Lora *lo = m->lora;
+    size_t k = (size_t)l * LORA_NT + t;
+    if (lo && t >= 0 && lo->A[k])
+        BWD(PROF_LORA, lora_backward(dinp, lo->dA[k], lo->dB[k], lo->du, dout, inp,
+                                     la->lora_u + (size_t)t * M * lo->rank, lo->A[k], lo->B[k], lo->scale,
+                                     M, K, N, lo->rank));
 }
 
 // Backward through everything model_forward did, in reverse, accumulating into m->grads.
@@ -420,14 +456,18 @@ void model_zero_grad(Model *m) {
 // adds the branch's contribution back into dresid: residual_backward, done in place.
 int model_backward(Model *m) {
     if (!m->have_targets) { model_fail(m, "model_backward: needs a forward with targets first"); return -1; }
-    if (ensure_grads(m)) { model_fail(m, "model_backward: needs f32 parameters and memory for their gradients"); return -1; }
+    // with adapters the base is frozen: no gradient buffer for it (and maybe no f32 copy of it)
+    int frozen = m->lora != NULL;
+    if (!frozen && ensure_grads(m)) { model_fail(m, "model_backward: needs f32 parameters and memory for their gradients"); return -1; }
     const Config *c = &m->config;
     int B = m->act_B, T = m->act_T, BT = B * T, C = c->dim, L = c->n_layers, V = c->vocab_size;
     int H = c->hidden_dim, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim;
     int QD = NH * HD, KVD = NKV * HD;
     float p = m->act_dropout;
     ActivationTensors *a = &m->acts, *g = &m->grad_acts;
-    ParameterTensors *P = &m->params, *G = &m->grads;
+    ParameterTensors *G = &m->grads;
+    // a base gradient: G->field + offset, or NULL when frozen
+#define DW(field, off) (frozen ? NULL : G->field + (off))
     // every backward accumulates, so gradient buffers start at zero: here the residual stream's
     // (dresid, the first B*T*C of g->resid) and the head's (final_norm .. losses); each layer's
     // below, before the layer
@@ -441,11 +481,10 @@ int model_backward(Model *m) {
     for (int i = 0; i < BT; i++) g->losses[i] = m->targets[i] >= 0 ? 1.0f / count : 0.0f;
     BWD(PROF_CROSSENTROPY, crossentropy_backward(g->logits, g->losses, a->logits, a->losses, m->targets, BT, V));
     // output head; when tied its weight is tok_emb, so its gradient lands in grads.tok_emb
-    const float *head = c->tied_embeddings ? P->tok_emb : P->lm_head;
-    float *dhead = c->tied_embeddings ? G->tok_emb : G->lm_head;
-    BWD(PROF_MATMUL, matmul_backward(g->final_norm, dhead, g->logits, a->final_norm, head, BT, C, V));
-    BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_final, g->final_norm, a->resid + (size_t)L * BT * C,
-                                       P->rms_final, a->final_rstd, BT, C));
+    float *dhead = frozen ? NULL : c->tied_embeddings ? G->tok_emb : G->lm_head;
+    linear_backward(m, NULL, 0, -1, g->final_norm, dhead, g->logits, a->final_norm, m->w.lm_head, BT, C, V);
+    BWD(PROF_RMSNORM, rmsnorm_backward(dresid, DW(rms_final, 0), g->final_norm, a->resid + (size_t)L * BT * C,
+                                       m->w.rms_final, a->final_rstd, BT, C));
     if (m->trace_backward) m->trace_backward(m, L);
 
     // one layer's gradient buffers, reused by every layer. ZERO(buf, n) clears one just before
@@ -456,6 +495,8 @@ int model_backward(Model *m) {
     for (int l = L - 1; l >= 0; l--) {
         LayerActs la = layer_acts(a, c, l, B, T, T);
         LayerActs dl = layer_acts(g, c, 0, B, T, T);
+        if (m->lora) la.lora_u = m->lora->u + (size_t)l * LORA_NT * BT * m->lora->rank;
+        const LayerWeights *w = &m->w.layers[l];
         size_t lC = (size_t)l * C;
         uint64_t key_att = dropout_key(m->dropout_seed, m->dropout_step, l, 0);   // as in layer_forward
         uint64_t key_ffn = dropout_key(m->dropout_seed, m->dropout_step, l, 1);
@@ -465,24 +506,20 @@ int model_backward(Model *m) {
         ZERO(dl.ffn_out, (size_t)BT * C);
         BWD(PROF_DROPOUT, dropout_backward(dl.ffn_out, dresid, p, key_ffn, row0 * T * C, (size_t)BT * C));
         ZERO(dl.hmid, (size_t)BT * H);
-        BWD(PROF_MATMUL, matmul_backward(dl.hmid, G->w2 + lC * H, dl.ffn_out, la.hmid,
-                                         P->w2 + lC * H, BT, H, C));
+        linear_backward(m, &la, l, LORA_DOWN, dl.hmid, DW(w2, lC * H), dl.ffn_out, la.hmid, w->w2, BT, H, C);
         ZERO(dl.gate, (size_t)BT * H);
         ZERO(dl.up, (size_t)BT * H);
         BWD(PROF_SWIGLU, swiglu_backward(dl.gate, dl.up, dl.hmid, la.gate, la.up, (size_t)BT * H));
         ZERO(dl.ffn_norm, (size_t)BT * C);     // w1's and w3's dx add up in it
-        BWD(PROF_MATMUL, matmul_backward(dl.ffn_norm, G->w1 + lC * H, dl.gate, la.ffn_norm,
-                                         P->w1 + lC * H, BT, C, H));
-        BWD(PROF_MATMUL, matmul_backward(dl.ffn_norm, G->w3 + lC * H, dl.up, la.ffn_norm,
-                                         P->w3 + lC * H, BT, C, H));
-        BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_ffn + lC, dl.ffn_norm, la.resid_mid,
-                                           P->rms_ffn + lC, la.ffn_rstd, BT, C));
+        linear_backward(m, &la, l, LORA_GATE, dl.ffn_norm, DW(w1, lC * H), dl.gate, la.ffn_norm, w->w1, BT, C, H);
+        linear_backward(m, &la, l, LORA_UP, dl.ffn_norm, DW(w3, lC * H), dl.up, la.ffn_norm, w->w3, BT, C, H);
+        BWD(PROF_RMSNORM, rmsnorm_backward(dresid, DW(rms_ffn, lC), dl.ffn_norm, la.resid_mid,
+                                           w->rms_ffn, la.ffn_rstd, BT, C));
         // attention block: resid_mid = x + drop(wo(attn(rope(wq n), rope(wk n), wv n))), n = rmsnorm(x)
         ZERO(dl.att_out, (size_t)BT * C);
         BWD(PROF_DROPOUT, dropout_backward(dl.att_out, dresid, p, key_att, row0 * T * C, (size_t)BT * C));
         ZERO(dl.atty, (size_t)BT * QD);
-        BWD(PROF_MATMUL, matmul_backward(dl.atty, G->wo + lC * QD, dl.att_out, la.atty,
-                                         P->wo + lC * QD, BT, QD, C));
+        linear_backward(m, &la, l, LORA_O, dl.atty, DW(wo, lC * QD), dl.att_out, la.atty, w->wo, BT, QD, C);
         ZERO(dl.qr, (size_t)BT * QD);
         ZERO(dl.kr, (size_t)BT * KVD);
         ZERO(dl.v, (size_t)BT * KVD);
@@ -494,18 +531,16 @@ int model_backward(Model *m) {
         BWD(PROF_ROPE, rope_backward(dl.q, dl.qr, m->rope_cos, m->rope_sin, B, T, NH, HD, 0));
         BWD(PROF_ROPE, rope_backward(dl.k, dl.kr, m->rope_cos, m->rope_sin, B, T, NKV, HD, 0));
         ZERO(dl.att_norm, (size_t)BT * C);     // wq's, wk's and wv's dx add up in it
-        BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wq + lC * QD, dl.q, la.att_norm,
-                                         P->wq + lC * QD, BT, C, QD));
-        BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wk + lC * KVD, dl.k, la.att_norm,
-                                         P->wk + lC * KVD, BT, C, KVD));
-        BWD(PROF_MATMUL, matmul_backward(dl.att_norm, G->wv + lC * KVD, dl.v, la.att_norm,
-                                         P->wv + lC * KVD, BT, C, KVD));
-        BWD(PROF_RMSNORM, rmsnorm_backward(dresid, G->rms_att + lC, dl.att_norm, la.x,
-                                           P->rms_att + lC, la.att_rstd, BT, C));
+        linear_backward(m, &la, l, LORA_Q, dl.att_norm, DW(wq, lC * QD), dl.q, la.att_norm, w->wq, BT, C, QD);
+        linear_backward(m, &la, l, LORA_K, dl.att_norm, DW(wk, lC * KVD), dl.k, la.att_norm, w->wk, BT, C, KVD);
+        linear_backward(m, &la, l, LORA_V, dl.att_norm, DW(wv, lC * KVD), dl.v, la.att_norm, w->wv, BT, C, KVD);
+        BWD(PROF_RMSNORM, rmsnorm_backward(dresid, DW(rms_att, lC), dl.att_norm, la.x,
+                                           w->rms_att, la.att_rstd, BT, C));
         if (m->trace_backward) m->trace_backward(m, l);
     }
 #undef ZERO
-    BWD(PROF_EMBEDDING, embedding_backward(G->tok_emb, dresid, m->inputs, BT, C));
+#undef DW
+    if (!frozen) BWD(PROF_EMBEDDING, embedding_backward(G->tok_emb, dresid, m->inputs, BT, C));
     if (m->trace_backward) m->trace_backward(m, -1);
     return 0;
 }
@@ -577,6 +612,7 @@ static float *forward_kv_chunk(Model *m, const int *tokens, int T, int pos) {
         la.kall = kc;                     // ...and attends over all rows 0..pos+T-1
         la.vall = vc;
         la.kascade = m->kascade;
+        la.lora_u = m->lora ? m->lora->u_kv : NULL;   // kept for no backward: one buffer for all layers
         layer_forward(m, l, &la, 1, T, Tk, pos, 0.0f, 0.0f);
     }
     return a->resid + (L % 2) * TC;
@@ -604,6 +640,7 @@ float *model_forward_kv(Model *m, const int *tokens, int T, int pos, int all_log
     if (!m->key_cache || T < 1 || pos < 0 || pos + T > m->kv_max_len) return NULL;
     if (all_logits && T > m->kv_chunk) return NULL;
     for (int i = 0; i < T; i++) if (tokens[i] < 0 || tokens[i] >= V) return NULL;
+    if (m->lora && lora_reserve(m->lora, 0, (size_t)m->kv_chunk) != 0) return NULL;   // the first call only
     ActivationTensors *a = &m->kv_acts;
     float *x = NULL;
     int Tc = 0;

@@ -93,7 +93,8 @@ void model_point_weights(Model *m);
 // model_error(m) then says which. A NAN with model_error "" is a loss that diverged.
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
 void model_zero_grad(Model *m);
-// Accumulates d(mean loss)/d(param) into the gradient buffer (needs a forward with targets).
+// Accumulates d(mean loss)/d(param) into the gradient buffer (needs a forward with targets);
+// with LoRA adapters attached, into the adapters' gradients only.
 // Returns 0, or -1 (nothing computed; model_error says why).
 int model_backward(Model *m);
 // Why the last model_forward returned NAN or model_backward -1: bad input (a token outside the
@@ -149,7 +150,7 @@ void fill_in_activation_sizes(size_t *sizes, const Config *c, int B, int T, int 
 // Profiling (bin/train --profile): wall seconds spent in each kind of op, forward and backward,
 // summed over calls while m->profile is set. Off, it costs one branch per op call.
 enum { PROF_EMBEDDING, PROF_RMSNORM, PROF_MATMUL, PROF_ROPE, PROF_ATTENTION, PROF_SWIGLU,
-       PROF_RESIDUAL, PROF_DROPOUT, PROF_CROSSENTROPY, PROF_ZEROING, PROF_OPS };
+       PROF_RESIDUAL, PROF_DROPOUT, PROF_CROSSENTROPY, PROF_ZEROING, PROF_LORA, PROF_OPS };
 extern const char *const prof_names[PROF_OPS];
 
 struct Model {
@@ -205,6 +206,10 @@ struct Model {
     struct Kascade *kascade;
     // weights quantized at load (model/quant.h model_quantize); m->w points into it
     void *quant_memory;
+    // LoRA adapters (model/lora.h); NULL: none. Not owned (model_attach_lora sets it). While set,
+    // every forward adds them and the backward trains only them: the base weights are frozen
+    // (no gradient buffer for them, and they may be bf16 in an mmap).
+    struct Lora *lora;
     // profiling (see PROF_OPS above)
     int profile;
     double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];

@@ -36,7 +36,8 @@ void embedding_backward(float *dtable, const float *dout, const int *tokens, int
 
 // ---- model/rmsnorm.c : RMSNorm ----
 // out = x * rstd * w,  rstd = 1/sqrt(mean(x^2) + eps), per row of C.
-// caches rstd (N) so the backward does not recompute the row statistics.
+// caches rstd (N) so the backward does not recompute the row statistics. dweight may be NULL
+// (frozen weights).
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
                      int N, int C, float eps);
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
@@ -54,6 +55,20 @@ void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, in
 // dinp (M,K) += dout · W;  dweight (N,K) += dout^T · inp  (f32 weights; either grad may be NULL)
 void matmul_backward(float *dinp, float *dweight, const float *dout, const float *inp,
                      const float *weight, int M, int K, int N);
+// dinp (M,K) += dout · W through a frozen W of any dtype the forward takes, with no dweight (the
+// base of a LoRA fine-tune, model/lora.h): bf16/f16 blocks of MATMUL_BLOCK_ROWS rows are widened
+// into scratch as in the forward, so no f32 copy of W is ever made.
+void matmul_backward_frozen(float *dinp, const float *dout, Mat weight, float *scratch, int M, int K, int N);
+
+// ---- model/lora.c : a low-rank adapter beside a frozen linear layer (LoRA) ----
+// out (M,N) += s · (inp A^T) B^T   with inp (M,K), A (R,K), B (N,R), s = alpha / R; the frozen
+// layer's matmul_forward has already written inp W^T into out. u (M,R) = inp A^T is cached for
+// the backward. backward, with du (M,R) scratch (overwritten):
+//   dB (N,R) += s · dout^T u      du = s · dout B      dA (R,K) += du^T inp      dinp (M,K) += du A
+void lora_forward(float *out, float *u, const float *inp, const float *A, const float *B, float s,
+                  int M, int K, int N, int R);
+void lora_backward(float *dinp, float *dA, float *dB, float *du, const float *dout, const float *inp,
+                   const float *u, const float *A, const float *B, float s, int M, int K, int N, int R);
 
 // ---- model/rope.c : rotary position embedding (HF rotate-half) ----
 // Tables cos/sin (max_pos, HD/2): angle = pos * inv_freq[i], inv_freq[i] = theta^(-2i/HD),

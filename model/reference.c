@@ -85,6 +85,66 @@ void matmul_backward_ref(float *dinp, float *dweight, const float *dout, const f
         }
 }
 
+// dinp[m,k] += sum_n dout[m,n] W[n,k]   (W of any dtype, frozen: no dW)
+void matmul_backward_frozen_ref(float *dinp, const float *dout, Mat weight, float *scratch, int M, int K, int N) {
+    for (int m = 0; m < M; m++)
+        for (int k = 0; k < K; k++) {
+            double s = 0;
+            for (int n = 0; n < N; n++) s += (double)dout[(size_t)m * N + n] * mat_get(weight, (size_t)n * K + k);
+            dinp[(size_t)m * K + k] += (float)s;
+        }
+}
+
+// ---- LoRA adapter: out += s (x A^T) B^T ----
+// u[m,r] = sum_k inp[m,k] A[r,k];   out[m,n] += s sum_r u[m,r] B[n,r]
+void lora_forward_ref(float *out, float *u, const float *inp, const float *A, const float *B, float s,
+                      int M, int K, int N, int R) {
+    for (int m = 0; m < M; m++)
+        for (int r = 0; r < R; r++) {
+            double acc = 0;
+            for (int k = 0; k < K; k++) acc += (double)inp[(size_t)m * K + k] * A[(size_t)r * K + k];
+            u[(size_t)m * R + r] = (float)acc;
+        }
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double acc = 0;
+            for (int r = 0; r < R; r++) acc += (double)u[(size_t)m * R + r] * B[(size_t)n * R + r];
+            out[(size_t)m * N + n] += (float)(s * acc);
+        }
+}
+
+// dB[n,r] += s sum_m dout[m,n] u[m,r]
+// du[m,r] = s sum_n dout[m,n] B[n,r]
+// dA[r,k] += sum_m du[m,r] inp[m,k]
+// dinp[m,k] += sum_r du[m,r] A[r,k]
+void lora_backward_ref(float *dinp, float *dA, float *dB, float *du, const float *dout, const float *inp,
+                       const float *u, const float *A, const float *B, float s, int M, int K, int N, int R) {
+    for (int n = 0; n < N; n++)
+        for (int r = 0; r < R; r++) {
+            double acc = 0;
+            for (int m = 0; m < M; m++) acc += (double)dout[(size_t)m * N + n] * u[(size_t)m * R + r];
+            dB[(size_t)n * R + r] += (float)(s * acc);
+        }
+    for (int m = 0; m < M; m++)
+        for (int r = 0; r < R; r++) {
+            double acc = 0;
+            for (int n = 0; n < N; n++) acc += (double)dout[(size_t)m * N + n] * B[(size_t)n * R + r];
+            du[(size_t)m * R + r] = (float)(s * acc);
+        }
+    for (int r = 0; r < R; r++)
+        for (int k = 0; k < K; k++) {
+            double acc = 0;
+            for (int m = 0; m < M; m++) acc += (double)du[(size_t)m * R + r] * inp[(size_t)m * K + k];
+            dA[(size_t)r * K + k] += (float)acc;
+        }
+    for (int m = 0; m < M; m++)
+        for (int k = 0; k < K; k++) {
+            double acc = 0;
+            for (int r = 0; r < R; r++) acc += (double)du[(size_t)m * R + r] * A[(size_t)r * K + k];
+            dinp[(size_t)m * K + k] += (float)acc;
+        }
+}
+
 // ---- RoPE (rotate-half) ----
 // Row (b,t) sits at position pos = pos0 + t; in each head, dims i and i + HD/2 (i < HD/2) turn by
 // the angle a whose cos/sin are cos_t[pos, i], sin_t[pos, i] (rope_tables):

@@ -16,6 +16,7 @@
 REFERENCE_OF(embedding_forward);    REFERENCE_OF(embedding_backward);
 REFERENCE_OF(rmsnorm_forward);      REFERENCE_OF(rmsnorm_backward);
 REFERENCE_OF(matmul_forward);       REFERENCE_OF(matmul_backward);
+REFERENCE_OF(matmul_backward_frozen); REFERENCE_OF(lora_forward); REFERENCE_OF(lora_backward);
 REFERENCE_OF(rope_forward);         REFERENCE_OF(rope_backward);
 REFERENCE_OF(attention_forward);    REFERENCE_OF(attention_backward);
 REFERENCE_OF(swiglu_forward);       REFERENCE_OF(swiglu_backward);

@@ -46,6 +46,7 @@ void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const floa
     // column-at-a-time walk strides C floats per element). Each channel's sum runs over n in
     // order whatever the thread count.
     enum { RMS_CHUNK = 64 };
+    if (!dweight) return;   // frozen (a LoRA base)
     #pragma omp parallel for if ((size_t)N * C >= OMP_MIN_WORK)
     for (int c0 = 0; c0 < C; c0 += RMS_CHUNK) {
         int nc = C - c0 < RMS_CHUNK ? C - c0 : RMS_CHUNK;
