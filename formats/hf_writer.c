@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "model/quant.h"
+#include "formats/safetensors.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
 
@@ -83,16 +83,8 @@ static int write_config(const Model *m, const HfWriteInfo *info, const char *dir
     return rc;
 }
 
-// One tensor of the file: a (rows, cols) Mat, or a 1-D f32 vector (rows == 0).
-typedef struct {
-    char name[80];
-    Mat mat;
-    size_t rows;
-    int cols;
-} OutTensor;
-
-static void add(OutTensor **ts, int *n, const char *name, Mat mat, size_t rows, int cols) {
-    OutTensor *t = &(*ts)[(*n)++];
+static void add(SafeTensorOut *ts, int *n, const char *name, Mat mat, size_t rows, int cols) {
+    SafeTensorOut *t = &ts[(*n)++];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->mat = mat;
     t->rows = rows;
@@ -106,14 +98,14 @@ int hf_write(const Model *m, const HfWriteInfo *info, const char *dir, DType dty
     size_t C = c->dim, H = c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim;
     size_t KVD = (size_t)c->n_kv_heads * c->head_dim, V = c->vocab_size;
     int L = c->n_layers, n = 0;
-    OutTensor *ts = calloc((size_t)9 * L + 3, sizeof *ts);
+    SafeTensorOut *ts = calloc((size_t)9 * L + 3, sizeof *ts);
     if (!ts) return fail(err, errlen, "out of memory");
     char nm[80];
-    add(&ts, &n, "model.embed_tokens.weight", w->tok_emb, V, C);
+    add(ts, &n, "model.embed_tokens.weight", w->tok_emb, V, C);
     for (int l = 0; l < L; l++) {
         const LayerWeights *lw = &w->layers[l];
         Mat att = {lw->rms_att, DTYPE_F32}, ffn = {lw->rms_ffn, DTYPE_F32};
-#define LAYER(suffix, mat, r, k) snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix), add(&ts, &n, nm, mat, r, k)
+#define LAYER(suffix, mat, r, k) snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix), add(ts, &n, nm, mat, r, k)
         LAYER("input_layernorm.weight", att, 0, C);
         LAYER("self_attn.q_proj.weight", lw->wq, QD, C);
         LAYER("self_attn.k_proj.weight", lw->wk, KVD, C);
@@ -126,61 +118,13 @@ int hf_write(const Model *m, const HfWriteInfo *info, const char *dir, DType dty
 #undef LAYER
     }
     Mat fin = {w->rms_final, DTYPE_F32};
-    add(&ts, &n, "model.norm.weight", fin, 0, C);
-    if (!c->tied_embeddings) add(&ts, &n, "lm_head.weight", w->lm_head, V, C);
+    add(ts, &n, "model.norm.weight", fin, 0, C);
+    if (!c->tied_embeddings) add(ts, &n, "lm_head.weight", w->lm_head, V, C);
 
-    // header: {"__metadata__": {"format": "pt"}, name: {dtype, shape, data_offsets}, ...},
-    // padded with spaces to a multiple of 8 so the data starts aligned (as safetensors does)
-    size_t esz = dtype == DTYPE_BF16 ? 2 : 4, off = 0;
-    cJSON *h = cJSON_CreateObject();
-    cJSON *meta = cJSON_AddObjectToObject(h, "__metadata__");
-    cJSON_AddStringToObject(meta, "format", "pt");
-    for (int i = 0; i < n; i++) {
-        size_t elems = (ts[i].rows ? ts[i].rows : 1) * (size_t)ts[i].cols;
-        cJSON *t = cJSON_AddObjectToObject(h, ts[i].name);
-        cJSON_AddStringToObject(t, "dtype", dtype == DTYPE_BF16 ? "BF16" : "F32");
-        cJSON *shape = cJSON_AddArrayToObject(t, "shape");
-        if (ts[i].rows) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)ts[i].rows));
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber(ts[i].cols));
-        cJSON *offs = cJSON_AddArrayToObject(t, "data_offsets");
-        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
-        off += elems * esz;
-        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
-    }
-    char *hdr = cJSON_PrintUnformatted(h);
-    cJSON_Delete(h);
-    float *row = malloc((C > H ? (C > QD ? C : QD) : (H > QD ? H : QD)) * sizeof(float));
-    uint16_t *half = malloc((C > H ? (C > QD ? C : QD) : (H > QD ? H : QD)) * sizeof(uint16_t));
-    if (!hdr || !row || !half) {
-        free(hdr); free(row); free(half); free(ts);
-        return fail(err, errlen, "out of memory");
-    }
-    size_t hlen = strlen(hdr), padded = (hlen + 7) / 8 * 8;
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    AtomicFile af;
-    int rc = atomic_open(&af, path, err, errlen);
-    if (rc == 0) {
-        uint64_t hl = padded; // little-endian u64 (x86-64)
-        rc = atomic_write(&af, &hl, 8, err, errlen);
-        if (!rc) rc = atomic_write(&af, hdr, hlen, err, errlen);
-        for (size_t k = hlen; !rc && k < padded; k++) rc = atomic_write(&af, " ", 1, err, errlen);
-        for (int i = 0; !rc && i < n; i++) {
-            size_t rows = ts[i].rows ? ts[i].rows : 1;
-            int cols = ts[i].cols;
-            for (size_t r = 0; !rc && r < rows; r++) {
-                dequantize_row(ts[i].mat.dtype, (const char *)ts[i].mat.data + dtype_bytes(ts[i].mat.dtype, r * cols), row, cols);
-                if (dtype == DTYPE_F32) rc = atomic_write(&af, row, (size_t)cols * 4, err, errlen);
-                else {
-                    for (int k = 0; k < cols; k++) half[k] = f32_to_bf16(row[k]);
-                    rc = atomic_write(&af, half, (size_t)cols * 2, err, errlen);
-                }
-            }
-        }
-        if (rc) atomic_abort(&af);
-        else rc = atomic_commit(&af, err, errlen);
-    }
-    free(hdr); free(row); free(half); free(ts);
+    int rc = safetensors_write(path, ts, n, dtype, err, errlen);
+    free(ts);
     if (rc) return -1;
     return write_config(m, info, dir, dtype, err, errlen);
 }

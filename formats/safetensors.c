@@ -1,5 +1,7 @@
 // formats/safetensors.c — see safetensors.h for the format.
 #include "formats/safetensors.h"
+#include "model/quant.h"
+#include "util/atomic_file.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include <cjson/cJSON.h>
@@ -212,4 +214,58 @@ void safetensors_close(SafeTensors *st) {
     if (st->map) munmap(st->map, st->size);
     free(st->path);
     memset(st, 0, sizeof *st);
+}
+
+int safetensors_write(const char *path, const SafeTensorOut *ts, int n, DType dtype, char *err, size_t errlen) {
+    if (dtype != DTYPE_F32 && dtype != DTYPE_BF16) return fail(err, errlen, "%s: dtype %s cannot be written (bf16 or f32)", path, dtype_name(dtype));
+    size_t esz = dtype == DTYPE_BF16 ? 2 : 4, off = 0, widest = 1;
+    cJSON *h = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(h, "__metadata__");
+    cJSON_AddStringToObject(meta, "format", "pt");
+    for (int i = 0; i < n; i++) {
+        size_t elems = (ts[i].rows ? ts[i].rows : 1) * (size_t)ts[i].cols;
+        if ((size_t)ts[i].cols > widest) widest = ts[i].cols;
+        cJSON *t = cJSON_AddObjectToObject(h, ts[i].name);
+        cJSON_AddStringToObject(t, "dtype", dtype == DTYPE_BF16 ? "BF16" : "F32");
+        cJSON *shape = cJSON_AddArrayToObject(t, "shape");
+        if (ts[i].rows) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)ts[i].rows));
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber(ts[i].cols));
+        cJSON *offs = cJSON_AddArrayToObject(t, "data_offsets");
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
+        off += elems * esz;
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
+    }
+    char *hdr = cJSON_PrintUnformatted(h);
+    cJSON_Delete(h);
+    float *row = malloc(widest * sizeof(float));
+    uint16_t *half = malloc(widest * sizeof(uint16_t));
+    if (!hdr || !row || !half) {
+        free(hdr); free(row); free(half);
+        return fail(err, errlen, "%s: out of memory", path);
+    }
+    size_t hlen = strlen(hdr), padded = (hlen + 7) / 8 * 8;
+    AtomicFile af;
+    int rc = atomic_open(&af, path, err, errlen);
+    if (rc == 0) {
+        uint64_t hl = padded; // little-endian u64 (x86-64)
+        rc = atomic_write(&af, &hl, 8, err, errlen);
+        if (!rc) rc = atomic_write(&af, hdr, hlen, err, errlen);
+        for (size_t k = hlen; !rc && k < padded; k++) rc = atomic_write(&af, " ", 1, err, errlen);
+        for (int i = 0; !rc && i < n; i++) {
+            size_t rows = ts[i].rows ? ts[i].rows : 1;
+            int cols = ts[i].cols;
+            for (size_t r = 0; !rc && r < rows; r++) {
+                dequantize_row(ts[i].mat.dtype, (const char *)ts[i].mat.data + dtype_bytes(ts[i].mat.dtype, r * cols), row, cols);
+                if (dtype == DTYPE_F32) rc = atomic_write(&af, row, (size_t)cols * 4, err, errlen);
+                else {
+                    for (int k = 0; k < cols; k++) half[k] = f32_to_bf16(row[k]);
+                    rc = atomic_write(&af, half, (size_t)cols * 2, err, errlen);
+                }
+            }
+        }
+        if (rc) atomic_abort(&af);
+        else rc = atomic_commit(&af, err, errlen);
+    }
+    free(hdr); free(row); free(half);
+    return rc;
 }

@@ -40,3 +40,16 @@ int safetensors_open(SafeTensors *st, const char *path, char *err, size_t errlen
 // The tensor called name, or NULL.
 const SafeTensor *safetensors_find(const SafeTensors *st, const char *name);
 void safetensors_close(SafeTensors *st);
+
+// Writing: tensors of a (rows, cols) Mat of any dtype (quantized ones dequantized), or a 1-D
+// vector (rows == 0), converted to the file's dtype (F32, or BF16 rounded to nearest even), in
+// the given order, with {"__metadata__": {"format": "pt"}} as transformers writes it. The header
+// is padded with spaces to a multiple of 8 so the data starts aligned. Atomic
+// (util/atomic_file.h). Returns 0, or -1 with a one-line reason in err.
+typedef struct {
+    char name[96];
+    Mat mat;
+    size_t rows;
+    int cols;
+} SafeTensorOut;
+int safetensors_write(const char *path, const SafeTensorOut *ts, int n, DType dtype, char *err, size_t errlen);

@@ -70,25 +70,33 @@ void sha256_final(Sha256 *s, uint8_t out[32]) {
     }
 }
 
-int sha256_file_hex(const char *path, char hex[65]) {
+int sha256_update_file(Sha256 *s, const char *path) {
     const char *why;
     FILE *fp = fopen_regular(path, &why);
     if (!fp) return -1;
-    Sha256 s;
-    sha256_init(&s);
     uint8_t buf[1 << 16];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0) sha256_update(&s, buf, n);
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0) sha256_update(s, buf, n);
     int bad = ferror(fp);
     fclose(fp);
-    if (bad) return -1;
+    return bad ? -1 : 0;
+}
+
+void sha256_final_hex(Sha256 *s, char hex[65]) {
     uint8_t d[32];
-    sha256_final(&s, d);
+    sha256_final(s, d);
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
         hex[2 * i] = digits[d[i] >> 4];
         hex[2 * i + 1] = digits[d[i] & 15];
     }
     hex[64] = '\0';
+}
+
+int sha256_file_hex(const char *path, char hex[65]) {
+    Sha256 s;
+    sha256_init(&s);
+    if (sha256_update_file(&s, path) != 0) return -1;
+    sha256_final_hex(&s, hex);
     return 0;
 }
