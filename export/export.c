@@ -1,10 +1,14 @@
 // export/export.c — bin/export: write any model bin/infer loads (our checkpoint, a Hugging Face
-// folder, a llama2.c .bin, a GGUF) as a Hugging Face folder that transformers loads, or as a
-// GGUF file that llama.cpp loads.
+// folder, a llama2.c .bin, a GGUF, a LoRA checkpoint with its adapters merged) as a Hugging Face
+// folder that transformers loads, or as a GGUF file that llama.cpp loads; or a LoRA checkpoint's
+// adapters alone as a folder peft loads.
 //
 //   bin/export MODEL OUT --format hf [--dtype bf16|f32]
 //   bin/export MODEL OUT.gguf --format gguf [--quant bf16|f16|f32|q8_0|q4_0]
+//   bin/export LORA_CKPT OUT --format peft
 //
+// A LoRA checkpoint as MODEL of hf / gguf is merged first (model/lora.h lora_merge: each adapted
+// matrix becomes W + (alpha/R) B A in f32, then converted to the output dtype).
 // gguf (formats/gguf_writer.h): with q8_0 / q4_0 the model is quantized as bin/infer --quant
 // does it (the output head to q8_0), so the file's logits are bin/infer --quant's.
 //
@@ -21,6 +25,8 @@
 #include <sys/stat.h>
 #include "formats/gguf_writer.h"
 #include "formats/hf_writer.h"
+#include "formats/lora_checkpoint.h"
+#include "formats/peft.h"
 #include "infer/load.h"
 #include "infer/tokenizer.h"
 #include "util/atomic_file.h"
@@ -29,11 +35,13 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-        "usage: bin/export MODEL OUT --format hf|gguf [options]\n"
-        "  MODEL                  our checkpoint, a Hugging Face folder, a llama2.c .bin or a GGUF file\n"
-        "  OUT                    hf: the folder to write (created when missing); gguf: the file\n"
-        "  --format hf|gguf       hf: config.json + model.safetensors + tokenizer; gguf: one llama.cpp\n"
-        "                         file with the tokenizer in its metadata (required)\n"
+        "usage: bin/export MODEL OUT --format hf|gguf|peft [options]\n"
+        "  MODEL                  our checkpoint, a Hugging Face folder, a llama2.c .bin, a GGUF file, or a\n"
+        "                         LoRA checkpoint (bin/train --lora; hf and gguf merge its adapters)\n"
+        "  OUT                    hf, peft: the folder to write (created when missing); gguf: the file\n"
+        "  --format hf|gguf|peft  hf: config.json + model.safetensors + tokenizer; gguf: one llama.cpp\n"
+        "                         file with the tokenizer in its metadata; peft: a LoRA checkpoint's\n"
+        "                         adapters as adapter_config.json + adapter_model.safetensors (required)\n"
         "  --dtype bf16|f32       hf: the weights' dtype in the safetensors file (default bf16)\n"
         "  --quant TYPE           gguf: bf16, f16, f32, q8_0 or q4_0 (default bf16); q8_0/q4_0\n"
         "                         quantize as bin/infer --quant does, the output head to q8_0\n"
@@ -60,7 +68,7 @@ static void copy_file(const char *src, const char *dst) {
 
 // The tokenizer beside the weights. Returns how many files were written.
 static int export_tokenizer(const LoadedModel *lm, const char *model, const char *out) {
-    char src[4096], dst[4096];
+    char src[LORA_PATH_MAX + 64], dst[4096];
     int n = 0;
     if (lm->format == FORMAT_HF) {
         // what transformers' AutoTokenizer reads, and the rank file of Meta's Llama 3 folders
@@ -118,6 +126,7 @@ static int export_gguf(const char *model, const char *out, DType type) {
     char err[1024];
     LoadedModel lm;
     if (load_model(&lm, model, 0, err, sizeof err) != 0) die("%s", err);
+    if (lm.lora && lora_merge(lm.m, lm.lora, err, sizeof err) != 0) die("%s", err);
     if (dtype_is_quant(type) && load_quantize(&lm, type, DTYPE_Q8_0, err, sizeof err) != 0) die("%s", err);
     Tokenizer t;
     int have_tok = 0;
@@ -128,6 +137,7 @@ static int export_gguf(const char *model, const char *out, DType type) {
     if (have_tok && t.kind == TOKENIZER_HF)
         fprintf(stderr, "export: %s's tokenizer is a tokenizer.json, which is not written to GGUF metadata; "
                 "the GGUF has no tokenizer\n", model);
+    if (lm.lora) model = lm.base_path;   // the name in the file's metadata: the base's
     const char *base = strrchr(model, '/');
     GgufWriteInfo info = {lm.bos_id, lm.eos_ids, lm.n_eos, context_length(&lm), base && base[1] ? base + 1 : model,
                           have_tok && t.kind == TOKENIZER_TIKTOKEN ? t.tt : NULL,
@@ -142,6 +152,29 @@ static int export_gguf(const char *model, const char *out, DType type) {
             c->n_layers, c->dim, c->vocab_size, info.tt ? "gpt2" : info.sp ? "llama" : "none");
     if (have_tok) tokenizer_close(&t);
     unload_model(&lm);
+    return 0;
+}
+
+static void make_dir(const char *out) {
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) die("%s: %s", out, strerror(errno));
+    struct stat sb;
+    if (stat(out, &sb) != 0 || !S_ISDIR(sb.st_mode)) die("%s: not a directory", out);
+}
+
+// The adapters alone, in peft's layout; the base is named, not read.
+static int export_peft(const char *model, const char *out) {
+    char err[LORA_PATH_MAX + 512];
+    if (!lora_checkpoint_is(model)) die("%s: --format peft needs a LoRA checkpoint (bin/train --lora writes them)", model);
+    LoraInfo info;
+    Lora *l = lora_checkpoint_load(model, &info, err, sizeof err);
+    if (!l) die("%s", err);
+    make_dir(out);
+    if (peft_write(l, info.base_path, out, err, sizeof err) != 0) die("%s", err);
+    char tl[64];
+    lora_targets_string(l->targets, tl, sizeof tl);
+    fprintf(stderr, "export: %s -> %s: peft LoRA rank %d, alpha %g, on %s of %d layers (%zu parameters), base %s\n", model,
+            out, l->rank, l->alpha, tl, l->n_layers, l->num_parameters, info.base_path);
+    lora_free(l);
     return 0;
 }
 
@@ -165,9 +198,13 @@ int main(int argc, char **argv) {
     }
     if (argc - optind != 2) die("expected MODEL and OUT (see --help), got %d arguments", argc - optind);
     const char *model = argv[optind], *out = argv[optind + 1];
-    if (!format) die("--format is required (hf or gguf)");
+    if (!format) die("--format is required (hf, gguf or peft)");
     int gguf = !strcmp(format, "gguf");
-    if (!gguf && strcmp(format, "hf")) die("--format: expected hf or gguf, got \"%s\"", format);
+    if (!strcmp(format, "peft")) {
+        if (dtype_s || quant_s) die("--format peft writes the adapters as they are (f32): no --dtype or --quant");
+        return export_peft(model, out);
+    }
+    if (!gguf && strcmp(format, "hf")) die("--format: expected hf, gguf or peft, got \"%s\"", format);
     if (gguf && dtype_s) die("--dtype is for --format hf (gguf takes --quant)");
     if (!gguf && quant_s) die("--quant is for --format gguf (hf takes --dtype)");
     char err[1024];
@@ -184,16 +221,15 @@ int main(int argc, char **argv) {
     int dtype = hf_write_dtype(dtype_s ? dtype_s : (dtype_s = "bf16"));
     if (dtype < 0) die("--dtype: expected bf16 or f32, got \"%s\"", dtype_s);
     if (load_model(&lm, model, 0, err, sizeof err) != 0) die("%s", err);
+    if (lm.lora && lora_merge(lm.m, lm.lora, err, sizeof err) != 0) die("%s", err);
     if (lm.format == FORMAT_GGUF && gguf_tensor(&lm.gguf.f, "rope_freqs.weight"))
         die("%s: its RoPE scaling is a rope_freqs.weight table, which a Hugging Face config cannot hold "
             "(export it with --format gguf)", model);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) die("%s: %s", out, strerror(errno));
-    struct stat sb;
-    if (stat(out, &sb) != 0 || !S_ISDIR(sb.st_mode)) die("%s: not a directory", out);
+    make_dir(out);
 
     HfWriteInfo info = {lm.bos_id, lm.eos_ids, lm.n_eos, context_length(&lm)};
     if (hf_write(lm.m, &info, out, (DType)dtype, err, sizeof err) != 0) die("%s", err);
-    int ntok = export_tokenizer(&lm, model, out);
+    int ntok = export_tokenizer(&lm, lm.lora ? lm.base_path : model, out);   // a LoRA checkpoint's: its base's
     const Config *c = &lm.m->config;
     fprintf(stderr, "export: %s -> %s: hf %s, %d layers, dim %d, vocab %d, %d tokenizer file%s\n", model, out,
             dtype_s, c->n_layers, c->dim, c->vocab_size, ntok, ntok == 1 ? "" : "s");

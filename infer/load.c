@@ -137,6 +137,50 @@ static int check_finite(const Model *m, char *err, size_t errlen) {
     return 0;
 }
 
+int load_lora_base(LoadedModel *lm, const LoraInfo *info, int ctx, char *err, size_t errlen) {
+    char sha[65];
+    const char *base = info->base_path;
+    if (lora_base_sha256(base, sha, err, errlen) != 0) return -1;
+    if (strcmp(sha, info->base_sha256))
+        return fail(err, errlen, "the base model %s changed since the adapters were trained (sha256 %.16s..., recorded %.16s...)",
+                    base, sha, info->base_sha256);
+    if (load_model(lm, base, ctx, err, errlen) != 0) return -1;
+    const Config *c = &lm->m->config, *s = &info->shape;
+    if (lm->lora || c->dim != s->dim || c->n_layers != s->n_layers || c->n_heads != s->n_heads ||
+        c->n_kv_heads != s->n_kv_heads || c->head_dim != s->head_dim || c->hidden_dim != s->hidden_dim ||
+        c->vocab_size != s->vocab_size) {
+        unload_model(lm);
+        return fail(err, errlen, "the base model %s is not a model of the adapters' shape", base);
+    }
+    snprintf(lm->base_path, sizeof lm->base_path, "%s", base);
+    return 0;
+}
+
+// A LoRA checkpoint: its base, then the adapters on it; the tokenizer it was trained with, when
+// it recorded one, else the base's.
+static int load_lora(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
+    LoraInfo info;
+    Lora *l = lora_checkpoint_load(path, &info, err, errlen);
+    if (!l) return -1;
+    char why[1024];
+    if (load_lora_base(lm, &info, ctx, why, sizeof why) != 0) {
+        lora_free(l);
+        return fail(err, errlen, "%s: %s", path, why);
+    }
+    if (model_attach_lora(lm->m, l, why, sizeof why) != 0) {
+        lora_free(l);
+        unload_model(lm);
+        return fail(err, errlen, "%s: %s", path, why);
+    }
+    lm->lora = l;
+    if (info.tokenizer_path[0]) {
+        snprintf(lm->tokenizer_path, sizeof lm->tokenizer_path, "%s", info.tokenizer_path);
+        snprintf(lm->tokenizer_sha256, sizeof lm->tokenizer_sha256, "%s", info.tokenizer_sha256);
+        snprintf(lm->tokenizer_pattern, sizeof lm->tokenizer_pattern, "%s", info.tokenizer_pattern);
+    }
+    return 0;
+}
+
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen) {
     memset(lm, 0, sizeof *lm);
     lm->bos_id = -1;
@@ -176,6 +220,7 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
         if (got < 8)   // not even a magic number: no format can be told, let alone loaded
             return fail(err, errlen, "%s: %zu bytes, too short for any model file (a llama2.c .bin, GGUF or a bin/train checkpoint)",
                         path, got);
+        if (got >= 8 && memcmp(head, LORA_CKPT_MAGIC, 8) == 0) return load_lora(lm, path, ctx, err, errlen);
         if (got >= 4 && memcmp(head, "GGUF", 4) == 0) {
             lm->format = FORMAT_GGUF;
             if (gguf_load_model(&lm->gguf, path, ctx, LOAD_DEFAULT_CTX, err, errlen) != 0) return -1;
@@ -254,6 +299,7 @@ int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen
 }
 
 void unload_model(LoadedModel *lm) {
+    if (lm->lora) { lm->m->lora = NULL; lora_free(lm->lora); }
     if (lm->format == FORMAT_HF) hf_free(&lm->hf);
     else if (lm->format == FORMAT_GGUF) gguf_free_model(&lm->gguf);
     else model_free(lm->m);

@@ -5,11 +5,14 @@
 //   a file starting "SLMODEL\0"   -> our checkpoint from bin/train (formats/checkpoint.h)
 //   a file starting "ak42" magic  -> llama2.c v1 (formats/llama2c_loader.h)
 //   a file starting "GGUF"        -> llama.cpp's GGUF, llama architecture (formats/gguf.h)
+//   a file starting "SLLORA\0\0"  -> LoRA adapters from bin/train --lora (formats/lora_checkpoint.h):
+//                                    the base they name, loaded as above, with them attached
 //   any other file                -> llama2.c legacy, checked by its exact size
 #pragma once
 #include <stddef.h>
 #include "formats/gguf.h"
 #include "formats/hf_loader.h"
+#include "formats/lora_checkpoint.h"
 #include "model/model.h"
 #include "infer/tokenizer.h"
 
@@ -35,12 +38,21 @@ typedef struct {
     char bos_token[128], eos_token[128]; // "bos_token", "eos_token" ("" = none given)
     char chat_template[8];     // what its chat_template is: "llama3", "inst" ([INST]), "other", "" = none
     size_t weight_bytes;       // bytes of weights the forward reads
+    // a LoRA checkpoint: the format, tokenizer and the rest are its base's; the adapters are
+    // attached to m (owned here), and base_path names the base
+    struct Lora *lora;
+    char base_path[LORA_PATH_MAX];
 } LoadedModel;
 
 // ctx: the context wanted (0: the model's own, at most LOAD_DEFAULT_CTX for HF configs and llama2.c files).
 // Returns 0, or -1 with a one-line reason in err.
 int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t errlen);
 void unload_model(LoadedModel *lm);
+// The base of a LoRA checkpoint (info from lora_checkpoint_load): the sha256 of its files checked
+// against the recorded one ("changed since the adapters were trained" otherwise), its shape
+// against the adapters', then loaded as load_model loads it. It must not be a LoRA checkpoint
+// itself. Returns 0, or -1 with a one-line reason in err.
+int load_lora_base(LoadedModel *lm, const LoraInfo *info, int ctx, char *err, size_t errlen);
 // Quantize the loaded model's matrices to t, its output head to head_t (-1: as loaded); see
 // model_quantize in model/quant.h. Returns 0, or -1 with a one-line reason in err.
 int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen);

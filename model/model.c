@@ -350,6 +350,17 @@ static int ensure_activations(Model *m, int B, int T) {
     return 0;
 }
 
+size_t model_activation_bytes(const Model *m, int B, int T) {
+    const Config *c = &m->config;
+    size_t sizes[NUM_ACTIVATION_TENSORS], gsizes[NUM_ACTIVATION_TENSORS];
+    ActivationTensors unused;
+    fill_in_activation_sizes(sizes, c, B, T, T, c->n_layers);
+    fill_in_activation_sizes(gsizes, c, B, T, T, 1);
+    size_t n = point_activations(&unused, NULL, sizes) + point_activations(&unused, NULL, gsizes);
+    if (m->lora) n += ((size_t)c->n_layers * LORA_NT + 1) * B * T * m->lora->rank;   // lora_reserve's u and du
+    return n * sizeof(float) + 2 * (size_t)B * T * sizeof(int);
+}
+
 // Records why a call failed (model_error) and returns NAN, model_forward's failure value.
 static float model_fail(Model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static float model_fail(Model *m, const char *fmt, ...) {

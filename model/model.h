@@ -93,6 +93,10 @@ void model_point_weights(Model *m);
 // model_error(m) then says which. A NAN with model_error "" is a loss that diverged.
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
 void model_zero_grad(Model *m);
+// Bytes model_forward allocates for a (B,T) batch: every layer's activations, one layer's
+// gradient activations, the batch's ids, and with adapters their activations (attention
+// dropout's scratch not counted).
+size_t model_activation_bytes(const Model *m, int B, int T);
 // Accumulates d(mean loss)/d(param) into the gradient buffer (needs a forward with targets);
 // with LoRA adapters attached, into the adapters' gradients only.
 // Returns 0, or -1 (nothing computed; model_error says why).

@@ -12,6 +12,7 @@
 #include "util/blas_core.h"
 #include "util/sha256.h"
 #include "data/shards.h"
+#include "tests/torch_steps.h"
 #include "formats/checkpoint.h"
 #include "model/model.h"
 #include "tests/fixture.h"
@@ -370,11 +371,11 @@ static void copy_prefix(const char *src, const char *dst, long n, long flip_at) 
     free(buf);
 }
 
-// Version-1 to -5 states (written before att_dropout, decay_frac, lr_steps, the data's size and
-// checksum, resp. ranks existed: the same header without those last fields) still load, with
-// att_dropout 0, decay_frac 0.5, lr_steps = opts.steps, the data unchecked and ranks 1. Built from
-// the version-6 file at path: drop the 36 (32, 28, 20, 4) bytes, set the version, and redo the
-// header's checksum and padding as ser_end_header does.
+// Version-1 to -6 states (written before att_dropout, decay_frac, lr_steps, the data's size and
+// checksum, ranks, resp. the LoRA settings existed: the same header without those last fields)
+// still load, with att_dropout 0, decay_frac 0.5, lr_steps = opts.steps, the data unchecked,
+// ranks 1 and no LoRA. Built from the version-7 file at path: drop the 51 (47, 43, 35, 19, 15)
+// bytes, set the version, and redo the header's checksum and padding as ser_end_header does.
 static void test_state_old_version(const char *path, uint32_t version, size_t np, const float *mm, const float *vv) {
     long size = file_size(path);
     uint8_t *f = malloc(size), *h = calloc(1, size + 64);
@@ -393,9 +394,10 @@ static void test_state_old_version(const char *path, uint32_t version, size_t np
         if (zeros && v == checksum64(f, at)) hsum_at = at;
     }
     ok = ok && hsum_at > 36;
-    // att_dropout f32, decay_frac f32, lr_steps u64, data u64 x2, ranks u32, then two u64 before
-    // hsum: keep the fields version had
-    static const size_t dropped[] = {0, 36, 32, 28, 20, 4};
+    // att_dropout f32, decay_frac f32, lr_steps u64, data u64 x2, ranks u32, lora i32, lora_alpha
+    // f32, lora_targets str ("q,k": 4 + 3 bytes), then two u64 before hsum: keep the fields
+    // version had
+    static const size_t dropped[] = {0, 51, 47, 43, 35, 19, 15};
     size_t drop = dropped[version], cut_at = hsum_at - 16 - drop, n = 0;
     if (ok) {
         memcpy(h, f, cut_at); n = cut_at;
@@ -419,10 +421,12 @@ static void test_state_old_version(const char *path, uint32_t version, size_t np
     float dfrac = version >= 3 ? 0.3f : 0.5f;
     uint64_t lrs = version >= 4 ? 300 : 500;
     CHECK(!rc && st.step == 77 && st.opts.batch == 16 && st.model_checksum == 42 && st.opts.att_dropout == att &&
-          st.opts.decay_frac == dfrac && st.lr_steps == lrs && st.data_bytes == (version >= 5 ? 4096u : 0u) && st.ranks == 1 &&
-          !memcmp(m, mm, np * 4) && !memcmp(v, vv, np * 4),
-          "a version-%u training state loads (att_dropout %g, decay_frac %g, lr_steps %llu, data %s, ranks 1, the rest as saved)%s%s",
-          version, att, dfrac, (unsigned long long)lrs, version >= 5 ? "checked" : "unchecked", err[0] ? ": " : "", err);
+          st.opts.decay_frac == dfrac && st.lr_steps == lrs && st.data_bytes == (version >= 5 ? 4096u : 0u) &&
+          st.ranks == (version >= 6 ? 2u : 1u) && st.opts.lora == 0 && st.opts.lora_alpha == 8 &&
+          !strcmp(st.opts.lora_targets, "q,v") && !memcmp(m, mm, np * 4) && !memcmp(v, vv, np * 4),
+          "a version-%u training state loads (att_dropout %g, decay_frac %g, lr_steps %llu, data %s, ranks %d, no LoRA, the "
+          "rest as saved)%s%s", version, att, dfrac, (unsigned long long)lrs, version >= 5 ? "checked" : "unchecked",
+          version >= 6 ? 2 : 1, err[0] ? ": " : "", err);
     free(f); free(h); free(m); free(v);
 }
 
@@ -481,6 +485,7 @@ static void test_checkpoint(void) {
     st.dropout_seed = 5; st.dropout_step = 78; st.best_val = 1.5f; st.best_step = 70; st.elapsed_s = 12.5;
     st.tokens_seen = 999; st.model_checksum = 42; st.opts.att_dropout = 0.1f; st.opts.decay_frac = 0.3f;
     st.opts.steps = 500; st.lr_steps = 300; st.data_bytes = 4096; st.data_checksum = 0xabcdef; st.ranks = 2;
+    st.opts.lora = 8; st.opts.lora_alpha = 16; strcpy(st.opts.lora_targets, "q,k");
     char sp[512];
     snprintf(sp, sizeof sp, "%s/state.bin", tmpdir);
     rc = train_state_save(sp, &st, mm, vv, np, err, sizeof err);
@@ -489,13 +494,16 @@ static void test_checkpoint(void) {
            st2.data.pos == 41 && st2.sample_rng == st.sample_rng && st2.best_val == 1.5f && st2.opts.batch == 16 &&
            st2.opts.lr == 3e-3f && !strcmp(st2.opts.data, "data/x.bin") && st2.model_checksum == 42 &&
            st2.opts.att_dropout == 0.1f && st2.opts.decay_frac == 0.3f && st2.lr_steps == 300 && st2.data_bytes == 4096 &&
-           st2.data_checksum == 0xabcdef && st2.ranks == 2;
-    CHECK(same, "training state round trip: step, data position, RNG, best val, options, schedule length, process count, AdamW m and v");
+           st2.data_checksum == 0xabcdef && st2.ranks == 2 && st2.opts.lora == 8 && st2.opts.lora_alpha == 16 &&
+           !strcmp(st2.opts.lora_targets, "q,k");
+    CHECK(same, "training state round trip: step, data position, RNG, best val, options, schedule length, process count, "
+          "LoRA settings, AdamW m and v");
     test_state_old_version(sp, 1, np, mm, vv);
     test_state_old_version(sp, 2, np, mm, vv);
     test_state_old_version(sp, 3, np, mm, vv);
     test_state_old_version(sp, 4, np, mm, vv);
     test_state_old_version(sp, 5, np, mm, vv);
+    test_state_old_version(sp, 6, np, mm, vv);
     err[0] = '\0';
     CHECK(train_state_load(sp, &st2, m2, v2, np - 1, err, sizeof err) == -1 && err[0],
           "training state for another model size rejected: \"%s\"", err);
@@ -516,33 +524,9 @@ static void test_init_hf_vs_torch(void) {
     Fixture fx;
     if (fixture_load(&fx, "tests/fixtures/hf_init.fx") != 0) { CHECK(0, "hf_init.fx"); return; }
     const int *hi = fixture_get(&fx, "hparams_i")->data;
-    const float *hf = fixture_get(&fx, "hparams_f")->data, *want = fixture_get(&fx, "losses")->data;
-    const float *want_norm = fixture_get(&fx, "grad_norms")->data;
-    char cmd[2048], path[512];
-    snprintf(path, sizeof path, "%s/init.csv", tmpdir);
-    snprintf(cmd, sizeof cmd,
-             "%s/train --init tests/fixtures/hf_init --data tests/fixtures/hf_init/train.bin "
-             "--val-data tests/fixtures/hf_init/val.bin --steps %d --batch %d --seq %d --shuffle 0 "
-             "--lr-schedule constant --warmup 0 --lr %g --beta1 %g --beta2 %g --eps %g --weight-decay %g "
-             "--grad-clip %g --dropout 0 --eval-every 0 --eval-batches 1 --sample-chars 0 --threads 2 "
-             "--ckpt-dir %s/init --log %s > %s/init.out 2>&1",
-             test_bin_dir(), hi[0], hi[1], hi[2], hf[0], hf[1], hf[2], hf[3], hf[4], hf[5], tmpdir, path, tmpdir);
-    int rc = system(cmd);
-    FILE *f = fopen(path, "r");
-    char line[512];
-    double worst = 0, worst_norm = 0;
-    int n = 0;
-    if (f && fgets(line, sizeof line, f)) {   // header, then "step,train_loss,val_loss,lr,grad_norm,..."
-        while (fgets(line, sizeof line, f)) {
-            int step;
-            double loss, lr, norm;
-            if (sscanf(line, "%d,%lf,,%lf,%lf", &step, &loss, &lr, &norm) != 4 || step != n || n >= hi[0]) continue;
-            worst = fmax(worst, fabs(loss - want[n]) / want[n]);
-            worst_norm = fmax(worst_norm, fabs(norm - want_norm[n]) / want_norm[n]);
-            n++;
-        }
-    }
-    if (f) fclose(f);
+    double worst, worst_norm;
+    int rc, n = torch_steps_run(&fx, "--init tests/fixtures/hf_init --data tests/fixtures/hf_init/train.bin "
+                                "--val-data tests/fixtures/hf_init/val.bin", tmpdir, "init", &worst, &worst_norm, &rc);
     CHECK(rc == 0 && n == hi[0] && worst < 1e-5 && worst_norm < 1e-4,
           "bin/train --init HF dir (no tokenizer, max_position_embeddings 256) vs PyTorch AdamW, %d steps: "
           "loss max rel err %.1e (tol 1e-05), grad norm %.1e (tol 1e-04) (exit %d)", n, worst, worst_norm, rc);

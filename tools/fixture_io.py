@@ -57,3 +57,56 @@ def init_llama_weights(model, std, seed):
                 p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
             else:
                 p.copy_(std * torch.randn(p.shape, generator=g))
+
+
+def tiny_llama(tied, seed, std=0.1):
+    """The tiny LlamaForCausalLM that bin/train fine-tunes in the tests (tools/make_init_fixture.py,
+    tools/make_lora_fixtures.py): vocabulary 256, dim 32, 2 layers, 4 query heads sharing 2
+    key/value heads of 8, SwiGLU 64, max_position_embeddings 256, attention_dropout 0, the output
+    head tied or not; float32, weights from init_llama_weights(model, std, seed)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    cfg = LlamaConfig(vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+                      max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=tied,
+                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                      attention_dropout=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=None)
+    model = LlamaForCausalLM(cfg).float()
+    init_llama_weights(model, std, seed)
+    return model
+
+
+def load_llama_f32(d):
+    """LlamaForCausalLM.from_pretrained(d) in float32 with eager attention (transformers 5's
+    `dtype=`, or older versions' `torch_dtype=`)."""
+    import torch
+    from transformers import LlamaForCausalLM
+    try:
+        return LlamaForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager")
+    except TypeError:
+        return LlamaForCausalLM.from_pretrained(d, torch_dtype=torch.float32, attn_implementation="eager")
+
+
+def train_steps(model, opt, params, train, steps, B, T, clip, after_backward=None, say=print):
+    """bin/train's update with --shuffle 0 --grad-accum 1, `steps` times: batch k is
+    train[k*B*T : k*B*T + B*T + 1], row b its b-th window of T inputs and the same shifted by one
+    as targets (llm.c's sequential loader); loss = mean cross-entropy over B*T; the global norm
+    of params' gradients clipped to clip as torch.nn.utils.clip_grad_norm_ does; opt.step().
+    after_backward(k) runs after step k's backward, before clipping. Returns the losses and the
+    norms before clipping, one per step."""
+    import torch
+    losses, norms = [], []
+    for k in range(steps):
+        chunk = torch.tensor(train[k * B * T: k * B * T + B * T + 1], dtype=torch.long)
+        x, y = chunk[:-1].view(B, T), chunk[1:].view(B, T)
+        logits = model(input_ids=x).logits
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        if after_backward:
+            after_backward(k)
+        norm = torch.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        losses.append(loss.item())
+        norms.append(norm.item())
+        say("step %d loss %.7f grad norm %.6f" % (k, loss.item(), norm.item()))
+    return losses, norms

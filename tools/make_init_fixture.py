@@ -29,10 +29,9 @@ import sys
 
 import numpy as np
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_io import init_llama_weights, write_fixture  # noqa: E402
+from fixture_io import load_llama_f32, tiny_llama, train_steps, write_fixture  # noqa: E402
 
 STEPS, B, T = 8, 2, 16
 LR, BETA1, BETA2, EPS, WD, CLIP = 3e-3, 0.9, 0.95, 1e-8, 0.1, 1.0
@@ -53,13 +52,7 @@ def main():
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(11)
-    cfg = LlamaConfig(vocab_size=V, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, head_dim=8,
-                      max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=True,
-                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
-                      attention_dropout=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=None)
-    live = LlamaForCausalLM(cfg).float()
-    init_llama_weights(live, 0.1, 12)
+    live = tiny_llama(True, 12)
     d = os.path.join(args.out, "hf_init")
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
@@ -73,28 +66,13 @@ def main():
     write_shard(os.path.join(d, "train.bin"), train)
     write_shard(os.path.join(d, "val.bin"), val)
 
-    try:
-        model = LlamaForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager")
-    except TypeError:
-        model = LlamaForCausalLM.from_pretrained(d, torch_dtype=torch.float32, attn_implementation="eager")
+    model = load_llama_f32(d)
     model.train()   # attention_dropout 0: the same as eval
     decay = [p for n, p in model.named_parameters() if not n.endswith("norm.weight")]
     no_decay = [p for n, p in model.named_parameters() if n.endswith("norm.weight")]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=LR, betas=(BETA1, BETA2), eps=EPS)
-    losses, norms = [], []
-    for k in range(STEPS):
-        chunk = torch.tensor(train[k * B * T: k * B * T + B * T + 1], dtype=torch.long)
-        x, y = chunk[:-1].view(B, T), chunk[1:].view(B, T)
-        logits = model(input_ids=x).logits
-        loss = torch.nn.functional.cross_entropy(logits.view(-1, V), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-        losses.append(loss.item())
-        norms.append(norm.item())
-        print("step %d loss %.7f grad norm %.6f" % (k, loss.item(), norm.item()))
+    losses, norms = train_steps(model, opt, list(model.parameters()), train, STEPS, B, T, CLIP)
     write_fixture(os.path.join(args.out, "hf_init.fx"), {
         "hparams_i": np.array([STEPS, B, T], dtype=np.int32),
         "hparams_f": np.array([LR, BETA1, BETA2, EPS, WD, CLIP], dtype=np.float32),

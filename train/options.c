@@ -11,7 +11,7 @@
 
 typedef enum {
     K_GROUP,    // a --help section heading (name is the heading)
-    K_PATH,     // char[TRAIN_PATH_MAX]
+    K_PATH,     // char[]: a path, or any text (--lora-targets)
     K_CHOICE,   // char[]: one of `choices` ("" when unset)
     K_ENUM,     // int: the index of the value in `choices`
     K_INT, K_LONG, K_U64, K_F32, K_F64,
@@ -99,6 +99,16 @@ static const Row rows[] = {
     {"att-dropout", K_F32, F(att_dropout), 0, 0.95, 0, NULL, NULL, 0, 2, "P", "dropout on the attention probabilities while training"},
     {"decay-frac", K_F32, F(decay_frac), 0, 1, 1, NULL, "0.5", 0, 3, "F",
      "wsd: hold the peak lr, then decay linearly to --min-lr over the last F of the steps after warmup"},
+    GROUP("LoRA (docs/lora.md): train low-rank adapters; --init MODEL's weights stay frozen in their dtype"),
+    {"lora", K_INT, F(lora), 0, 65536, 0, NULL, "0", 0, 7, "R",
+     "train rank-R adapters y += (alpha/R) (x A^T) B^T on --init MODEL's frozen matrices, A Kaiming-uniform,\n"
+     "B zero (peft's init); checkpoints hold only the adapters and the base's path and sha256; 0 = off"},
+    {"lora-alpha", K_F32, F(lora_alpha), 0, 1e6, 1, NULL, "8", 0, 7, "A", "the adapters' scale is alpha/R (peft's lora_alpha)"},
+    {"lora-targets", K_PATH, F(lora_targets), 0, 0, 0, NULL, "q,v", 0, 7, "LIST",
+     "the adapted matrices, a comma-separated list of q,k,v,o (attention) and gate,up,down (MLP)"},
+    {"lora-init", K_PATH, F(lora_init), 0, 0, 0, NULL, NULL, 0, 0, "DIR",
+     "start the adapters from a peft LoRA folder (adapter_config.json + adapter_model.safetensors;\n"
+     "its r, lora_alpha and target_modules in place of the three flags above)"},
     GROUP("processes (mpirun -np N bin/train ...: docs/distributed.md)"),
     {"zero", K_INT, F(zero), 0, 1, 0, NULL, "0", 1, 0, "0|1",
      "1: each process keeps the AdamW moments of 1/N of the parameters (ZeRO-1: reduce-scatter the\n"
@@ -165,7 +175,7 @@ static void set_value(const Row *r, TrainOptions *o, const char *s) {
     char *dst = (char *)o + r->off;
     switch (r->kind) {
     case K_PATH:
-        if (strlen(s) >= r->size) die("--%s: path too long", r->name);
+        if (strlen(s) >= r->size) die("--%s: too long (at most %zu bytes)", r->name, r->size - 1);
         strcpy(dst, s);
         break;
     case K_CHOICE:
@@ -349,14 +359,12 @@ void options_get(SerialIn *in, TrainOptions *o) {
     }
 }
 
-void options_put_later(SerialOut *out, const TrainOptions *o) {
-    for (int v = 2; v < 100; v++)
-        for (int i = 0; i < N_ROWS; i++)
-            if (rows[i].saved == v) put_row(out, &rows[i], o);
+void options_put_version(SerialOut *out, const TrainOptions *o, int version) {
+    for (int i = 0; i < N_ROWS; i++)
+        if (rows[i].saved == version) put_row(out, &rows[i], o);
 }
 
-void options_get_later(SerialIn *in, TrainOptions *o, uint32_t version) {
-    for (uint32_t v = 2; v <= version && v < 100; v++)
-        for (int i = 0; i < N_ROWS; i++)
-            if (rows[i].saved == (int)v) get_row(in, &rows[i], o);
+void options_get_version(SerialIn *in, TrainOptions *o, int version) {
+    for (int i = 0; i < N_ROWS; i++)
+        if (rows[i].saved == version) get_row(in, &rows[i], o);
 }

@@ -40,6 +40,10 @@ typedef struct {
     int zero;               // ZeRO stage under mpirun: 1 shards the AdamW moments across the processes
     int profile;            // --profile (not saved: a property of one run)
     long trace_step;        // --trace-step N: print every op's statistics at update N (-1: off)
+    int lora;               // LoRA rank (0: off, every weight trains)
+    float lora_alpha;
+    char lora_targets[64];  // "q,v": model/lora.h's target names
+    char lora_init[TRAIN_PATH_MAX];   // a peft folder to start the adapters from ("": fresh)
 } TrainOptions;
 
 // Which flags the command line set, by table row (options_given(o, "lr")).
@@ -58,9 +62,10 @@ void options_check(const TrainOptions *o, const char *where);
 void options_merge_resume(TrainOptions *o, const TrainOptions *saved, const OptionsGiven *given);
 
 // The training state's settings block (train/state.c). Version 1 holds the table's version-1 rows
-// in table order; put_later / get_later the rows later versions appended after the state's own
-// fields, in version order (a file of an older version reads those as their defaults).
+// in table order; later versions' rows are written and read one version at a time
+// (options_put_version / options_get_version: the rows marked with that version, in table order)
+// where the state file puts them; a file of an older version reads them as their defaults.
 void options_put(SerialOut *out, const TrainOptions *o);
 void options_get(SerialIn *in, TrainOptions *o);
-void options_put_later(SerialOut *out, const TrainOptions *o);
-void options_get_later(SerialIn *in, TrainOptions *o, uint32_t version);
+void options_put_version(SerialOut *out, const TrainOptions *o, int version);
+void options_get_version(SerialIn *in, TrainOptions *o, int version);

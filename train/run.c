@@ -19,6 +19,8 @@
 #include "util/serial.h"
 #include "formats/checkpoint.h"
 #include "formats/hf_loader.h"
+#include "formats/lora_checkpoint.h"
+#include "formats/peft.h"
 #include "util/blas_core.h"
 #include "util/blas_room.h"
 #include "train/adamw.h"
@@ -32,12 +34,25 @@
 volatile int run_stop_requested = 0;
 static void on_signal(int sig) { (void)sig; run_stop_requested = 1; }
 
+int run_save_model(Run *r, const char *path, uint64_t step, char *err, size_t errlen) {
+    if (r->lora)
+        return lora_checkpoint_save(r->lora, &r->m->config, path, r->base_path, r->base_sha256, r->tok_path, r->o.pattern,
+                                    step, err, errlen);
+    return checkpoint_save_step(r->m, path, r->tok_path, r->o.pattern, step, err, errlen);
+}
+
+const char *run_tensor_name(const Run *r, int t, char *buf, size_t cap) {
+    if (!r->lora) return param_tensor_names[t];
+    lora_tensor_name(r->lora, t, buf, cap);
+    return buf;
+}
+
 // Every process calls it; process 0 writes. With --zero 1 the moments are gathered onto process
 // 0 first, so the state file holds them whole, as one process's does.
 void run_save(Run *r) {
-    char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64], err[512];
+    char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64], err[LORA_PATH_MAX + 512];
     const char *dir = r->o.ckpt_dir;
-    size_t np = r->m->num_parameters;
+    size_t np = r->np;
     float *am = r->adam_m, *av = r->adam_v;
     if (r->o.zero) {
         am = r->rank == 0 ? malloc(np * sizeof(float)) : NULL;
@@ -49,20 +64,50 @@ void run_save(Run *r) {
     if (r->rank == 0) {
         ckpt_model_path(mp, sizeof mp, dir, r->st.step);
         ckpt_state_path(sp, sizeof sp, dir, r->st.step);
-        r->st.model_checksum = checksum64(r->m->params_memory, np * sizeof(float));
+        r->st.model_checksum = checksum64(r->params, np * sizeof(float));
         r->st.data = dataloader_get_state(&r->train);
         r->st.lr_steps = r->o.steps > 0 ? (uint64_t)r->lr.total : 0;   // 0: --steps 0 has not planned yet
         r->st.ranks = (uint32_t)r->ranks;
         r->st.elapsed_s += now_s() - r->run_start;    // bank this run's time into the state...
         double banked = r->st.elapsed_s;
         // model first, then state: --resume only trusts a state whose model is already complete
-        if (checkpoint_save_step(r->m, mp, r->tok_path, r->o.pattern, r->st.step, err, sizeof err) ||
+        if (run_save_model(r, mp, r->st.step, err, sizeof err) ||
             train_state_save(sp, &r->st, am, av, np, err, sizeof err))
             die("saving checkpoint: %s (the previous checkpoint is intact)", err);
         r->st.elapsed_s = banked - (now_s() - r->run_start);  // ...and un-bank it (time keeps running)
         ckpt_prune(dir, r->o.keep_last);
     }
     if (r->o.zero) { free(am); free(av); }
+}
+
+// A LoRA run's pair: the adapters of model_<step>.bin and the state's moments of them; the base
+// they name is loaded once (every checkpoint of a run names the same), and a base whose files
+// changed ends the resume.
+static Model *load_resume_lora(Run *r, const char *mp, const char *sp, uint64_t step, char *err, size_t errlen) {
+    LoraInfo info;
+    Lora *l = lora_checkpoint_load(mp, &info, err, errlen);
+    if (!l) return NULL;
+    size_t n = l->num_parameters;
+    float *am = malloc(n * sizeof(float) + 1), *av = malloc(n * sizeof(float) + 1);
+    if (!am || !av) die("out of memory for the optimizer state");
+    int ok = train_state_load(sp, &r->st, am, av, n, err, errlen) == 0;
+    if (ok && (r->st.step != step || checksum64(l->params, n * sizeof(float)) != r->st.model_checksum)) {
+        snprintf(err, errlen, "%.600s does not belong to %.600s", sp, mp);
+        ok = 0;
+    }
+    if (!ok) { free(am); free(av); lora_free(l); return NULL; }
+    if (!r->base.m) {
+        char why[LORA_PATH_MAX + 512];
+        int seq = r->st.opts.seq;
+        if (load_lora_base(&r->base, &info, seq > LOAD_DEFAULT_CTX ? seq : 0, why, sizeof why) != 0)
+            die("--resume %s: %s", r->o.resume, why);
+        snprintf(r->base_path, sizeof r->base_path, "%s", info.base_path);
+        snprintf(r->base_sha256, sizeof r->base_sha256, "%s", info.base_sha256);
+    }
+    if (model_attach_lora(r->base.m, l, err, errlen) != 0) { free(am); free(av); lora_free(l); return NULL; }
+    r->lora = l;
+    r->adam_m = am; r->adam_v = av;
+    return r->base.m;
 }
 
 // Finds the newest checkpoint pair in dir that loads and agrees; dies if there is none.
@@ -72,11 +117,18 @@ static Model *load_resume(Run *r) {
     uint64_t *steps = ckpt_list_steps(dir, &n);
     if (!steps) die("--resume %s: cannot read the directory: %s", dir, strerror(errno));
     if (n == 0) die("--resume %s: no state_<step>.bin in it", dir);
-    char err[1400], last_err[1400] = "";
+    char err[LORA_PATH_MAX + 1400], last_err[LORA_PATH_MAX + 1400] = "";
     for (size_t i = 0; i < n; i++) {
         char mp[TRAIN_PATH_MAX + 64], sp[TRAIN_PATH_MAX + 64];
         ckpt_model_path(mp, sizeof mp, dir, steps[i]);
         ckpt_state_path(sp, sizeof sp, dir, steps[i]);
+        if (lora_checkpoint_is(mp)) {
+            Model *m = load_resume_lora(r, mp, sp, steps[i], err, sizeof err);
+            if (m) { free(steps); return m; }
+            if (i + 1 < n) fprintf(stderr, "train: skipping step %" PRIu64 " checkpoint: %s\n", steps[i], err);
+            snprintf(last_err, sizeof last_err, "%s", err);
+            continue;
+        }
         CheckpointInfo info;
         Model *m = checkpoint_load_info(mp, &info, err, sizeof err);
         if (m) {
@@ -146,6 +198,43 @@ static Model *init_from(Run *r, const Config *hf_cfg, int vocab) {
     }
     if (m->config.vocab_size != vocab)
         die("--init %s: the model's vocabulary is %d but the data/tokenizer use %d", o->init, m->config.vocab_size, vocab);
+    o->dim = m->config.dim; o->n_layers = m->config.n_layers; o->n_heads = m->config.n_heads;
+    o->n_kv_heads = m->config.n_kv_heads; o->hidden_dim = m->config.hidden_dim;
+    return m;
+}
+
+// --lora / --lora-init: the base loaded as bin/infer loads it (bf16 stays bf16, in its mmap), its
+// identity for the checkpoints, and the adapters on it: fresh (Kaiming-uniform A, zero B) or a
+// peft folder's.
+static Model *lora_init_from(Run *r, const Config *hf_cfg, int vocab) {
+    TrainOptions *o = &r->o;
+    char err[LORA_PATH_MAX + 512];
+    int ctx = o->seq > LOAD_DEFAULT_CTX ? o->seq : 0;
+    if (hf_cfg && o->seq > hf_cfg->max_seq_len)
+        die("--seq %d is longer than the model's max_position_embeddings %d", o->seq, hf_cfg->max_seq_len);
+    char *abs = realpath(o->init, NULL);
+    if (!abs) die("--init %s: %s", o->init, strerror(errno));
+    snprintf(r->base_path, sizeof r->base_path, "%s", abs);
+    free(abs);
+    if (lora_base_sha256(r->base_path, r->base_sha256, err, sizeof err) != 0) die("--init: %s", err);
+    if (load_model(&r->base, r->base_path, ctx, err, sizeof err) != 0) die("--init: %s", err);
+    Model *m = r->base.m;
+    if (m->config.vocab_size != vocab)
+        die("--init %s: the model's vocabulary is %d but the data/tokenizer use %d", o->init, m->config.vocab_size, vocab);
+    if (o->lora_init[0]) {
+        r->lora = peft_read(o->lora_init, &m->config, NULL, 0, err, sizeof err);
+        if (!r->lora) die("--lora-init: %s", err);
+        o->lora = r->lora->rank;   // the state records what the run trains
+        o->lora_alpha = r->lora->alpha;
+        lora_targets_string(r->lora->targets, o->lora_targets, sizeof o->lora_targets);
+    } else {
+        unsigned targets;
+        lora_parse_targets(o->lora_targets, &targets, err, sizeof err);   // checked at the start
+        r->lora = lora_create(&m->config, o->lora, o->lora_alpha, targets, err, sizeof err);
+        if (!r->lora) die("--lora %d: %s", o->lora, err);
+        lora_init_random(r->lora, rng_derive(o->seed, 4));
+    }
+    if (model_attach_lora(m, r->lora, err, sizeof err) != 0) die("--init %s: %s", o->init, err);
     o->dim = m->config.dim; o->n_layers = m->config.n_layers; o->n_heads = m->config.n_heads;
     o->n_kv_heads = m->config.n_kv_heads; o->hidden_dim = m->config.hidden_dim;
     return m;
@@ -221,6 +310,20 @@ void run_init(Run *r, int argc, char **argv) {
             if (options_given(&r->given, shape[i]))
                 die("shape flags cannot be combined with --init (the shape comes from the checkpoint)");
     }
+    int lora = o->lora > 0 || o->lora_init[0];
+    if (!r->resumed && options_given(&r->given, "lora") && o->lora < 1)
+        die("--lora %d: the rank must be at least 1 (leave --lora out to train every weight)", o->lora);
+    if (!r->resumed && !lora && (options_given(&r->given, "lora-alpha") || options_given(&r->given, "lora-targets")))
+        die("--lora-alpha and --lora-targets need --lora R");
+    if (!r->resumed && lora && !o->init[0])
+        die("--lora needs --init MODEL: the base model whose weights stay frozen while the adapters train");
+    if (!r->resumed && o->lora_init[0] && (options_given(&r->given, "lora") || options_given(&r->given, "lora-alpha") ||
+                                           options_given(&r->given, "lora-targets")))
+        die("--lora-init takes the rank, alpha and targets from its adapter_config.json: leave out --lora, --lora-alpha and --lora-targets");
+    if (!r->resumed && lora && lora_checkpoint_is(o->init))
+        die("--init %s: a LoRA checkpoint is not a base (continue its run with --resume, or merge it with bin/export)", o->init);
+    unsigned targets;
+    if (!r->resumed && lora && lora_parse_targets(o->lora_targets, &targets, err, sizeof err) != 0) die("--lora-targets: %s", err);
     int threads = cpu_load_threads("train", o->threads);   // 1 on a busy machine unless --threads
     if (threads > 0) { blas_room_check(threads); omp_set_num_threads(threads); openblas_set_num_threads(threads); }
     if (o->lr_schedule != LR_CONSTANT && o->min_lr > o->lr) die("--min-lr %g is above --lr %g", o->min_lr, o->lr);
@@ -254,13 +357,14 @@ void run_init(Run *r, int argc, char **argv) {
         die("--val-data: %d files match \"%s\"; evaluation takes one shard", r->val.n_shards, o->val_data);
     int max_tok = dataloader_max_token(&r->train), vmax = dataloader_max_token(&r->val);
     if (vmax > max_tok) max_tok = vmax;
-    int vocab = r->tok ? tiktoken_vocab_size(r->tok) : init_hf ? hf_cfg.vocab_size : max_tok + 1;
+    int vocab = r->tok ? tiktoken_vocab_size(r->tok) : m ? m->config.vocab_size : init_hf ? hf_cfg.vocab_size : max_tok + 1;
     if (max_tok >= vocab && !r->tok)
         die("the shards hold token id %d but the model's vocabulary has only %d ids", max_tok, vocab);
     if (max_tok >= vocab)
         die("the shards hold token id %d but the tokenizer %s has only %d ids (shards made with another tokenizer?)",
             max_tok, o->tokenizer, vocab);
 
+    if (!m && o->init[0] && lora) m = lora_init_from(r, init_hf ? &hf_cfg : NULL, vocab);
     if (!m && o->init[0]) m = init_from(r, init_hf ? &hf_cfg : NULL, vocab);
     if (!m) m = fresh_model(o, vocab);
     r->m = m;
@@ -271,8 +375,9 @@ void run_init(Run *r, int argc, char **argv) {
     m->config.att_dropout = o->att_dropout;   // a training setting: checkpoints do not carry it
     if (o->seq > m->config.max_seq_len) die("--seq %d is longer than the model's max_seq_len %d", o->seq, m->config.max_seq_len);
     // the sampler's KV cache: a sample is a few hundred tokens, never more than 1024 positions
+    // (only when there will be samples: with Llama 3's vocabulary its scratch alone is 200 MB)
     r->sample_len = m->config.max_seq_len < 1024 ? m->config.max_seq_len : 1024;
-    if (model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
+    if (r->tok && o->sample_chars > 0 && model_kv_alloc(m, r->sample_len) != 0) die("out of memory for the sampling KV cache");
 
     // the training shards' size and checksum go into the state: a resume checks them
     uint64_t data_bytes = 0, data_sum = 0;
@@ -288,7 +393,17 @@ void run_init(Run *r, int argc, char **argv) {
     r->st.data_checksum = data_sum;
 
     // ---- optimizer state: fresh zeros unless resumed ----
-    size_t np = m->num_parameters;
+    if (r->lora) {   // the adapters train; the base has no gradients and no moments
+        r->params = r->lora->params; r->grads = r->lora->grads; r->np = r->lora->num_parameters;
+        r->sizes = r->lora->sizes; r->ntensors = r->lora->n_tensors;
+    } else {
+        if (!m->params_memory) die("--init: the model has no f32 parameters to train");
+        model_zero_grad(m);   // allocates the gradient buffer
+        if (!m->grads_memory) die("out of memory for the gradients (%zu parameters)", m->num_parameters);
+        r->params = m->params_memory; r->grads = m->grads_memory; r->np = m->num_parameters;
+        r->sizes = m->param_sizes; r->ntensors = NUM_PARAM_TENSORS;
+    }
+    size_t np = r->np;
     if (!r->resumed) {
         r->adam_m = calloc(np, sizeof(float));
         r->adam_v = calloc(np, sizeof(float));
@@ -312,8 +427,11 @@ void run_init(Run *r, int argc, char **argv) {
     }
     r->st.opts = *o;
     m->dropout_seed = r->st.dropout_seed;
-    // weight decay on matrices; RMSNorm gains only with --decay-all (see train/adamw.h)
-    for (int t = 0; t < NUM_PARAM_TENSORS; t++) r->decay[t] = adamw_decays(param_tensor_names[t], o->decay_all);
+    // weight decay on matrices (the adapters are matrices); RMSNorm gains only with --decay-all
+    // (see train/adamw.h)
+    r->decay = malloc(r->ntensors * sizeof(int));
+    if (!r->decay) die("out of memory");
+    for (int t = 0; t < r->ntensors; t++) r->decay[t] = r->lora ? 1 : adamw_decays(param_tensor_names[t], o->decay_all);
 
     if (r->rank == 0) prepare_ckpt_dir(r);
     if (o->log[0] && r->rank == 0) r->log = open_log(o->log, (long)r->st.step, r->resumed);
@@ -330,7 +448,19 @@ void run_init(Run *r, int argc, char **argv) {
     blas_core_note(stdout, "note: ");   // OpenBLAS fell back to old kernels on this CPU: say which setting is faster
     printf("model: dim %d, %d layers, %d heads (%d kv), hidden %d, vocab %d, seq %d: %zu parameters\n",
            m->config.dim, m->config.n_layers, m->config.n_heads, m->config.n_kv_heads, m->config.hidden_dim,
-           m->config.vocab_size, T, np);
+           m->config.vocab_size, T, r->lora ? m->num_parameters : np);
+    if (r->lora) {
+        char tl[64];
+        lora_targets_string(r->lora->targets, tl, sizeof tl);
+        printf("LoRA: rank %d, alpha %g (scale %g) on %s: %zu trainable parameters; the base's %.1f MB of matrices frozen "
+               "(%s, %s)\n", r->lora->rank, r->lora->alpha, r->lora->scale, tl, np, r->base.weight_bytes / 1e6,
+               dtype_name(m->w.layers[0].wq.dtype), r->base_path);
+        printf("memory: base %.1f MB (%s, as in its file), adapters %.1f MB + gradients and AdamW moments %.1f MB, "
+               "activations %.1f MB (batch %d x seq %d)\n", (double)r->base.weight_bytes / 1e6 +
+               dtype_bytes(m->w.tok_emb.dtype, (size_t)m->config.vocab_size * m->config.dim) / 1e6 *
+               (m->w.tok_emb.data != m->w.lm_head.data), dtype_name(m->w.layers[0].wq.dtype), np * 4 / 1e6, np * 12 / 1e6,
+               model_activation_bytes(m, B, T) / 1e6, B, T);
+    }
     if (r->train.n_shards > 1)
         printf("data: %d train shards, one per epoch in turn (%zu tokens in the first), %zu val tokens; "
                "%ld tokens per step (batch %d x seq %d x accum %d)\n", r->train.n_shards,
@@ -370,7 +500,9 @@ void run_free(Run *r) {
     if (r->log) fclose(r->log);
     dataloader_free(&r->train);
     dataloader_free(&r->val);
-    free(r->adam_m); free(r->adam_v); free(r->grad_shard); free(r->token_bytes); free(r->tok_path);
+    free(r->adam_m); free(r->adam_v); free(r->grad_shard); free(r->token_bytes); free(r->tok_path); free(r->decay);
     if (r->tok) tiktoken_free(r->tok);
-    model_free(r->m);
+    if (r->base.m) unload_model(&r->base);   // --lora: m is the base's
+    else model_free(r->m);
+    lora_free(r->lora);
 }

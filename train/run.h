@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include "data/dataloader.h"
 #include "data/tiktoken.h"
+#include "infer/load.h"
+#include "model/lora.h"
 #include "model/model.h"
 #include "train/options.h"
 #include "train/schedule.h"
@@ -23,13 +25,24 @@ typedef struct {
     char *tok_path;           // its absolute path, recorded in model checkpoints
     int *token_bytes;         // (V) bytes each token decodes to, for bits per byte
     DataLoader train, val;
+    // what the optimizer updates: the model's parameter buffer (np floats in ntensors tensors of
+    // sizes[]), or with --lora the adapters'
+    float *params, *grads;
+    size_t np;
+    const size_t *sizes;
+    int ntensors;
+    int *decay;               // per tensor: weight decay on it (train/adamw.h)
     float *adam_m, *adam_v;   // AdamW moments, one per parameter (--zero 1: per parameter of the shard)
+    // --lora: the base as bin/infer loads it (frozen, in its file's dtype: m is base.m), its path
+    // and sha256 for the checkpoints, and the adapters
+    LoadedModel base;
+    Lora *lora;
+    char base_path[LORA_PATH_MAX], base_sha256[65];
     // processes (train/dist.h): this one takes rows row0 .. row0+batch-1 of each global batch of
     // batch*ranks rows; with --zero 1 it updates parameters [shard_lo, shard_lo + shard_n)
     int rank, ranks, row0;
     size_t shard_lo, shard_n;
     float *grad_shard;        // --zero 1: the mean gradient of the shard (shard_n)
-    int decay[NUM_PARAM_TENSORS];
     LrConfig lr;
     TrainState st;            // step, data position, RNGs, best val, ...
     long tokens_per_step;
@@ -59,6 +72,10 @@ typedef struct {
 void run_init(Run *r, int argc, char **argv);  // settings, model, tokenizer, data, optimizer, log
 void run_free(Run *r);
 void run_save(Run *r);                           // model_<step>.bin then state_<step>.bin, pruned
+// the model file alone (model_best.bin): the parameters, or with --lora the adapters
+int run_save_model(Run *r, const char *path, uint64_t step, char *err, size_t errlen);
+// the name of optimizer tensor t ("wq", or an adapter's peft name)
+const char *run_tensor_name(const Run *r, int t, char *buf, size_t cap);
 extern volatile int run_stop_requested;         // SIGINT / SIGTERM arrived
 
 // step.c

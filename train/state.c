@@ -15,20 +15,23 @@
 
 #define STATE_MAGIC "SLSTATE"
 // version 2 added att_dropout, version 3 decay_frac (the last fields of the settings), version 4
-// lr_steps, version 5 data_bytes and data_checksum, version 6 ranks; older files still load (their
+// lr_steps, version 5 data_bytes and data_checksum, version 6 ranks, version 7 the LoRA settings
+// (lora, lora_alpha, lora_targets, after ranks); older files still load (their
 // runs had no wsd schedule, which did not exist yet, their schedule's length was opts.steps,
-// their data is not checked, and they ran on one process)
-#define STATE_VERSION 6
+// their data is not checked, they ran on one process, and trained every weight)
+#define STATE_VERSION 7
 
 static void put_state(SerialOut *o, const TrainState *s) {
     options_put(o, &s->opts);
     ser_u64(o, s->step); ser_u64(o, s->data.epoch); ser_u64(o, s->data.pos); ser_u64(o, s->sample_rng);
     ser_u64(o, s->dropout_seed); ser_u64(o, s->dropout_step); ser_f32(o, s->best_val); ser_u64(o, s->best_step);
     ser_f64(o, s->elapsed_s); ser_u64(o, s->tokens_seen); ser_u64(o, s->model_checksum);
-    options_put_later(o, &s->opts);   // att_dropout (version 2), decay_frac (version 3)
+    options_put_version(o, &s->opts, 2);   // att_dropout
+    options_put_version(o, &s->opts, 3);   // decay_frac
     ser_u64(o, s->lr_steps);          // version 4
     ser_u64(o, s->data_bytes); ser_u64(o, s->data_checksum);   // version 5
     ser_u32(o, s->ranks);             // version 6
+    options_put_version(o, &s->opts, 7);   // lora, lora_alpha, lora_targets
 }
 
 static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
@@ -36,11 +39,13 @@ static void get_state(SerialIn *in, TrainState *s, uint32_t version) {
     s->step = des_u64(in); s->data.epoch = des_u64(in); s->data.pos = des_u64(in); s->sample_rng = des_u64(in);
     s->dropout_seed = des_u64(in); s->dropout_step = des_u64(in); s->best_val = des_f32(in); s->best_step = des_u64(in);
     s->elapsed_s = des_f64(in); s->tokens_seen = des_u64(in); s->model_checksum = des_u64(in);
-    options_get_later(in, &s->opts, version);
+    if (version >= 2) options_get_version(in, &s->opts, 2);
+    if (version >= 3) options_get_version(in, &s->opts, 3);
     s->lr_steps = version >= 4 ? des_u64(in) : (uint64_t)s->opts.steps;
     s->data_bytes = version >= 5 ? des_u64(in) : 0;
     s->data_checksum = version >= 5 ? des_u64(in) : 0;
     s->ranks = version >= 6 ? des_u32(in) : 1;
+    if (version >= 7) options_get_version(in, &s->opts, 7);
 }
 
 static uint64_t moments_checksum(const float *m, const float *v, size_t n) {

@@ -3,14 +3,15 @@
 // position, the RNG states, the best validation loss so far.
 //
 // A checkpoint directory holds pairs written after the same step N:
-//   model_<N>.bin   the parameters (formats/checkpoint.h; bin/infer reads it)
+//   model_<N>.bin   the parameters (formats/checkpoint.h; bin/infer reads it), or with --lora
+//                   the adapters (formats/lora_checkpoint.h), and then m and v are theirs
 //   state_<N>.bin   this file
 // plus model_best.bin, the parameters with the lowest validation loss seen. The model file is
 // written first, then the state; both atomically. --resume picks the newest N whose two files
 // load and agree (the state records the model's parameter checksum), so a kill at any moment
 // leaves a complete older pair to continue from.
 //
-// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (4), u32 header_bytes,
+// State file layout (little-endian): char[8] "SLSTATE\0", u32 version (7), u32 header_bytes,
 // the fields of TrainState in the order of state.c's put_state() (the settings in the order of
 // train/options.c's table), u64 n (number of
 // parameters), u64 checksum of m and v, u64 checksum of the header bytes before it (0 in older

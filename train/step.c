@@ -17,13 +17,14 @@
 #include "train/dist.h"
 #include "train/run.h"
 
-// The first parameter tensor whose gradient (or value) is not finite; NULL when all are.
-static const char *first_nonfinite(const Model *m, const float *base, size_t *index) {
+// The first trained tensor whose gradient (or value) is not finite; NULL when all are.
+static const char *first_nonfinite(const Run *r, const float *base, size_t *index) {
+    static char name[160];
     size_t off = 0;
-    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
-        for (size_t i = 0; i < m->param_sizes[t]; i++)
-            if (!isfinite(base[off + i])) { *index = i; return param_tensor_names[t]; }
-        off += m->param_sizes[t];
+    for (int t = 0; t < r->ntensors; t++) {
+        for (size_t i = 0; i < r->sizes[t]; i++)
+            if (!isfinite(base[off + i])) { *index = i; return run_tensor_name(r, t, name, sizeof name); }
+        off += r->sizes[t];
     }
     return NULL;
 }
@@ -82,17 +83,16 @@ int run_budget_spent(const Run *r, double step_s) {
 
 static void nonfinite_gradient(Run *r, long step) {
     size_t idx = 0;
-    const char *bad = first_nonfinite(r->m, r->m->grads_memory, &idx);
+    const char *bad = first_nonfinite(r, r->grads, &idx);
     die("step %ld: gradient of %s[%zu] is not finite (%s)", step, bad ? bad : "?", idx, kept_note(r->o.ckpt_dir));
 }
 
 // --zero 1: the update's second half, on this process's shard of the parameters
 static StepResult zero_update(Run *r, long step, double t0, double t_opt, StepResult s) {
-    Model *m = r->m;
     const TrainOptions *o = &r->o;
-    size_t np = m->num_parameters, n = r->shard_n;
+    size_t np = r->np, n = r->shard_n;
     float *g = r->grad_shard;
-    dist_reduce_scatter_mean(m->grads_memory, g, np);
+    dist_reduce_scatter_mean(r->grads, g, np);
     if (o->grad_accum > 1)
         for (size_t i = 0; i < n; i++) g[i] /= o->grad_accum;
     double local = grad_global_norm(g, n);
@@ -100,9 +100,9 @@ static StepResult zero_update(Run *r, long step, double t0, double t_opt, StepRe
     if (!isfinite(s.norm)) nonfinite_gradient(r, step);   // names the first on this process
     grad_clip(g, n, s.norm, o->grad_clip);
     s.lr = lr_now(r, step, t0);
-    adamw_update_slice(m->params_memory, g, r->adam_m, r->adam_v, r->shard_lo, n, m->param_sizes, r->decay,
-                       NUM_PARAM_TENSORS, s.lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
-    dist_allgather(m->params_memory, np);
+    adamw_update_slice(r->params, g, r->adam_m, r->adam_v, r->shard_lo, n, r->sizes, r->decay,
+                       r->ntensors, s.lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
+    dist_allgather(r->params, np);
     r->st.step = (uint64_t)step + 1;
     r->st.tokens_seen += r->tokens_per_step;
     s.opt_s = now_s() - t_opt;
@@ -129,7 +129,7 @@ StepResult train_step(Run *r, long step) {
         if (!isfinite(l) && model_error(m)[0]) die("step %ld: %s", step, model_error(m));
         if (!isfinite(l)) {
             size_t idx;
-            const char *bad = first_nonfinite(m, m->params_memory, &idx);
+            const char *bad = first_nonfinite(r, r->params, &idx);
             if (bad) die("step %ld: loss is %f; parameter %s[%zu] is not finite (%s)", step, l, bad, idx,
                          kept_note(o->ckpt_dir));
             die("step %ld: loss is %f (%s)", step, l, kept_note(o->ckpt_dir));
@@ -141,18 +141,19 @@ StepResult train_step(Run *r, long step) {
     }
     s.loss = (float)dist_mean(s.loss);   // every process's mean is over as many tokens
     double t_opt = now_s();
-    size_t np = m->num_parameters;
-    if (step == r->debug_nan_at) m->grads.wq[0] = NAN;
+    size_t np = r->np;
+    float *g = r->grads;
+    if (step == r->debug_nan_at) { if (r->lora) g[0] = NAN; else m->grads.wq[0] = NAN; }
     if (o->zero) return zero_update(r, step, t0, t_opt, s);
     if (A > 1)   // backward summed A mean-gradients; the update wants their mean
-        for (size_t i = 0; i < np; i++) m->grads_memory[i] /= A;
-    dist_mean_floats(m->grads_memory, np);   // the global batch's gradient
-    s.norm = grad_global_norm(m->grads_memory, np);
+        for (size_t i = 0; i < np; i++) g[i] /= A;
+    dist_mean_floats(g, np);   // the global batch's gradient
+    s.norm = grad_global_norm(g, np);
     if (!isfinite(s.norm)) nonfinite_gradient(r, step);
-    grad_clip(m->grads_memory, np, s.norm, o->grad_clip);
+    grad_clip(g, np, s.norm, o->grad_clip);
     s.lr = lr_now(r, step, t0);
-    adamw_update_tensors(m->params_memory, m->grads_memory, r->adam_m, r->adam_v, m->param_sizes, r->decay,
-                         NUM_PARAM_TENSORS, s.lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
+    adamw_update_tensors(r->params, g, r->adam_m, r->adam_v, r->sizes, r->decay,
+                         r->ntensors, s.lr, o->beta1, o->beta2, o->eps, o->weight_decay, (uint64_t)step + 1);
     r->st.step = (uint64_t)step + 1;
     r->st.tokens_seen += r->tokens_per_step;
     s.opt_s = now_s() - t_opt;

@@ -27,7 +27,7 @@
 static float eval_now(Run *r, long step, double *bpb) {
     double t0 = now_s();
     int nb;
-    char err[512];
+    char err[LORA_PATH_MAX + 512];
     float vl = evaluate(r, bpb, &nb);
     r->eval_s = now_s() - t0;
     bar_break(r);
@@ -40,7 +40,7 @@ static float eval_now(Run *r, long step, double *bpb) {
         if (r->rank != 0) return vl;
         char bp[TRAIN_PATH_MAX + 64];
         snprintf(bp, sizeof bp, "%s/model_best.bin", r->o.ckpt_dir);
-        if (checkpoint_save_step(r->m, bp, r->tok_path, r->o.pattern, (uint64_t)step, err, sizeof err))
+        if (run_save_model(r, bp, (uint64_t)step, err, sizeof err))
             die("saving checkpoint: %s (the previous checkpoint is intact)", err);
     }
     return vl;
