@@ -36,6 +36,27 @@ Two modes.
         replaces the file's normalizer and pre-tokenizer with its own.
   generate.log   versions and what was computed
 
+How tests/fixtures/lora was made. Here (no torch): the shards; a LoRA checkpoint on
+tests/fixtures/hf_init and what bin/export writes from it; two folders whose tokenizer is a
+tokenizer.json (scripts/fetch_tokenizers.sh's), exported:
+
+    python3 tools/make_lora_fixtures.py --shards tests/fixtures/lora
+    bin/train --init tests/fixtures/hf_init --lora 4 --lora-alpha 8 --lora-targets q,k,v,o,gate,up,down \
+        --data tests/fixtures/hf_init/train.bin --val-data tests/fixtures/hf_init/val.bin --steps 30 \
+        --batch 2 --seq 16 --lr 3e-2 --warmup 0 --lr-schedule constant --dropout 0 --eval-every 0 \
+        --eval-batches 1 --sample-chars 0 --threads 2 --seed 5 --tokenizer "" --ckpt-dir CK
+    bin/export CK/model_00000030.bin tests/fixtures/lora/export --format peft
+    bin/export CK/model_00000030.bin MERGED --format hf --dtype f32
+    for n in llama3:hf_llama3_tiny llama2:hf_llama2_fp32: copy tests/fixtures/<fixture> and
+        data/tokenizers/<n>/tokenizer.json, tokenizer_config.json into SRC_<n>, then
+        bin/export SRC_<n> TOK_<n> --format hf
+
+Then, where torch, transformers and peft are (the device), with those folders beside it:
+
+    python3 tools/make_lora_fixtures.py --out tests/fixtures/lora --shards tests/fixtures/lora \
+        --export tests/fixtures/lora/export --other-base tests/fixtures/hf_init --merged MERGED \
+        --tokenizer llama3=TOK_llama3 --tokenizer llama2=TOK_llama2
+
 The training is bin/train's with --shuffle 0 --lr-schedule constant --warmup 0 --dropout 0:
 batch k is tokens [k*B*T, k*B*T + B*T] of train.bin (llm.c's sequential loader), loss = mean
 cross-entropy over B*T, the adapters' global gradient norm clipped as clip_grad_norm_ does,
