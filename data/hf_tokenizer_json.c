@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "util/errors.h"
-#include "util/read_file.h"
+#include "util/json_file.h"
 
 // Inserts or overwrites (a later duplicate merge wins, as in HF's HashMap). 0, or -1: no memory.
 static int merge_put(MergeTable *m, uint64_t key, MergeVal v) {
@@ -192,12 +192,8 @@ static int cmp_desc(const void *a, const void *b) { return *(const int *)b - *(c
 #define MAX_ID (1 << 24)
 
 HfTokenizer *hf_tokenizer_load(const char *path, char *err, size_t errlen) {
-    size_t len;
-    char *text = read_file_all(path, &len, err, errlen);
-    if (!text) return NULL;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!root) return fail_null(err, errlen, "%s: malformed JSON", path);
+    cJSON *root = read_json_object(path, err, errlen);
+    if (!root) return NULL;
     HfTokenizer *t = calloc(1, sizeof *t);
     unsigned char *buf = NULL, *buf2 = NULL;
     char e[400] = "";

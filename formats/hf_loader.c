@@ -1,7 +1,7 @@
 // formats/hf_loader.c — see hf_loader.h.
 #include "formats/hf_loader.h"
 #include "util/errors.h"
-#include "util/files.h"
+#include "util/json_file.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -10,44 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <stb/stb_ds.h>
 
-// The whole of a small text file (config.json, the shard index), NUL-terminated; NULL (the
-// reason in *why) if absent, not a regular file, or out of memory.
-static char *read_text(const char *path, size_t max_bytes, const char **why) {
-    FILE *f = fopen_regular(path, why);
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = 2 * cap + 8192;
-            char *b = realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); *why = "out of memory"; return NULL; }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, 4096, f);
-        n += got;
-        if (got < 4096 || n > max_bytes) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
+// A JSON object file; *missing = 1 when nothing is at the path (a FIFO or a directory there is
+// an error, not a missing file).
 static cJSON *read_json(const char *path, int *missing, char *err, size_t errlen) {
-    const char *why = "";
-    char *text = read_text(path, 64u << 20, &why);
-    *missing = !text && access(path, F_OK) != 0;   // absent (a FIFO or a directory is an error)
-    if (!text) { fail(err, errlen, "%s: cannot open: %s", path, why); return NULL; }
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        fail(err, errlen, "%s: malformed JSON (or not a JSON object)", path);
-        return NULL;
-    }
-    return j;
+    *missing = access(path, F_OK) != 0;
+    return read_json_object(path, err, errlen);
 }
 
 // ---- config.json ----

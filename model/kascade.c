@@ -7,7 +7,7 @@
 #include "model/ops.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
-#include "util/read_file.h"
+#include "util/json_file.h"
 
 // multiply-adds (or probabilities summed) below which a call runs on one thread
 #define KASCADE_MIN_WORK (1 << 18)
@@ -223,12 +223,8 @@ void kascade_plan(Kascade *k, const double *cover, int max_reuse, double thresho
 //  "layers": [{"source": 0, "heads": [0, 1, ...]}, ...]}     one entry per layer
 
 Kascade *kascade_load(const char *path, int n_layers, int n_heads, char *err, size_t errlen) {
-    size_t len;
-    char *text = read_file_all(path, &len, err, errlen);
-    if (!text) return NULL;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!root) return fail_null(err, errlen, "%s: not valid JSON", path);
+    cJSON *root = read_json_object(path, err, errlen);
+    if (!root) return NULL;
     Kascade *k = kascade_create(n_layers, n_heads);
     const char *why = NULL;
     if (!k) why = "out of memory";
