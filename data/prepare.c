@@ -55,10 +55,7 @@ static void usage(FILE *f) {
 
 static void write_text(const char *path, const char *p, size_t n) {
     char err[512];
-    AtomicFile af;
-    if (atomic_open(&af, path, err, sizeof err) || atomic_write(&af, p, n, err, sizeof err) ||
-        atomic_commit(&af, err, sizeof err))
-        die("%s", err);
+    if (atomic_write_file(path, p, n, err, sizeof err)) die("%s", err);
 }
 
 // drop = 0: the deterministic encoding; else BPE-dropout with the random stream *rng

@@ -387,10 +387,11 @@ static int encode_segment(Tiktoken *t, EncodeCtx *c, const char *bytes, size_t l
     return rc;
 }
 
-static int *finish(EncodeCtx *c, size_t *n_out) {
+static int *finish(Tiktoken *t, EncodeCtx *c, size_t *n_out) {
     size_t n = arrlenu(c->ids);
     int *out = malloc((n ? n : 1) * sizeof *out);
     if (out && n) memcpy(out, c->ids, n * sizeof *out);
+    if (!out) set_err(t->err, sizeof t->err, "out of memory");
     arrfree(c->ids);
     arrfree(c->bounds);
     if (n_out) *n_out = out ? n : 0;
@@ -405,7 +406,7 @@ int *tiktoken_encode_dropout(Tiktoken *t, const char *bytes, size_t len, float p
         arrfree(c.bounds);
         return NULL;
     }
-    return finish(&c, n_out);
+    return finish(t, &c, n_out);
 }
 
 int *tiktoken_encode_ordinary(Tiktoken *t, const char *bytes, size_t len, size_t *n_out) {
@@ -435,8 +436,13 @@ int *tiktoken_encode(Tiktoken *t, const char *bytes, size_t len,
     // next occurs at or after pos (len = nowhere), updated only once pos has passed it.
     int na = (int)arrlen(allowed);
     size_t *next = malloc((na ? na : 1) * sizeof *next);
+    if (!next) {
+        arrfree(allowed);
+        set_err(t->err, sizeof t->err, "out of memory");
+        return NULL;
+    }
     EncodeCtx c = {.t = t};
-    int ok = next != NULL;
+    int ok = 1;
     size_t pos = 0;
     for (int k = 0; k < na; k++) next[k] = (size_t)-1;  // not searched yet
     while (ok) {
@@ -461,12 +467,11 @@ int *tiktoken_encode(Tiktoken *t, const char *bytes, size_t len,
     free(next);
     arrfree(allowed);
     if (!ok) {
-        if (!next) set_err(t->err, sizeof t->err, "out of memory");
         arrfree(c.ids);
         arrfree(c.bounds);
         return NULL;
     }
-    return finish(&c, n_out);
+    return finish(t, &c, n_out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -51,10 +51,7 @@ static void copy_file(const char *src, const char *dst) {
     size_t n;
     char *buf = read_file_all(src, &n, err, sizeof err);
     if (!buf) die("%s", err);
-    AtomicFile af;
-    if (atomic_open(&af, dst, err, sizeof err) != 0) die("%s", err);
-    if (atomic_write(&af, buf, n, err, sizeof err) != 0) { atomic_abort(&af); die("%s", err); }
-    if (atomic_commit(&af, err, sizeof err) != 0) die("%s", err);
+    if (atomic_write_file(dst, buf, n, err, sizeof err) != 0) die("%s", err);
     free(buf);
 }
 
@@ -98,12 +95,9 @@ static int export_tokenizer(const LoadedModel *lm, const char *model, const char
     if (kind != TOKENIZER_TIKTOKEN || !lm->tokenizer_pattern[0]) return 1;
     // the split pattern a checkpoint recorded, where bin/infer looks for it beside a rank file
     snprintf(dst, sizeof dst, "%s/tokenizer.model.pattern", out);
-    AtomicFile af;
     char line[32];
     int len = snprintf(line, sizeof line, "%s\n", lm->tokenizer_pattern);
-    if (atomic_open(&af, dst, err, sizeof err) != 0) die("%s", err);
-    if (atomic_write(&af, line, len, err, sizeof err) != 0) { atomic_abort(&af); die("%s", err); }
-    if (atomic_commit(&af, err, sizeof err) != 0) die("%s", err);
+    if (atomic_write_file(dst, line, len, err, sizeof err) != 0) die("%s", err);
     return 2;
 }
 

@@ -177,6 +177,7 @@ static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
 static int *parse_ids(const char *s, int V, int *n) {
     int *ids = malloc((strlen(s) / 2 + 2) * sizeof(int));
+    if (!ids) die("--prompt-ids: out of memory");
     *n = 0;
     const char *p = s;
     for (;;) {
@@ -194,26 +195,28 @@ static int *parse_ids(const char *s, int V, int *n) {
     return ids;
 }
 
+// *ids (malloc'd, *cap ints) grown to hold at least need ints
+static void grow_ids(int **ids, int *cap, int need) {
+    int *p = realloc(*ids, 2 * (size_t)need * sizeof(int));
+    if (!p) die("out of memory for the prompt's %d tokens", need);
+    *ids = p;
+    *cap = 2 * need;
+}
+
 // ids[*n ..] += what text encodes to
 static void append_text(Tokenizer *tok, const char *text, int **ids, int *n, int *cap) {
     char err[512];
     int k;
     int *t = tokenizer_encode(tok, text, &k, err, sizeof err);
     if (!t) die("%s", err);
-    if (*n + k + 1 > *cap) {
-        *cap = 2 * (*n + k + 1);
-        *ids = realloc(*ids, *cap * sizeof(int));
-    }
+    if (*n + k + 1 > *cap) grow_ids(ids, cap, *n + k + 1);
     memcpy(*ids + *n, t, k * sizeof(int));
     *n += k;
     free(t);
 }
 
 static void append_id(int id, int **ids, int *n, int *cap) {
-    if (*n + 1 > *cap) {
-        *cap = 2 * (*n + 1);
-        *ids = realloc(*ids, *cap * sizeof(int));
-    }
+    if (*n + 1 > *cap) grow_ids(ids, cap, *n + 1);
     (*ids)[(*n)++] = id;
 }
 
@@ -317,6 +320,7 @@ int main(int argc, char **argv) {
     }
     Sampler sampler;
     sampler_init(&sampler, V, o.temperature, o.top_k, o.top_p, o.min_p, o.seed);
+    if (!sampler.candidates) die("out of memory for the sampler (%d tokens)", V);
     // entropix and --trace: per-token metrics from inside the decode (infer/entropix.h)
     Entropix ex;
     if (o.sampler || o.trace) {
@@ -330,6 +334,7 @@ int main(int argc, char **argv) {
     Printer pr = { tok, o.print_ids, bos, 0, {0} };
     utf8out_init(&pr.out, stdout);
     float *dump = o.dump_logits ? calloc((size_t)V, sizeof(float)) : NULL;
+    if (o.dump_logits && !dump) die("--dump-logits: out of memory");
     AtomicFile dump_file;   // opened now: fail before any work
     if (o.dump_logits && atomic_open(&dump_file, o.dump_logits, err, sizeof err)) die("%s", err);
     int pos = 0;
@@ -337,6 +342,7 @@ int main(int argc, char **argv) {
     if (!o.chat) {
         // ---- one prompt ----
         int n = 0, cap = 16, *ids = malloc(cap * sizeof(int));
+        if (!ids) die("out of memory");
         if (o.prompt_ids) {
             free(ids);
             ids = parse_ids(o.prompt_ids, V, &n);
@@ -370,6 +376,7 @@ int main(int argc, char **argv) {
         if (ch.end_id >= V) die("--chat: the end-of-turn token %d is outside the vocabulary [0, %d)", ch.end_id, V);
         if (n_stop < LOAD_MAX_EOS + 3) stop[n_stop++] = ch.end_id;
         int n = 0, cap = 256, *ids = malloc(cap * sizeof(int));
+        if (!ids) die("out of memory");
         char *line = NULL;
         size_t line_cap = 0;
         int pending = -1; // a sampled token not yet in the cache
@@ -378,7 +385,9 @@ int main(int argc, char **argv) {
         for (;;) {
             fprintf(stderr, "> ");
             fflush(stderr);
+            errno = 0;
             ssize_t got = getline(&line, &line_cap, stdin);
+            if (got < 0 && errno == ENOMEM) die("--chat: out of memory reading a line");
             if (got < 0) break;
             if (!utf8_valid(line, got)) { fprintf(stderr, "infer: that line is not valid UTF-8; try again\n"); continue; }
             // the assistant's last turn ends with <|eot_id|> (Llama 3) or </s> (Llama 2), whether or

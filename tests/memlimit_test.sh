@@ -53,6 +53,23 @@ for kb in 40000 70000 100000 130000; do
   limit_row "tokenize loading 1M ranks" $kb '^tokenize: out of memory' env OMP_NUM_THREADS=1 $BIN/tokenize --encoding "$T/big.tiktoken" --pattern gpt2
 done
 
+# ---- a tokenizer.json (Llama 3's, 9 MB) loaded under limits that run out in different places:
+# the file's buffer, cJSON's tree, our tables. cJSON answers a failed allocation with NULL (it
+# read as "malformed JSON"); its allocations now go through util/json_file.c's, which ends the
+# program with one line ----
+if [ -f "$TOK/llama3/tokenizer.json" ]; then
+  in_json=0
+  for kb in 20000 30000 40000 50000 60000 80000 100000; do
+    limit_row "tokenize loading Llama 3's tokenizer.json" $kb '^tokenize: (.*: )?out of memory' \
+      $BIN/tokenize --tokenizer "$TOK/llama3/tokenizer.json"
+    printf '%s' "$err" | grep -q '^tokenize: out of memory (JSON, ' && in_json=$((in_json + 1))
+  done
+  [ $in_json -gt 0 ] && ok "tokenizer.json: $in_json of those limits ran out inside cJSON's parse: 'out of memory (JSON, N bytes)'" ||
+    fail "tokenizer.json: no limit ran out inside cJSON's parse"
+else
+  echo "SKIP tokenizer.json under memory limits: no $TOK/llama3/tokenizer.json"
+fi
+
 # ---- one character repeated: 10 MB of "a", 5 MB of spaces, each one pre-token piece. Encoded
 # whole, the BPE of one piece needs about 44 bytes per byte (it took 570 MB for 20 MB of "a");
 # cut into slices of 25,000 characters (Meta's Llama 3 rule, data/tiktoken.c) it fits in 100 MB,

@@ -163,6 +163,13 @@ int atomic_commit(AtomicFile *af, char *err, size_t errlen) {
     return 0;
 }
 
+int atomic_write_file(const char *path, const void *p, size_t n, char *err, size_t errlen) {
+    AtomicFile af;
+    if (atomic_open(&af, path, err, errlen)) return -1;
+    if (atomic_write(&af, p, n, err, errlen)) { atomic_abort(&af); return -1; }
+    return atomic_commit(&af, err, errlen);
+}
+
 void atomic_abort(AtomicFile *af) {
     if (af->fp) fclose(af->fp);
     if (af->tmp) unlink(af->tmp);
