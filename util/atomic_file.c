@@ -98,7 +98,7 @@ int atomic_open(AtomicFile *af, const char *path, char *err, size_t errlen) {
     snprintf(af->tmp, n, "%s.tmp.%ld", af->path, (long)getpid());
     af->fp = fopen(af->tmp, "wb");
     if (!af->fp) {
-        snprintf(err, errlen, "%s: cannot create: %s", af->tmp, strerror(errno));
+        snprintf(err, errlen, "%s: cannot create: %s", af->path, strerror(errno));
         free_names(af);
         return -1;
     }
