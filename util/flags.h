@@ -54,9 +54,9 @@ int flags_find(const FlagTable *t, const char *name);
 int flags_choice_index(const char *choices, const char *s);
 // Parses one value into its field; dies with "--name: expected ..., got "s"".
 void flags_set(const FlagRow *r, void *settings, const char *s);
-// Every row's default into settings (zeroed first).
+// Every row's default into settings (rows without one keep what is there: zero the struct first).
 void flags_defaults(const FlagTable *t, void *settings);
-// Defaults, then the command line: given[i] = 1 for each row the command line set (given has
+// Defaults (flags_defaults), then the command line: given[i] = 1 for each row the command line set (given has
 // n_rows entries). --help prints flags_usage to stdout and exits 0; an unknown flag, a missing
 // value or a bad one dies. Returns optind: argv[optind..argc) are the positional arguments.
 int flags_parse(const FlagTable *t, int argc, char **argv, void *settings, unsigned char *given);
