@@ -13,76 +13,47 @@
 #include <time.h>
 #include "model/model.h"
 #include "bench/bench.h"
+#include "util/errors.h"
+#include "util/flags.h"
 
-static long parse_pos(const char *s, const char *flag) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0 || v > (1L << 30)) {
-        fprintf(stderr, "bench-decode: %s: expected a positive integer, got '%s'\n", flag, s);
-        exit(1);
-    }
-    return v;
-}
+typedef struct {
+    Config c;
+    int P, N, K, reps, max_s, kv_only;
+} Options;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: bench-decode [options]\n"
-            "Prefill, decode and KV-cache-vs-recompute speed of the model core, random f32 weights.\n"
-            "  --dim N         model dim (default 128)\n"
-            "  --n-layers N    layers (default 4)\n"
-            "  --n-heads N     query heads (default 4)\n"
-            "  --n-kv-heads N  key/value heads (default = n-heads)\n"
-            "  --head-dim N    head dim (default dim / n-heads)\n"
-            "  --hidden-dim N  SwiGLU width (default 512)\n"
-            "  --vocab N       vocabulary (default 1024)\n"
-            "  --prompt N      prefill prompt length (default 512)\n"
-            "  --decode N      decode steps after the prompt (default 128)\n"
-            "  --kv-len N      tokens for the KV-cache vs recompute comparison (default 256)\n"
-            "  --reps N        repetitions, median reported (default 5)\n"
-            "  --max-seconds S stop repeating the KV/recompute pair after S seconds (default 20)\n"
-            "  --kv-only       only the KV cache vs recompute comparison (default: off)\n"
-            "  -h, --help      this text\n");
-}
+#define F(field) FLAG_FIELD(Options, field)
+#define MAX (1 << 30)
+static const FlagRow flag_rows[] = {
+    {"dim", K_INT, F(c.dim), 1, MAX, 0, NULL, "128", 0, 0, "N", "model dim"},
+    {"n-layers", K_INT, F(c.n_layers), 1, MAX, 0, NULL, "4", 0, 0, "N", "layers"},
+    {"n-heads", K_INT, F(c.n_heads), 1, MAX, 0, NULL, "4", 0, 0, "N", "query heads"},
+    {"n-kv-heads", K_INT, F(c.n_kv_heads), 1, MAX, 0, NULL, NULL, 0, 0, "N", "key/value heads (default = n-heads)"},
+    {"head-dim", K_INT, F(c.head_dim), 1, MAX, 0, NULL, NULL, 0, 0, "N", "head dim (default dim / n-heads)"},
+    {"hidden-dim", K_INT, F(c.hidden_dim), 1, MAX, 0, NULL, "512", 0, 0, "N", "SwiGLU width"},
+    {"vocab", K_INT, F(c.vocab_size), 1, MAX, 0, NULL, "1024", 0, 0, "N", "vocabulary"},
+    {"prompt", K_INT, F(P), 1, MAX, 0, NULL, "512", 0, 0, "N", "prefill prompt length"},
+    {"decode", K_INT, F(N), 1, MAX, 0, NULL, "128", 0, 0, "N", "decode steps after the prompt"},
+    {"kv-len", K_INT, F(K), 1, MAX, 0, NULL, "256", 0, 0, "N", "tokens for the KV-cache vs recompute comparison"},
+    {"reps", K_INT, F(reps), 1, MAX, 0, NULL, "5", 0, 0, "N", "repetitions (at most 64 are run), median reported"},
+    {"max-seconds", K_INT, F(max_s), 1, MAX, 0, NULL, "20", 0, 0, "S",
+     "stop repeating the KV/recompute pair after S seconds"},
+    {"kv-only", K_SWITCH, F(kv_only), 0, 0, 0, NULL, NULL, 0, 0, NULL, "only the KV cache vs recompute comparison"},
+};
+static const FlagTable table = {
+    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
+    "usage: bench-decode [options]\n"
+    "Prefill, decode and KV-cache-vs-recompute speed of the model core, random f32 weights.\n",
+    NULL, NULL, NULL, NULL,
+};
 
 int main(int argc, char **argv) {
-    Config c = {0};
-    c.dim = 128, c.n_layers = 4, c.n_heads = 4, c.hidden_dim = 512, c.vocab_size = 1024;
+    Options opt = {0};
+    unsigned char given[sizeof flag_rows / sizeof flag_rows[0]];
+    if (flags_parse(&table, argc, argv, &opt, given) < argc) die("unexpected argument \"%s\"", argv[optind]);
+    Config c = opt.c;
     c.norm_eps = 1e-5f, c.rope_theta = 10000.0f, c.tied_embeddings = 1;
-    int P = 512, N = 128, K = 256, reps = 5;
-    double max_s = 20;
-    int kv_only = 0;
-    static struct option opts[] = {
-        {"dim", 1, 0, 'd'},     {"n-layers", 1, 0, 'l'}, {"n-heads", 1, 0, 'a'},
-        {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'}, {"hidden-dim", 1, 0, 'f'},
-        {"vocab", 1, 0, 'v'},   {"prompt", 1, 0, 'p'},   {"decode", 1, 0, 'n'},
-        {"kv-len", 1, 0, 'K'},  {"reps", 1, 0, 'r'},     {"max-seconds", 1, 0, 's'},
-        {"kv-only", 0, 0, 'o'},
-        {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
-    int o;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'd': c.dim = parse_pos(optarg, "--dim"); break;
-        case 'l': c.n_layers = parse_pos(optarg, "--n-layers"); break;
-        case 'a': c.n_heads = parse_pos(optarg, "--n-heads"); break;
-        case 'k': c.n_kv_heads = parse_pos(optarg, "--n-kv-heads"); break;
-        case 'e': c.head_dim = parse_pos(optarg, "--head-dim"); break;
-        case 'f': c.hidden_dim = parse_pos(optarg, "--hidden-dim"); break;
-        case 'v': c.vocab_size = parse_pos(optarg, "--vocab"); break;
-        case 'p': P = parse_pos(optarg, "--prompt"); break;
-        case 'n': N = parse_pos(optarg, "--decode"); break;
-        case 'K': K = parse_pos(optarg, "--kv-len"); break;
-        case 'r': reps = parse_pos(optarg, "--reps"); if (reps > 64) reps = 64; break;
-        case 'o': kv_only = 1; break;
-        case 's': max_s = parse_pos(optarg, "--max-seconds"); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "bench-decode: unexpected argument '%s'\n", argv[optind]);
-        return 1;
-    }
+    int P = opt.P, N = opt.N, K = opt.K, reps = opt.reps < 64 ? opt.reps : 64, kv_only = opt.kv_only;
+    double max_s = opt.max_s;
     if (!c.n_kv_heads) c.n_kv_heads = c.n_heads;
     if (!c.head_dim) c.head_dim = c.dim / c.n_heads;
     int ctx = (P + N > K ? P + N : K);

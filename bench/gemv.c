@@ -126,6 +126,7 @@ int main(int argc, char **argv) {
 
     double *g = malloc(reps * sizeof(double)), *rm = malloc(reps * sizeof(double)), *rh = malloc(reps * sizeof(double));
     double *gh = malloc(reps * sizeof(double));
+    if (!g || !rm || !rh || !gh) { fprintf(stderr, "bench-gemv: out of memory\n"); return 1; }
     volatile uint32_t sink = 0;
     for (int r = -1; r < reps; r++) {   // r = -1: warm-up (page tables, caches)
         double t0 = now_s();

@@ -53,6 +53,7 @@ int main(int argc, char **argv) {
            NH, NKV, HD, tile, top_k, omp_get_max_threads(), reps);
     printf("%-6s %-8s %10s %10s %10s %8s %9s\n", "ctx", "queries", "dense", "anchor", "reuse", "speedup", "sparsity");
     char *list = strdup(ctxs), *save = NULL;
+    if (!list) die("out of memory");
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int N = (int)flag_long("ctx", tok, 1, 1 << 20);
         float *kc = malloc((size_t)N * NKV * HD * sizeof(float)), *vc = malloc((size_t)N * NKV * HD * sizeof(float));
@@ -73,6 +74,7 @@ int main(int argc, char **argv) {
         for (int pass = 0; pass < 2; pass++) {
             int T = pass == 0 ? 1 : Tmax;
             double *td = malloc(reps * sizeof(double)), *ta = malloc(reps * sizeof(double)), *tr = malloc(reps * sizeof(double));
+            if (!td || !ta || !tr) die("out of memory");
             kascade_reset_stats(k);
             for (int r = 0; r < reps; r++) {   // dense, anchor, reuse in turn
                 double t0 = now_s();

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 #include "bench/bench.h"
+#include "util/errors.h"
+#include "util/flags.h"
 #include "model/model.h"
 #include "train/adamw.h"
 
@@ -137,38 +139,6 @@ static int step_gemms(Gemm *g, int BT, int T, int C, int L, int NH, int NKV, int
     return n;
 }
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: bench-limits [options]\n"
-            "Measures OpenBLAS sgemm GFLOP/s at a training step's shapes and memory bandwidth.\n"
-            "  --rows N        B*T rows of the training step (default 2048 = 8x256)\n"
-            "  --seq N         sequence length T of attention's products (default 256)\n"
-            "  --dim N         model dim C (default 128)\n"
-            "  --n-layers N    layers L (default 4)\n"
-            "  --n-heads N     query heads (default 4)\n"
-            "  --n-kv-heads N  key/value heads (default = n-heads)\n"
-            "  --head-dim N    head dim (default dim / n-heads)\n"
-            "  --hidden-dim N  SwiGLU width H (default 4*dim rounded as Llama: 384 for 128)\n"
-            "  --vocab N       vocabulary V (default 1024)\n"
-            "  --reps N        repetitions per measurement, median reported (default 7)\n"
-            "  --mem-gib X     size of the read array in GiB; triad uses 3 arrays of half (default 1)\n"
-            "  --fwd-only      only the forward products (prefill: no backward)\n"
-            "  --no-head       leave out the output head (prefill runs it for one row only)\n"
-            "  --no-mem        skip the bandwidth measurement\n"
-            "  --no-gemm       skip the sgemm measurement\n"
-            "  --train-steps N alternate N training steps with N passes over the sgemm shapes\n"
-            "  -h, --help      this text\n");
-}
-
-static long parse_pos(const char *s, const char *flag) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v <= 0 || v > (1L << 30)) {
-        fprintf(stderr, "bench-limits: %s: expected a positive integer, got '%s'\n", flag, s);
-        exit(1);
-    }
-    return v;
-}
 
 // One training step, as bin/train runs an update (train/train.c's loop, one micro-batch):
 // zero the gradients, forward with dropout, backward, global-norm clip, AdamW over every tensor
@@ -234,53 +204,48 @@ static void step_run_free(StepRun *s) {
     free(s->adam_m), free(s->adam_v), free(s->inputs), free(s->targets);
 }
 
+typedef struct {
+    int rows, T, C, L, NH, NKV, HD, H, V, reps, no_mem, no_gemm, fwd_only, no_head, train_steps;
+    double mem_gib;
+} Options;
+
+#define F(field) FLAG_FIELD(Options, field)
+#define MAX (1 << 30)
+static const FlagRow flag_rows[] = {
+    {"rows", K_INT, F(rows), 1, MAX, 0, NULL, "2048", 0, 0, "N", "B*T rows of the training step (2048 = 8x256)"},
+    {"seq", K_INT, F(T), 1, MAX, 0, NULL, "256", 0, 0, "N", "sequence length T of attention's products"},
+    {"dim", K_INT, F(C), 1, MAX, 0, NULL, "128", 0, 0, "N", "model dim C"},
+    {"n-layers", K_INT, F(L), 1, MAX, 0, NULL, "4", 0, 0, "N", "layers L"},
+    {"n-heads", K_INT, F(NH), 1, MAX, 0, NULL, "4", 0, 0, "N", "query heads"},
+    {"n-kv-heads", K_INT, F(NKV), 1, MAX, 0, NULL, NULL, 0, 0, "N", "key/value heads (default = n-heads)"},
+    {"head-dim", K_INT, F(HD), 1, MAX, 0, NULL, NULL, 0, 0, "N", "head dim (default dim / n-heads)"},
+    {"hidden-dim", K_INT, F(H), 1, MAX, 0, NULL, NULL, 0, 0, "N",
+     "SwiGLU width H (default 8*dim/3 rounded up to a multiple of 256, as Llama: 512 for 128)"},
+    {"vocab", K_INT, F(V), 1, MAX, 0, NULL, "1024", 0, 0, "N", "vocabulary V"},
+    {"reps", K_INT, F(reps), 1, MAX, 0, NULL, "7", 0, 0, "N", "repetitions per measurement (at most 64 are run), median reported"},
+    {"mem-gib", K_F64, F(mem_gib), 0, 16, 1, NULL, "1", 0, 0, "X", "size of the read array in GiB; triad uses 3 arrays of half"},
+    {"fwd-only", K_SWITCH, F(fwd_only), 0, 0, 0, NULL, NULL, 0, 0, NULL, "only the forward products (prefill: no backward)"},
+    {"no-head", K_SWITCH, F(no_head), 0, 0, 0, NULL, NULL, 0, 0, NULL, "leave out the output head (prefill runs it for one row only)"},
+    {"no-mem", K_SWITCH, F(no_mem), 0, 0, 0, NULL, NULL, 0, 0, NULL, "skip the bandwidth measurement"},
+    {"no-gemm", K_SWITCH, F(no_gemm), 0, 0, 0, NULL, NULL, 0, 0, NULL, "skip the sgemm measurement"},
+    {"train-steps", K_INT, F(train_steps), 1, MAX, 0, NULL, NULL, 0, 0, "N",
+     "alternate N training steps with N passes over the sgemm shapes (default 0: none)"},
+};
+static const FlagTable table = {
+    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
+    "usage: bench-limits [options]\n"
+    "Measures OpenBLAS sgemm GFLOP/s at a training step's shapes and memory bandwidth.\n",
+    NULL, NULL, NULL, NULL,
+};
+
 int main(int argc, char **argv) {
-    int rows = 2048, T = 256, C = 128, L = 4, NH = 4, NKV = 0, HD = 0, H = 0, V = 1024, reps = 7;
-    double mem_gib = 1.0;
-    int do_mem = 1, do_gemm = 1, fwd_only = 0, no_head = 0, train_steps = 0;
-    static struct option opts[] = {
-        {"rows", 1, 0, 'r'},   {"seq", 1, 0, 's'},      {"dim", 1, 0, 'd'},      {"n-layers", 1, 0, 'l'},
-        {"n-heads", 1, 0, 'a'}, {"n-kv-heads", 1, 0, 'k'}, {"head-dim", 1, 0, 'e'},
-        {"hidden-dim", 1, 0, 'f'}, {"vocab", 1, 0, 'v'}, {"reps", 1, 0, 'n'},
-        {"mem-gib", 1, 0, 'm'}, {"no-mem", 0, 0, 'M'},   {"no-gemm", 0, 0, 'G'},
-        {"fwd-only", 0, 0, 'F'}, {"no-head", 0, 0, 'H'}, {"train-steps", 1, 0, 't'},
-        {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r': rows = parse_pos(optarg, "--rows"); break;
-        case 's': T = parse_pos(optarg, "--seq"); break;
-        case 'd': C = parse_pos(optarg, "--dim"); break;
-        case 'l': L = parse_pos(optarg, "--n-layers"); break;
-        case 'a': NH = parse_pos(optarg, "--n-heads"); break;
-        case 'k': NKV = parse_pos(optarg, "--n-kv-heads"); break;
-        case 'e': HD = parse_pos(optarg, "--head-dim"); break;
-        case 'f': H = parse_pos(optarg, "--hidden-dim"); break;
-        case 'v': V = parse_pos(optarg, "--vocab"); break;
-        case 'n': reps = parse_pos(optarg, "--reps"); if (reps > 64) reps = 64; break;
-        case 'm': {
-            char *end;
-            mem_gib = strtod(optarg, &end);
-            if (*end || mem_gib <= 0 || mem_gib > 16) {
-                fprintf(stderr, "bench-limits: --mem-gib: expected a size in (0, 16], got '%s'\n",
-                        optarg);
-                return 1;
-            }
-            break;
-        }
-        case 'M': do_mem = 0; break;
-        case 'G': do_gemm = 0; break;
-        case 'F': fwd_only = 1; break;
-        case 'H': no_head = 1; break;
-        case 't': train_steps = parse_pos(optarg, "--train-steps"); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "bench-limits: unexpected argument '%s'\n", argv[optind]);
-        return 1;
-    }
+    Options o = {0};
+    unsigned char given[sizeof flag_rows / sizeof flag_rows[0]];
+    if (flags_parse(&table, argc, argv, &o, given) < argc) die("unexpected argument \"%s\"", argv[optind]);
+    int T = o.T, C = o.C, L = o.L, NH = o.NH, NKV = o.NKV, HD = o.HD, H = o.H, V = o.V, reps = o.reps < 64 ? o.reps : 64;
+    double mem_gib = o.mem_gib;
+    int do_mem = !o.no_mem, do_gemm = !o.no_gemm, fwd_only = o.fwd_only, no_head = o.no_head, train_steps = o.train_steps;
+    int rows = o.rows;
     if (!NKV) NKV = NH;
     if (!HD) HD = C / NH;
     if (!H) H = 256 * ((8 * C / 3 + 255) / 256); // Llama's rounding of 8C/3 up to a multiple of 256

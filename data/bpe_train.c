@@ -257,7 +257,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: %zu bytes, %d distinct pieces (%s pattern), %d candidate pairs\n", PROG,
                 arrlenu(text), n_words, pattern, bytes_map_count(&tr.cand));
 
-    int *stamp = calloc((size_t)n_words, sizeof *stamp);  // word last re-segmented at step
+    int *stamp = calloc((size_t)n_words + 1, sizeof *stamp);  // word last re-segmented at step
+    if (!stamp) die("out of memory");
     size_t *scratch = NULL;                               // stb_ds
     int rank = 256;
     while (rank < vocab && arrlenu(heap) > 0) {

@@ -9,11 +9,14 @@
 #include <string.h>
 
 // The files a pattern names: its glob(3) matches in name order, or the path itself when it has
-// no wildcard (so a missing file gets shard_open's own message). stb_ds array of strdup'd names.
+// no wildcard (so a missing file gets shard_open's own message). stb_ds array of strdup'd names
+// (NULL where strdup found no memory).
 static char **shard_paths(const char *pattern) {
     char **paths = NULL;
     glob_t g;
-    if (glob(pattern, 0, NULL, &g) == 0) {
+    int rc = glob(pattern, 0, NULL, &g);
+    if (rc == GLOB_NOSPACE) { globfree(&g); arrput(paths, NULL); }   // out of memory: dataloader_init says so
+    else if (rc == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++) arrput(paths, strdup(g.gl_pathv[i]));
         globfree(&g);
     } else if (!strpbrk(pattern, "*?[")) {
@@ -33,6 +36,8 @@ int dataloader_init(DataLoader *dl, const char *path, int B, int T, int shuffle,
     dl->shards = calloc(n, sizeof *dl->shards);
     if (!dl->shards) { snprintf(err, errlen, "dataloader: out of memory"); rc = -1; }
     size_t most = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!paths[i]) { snprintf(err, errlen, "dataloader: out of memory"); rc = -1; }   // (a failed strdup)
     for (int i = 0; i < n && rc == 0; i++) {
         if (shard_open(&dl->shards[i], paths[i], err, errlen)) { rc = -1; break; }
         dl->n_shards = i + 1;

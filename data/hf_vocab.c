@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "util/errors.h"
-#include "util/read_file.h"
+#include "util/json_file.h"
 
 // GPT-2's bytes_to_unicode, inverted: printable bytes stand for themselves; the others, in byte
 // order, are U+0100, U+0101, ...
@@ -36,12 +36,8 @@ unsigned hf_utf8_next(const unsigned char *s, size_t *i) {
 
 
 long hf_bytelevel_write_ranks(const char *json_path, FILE *out, char *err, size_t errlen) {
-    size_t len;
-    char *text = read_file_all(json_path, &len, err, errlen);
-    if (!text) return -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!root) return fail(err, errlen, "%s: malformed JSON", json_path);
+    cJSON *root = read_json_object(json_path, err, errlen);
+    if (!root) return -1;
     long n = -1;
     const char **by_id = NULL;
     unsigned char *bytes = NULL;

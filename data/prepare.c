@@ -18,7 +18,6 @@
 // deterministic encoding, which is what generation and evaluation use. Variants numbered K and
 // up, left by an earlier run, are removed whenever --tokenizer is given.
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,38 +26,50 @@
 #include <unistd.h>
 #include "util/atomic_file.h"
 #include "util/errors.h"
+#include "util/flags.h"
 #include "util/read_file.h"
 #include "util/rng.h"
 #include "util/files.h"
 #include "data/shards.h"
 #include "data/tiktoken.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-"usage: bin/prepare [options] TEXT\n"
-"Split TEXT into train (first part) and val (last part, starting at a line break), write both\n"
-"as text, and with --tokenizer tokenize each into an llm.c token shard.\n"
-"  --tokenizer FILE   tiktoken rank file (e.g. from bin/bpe-train); without it only the .txt\n"
-"                     halves are written (default none)\n"
-"  --pattern NAME     gpt2 | cl100k | llama3: the tokenizer's split pattern (default: the one\n"
-"                     recorded in FILE.pattern, else detected from the rank count; see\n"
-"                     data/tiktoken.h)\n"
-"  --val-frac F       fraction of the bytes that goes to val, 0 < F < 1 (default 0.1)\n"
-"  --out-dir DIR      where train.txt, val.txt, train.bin, val.bin go (default: TEXT's directory)\n"
-"  --variants K       also write K BPE-dropout encodings of the train split,\n"
-"                     train_bpe_dropout_00.bin ... (default 0; needs --tokenizer)\n"
-"  --bpe-dropout P    their merge-skip probability, 0 <= P <= 1 (default 0.02)\n"
-"  --seed N           their random streams (default 1337)\n"
-"  --help             this text\n");
-}
+// ---- the command line: one row per flag (util/flags.h) ----
+
+typedef struct {
+    const char *tokenizer, *pattern, *out_dir;
+    double val_frac, drop;
+    int variants;
+    uint64_t seed;
+} PrepareOptions;
+
+#define F(field) FLAG_FIELD(PrepareOptions, field)
+static const FlagRow rows[] = {
+    {"tokenizer", K_STR, F(tokenizer), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "tiktoken rank file (e.g. from bin/bpe-train); without it only the .txt\nhalves are written"},
+    {"pattern", K_STR, F(pattern), 0, 0, 0, NULL, NULL, 0, 0, "NAME",
+     "gpt2 | cl100k | llama3: the tokenizer's split pattern (default: the one\n"
+     "recorded in FILE.pattern, else detected from the rank count; see\ndata/tiktoken.h)"},
+    {"val-frac", K_F64, F(val_frac), 0, 1, 1, NULL, "0.1", 0, 0, "F", "fraction of the bytes that goes to val, 0 < F < 1"},
+    {"out-dir", K_STR, F(out_dir), 0, 0, 0, NULL, NULL, 0, 0, "DIR",
+     "where train.txt, val.txt, train.bin, val.bin go (default: TEXT's directory)"},
+    {"variants", K_INT, F(variants), 0, 100, 0, NULL, "0", 0, 0, "K",
+     "also write K BPE-dropout encodings of the train split,\ntrain_bpe_dropout_00.bin ... (needs --tokenizer)"},
+    {"bpe-dropout", K_F64, F(drop), 0, 1, 0, NULL, "0.02", 0, 0, "P", "their merge-skip probability, 0 <= P <= 1"},
+    {"seed", K_U64, F(seed), 0, 9.2e18, 0, NULL, "1337", 0, 0, "N", "their random streams"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+static const FlagTable table = {
+    rows, N_ROWS,
+    "usage: bin/prepare [options] TEXT\n"
+    "Split TEXT into train (first part) and val (last part, starting at a line break), write both\n"
+    "as text, and with --tokenizer tokenize each into an llm.c token shard.\n",
+    NULL, NULL, NULL, NULL,
+};
 
 
 static void write_text(const char *path, const char *p, size_t n) {
     char err[512];
-    AtomicFile af;
-    if (atomic_open(&af, path, err, sizeof err) || atomic_write(&af, p, n, err, sizeof err) ||
-        atomic_commit(&af, err, sizeof err))
-        die("%s", err);
+    if (atomic_write_file(path, p, n, err, sizeof err)) die("%s", err);
 }
 
 // drop = 0: the deterministic encoding; else BPE-dropout with the random stream *rng
@@ -77,33 +88,14 @@ static void tokenize_to(Tiktoken *tok, const char *what, const char *p, size_t n
 }
 
 int main(int argc, char **argv) {
-    const char *tokenizer = NULL, *pattern = NULL, *out_dir = NULL;
-    double val_frac = 0.1, drop = 0.02;
-    long variants = 0;
-    unsigned long long seed = 1337;
-    static const struct option opts[] = {{"tokenizer", 1, 0, 't'}, {"pattern", 1, 0, 'p'},
-                                         {"val-frac", 1, 0, 'v'}, {"out-dir", 1, 0, 'o'},
-                                         {"variants", 1, 0, 'k'}, {"bpe-dropout", 1, 0, 'd'},
-                                         {"seed", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 't': tokenizer = optarg; break;
-        case 'p': pattern = optarg; break;
-        case 'o': out_dir = optarg; break;
-        case 'v':
-            val_frac = flag_double("val-frac", optarg, 0, 1);
-            if (val_frac == 0 || val_frac == 1) die("--val-frac: expected a number between 0 and 1, got \"%s\"", optarg);
-            break;
-        case 'd': drop = flag_double("bpe-dropout", optarg, 0, 1); break;
-        case 'k': variants = flag_long("variants", optarg, 0, 100); break;
-        case 's': seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); break;
-        case 'h': usage(stdout); return 0;
-        case ':': die("%s needs a value (see --help)", argv[optind - 1]);
-        default: die("unknown option %s (see --help)", argv[optind - 1]);
-        }
-    }
+    PrepareOptions o = {0};
+    unsigned char given[N_ROWS];
+    int optind = flags_parse(&table, argc, argv, &o, given);
+    if (o.val_frac >= 1) die("--val-frac: must be below 1 (1 leaves nothing to train on), got %g", o.val_frac);
+    const char *tokenizer = o.tokenizer, *pattern = o.pattern, *out_dir = o.out_dir;
+    double val_frac = o.val_frac, drop = o.drop;
+    long variants = o.variants;
+    unsigned long long seed = o.seed;
     if (optind != argc - 1) die("expected one TEXT file (see --help)");
     const char *text_path = argv[optind];
     if (variants > 0 && !tokenizer) die("--variants needs --tokenizer");

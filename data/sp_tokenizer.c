@@ -35,6 +35,7 @@ int sp_load(SpTokenizer *t, const char *path, char *err, size_t errlen) {
                         arrlen(t->vocab), len, max_len);
         }
         char *piece = malloc(len + 1);
+        if (!piece) { fclose(f); sp_free(t); return fail(err, errlen, "%s: out of memory", path); }
         if (len && fread(piece, len, 1, f) != 1) { free(piece); goto truncated; }
         piece[len] = '\0';
         if (memchr(piece, '\0', len)) { // pieces are C strings in run.c
@@ -56,6 +57,7 @@ int sp_load(SpTokenizer *t, const char *path, char *err, size_t errlen) {
         return fail(err, errlen, "%s: only %d tokens (need <unk>, <s>, </s> and 256 byte pieces)", path, n);
     }
     t->merge_buf = malloc(2 * max_len + 3);
+    if (!t->merge_buf) { sp_free(t); return fail(err, errlen, "%s: out of memory", path); }
     for (int b = 0; b < 256; b++) t->bytes[b] = (char)b;
     return 0;
 truncated:

@@ -8,7 +8,6 @@
 //   bin/tokenize --encoding r50k_base.tiktoken --bpe-dropout 0.1 --seed 2 < text.txt
 //   bin/tokenize --ranks-from-json llama3/tokenizer.json > llama3/tokenizer.model
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,36 +16,66 @@
 #include <stb/stb_ds.h>
 
 #include "util/errors.h"
+#include "util/flags.h"
 #include "data/hf_vocab.h"
 #include "util/rng.h"
 #include "data/tiktoken.h"
 #include "infer/tokenizer.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "usage: bin/tokenize --tokenizer FILE [options] < input\n"
-        "Encodes stdin to token ids (space-separated, one line) or decodes ids back to bytes.\n"
-        "  --tokenizer FILE  a tiktoken rank file (r50k_base.tiktoken, cl100k_base.tiktoken, Llama 3\n"
-        "                    tokenizer.model, one from bin/bpe-train), a llama2.c tokenizer.bin, or a\n"
-        "                    Hugging Face tokenizer.json (told apart by content; required)\n"
-        "  --encoding FILE   the same as --tokenizer\n"
-        "  --pattern NAME    tiktoken: gpt2 | cl100k | llama3 (default: the one recorded in FILE.pattern,\n"
-        "                    else detected from the number of ranks)\n"
-        "  --special         encode special-token text such as <|endoftext|> as the special token\n"
-        "                    (default: off, it is encoded as ordinary text)\n"
-        "  --decode          read ids from stdin, write the text they stand for (a tokenizer.json: HF\n"
-        "                    tokenizers' decode) (default: off)\n"
-        "  --count           print only the number of tokens (default: off)\n"
-        "  --bench           encode stdin repeatedly on one thread and print MB/s; with --tokenizer\n"
-        "                    given up to 4 times, each in turn in the same rounds (default: off)\n"
-        "  --bpe-dropout P   tiktoken: encode with BPE-dropout: each possible merge skipped with probability\n"
-        "                    P, 0 <= P <= 1 (a random, finer segmentation; default 0: off)\n"
-        "  --seed N          BPE-dropout's random stream (default 1337; the same text, pattern\n"
-        "                    and seed give bin/prepare --variants' first variant)\n"
-        "  --ranks-from-json FILE  write the tiktoken rank file of a byte-level BPE tokenizer.json\n"
-        "                    (GPT-2, Llama 3: rank = id) to stdout, and nothing else (default: off)\n"
-        "  --help            this text\n");
+// ---- the command line: one row per flag (util/flags.h) ----
+
+typedef struct {
+    const char *files[4];   // --tokenizer / --encoding, in order
+    int n_files;
+    const char *pattern, *from_json;
+    int special, decode, count, bench;
+    double drop;
+    uint64_t seed;
+} TokenizeOptions;
+
+#define F(field) FLAG_FIELD(TokenizeOptions, field)
+static const FlagRow rows[] = {
+    {"tokenizer", K_EACH, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "a tiktoken rank file (r50k_base.tiktoken, cl100k_base.tiktoken, Llama 3\n"
+     "tokenizer.model, one from bin/bpe-train), a llama2.c tokenizer.bin, or a\n"
+     "Hugging Face tokenizer.json (told apart by content; required)"},
+    {"encoding", K_EACH, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, "FILE", "the same as --tokenizer"},
+    {"pattern", K_STR, F(pattern), 0, 0, 0, NULL, NULL, 0, 0, "NAME",
+     "tiktoken: gpt2 | cl100k | llama3 (default: the one recorded in FILE.pattern,\n"
+     "else detected from the number of ranks)"},
+    {"special", K_SWITCH, F(special), 0, 0, 0, NULL, NULL, 0, 0, NULL,
+     "encode special-token text such as <|endoftext|> as the special token\n"
+     "(else it is encoded as ordinary text)"},
+    {"decode", K_SWITCH, F(decode), 0, 0, 0, NULL, NULL, 0, 0, NULL,
+     "read ids from stdin, write the text they stand for (a tokenizer.json: HF\ntokenizers' decode)"},
+    {"count", K_SWITCH, F(count), 0, 0, 0, NULL, NULL, 0, 0, NULL, "print only the number of tokens"},
+    {"bench", K_SWITCH, F(bench), 0, 0, 0, NULL, NULL, 0, 0, NULL,
+     "encode stdin repeatedly on one thread and print MB/s; with --tokenizer\n"
+     "given up to 4 times, each in turn in the same rounds"},
+    {"bpe-dropout", K_F64, F(drop), 0, 1, 0, NULL, "0", 0, 0, "P",
+     "tiktoken: encode with BPE-dropout: each possible merge skipped with probability\n"
+     "P, 0 <= P <= 1 (a random, finer segmentation; 0: off)"},
+    {"seed", K_U64, F(seed), 0, 9.2e18, 0, NULL, "1337", 0, 0, "N",
+     "BPE-dropout's random stream (the same text, pattern and seed give\n"
+     "bin/prepare --variants' first variant)"},
+    {"ranks-from-json", K_STR, F(from_json), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "write the tiktoken rank file of a byte-level BPE tokenizer.json\n"
+     "(GPT-2, Llama 3: rank = id) to stdout, and nothing else"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+
+static void add_file(const FlagRow *r, const char *value, void *settings) {
+    TokenizeOptions *o = settings;
+    if (o->n_files == 4) die("--tokenizer: at most 4 files");
+    o->files[o->n_files++] = value;
 }
+
+static const FlagTable table = {
+    rows, N_ROWS,
+    "usage: bin/tokenize --tokenizer FILE [options] < input\n"
+    "Encodes stdin to token ids (space-separated, one line) or decodes ids back to bytes.\n",
+    NULL, add_file, NULL, NULL,
+};
 
 static char *read_all(FILE *f, size_t *len) {
     char *buf = NULL;  // stb_ds array
@@ -68,40 +97,15 @@ static double seconds(clockid_t clock) {
 }
 
 int main(int argc, char **argv) {
-    const char *encoding = NULL, *pattern = NULL, *from_json = NULL, *files[4];
-    int n_files = 0;
-    int special = 0, decode = 0, count = 0, bench = 0;
-    double drop = 0;
-    unsigned long long seed = 1337;
-    static const struct option opts[] = {
-        {"encoding", required_argument, 0, 'e'}, {"tokenizer", required_argument, 0, 'e'},
-        {"pattern", required_argument, 0, 'p'},
-        {"special", no_argument, 0, 's'},        {"decode", no_argument, 0, 'd'},
-        {"count", no_argument, 0, 'c'},          {"bench", no_argument, 0, 'b'},
-        {"bpe-dropout", required_argument, 0, 'D'}, {"seed", required_argument, 0, 'S'},
-        {"ranks-from-json", required_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'e':
-            if (n_files == 4) die("--tokenizer: at most 4 files");
-            encoding = files[n_files++] = optarg;
-            break;
-        case 'p': pattern = optarg; break;
-        case 's': special = 1; break;
-        case 'd': decode = 1; break;
-        case 'c': count = 1; break;
-        case 'b': bench = 1; break;
-        case 'D': drop = flag_double("bpe-dropout", optarg, 0, 1); break;
-        case 'S': seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); break;
-        case 'j': from_json = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
-        }
-    }
+    TokenizeOptions o = {0};
+    unsigned char given[N_ROWS];
+    int optind = flags_parse(&table, argc, argv, &o, given);
     if (optind < argc) die("unexpected argument '%s' (input comes from stdin)", argv[optind]);
+    const char *encoding = o.n_files ? o.files[0] : NULL, *pattern = o.pattern, *from_json = o.from_json;
+    const char *const *files = o.files;
+    int n_files = o.n_files, special = o.special, decode = o.decode, count = o.count, bench = o.bench;
+    double drop = o.drop;
+    unsigned long long seed = o.seed;
     char err[512];
     if (from_json) {
         if (encoding || decode || count || bench || special || drop > 0)

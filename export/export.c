@@ -18,7 +18,6 @@
 // SentencePiece tokenizer.bin as tokenizer.bin, a tokenizer.json as tokenizer.json; a rank file's split pattern, when the model
 // names one, as tokenizer.model.pattern).
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,22 +30,37 @@
 #include "infer/tokenizer.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
+#include "util/flags.h"
 #include "util/read_file.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "usage: bin/export MODEL OUT --format hf|gguf|peft [options]\n"
-        "  MODEL                  our checkpoint, a Hugging Face folder, a llama2.c .bin, a GGUF file, or a\n"
-        "                         LoRA checkpoint (bin/train --lora; hf and gguf merge its adapters)\n"
-        "  OUT                    hf, peft: the folder to write (created when missing); gguf: the file\n"
-        "  --format hf|gguf|peft  hf: config.json + model.safetensors + tokenizer; gguf: one llama.cpp\n"
-        "                         file with the tokenizer in its metadata; peft: a LoRA checkpoint's\n"
-        "                         adapters as adapter_config.json + adapter_model.safetensors (required)\n"
-        "  --dtype bf16|f32       hf: the weights' dtype in the safetensors file (default bf16)\n"
-        "  --quant TYPE           gguf: bf16, f16, f32, q8_0 or q4_0 (default bf16); q8_0/q4_0\n"
-        "                         quantize as bin/infer --quant does, the output head to q8_0\n"
-        "  -h, --help             this text\n");
-}
+// ---- the command line: one row per flag (util/flags.h) ----
+
+typedef struct {
+    int format;   // hf, gguf, peft
+    char dtype[8];   // hf: bf16, f32
+    int quant;    // gguf: bf16, f16, f32, q8_0, q4_0
+} ExportOptions;
+
+#define F(field) FLAG_FIELD(ExportOptions, field)
+static const FlagRow rows[] = {
+    {"format", K_ENUM, F(format), 0, 0, 0, "hf,gguf,peft", NULL, 0, 0, "hf|gguf|peft",
+     "hf: config.json + model.safetensors + tokenizer; gguf: one llama.cpp\n"
+     "file with the tokenizer in its metadata; peft: a LoRA checkpoint's\n"
+     "adapters as adapter_config.json + adapter_model.safetensors (required)"},
+    {"dtype", K_CHOICE, F(dtype), 0, 0, 0, "bf16,f32", "bf16", 0, 0, "bf16|f32", "hf: the weights' dtype in the safetensors file"},
+    {"quant", K_ENUM, F(quant), 0, 0, 0, "bf16,f16,f32,q8_0,q4_0", "bf16", 0, 0, "TYPE",
+     "gguf: bf16, f16, f32, q8_0 or q4_0; q8_0/q4_0 quantize as bin/infer\n"
+     "--quant does, the output head to q8_0"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+static const FlagTable table = {
+    rows, N_ROWS,
+    "usage: bin/export MODEL OUT --format hf|gguf|peft [options]\n"
+    "  MODEL                  our checkpoint, a Hugging Face folder, a llama2.c .bin, a GGUF file, or a\n"
+    "                         LoRA checkpoint (bin/train --lora; hf and gguf merge its adapters)\n"
+    "  OUT                    hf, peft: the folder to write (created when missing); gguf: the file\n",
+    NULL, NULL, NULL, NULL,
+};
 
 static int is_file(const char *p) {
     struct stat sb;
@@ -59,10 +73,7 @@ static void copy_file(const char *src, const char *dst) {
     size_t n;
     char *buf = read_file_all(src, &n, err, sizeof err);
     if (!buf) die("%s", err);
-    AtomicFile af;
-    if (atomic_open(&af, dst, err, sizeof err) != 0) die("%s", err);
-    if (atomic_write(&af, buf, n, err, sizeof err) != 0) { atomic_abort(&af); die("%s", err); }
-    if (atomic_commit(&af, err, sizeof err) != 0) die("%s", err);
+    if (atomic_write_file(dst, buf, n, err, sizeof err) != 0) die("%s", err);
     free(buf);
 }
 
@@ -106,12 +117,9 @@ static int export_tokenizer(const LoadedModel *lm, const char *model, const char
     if (kind != TOKENIZER_TIKTOKEN || !lm->tokenizer_pattern[0]) return 1;
     // the split pattern a checkpoint recorded, where bin/infer looks for it beside a rank file
     snprintf(dst, sizeof dst, "%s/tokenizer.model.pattern", out);
-    AtomicFile af;
     char line[32];
     int len = snprintf(line, sizeof line, "%s\n", lm->tokenizer_pattern);
-    if (atomic_open(&af, dst, err, sizeof err) != 0) die("%s", err);
-    if (atomic_write(&af, line, len, err, sizeof err) != 0) { atomic_abort(&af); die("%s", err); }
-    if (atomic_commit(&af, err, sizeof err) != 0) die("%s", err);
+    if (atomic_write_file(dst, line, len, err, sizeof err) != 0) die("%s", err);
     return 2;
 }
 
@@ -179,47 +187,28 @@ static int export_peft(const char *model, const char *out) {
 }
 
 int main(int argc, char **argv) {
-    const char *format = NULL, *dtype_s = NULL, *quant_s = NULL;
-    enum { O_FORMAT = 256, O_DTYPE, O_QUANT };
-    static const struct option opts[] = {
-        {"format", required_argument, 0, O_FORMAT}, {"dtype", required_argument, 0, O_DTYPE},
-        {"quant", required_argument, 0, O_QUANT},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int o;
-    opterr = 0;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_FORMAT: format = optarg; break;
-        case O_DTYPE: dtype_s = optarg; break;
-        case O_QUANT: quant_s = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: die("unknown or incomplete flag %s (see --help)", argv[optind - 1]);
-        }
-    }
+    ExportOptions o = {0};
+    unsigned char given[N_ROWS];
+    int optind = flags_parse(&table, argc, argv, &o, given);
     if (argc - optind != 2) die("expected MODEL and OUT (see --help), got %d arguments", argc - optind);
     const char *model = argv[optind], *out = argv[optind + 1];
-    if (!format) die("--format is required (hf, gguf or peft)");
-    int gguf = !strcmp(format, "gguf");
-    if (!strcmp(format, "peft")) {
-        if (dtype_s || quant_s) die("--format peft writes the adapters as they are (f32): no --dtype or --quant");
+    if (!given[flags_find(&table, "format")]) die("--format is required (hf, gguf or peft)");
+    int gguf = o.format == 1;
+    if (o.format == 2) {
+        if (given[flags_find(&table, "dtype")] || given[flags_find(&table, "quant")])
+            die("--format peft writes the adapters as they are (f32): no --dtype or --quant");
         return export_peft(model, out);
     }
-    if (!gguf && strcmp(format, "hf")) die("--format: expected hf, gguf or peft, got \"%s\"", format);
-    if (gguf && dtype_s) die("--dtype is for --format hf (gguf takes --quant)");
-    if (!gguf && quant_s) die("--quant is for --format gguf (hf takes --dtype)");
+    if (gguf && given[flags_find(&table, "dtype")]) die("--dtype is for --format hf (gguf takes --quant)");
+    if (!gguf && given[flags_find(&table, "quant")]) die("--quant is for --format gguf (hf takes --dtype)");
     char err[1024];
     LoadedModel lm;
     if (gguf) {
-        const char *names[] = {"f32", "bf16", "f16", "q8_0", "q4_0"};
-        int q = -1;
-        if (!quant_s) quant_s = "bf16";
-        for (int k = 0; k < 5; k++) if (!strcmp(quant_s, names[k])) q = k;
-        if (q < 0) die("--quant: expected bf16, f16, f32, q8_0 or q4_0, got \"%s\"", quant_s);
-        const DType types[] = {DTYPE_F32, DTYPE_BF16, DTYPE_F16, DTYPE_Q8_0, DTYPE_Q4_0};
-        return export_gguf(model, out, types[q]);
+        const DType types[] = {DTYPE_BF16, DTYPE_F16, DTYPE_F32, DTYPE_Q8_0, DTYPE_Q4_0};   // --quant's order
+        return export_gguf(model, out, types[o.quant]);
     }
-    int dtype = hf_write_dtype(dtype_s ? dtype_s : (dtype_s = "bf16"));
-    if (dtype < 0) die("--dtype: expected bf16 or f32, got \"%s\"", dtype_s);
+    const char *dtype_s = o.dtype;
+    int dtype = hf_write_dtype(dtype_s);
     if (load_model(&lm, model, 0, err, sizeof err) != 0) die("%s", err);
     if (lm.lora && lora_merge(lm.m, lm.lora, err, sizeof err) != 0) die("%s", err);
     if (lm.format == FORMAT_GGUF && gguf_tensor(&lm.gguf.f, "rope_freqs.weight"))

@@ -1,7 +1,7 @@
 // formats/hf_loader.c — see hf_loader.h.
 #include "formats/hf_loader.h"
 #include "util/errors.h"
-#include "util/files.h"
+#include "util/json_file.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -10,44 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <stb/stb_ds.h>
 
-// The whole of a small text file (config.json, the shard index), NUL-terminated; NULL (the
-// reason in *why) if absent, not a regular file, or out of memory.
-static char *read_text(const char *path, size_t max_bytes, const char **why) {
-    FILE *f = fopen_regular(path, why);
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = 2 * cap + 8192;
-            char *b = realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); *why = "out of memory"; return NULL; }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, 4096, f);
-        n += got;
-        if (got < 4096 || n > max_bytes) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
+// A JSON object file; *missing = 1 when nothing is at the path (a FIFO or a directory there is
+// an error, not a missing file).
 static cJSON *read_json(const char *path, int *missing, char *err, size_t errlen) {
-    const char *why = "";
-    char *text = read_text(path, 64u << 20, &why);
-    *missing = !text && access(path, F_OK) != 0;   // absent (a FIFO or a directory is an error)
-    if (!text) { fail(err, errlen, "%s: cannot open: %s", path, why); return NULL; }
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        fail(err, errlen, "%s: malformed JSON (or not a JSON object)", path);
-        return NULL;
-    }
-    return j;
+    *missing = access(path, F_OK) != 0;
+    return read_json_object(path, err, errlen);
 }
 
 // ---- config.json ----
@@ -310,11 +280,13 @@ static const SafeTensor *get_checked(Source *s, const char *name, int64_t rows, 
 }
 
 // A Mat view of t: straight into the mmap when its bytes are aligned for the dtype (the
-// safetensors writer pads the header to 8 bytes, so they are), else an aligned copy.
+// safetensors writer pads the header to 8 bytes, so they are), else an aligned copy (data NULL:
+// out of memory for it).
 static Mat mat_view(HfModel *h, const SafeTensor *t) {
     Mat m = { t->data, (DType)t->dtype };
     if ((uintptr_t)t->data % dtype_size(m.dtype) != 0) {
         void *copy = malloc(t->nbytes ? t->nbytes : 1);
+        if (!copy) return (Mat){NULL, m.dtype};
         memcpy(copy, t->data, t->nbytes);
         arrput(h->copies, copy);
         m.data = copy;
@@ -337,6 +309,7 @@ static int open_shards(Source *s, char *err, size_t errlen) {
     if (!index && !missing) return -1;
     if (!index) { // one file
         h->shards = calloc(1, sizeof(SafeTensors));
+        if (!h->shards) return fail(err, errlen, "%s: out of memory", s->dir);
         snprintf(path, sizeof path, "%s/model.safetensors", s->dir);
         if (safetensors_open(&h->shards[0], path, err, errlen) != 0) return -1;
         h->n_shards = 1;
@@ -348,6 +321,7 @@ static int open_shards(Source *s, char *err, size_t errlen) {
         return fail(err, errlen, "%s: missing object \"weight_map\"", path);
     int n = cJSON_GetArraySize(s->weight_map);
     h->shards = calloc(n > 0 ? n : 1, sizeof(SafeTensors));
+    if (!h->shards) return fail(err, errlen, "%s: out of memory", path);
     const cJSON *e;
     cJSON_ArrayForEach(e, s->weight_map) {
         if (!cJSON_IsString(e) || strchr(e->valuestring, '/'))
@@ -381,18 +355,18 @@ int hf_load(HfModel *h, const char *dir, int want_f32_params, int max_seq_len, c
     struct { const char *fmt; int64_t rows, cols; float *param; Mat *mat; const float **norm; } spec[9];
     char name[256];
     const SafeTensor *t;
-    if (!want_f32_params) h->norms = malloc((size_t)(2 * L + 1) * C * sizeof(float));
+    if (!want_f32_params && !(h->norms = malloc((size_t)(2 * L + 1) * C * sizeof(float)))) goto oom;
 
     if (!(t = get_checked(&s, "model.embed_tokens.weight", V, C, err, errlen))) goto bad;
     if (want_f32_params) to_f32(m->params.tok_emb, t, (size_t)V * C);
-    else m->w.tok_emb = mat_view(h, t);
+    else if (!(m->w.tok_emb = mat_view(h, t)).data) goto oom;
     if (!(t = get_checked(&s, "model.norm.weight", C, 0, err, errlen))) goto bad;
     if (want_f32_params) to_f32(m->params.rms_final, t, C);
     else { to_f32(h->norms + 2 * L * C, t, C); m->w.rms_final = h->norms + 2 * L * C; }
     if (!c.tied_embeddings) {
         if (!(t = get_checked(&s, "lm_head.weight", V, C, err, errlen))) goto bad;
         if (want_f32_params) to_f32(m->params.lm_head, t, (size_t)V * C);
-        else m->w.lm_head = mat_view(h, t);
+        else if (!(m->w.lm_head = mat_view(h, t)).data) goto oom;
     } else if (!want_f32_params) {
         m->w.lm_head = m->w.tok_emb;
     }
@@ -422,7 +396,7 @@ int hf_load(HfModel *h, const char *dir, int want_f32_params, int max_seq_len, c
             if (!(t = get_checked(&s, name, spec[i].rows, spec[i].cols, err, errlen))) goto bad;
             size_t n = (size_t)spec[i].rows * (spec[i].cols ? spec[i].cols : 1);
             if (want_f32_params) to_f32(spec[i].param, t, n);
-            else if (spec[i].mat) *spec[i].mat = mat_view(h, t);
+            else if (spec[i].mat) { if (!(*spec[i].mat = mat_view(h, t)).data) goto oom; }
             else { // norm vector: the two per layer sit side by side in h->norms
                 float *dst = h->norms + (2 * l + (spec[i].norm == &lw->rms_ffn)) * C;
                 to_f32(dst, t, C);
@@ -450,6 +424,8 @@ int hf_load(HfModel *h, const char *dir, int want_f32_params, int max_seq_len, c
         h->n_shards = 0;
     }
     return 0;
+oom:
+    fail(err, errlen, "%s: out of memory for the weights", dir);
 bad:
     cJSON_Delete(s.weight_map);
     hf_free(h);

@@ -7,6 +7,7 @@
 #include "formats/safetensors.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
+#include "util/json_file.h"
 
 int hf_write_dtype(const char *s) {
     if (!strcmp(s, "bf16")) return DTYPE_BF16;
@@ -23,13 +24,6 @@ static double short_double(float f) {
         if (strtof(buf, NULL) == f) break;
     }
     return strtod(buf, NULL);
-}
-
-static int write_file(const char *path, const void *p, size_t n, char *err, size_t errlen) {
-    AtomicFile af;
-    if (atomic_open(&af, path, err, errlen) != 0) return -1;
-    if (atomic_write(&af, p, n, err, errlen) != 0) { atomic_abort(&af); return -1; }
-    return atomic_commit(&af, err, errlen);
 }
 
 static int write_config(const Model *m, const HfWriteInfo *info, const char *dir, DType dtype,
@@ -71,15 +65,10 @@ static int write_config(const Model *m, const HfWriteInfo *info, const char *dir
     cJSON_AddStringToObject(j, "torch_dtype", dtype == DTYPE_BF16 ? "bfloat16" : "float32");
     cJSON_AddBoolToObject(j, "use_cache", 1);
     cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
-    char *text = cJSON_Print(j);
-    cJSON_Delete(j);
-    if (!text) return fail(err, errlen, "config.json: out of memory");
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    size_t n = strlen(text);
-    text[n] = '\n'; // cJSON_Print's buffer has the NUL there; the file ends with a newline
-    int rc = write_file(path, text, n + 1, err, errlen);
-    free(text);
+    int rc = write_json_file(path, j, err, errlen);
+    cJSON_Delete(j);
     return rc;
 }
 

@@ -64,6 +64,7 @@ int safetensors_open(SafeTensors *st, const char *path, char *err, size_t errlen
     st->map = map;
     st->size = size;
     st->path = strdup(path);
+    if (!st->path) { fail(err, errlen, "%s: out of memory", path); goto bad; }
 
     uint64_t n;
     memcpy(&n, map, 8); // little-endian, like every machine we build for
@@ -95,6 +96,7 @@ int safetensors_open(SafeTensors *st, const char *path, char *err, size_t errlen
     sh_new_strdup(st->index);
     int count = cJSON_GetArraySize(root);
     st->tensors = calloc(count > 0 ? count : 1, sizeof(SafeTensor));
+    if (!st->tensors) { fail(err, errlen, "%s: out of memory", path); goto bad_json; }
     const cJSON *item;
     cJSON_ArrayForEach(item, root) {
         const char *name = item->string;
@@ -106,6 +108,7 @@ int safetensors_open(SafeTensors *st, const char *path, char *err, size_t errlen
         SafeTensor *t = &st->tensors[st->n_tensors];
         t->name = strdup(name);
         st->n_tensors++;
+        if (!t->name) { fail(err, errlen, "%s: out of memory", path); goto bad_json; }
         if (!cJSON_IsObject(item)) {
             fail(err, errlen, "%s: tensor \"%s\": entry is not an object", path, name);
             goto bad_json;
@@ -173,6 +176,7 @@ int safetensors_open(SafeTensors *st, const char *path, char *err, size_t errlen
     // The tensors must tile the buffer: sorted by offset, each starts where the last ended,
     // and together they cover it exactly (what the reference implementation enforces).
     SafeTensor *sorted = malloc((st->n_tensors ? st->n_tensors : 1) * sizeof *sorted);
+    if (!sorted) { fail(err, errlen, "%s: out of memory", path); goto bad; }
     memcpy(sorted, st->tensors, st->n_tensors * sizeof *sorted);
     qsort(sorted, st->n_tensors, sizeof *sorted, cmp_offset);
     const char *at = buffer;

@@ -3,23 +3,9 @@
 // Input: the rank file ("base64(token bytes) rank" per line). The first byte picks the split
 // pattern (none = detect from the size, gpt2, cl100k, llama3), the rest is the file.
 // Promise: either a one-line error, or an encoding where every id 0..vocab-1 that is a token
-// has bytes, every single byte encodes, and a fixed text round-trips through encode/decode.
-#include "fuzz/fuzz.h"
-#include "data/tiktoken.h"
-
-static void check_roundtrip(Tiktoken *t, const char *text, size_t len) {
-    size_t n;
-    int *ids = tiktoken_encode(t, text, len, TIKTOKEN_ALL_SPECIAL, &n);
-    FUZZ_CHECK(ids != NULL, "encode failed: %s", tiktoken_error(t));
-    int V = tiktoken_vocab_size(t);
-    for (size_t i = 0; i < n; i++) FUZZ_CHECK(ids[i] >= 0 && ids[i] < V, "id %d outside [0, %d)", ids[i], V);
-    char *out;
-    size_t out_len;
-    FUZZ_CHECK(tiktoken_decode(t, ids, n, &out, &out_len) == 0, "decode of encode's ids failed");
-    FUZZ_CHECK(out_len == len && memcmp(out, text, len) == 0, "decode(encode(x)) != x");
-    free(out);
-    free(ids);
-}
+// has bytes, every single byte encodes, and a fixed text round-trips through encode/decode and
+// the streaming decoder (fuzz/fuzz_tiktoken.h).
+#include "fuzz/fuzz_tiktoken.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
@@ -43,9 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     unsigned char all[256];
     for (int b = 0; b < 256; b++) all[b] = (unsigned char)b;
-    check_roundtrip(t, (const char *)all, sizeof all);
+    fuzz_check_tiktoken_roundtrip(t, (const char *)all, sizeof all, 1);
     static const char text[] = "Hello, world! It's 2024... \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac <|endoftext|>\n\n  x";
-    check_roundtrip(t, text, sizeof text - 1);
+    fuzz_check_tiktoken_roundtrip(t, text, sizeof text - 1, 1);
     tiktoken_free(t);
     return 0;
 }

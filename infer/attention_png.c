@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stb/stb_image_write.h>
+#include "util/atomic_file.h"
 #include "util/errors.h"
 #include "infer/attention_png.h"
 
@@ -45,15 +46,15 @@ int attention_png_write(Model *m, const int *ids, int T, const char *path, char 
     if ((double)g.width * g.height > ATTN_PNG_MAX_PIXELS)
         return fail(err, errlen, "--attention-png: %d layers x %d heads over %d tokens make a %d x %d image, "
                     "more than %d pixels: use a shorter prompt", L, NH, T, g.width, g.height, ATTN_PNG_MAX_PIXELS);
-    FILE *f = fopen(path, "wb");
-    if (!f) return fail(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    AtomicFile af;   // a regular file is replaced atomically, a device written through (util/atomic_file.h)
+    if (atomic_open(&af, path, err, errlen) != 0) return -1;
     unsigned char *img = malloc((size_t)g.width * g.height * 3);
     int training = m->training;
     m->training = 0;                                    // no dropout: the probabilities as used
     float r = img ? model_forward(m, ids, NULL, 1, T) : NAN;
     m->training = training;
     if (isnan(r)) {
-        free(img); fclose(f); remove(path);
+        free(img); atomic_abort(&af);
         return fail(err, errlen, "--attention-png: out of memory for the %d-token forward", T);
     }
     for (size_t i = 0; i < (size_t)g.width * g.height; i++) fill(img + 3 * i, ATTN_PNG_GUTTER);
@@ -69,14 +70,14 @@ int attention_png_write(Model *m, const int *ids, int T, const char *path, char 
                     else px[0] = px[1] = px[2] = attention_png_shade(P[(size_t)t * T + j]);
                 }
         }
-    Sink sink = { f, 0 };
+    Sink sink = { af.fp, 0 };
     int ok = stbi_write_png_to_func(write_piece, &sink, g.width, g.height, 3, img, g.width * 3);
     free(img);
-    if (fclose(f) != 0 && !sink.err) sink.err = errno;
     if (!ok || sink.err) {
-        remove(path);
-        return fail(err, errlen, "%s: cannot write: %s", path, strerror(sink.err ? sink.err : ENOMEM));
+        atomic_abort(&af);
+        return fail(err, errlen, "%s: write failed: %s", path, strerror(sink.err ? sink.err : ENOMEM));
     }
+    if (atomic_commit(&af, err, errlen) != 0) return -1;
     fprintf(stderr, "infer: attention of %d layers x %d heads over %d tokens written to %s (%d x %d pixels; "
             "rows layers, columns heads, %d px per token)\n", L, NH, T, path, g.width, g.height, g.scale);
     return 0;

@@ -77,10 +77,13 @@ Kascade *kascade_calibrate(Model *m, const int *tokens, int n, int ctx, const Ca
     k->record = NULL;
     if (ok && nb > 0) {
         for (size_t i = 0; i < ncover; i++) cover[i] /= nb;
-        kascade_plan(k, cover, cfg->max_reuse, cfg->threshold);
+        if (kascade_plan(k, cover, cfg->max_reuse, cfg->threshold) != 0) ok = -1;
     }
     free(cover); free(keep); free(nkeep); free(own); free(mass);
     if (blocks) *blocks = nb;
-    if (!ok) { kascade_free(k); return fail_null(err, errlen, "the forward pass failed"); }
+    if (ok != 1) {
+        kascade_free(k);
+        return fail_null(err, errlen, ok ? "out of memory planning the schedule" : "the forward pass failed");
+    }
     return k;
 }

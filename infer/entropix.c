@@ -258,12 +258,12 @@ int entropix_init(Entropix *e, Model *m, const EntropixConfig *cfg, int decide, 
         return fail(err, errlen, "out of memory for the entropix buffers");
     }
     if (trace_path) {
-        e->trace = fopen(trace_path, "w");
-        if (!e->trace || fputs(trace_header, e->trace) == EOF) {
-            int en = errno;
+        if (atomic_open(&e->trace_file, trace_path, err, errlen) != 0) {
             entropix_free(e, NULL, 0);
-            return fail(err, errlen, "%s: cannot write: %s", trace_path, strerror(en));
+            return -1;
         }
+        e->trace = e->trace_file.fp;
+        fputs(trace_header, e->trace);   // (a failed write shows at the commit)
     }
     m->att_scores = e->scores;
     m->att_scores_n = 0;
@@ -351,8 +351,8 @@ int entropix_free(Entropix *e, char *err, size_t errlen) {
     int rc = 0;
     if (e->m && e->m->att_scores == e->scores) e->m->att_scores = NULL;
     if (e->trace) {
-        int bad = ferror(e->trace);
-        if (fclose(e->trace) != 0 || bad) rc = fail(err, errlen, "the --trace file could not be written completely");
+        char why[600];
+        if (atomic_commit(&e->trace_file, why, sizeof why) != 0) rc = fail(err, errlen, "--trace: %s", why);
         e->trace = NULL;
     }
     free(e->scores); free(e->att_probs); free(e->att_mean);

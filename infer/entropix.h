@@ -18,6 +18,7 @@
 #pragma once
 #include <stdio.h>
 #include "infer/sampler.h"
+#include "util/atomic_file.h"
 #include "infer/tokenizer.h"
 #include "model/model.h"
 
@@ -85,7 +86,8 @@ typedef struct Entropix {
     int decide;         // 1: entropix picks tokens (--sampler entropix); 0: s's own sampling does
     Model *m;
     Tokenizer *tok;     // the trace's token text; NULL: empty text
-    FILE *trace;        // NULL: no --trace
+    FILE *trace;        // NULL: no --trace; else trace_file.fp
+    AtomicFile trace_file;
     int step, clarified;
     float *scores, *att_probs, *att_mean;
     EntropixMetrics metrics; // of the last step
@@ -93,7 +95,8 @@ typedef struct Entropix {
 } Entropix;
 
 // Attaches to m (after model_kv_alloc): from now on model_forward_kv fills the attention
-// probe. trace_path: NULL or a file to create now (the CSV header is written at once). Returns
+// probe. trace_path: NULL or a file to open now (util/atomic_file.h: a regular file appears whole
+// when entropix_free commits it; a device or FIFO is written through as the rows come). Returns
 // 0, or -1 with a one-line reason in err.
 int entropix_init(Entropix *e, Model *m, const EntropixConfig *cfg, int decide, Tokenizer *tok,
                   const char *trace_path, char *err, size_t errlen);
@@ -101,6 +104,6 @@ int entropix_init(Entropix *e, Model *m, const EntropixConfig *cfg, int decide, 
 void entropix_begin(Entropix *e);
 // The next token after prev, from logits (V floats) and the probe; writes its trace row.
 int entropix_next(Entropix *e, Sampler *s, const float *logits, int prev);
-// Detaches from the model and closes the trace. Returns -1 with a reason when the trace could
-// not be written completely.
+// Detaches from the model and commits the trace. Returns -1 with a one-line reason when the trace
+// could not be written completely.
 int entropix_free(Entropix *e, char *err, size_t errlen);

@@ -10,9 +10,9 @@
 // Text goes to stdout as it is generated; progress, errors and the stats line go to stderr.
 #include <cblas.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include "util/atomic_file.h"
 #include "util/cpu_load.h"
 #include "util/errors.h"
+#include "util/flags.h"
 #include "util/sha256.h"
 #include "infer/attention_png.h"
 #include "infer/entropix.h"
@@ -37,48 +38,96 @@
 #include "util/timing.h"
 
 
-static void usage(void) {
-    printf("usage: bin/infer MODEL [options]\n"
-           "  MODEL                  a Hugging Face Llama folder, a llama2.c .bin, or a bin/train checkpoint\n"
-           "  --prompt TEXT          text to continue (BOS is prepended when the model has one)\n"
-           "  --prompt-ids \"i j k\"   token ids, used verbatim as the whole prompt (no BOS added)\n"
-           "  --chat                 interactive chat on stdin (Llama 3 or Llama 2 [INST] format, from the tokenizer),\n"
-           "                         keeping the KV cache across turns\n"
-           "  --system TEXT          system message for --chat (default: none)\n"
-           "  -n, --max-new N        tokens to generate (per chat turn) (default 256)\n"
-           "  --temperature T        0 = greedy (default 1.0)\n"
-           "  --top-k K              keep the K most likely tokens, 0 = off (default 0)\n"
-           "  --top-p P              nucleus sampling, 1 = off (default 0.9)\n"
-           "  --min-p P              drop tokens below P x the top probability, 0 = off (default 0)\n"
-           "  --seed S               sampling seed (default: from the clock)\n"
-           "  --ctx N                context length / KV cache positions (default: the model's, at most %d\n"
-           "                         for Hugging Face and llama2.c models)\n"
-           "  --threads N            OpenMP and OpenBLAS threads (default: the environment's, or 1 when the\n"
-           "                         load average is above the core count)\n"
-           "  --tokenizer FILE       tiktoken rank file, llama2.c tokenizer.bin or HF tokenizer.json (default: found\n"
-           "                         next to the model, or recorded in our checkpoint)\n"
-           "  --print-ids            print generated ids (not the prompt), space separated, instead of text\n"
-           "  --dump-logits FILE     write the float32 logits after the last prompt token (vocab_size floats)\n"
-           "  --quant TYPE           quantize the weights at load: q8_0 or q4_0 (default: as stored)\n"
-           "  --perplexity FILE      print the perplexity of FILE as llama.cpp's llama-perplexity computes it\n"
-           "                         (chunks of --ctx tokens, default 512, second halves scored), then exit\n"
-           "  --quant-head TYPE      the output head's type with --quant: q8_0, q4_0, or keep (default q8_0)\n"
-           "  --sampler NAME         plain: temperature, top-k, top-p, min-p as above; entropix: xjdr's entropix\n"
-           "                         decision table on entropy, varentropy and attention metrics, its base\n"
-           "                         settings from --temperature, --top-k, --top-p, --min-p when given\n"
-           "                         (default plain)\n"
-           "  --entropix NAME=VALUE  set one entropix setting (repeatable); the names and their defaults:\n",
-           LOAD_DEFAULT_CTX);
-    entropix_config_print(stdout, "                           ");
-    printf("  --trace FILE           a CSV row per generated token: entropy, varentropy, attention metrics,\n"
-           "                         quadrant, the settings used, the token (any sampler) (default: none)\n"
-           "  --attention-png FILE   write the prompt's attention probabilities as a PNG, one tile per (layer,\n"
-           "                         head): rows layers, columns heads (default: none)\n"
-           "  --attention NAME       dense, or kascade: sparse attention by the schedule of --kascade-schedule;\n"
-           "                         prints the share of tiles reuse layers skipped (default dense)\n"
-           "  --kascade-schedule FILE  the Kascade schedule (JSON, bin/kascade-calibrate) (default: none)\n"
-           "  -h, --help             this help\n");
+// ---- the command line: one row per flag (util/flags.h) ----
+
+typedef struct {
+    const char *prompt, *prompt_ids, *system, *tokenizer, *dump_logits, *perplexity, *trace, *attention_png,
+               *kascade_schedule;
+    int chat, max_new, top_k, ctx, threads, print_ids;
+    float temperature, top_p, min_p;
+    uint64_t seed;
+    int sampler;        // 0 plain, 1 entropix
+    int quant;          // none, q8_0, q4_0 (main maps these to DTypes)
+    int quant_head;     // q8_0, q4_0, keep
+    int attention;      // 0 dense, 1 kascade
+    EntropixConfig excfg;
+} InferOptions;
+
+#define F(field) FLAG_FIELD(InferOptions, field)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const FlagRow rows[] = {
+    {"prompt", K_STR, F(prompt), 0, 0, 0, NULL, NULL, 0, 0, "TEXT", "text to continue (BOS is prepended when the model has one)"},
+    {"prompt-ids", K_STR, F(prompt_ids), 0, 0, 0, NULL, NULL, 0, 0, "\"i j k\"",
+     "token ids, used verbatim as the whole prompt (no BOS added)"},
+    {"chat", K_SWITCH, F(chat), 0, 0, 0, NULL, NULL, 0, 0, NULL,
+     "interactive chat on stdin (Llama 3 or Llama 2 [INST] format, from the tokenizer),\n"
+     "keeping the KV cache across turns"},
+    {"system", K_STR, F(system), 0, 0, 0, NULL, NULL, 0, 0, "TEXT", "system message for --chat"},
+    {"max-new", K_INT, F(max_new), 0, INT_MAX, 0, NULL, "256", 0, 0, "N", "tokens to generate (per chat turn)"},
+    {"temperature", K_F32, F(temperature), 0, 100, 0, NULL, "1.0", 0, 0, "T", "0 = greedy"},
+    {"top-k", K_INT, F(top_k), 0, INT_MAX, 0, NULL, "0", 0, 0, "K", "keep the K most likely tokens, 0 = off"},
+    {"top-p", K_F32, F(top_p), 0, 1, 1, NULL, "0.9", 0, 0, "P", "nucleus sampling, 1 = off"},
+    {"min-p", K_F32, F(min_p), 0, 1, 0, NULL, "0", 0, 0, "P", "drop tokens below P x the top probability, 0 = off"},
+    {"seed", K_U64, F(seed), 0, 9.2e18, 0, NULL, NULL, 0, 0, "S", "sampling seed (default: from the clock)"},
+    {"ctx", K_INT, F(ctx), 1, INT_MAX, 0, NULL, NULL, 0, 0, "N",
+     "context length / KV cache positions (default: the model's, at most " STR(LOAD_DEFAULT_CTX) "\n"
+     "for Hugging Face and llama2.c models)"},
+    {"threads", K_INT, F(threads), 1, 1024, 0, NULL, NULL, 0, 0, "N",
+     "OpenMP and OpenBLAS threads (default: the environment's, or 1 when the\n"
+     "load average is above the core count)"},
+    {"tokenizer", K_STR, F(tokenizer), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "tiktoken rank file, llama2.c tokenizer.bin or HF tokenizer.json (default: found\n"
+     "next to the model, or recorded in our checkpoint)"},
+    {"print-ids", K_SWITCH, F(print_ids), 0, 0, 0, NULL, NULL, 0, 0, NULL,
+     "print generated ids (not the prompt), space separated, instead of text"},
+    {"dump-logits", K_STR, F(dump_logits), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "write the float32 logits after the last prompt token (vocab_size floats)"},
+    {"quant", K_ENUM, F(quant), 0, 0, 0, "none,q8_0,q4_0", "none", 0, 0, "TYPE",
+     "quantize the weights at load to q8_0 or q4_0; none keeps them as stored"},
+    {"quant-head", K_ENUM, F(quant_head), 0, 0, 0, "q8_0,q4_0,keep", "q8_0", 0, 0, "TYPE",
+     "the output head's type with --quant: q8_0, q4_0, or keep"},
+    {"perplexity", K_STR, F(perplexity), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "print the perplexity of FILE as llama.cpp's llama-perplexity computes it\n"
+     "(chunks of --ctx tokens, default 512, second halves scored), then exit"},
+    {"sampler", K_ENUM, F(sampler), 0, 0, 0, "plain,entropix", "plain", 0, 0, "NAME",
+     "plain: temperature, top-k, top-p, min-p as above; entropix: xjdr's entropix\n"
+     "decision table on entropy, varentropy and attention metrics, its base\n"
+     "settings from --temperature, --top-k, --top-p, --min-p when given"},
+    {"entropix", K_EACH, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, "NAME=VALUE",
+     "set one entropix setting (repeatable); the names and their defaults are\n"
+     "listed below"},
+    {"trace", K_STR, F(trace), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "a CSV row per generated token: entropy, varentropy, attention metrics,\n"
+     "quadrant, the settings used, the token (any sampler)"},
+    {"attention-png", K_STR, F(attention_png), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "write the prompt's attention probabilities as a PNG, one tile per (layer,\n"
+     "head): rows layers, columns heads"},
+    {"attention", K_ENUM, F(attention), 0, 0, 0, "dense,kascade", "dense", 0, 0, "NAME",
+     "dense, or kascade: sparse attention by the schedule of --kascade-schedule;\n"
+     "prints the share of tiles reuse layers skipped"},
+    {"kascade-schedule", K_STR, F(kascade_schedule), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "the Kascade schedule (JSON, bin/kascade-calibrate)"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+
+static void set_entropix(const FlagRow *r, const char *value, void *settings) {
+    char why[256];
+    if (entropix_config_set(&((InferOptions *)settings)->excfg, value, why, sizeof why) != 0) die("%s", why);
 }
+
+static void usage_entropix(FILE *f) {
+    fprintf(f, "\nentropix settings (--entropix NAME=VALUE) and their defaults:\n");
+    entropix_config_print(f, "  ");
+}
+
+static const FlagTable table = {
+    rows, N_ROWS,
+    "usage: bin/infer MODEL [options]\n"
+    "  MODEL                  a Hugging Face Llama folder, a llama2.c .bin, or a bin/train checkpoint\n",
+    "n=max-new", set_entropix, NULL, usage_entropix,
+};
 
 // ---- output ----
 
@@ -128,6 +177,7 @@ static void print_stats(double load_s, int n_prompt, double prefill_s, int n_gen
 // Parses "1 2 3" (spaces, tabs, commas) into ids; each must be in [0, V).
 static int *parse_ids(const char *s, int V, int *n) {
     int *ids = malloc((strlen(s) / 2 + 2) * sizeof(int));
+    if (!ids) die("--prompt-ids: out of memory");
     *n = 0;
     const char *p = s;
     for (;;) {
@@ -145,151 +195,76 @@ static int *parse_ids(const char *s, int V, int *n) {
     return ids;
 }
 
+// *ids (malloc'd, *cap ints) grown to hold at least need ints
+static void grow_ids(int **ids, int *cap, int need) {
+    int *p = realloc(*ids, 2 * (size_t)need * sizeof(int));
+    if (!p) die("out of memory for the prompt's %d tokens", need);
+    *ids = p;
+    *cap = 2 * need;
+}
+
 // ids[*n ..] += what text encodes to
 static void append_text(Tokenizer *tok, const char *text, int **ids, int *n, int *cap) {
     char err[512];
     int k;
     int *t = tokenizer_encode(tok, text, &k, err, sizeof err);
     if (!t) die("%s", err);
-    if (*n + k + 1 > *cap) {
-        *cap = 2 * (*n + k + 1);
-        *ids = realloc(*ids, *cap * sizeof(int));
-    }
+    if (*n + k + 1 > *cap) grow_ids(ids, cap, *n + k + 1);
     memcpy(*ids + *n, t, k * sizeof(int));
     *n += k;
     free(t);
 }
 
 static void append_id(int id, int **ids, int *n, int *cap) {
-    if (*n + 1 > *cap) {
-        *cap = 2 * (*n + 1);
-        *ids = realloc(*ids, *cap * sizeof(int));
-    }
+    if (*n + 1 > *cap) grow_ids(ids, cap, *n + 1);
     (*ids)[(*n)++] = id;
 }
 
 int main(int argc, char **argv) {
-    const char *prompt = NULL, *prompt_ids = NULL, *tokenizer_path = NULL, *system_msg = NULL, *dump_path = NULL,
-               *ppl_path = NULL, *attn_png = NULL, *kascade_path = NULL;
-    int use_kascade = 0;
-    int chat = 0, max_new = 256, top_k = 0, ctx = 0, threads = 0, print_ids = 0, have_seed = 0;
-    float temperature = 1.0f, top_p = 0.9f, min_p = 0.0f;
-    unsigned long long seed = 0;
-    const char *trace_path = NULL;
-    int use_entropix = 0, given = 0; // given: which of --temperature, --top-k, --top-p, --min-p were (bits 0-3)
-    EntropixConfig excfg;
-    entropix_config_default(&excfg);
-    int quant = -1, quant_head = DTYPE_Q8_0; // -1: none / keep
-    enum { O_PROMPT = 256, O_PROMPT_IDS, O_CHAT, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_CTX, O_THREADS,
-           O_TOKENIZER, O_SYSTEM, O_PRINT_IDS, O_DUMP, O_SAMPLER, O_ENTROPIX, O_TRACE, O_QUANT, O_QUANT_HEAD, O_PPL,
-           O_ATTN_PNG, O_ATTENTION, O_KASCADE };
-    static const struct option opts[] = {
-        {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
-        {"chat", no_argument, 0, O_CHAT}, {"max-new", required_argument, 0, 'n'},
-        {"temperature", required_argument, 0, O_TEMP}, {"top-k", required_argument, 0, O_TOPK},
-        {"top-p", required_argument, 0, O_TOPP}, {"min-p", required_argument, 0, O_MINP},
-        {"seed", required_argument, 0, O_SEED}, {"ctx", required_argument, 0, O_CTX},
-        {"threads", required_argument, 0, O_THREADS}, {"tokenizer", required_argument, 0, O_TOKENIZER},
-        {"system", required_argument, 0, O_SYSTEM}, {"print-ids", no_argument, 0, O_PRINT_IDS},
-        {"dump-logits", required_argument, 0, O_DUMP}, {"sampler", required_argument, 0, O_SAMPLER},
-        {"entropix", required_argument, 0, O_ENTROPIX}, {"trace", required_argument, 0, O_TRACE},
-        {"quant", required_argument, 0, O_QUANT}, {"quant-head", required_argument, 0, O_QUANT_HEAD},
-        {"perplexity", required_argument, 0, O_PPL}, {"attention-png", required_argument, 0, O_ATTN_PNG},
-        {"attention", required_argument, 0, O_ATTENTION}, {"kascade-schedule", required_argument, 0, O_KASCADE},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_PROMPT: prompt = optarg; break;
-        case O_PROMPT_IDS: prompt_ids = optarg; break;
-        case O_CHAT: chat = 1; break;
-        case 'n': max_new = (int)flag_long("max-new", optarg, 0, INT_MAX); break;
-        case O_TEMP: temperature = (float)flag_double("temperature", optarg, 0, 100); given |= 1; break;
-        case O_TOPK: top_k = (int)flag_long("top-k", optarg, 0, INT_MAX); given |= 2; break;
-        case O_TOPP: top_p = (float)flag_double_above("top-p", optarg, 0, 1); given |= 4; break;
-        case O_MINP: min_p = (float)flag_double("min-p", optarg, 0, 1); given |= 8; break;
-        case O_SEED: seed = (unsigned long long)flag_long("seed", optarg, 0, LONG_MAX); have_seed = 1; break;
-        case O_CTX: ctx = (int)flag_long("ctx", optarg, 1, INT_MAX); break;
-        case O_THREADS: threads = (int)flag_long("threads", optarg, 1, 1024); break;
-        case O_TOKENIZER: tokenizer_path = optarg; break;
-        case O_SYSTEM: system_msg = optarg; break;
-        case O_PRINT_IDS: print_ids = 1; break;
-        case O_DUMP: dump_path = optarg; break;
-        case O_SAMPLER:
-            if (strcmp(optarg, "plain") != 0 && strcmp(optarg, "entropix") != 0)
-                die("--sampler: expected plain or entropix, got \"%s\"", optarg);
-            use_entropix = optarg[0] == 'e';
-            break;
-        case O_ENTROPIX: {
-            char why[256];
-            if (entropix_config_set(&excfg, optarg, why, sizeof why) != 0) die("%s", why);
-            break;
-        }
-        case O_TRACE: trace_path = optarg; break;
-        case O_PPL: ppl_path = optarg; break;
-        case O_QUANT:
-            if (strcmp(optarg, "q8_0") == 0) quant = DTYPE_Q8_0;
-            else if (strcmp(optarg, "q4_0") == 0) quant = DTYPE_Q4_0;
-            else die("--quant must be q8_0 or q4_0, not \"%s\"", optarg);
-            break;
-        case O_QUANT_HEAD:
-            if (strcmp(optarg, "q8_0") == 0) quant_head = DTYPE_Q8_0;
-            else if (strcmp(optarg, "q4_0") == 0) quant_head = DTYPE_Q4_0;
-            else if (strcmp(optarg, "keep") == 0) quant_head = -1;
-            else die("--quant-head must be q8_0, q4_0 or keep, not \"%s\"", optarg);
-            break;
-        case O_ATTN_PNG: attn_png = optarg; break;
-        case O_ATTENTION:
-            if (strcmp(optarg, "dense") != 0 && strcmp(optarg, "kascade") != 0)
-                die("--attention: expected dense or kascade, got \"%s\"", optarg);
-            use_kascade = optarg[0] == 'k';
-            break;
-        case O_KASCADE: kascade_path = optarg; break;
-        case 'h': usage(); return 0;
-        case ':': die("%s needs a value (see --help)", argv[optind - 1]);
-        default: die("unknown option %s (see --help)", argv[optind - 1]);
-        }
-    }
+    InferOptions o = {0};
+    unsigned char given[N_ROWS];
+    entropix_config_default(&o.excfg);
+    int optind = flags_parse(&table, argc, argv, &o, given);
     if (optind != argc - 1) die(optind >= argc ? "no MODEL given (see --help)" : "one MODEL only, got \"%s\" too",
                                 argv[optind + 1 < argc ? optind + 1 : optind]);
     const char *model_path = argv[optind];
-    if ((prompt != NULL) + (prompt_ids != NULL) + chat > 1) die("give one of --prompt, --prompt-ids, --chat");
-    if (system_msg && !chat) die("--system needs --chat");
-    if (ppl_path && (prompt || prompt_ids || chat || dump_path)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
-    if (attn_png && !prompt && !prompt_ids) die("--attention-png needs --prompt or --prompt-ids");
-    if (use_kascade != (kascade_path != NULL))
-        die(use_kascade ? "--attention kascade needs --kascade-schedule FILE" : "--kascade-schedule needs --attention kascade");
-    if (use_kascade && attn_png) die("--attention-png draws dense attention: not with --attention kascade");
-    if (prompt && !utf8_valid(prompt, strlen(prompt))) die("--prompt is not valid UTF-8");
-    if (system_msg && !utf8_valid(system_msg, strlen(system_msg))) die("--system is not valid UTF-8");
-    if (!have_seed) seed = (unsigned long long)time(NULL);
-    threads = cpu_load_threads("infer", threads);   // 1 on a busy machine unless --threads
-    if (threads) {
-        blas_room_check(threads);
-        omp_set_num_threads(threads);
-        openblas_set_num_threads(threads);
+    if ((o.prompt != NULL) + (o.prompt_ids != NULL) + o.chat > 1) die("give one of --prompt, --prompt-ids, --chat");
+    if (o.system && !o.chat) die("--system needs --chat");
+    if (o.perplexity && (o.prompt || o.prompt_ids || o.chat || o.dump_logits)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
+    if (o.attention_png && !o.prompt && !o.prompt_ids) die("--attention-png needs --prompt or --prompt-ids");
+    if (o.attention != (o.kascade_schedule != NULL))
+        die(o.attention ? "--attention kascade needs --kascade-schedule FILE" : "--kascade-schedule needs --attention kascade");
+    if (o.attention && o.attention_png) die("--attention-png draws dense attention: not with --attention kascade");
+    if (o.prompt && !utf8_valid(o.prompt, strlen(o.prompt))) die("--prompt is not valid UTF-8");
+    if (o.system && !utf8_valid(o.system, strlen(o.system))) die("--system is not valid UTF-8");
+    if (!given[flags_find(&table, "seed")]) o.seed = (unsigned long long)time(NULL);
+    o.threads = cpu_load_threads("infer", o.threads);   // 1 on a busy machine unless --threads
+    if (o.threads) {
+        blas_room_check(o.threads);
+        omp_set_num_threads(o.threads);
+        openblas_set_num_threads(o.threads);
     }
 
     // ---- model ----
     char err[1024];
     double t0 = now_s();
     LoadedModel lm;
-    if (load_model(&lm, model_path, ctx, err, sizeof err) != 0) die("%s", err);
-    if (quant >= 0 && load_quantize(&lm, quant, quant_head, err, sizeof err) != 0) die("%s", err);
+    if (load_model(&lm, model_path, o.ctx, err, sizeof err) != 0) die("%s", err);
+    static const int quant_type[] = {-1, DTYPE_Q8_0, DTYPE_Q4_0}, head_type[] = {DTYPE_Q8_0, DTYPE_Q4_0, -1};
+    if (o.quant && load_quantize(&lm, quant_type[o.quant], head_type[o.quant_head], err, sizeof err) != 0) die("%s", err);
     Model *m = lm.m;
     const int V = m->config.vocab_size;
 
     // ---- tokenizer: --tokenizer, else the one found with the model ----
     Tokenizer tok_storage, *tok = NULL;
-    const char *tpath = tokenizer_path ? tokenizer_path : (lm.tokenizer_path[0] ? lm.tokenizer_path : NULL);
+    const char *tpath = o.tokenizer ? o.tokenizer : (lm.tokenizer_path[0] ? lm.tokenizer_path : NULL);
     if (tpath) {
-        if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && access(tpath, R_OK) != 0) {
-            if (!prompt_ids) die("the checkpoint's tokenizer %s is missing: pass --tokenizer FILE", tpath);
+        if (!o.tokenizer && lm.format == FORMAT_CHECKPOINT && access(tpath, R_OK) != 0) {
+            if (!o.prompt_ids) die("the checkpoint's tokenizer %s is missing: pass --tokenizer FILE", tpath);
         } else {
             // our checkpoint names the very file it was trained with: refuse one that changed
             char hex[65];
-            if (!tokenizer_path && lm.format == FORMAT_CHECKPOINT && lm.tokenizer_sha256[0] &&
+            if (!o.tokenizer && lm.format == FORMAT_CHECKPOINT && lm.tokenizer_sha256[0] &&
                 (sha256_file_hex(tpath, hex) != 0 || strcmp(hex, lm.tokenizer_sha256) != 0))
                 die("%s is not the tokenizer the checkpoint was trained with (sha256 differs); pass --tokenizer FILE "
                     "to use it anyway", tpath);
@@ -299,7 +274,7 @@ int main(int argc, char **argv) {
                 die("%s: tokenizer has %d tokens but the model's vocab_size is %d", tpath, tok->vocab_size, V);
         }
     }
-    if (!tok && (prompt || chat)) die("no tokenizer found for %s: pass --tokenizer FILE, or use --prompt-ids", model_path);
+    if (!tok && (o.prompt || o.chat)) die("no tokenizer found for %s: pass --tokenizer FILE, or use --prompt-ids", model_path);
     if (tok) load_resolve_tokens(&lm, tok);  // BOS / EOS named in tokenizer_config.json
     double load_s = now_s() - t0;
 
@@ -308,7 +283,7 @@ int main(int argc, char **argv) {
     // false; 1 for llama2.c; none for our models (bin/train trains on one running
     // token stream without BOS, and its samples start from "\n", as ours do without a prompt).
     int bos = lm.bos_id;
-    if (lm.format == FORMAT_CHECKPOINT && !prompt && !prompt_ids && !chat && tok) prompt = "\n";
+    if (lm.format == FORMAT_CHECKPOINT && !o.prompt && !o.prompt_ids && !o.chat && tok) o.prompt = "\n";
 
     // stop ids: the model's EOS ids, and the tokenizer's end-of-turn / end-of-text specials
     int stop[LOAD_MAX_EOS + 3], n_stop = 0;
@@ -325,16 +300,16 @@ int main(int argc, char **argv) {
     if (kv_rc == -1) die("cannot allocate the KV cache (%.1f MB) for --ctx %d", kv_bytes / 1e6, lm.ctx);
     if (kv_rc) die("cannot allocate the attention scratch (%.1f MB) for --ctx %d", scratch_bytes / 1e6, lm.ctx);
     Kascade *ks = NULL;
-    if (kascade_path) {
-        if (!(ks = kascade_load(kascade_path, m->config.n_layers, m->config.n_heads, err, sizeof err)) ||
+    if (o.kascade_schedule) {
+        if (!(ks = kascade_load(o.kascade_schedule, m->config.n_layers, m->config.n_heads, err, sizeof err)) ||
             kascade_prepare(ks, m->kv_max_len, m->kv_chunk, m->config.head_dim, err, sizeof err) != 0)
             die("%s", err);
         m->kascade = ks;
     }
-    if (ppl_path) {
+    if (o.perplexity) {
         if (!tok) die("no tokenizer found for %s: pass --tokenizer FILE", model_path);
         PerplexityResult r;
-        if (perplexity_file(m, tok, bos, ppl_path, ctx ? ctx : (lm.ctx < 512 ? lm.ctx : 512), stderr, &r, err, sizeof err) != 0)
+        if (perplexity_file(m, tok, bos, o.perplexity, o.ctx ? o.ctx : (lm.ctx < 512 ? lm.ctx : 512), stderr, &r, err, sizeof err) != 0)
             die("%s", err);
         printf("perplexity %.4f over %ld tokens\n", r.ppl, r.count);
         if (ks) printf("sparsity %.1f%% (tiles skipped in reuse layers)\n", kascade_sparsity(ks));
@@ -344,44 +319,47 @@ int main(int argc, char **argv) {
         return 0;
     }
     Sampler sampler;
-    sampler_init(&sampler, V, temperature, top_k, top_p, min_p, seed);
+    sampler_init(&sampler, V, o.temperature, o.top_k, o.top_p, o.min_p, o.seed);
+    if (!sampler.candidates) die("out of memory for the sampler (%d tokens)", V);
     // entropix and --trace: per-token metrics from inside the decode (infer/entropix.h)
     Entropix ex;
-    if (use_entropix || trace_path) {
-        if (given & 1) excfg.temp = temperature;
-        if (given & 2) excfg.top_k = top_k;
-        if (given & 4) excfg.top_p = top_p;
-        if (given & 8) excfg.min_p = min_p;
-        if (entropix_init(&ex, m, &excfg, use_entropix, tok, trace_path, err, sizeof err) != 0) die("%s", err);
+    if (o.sampler || o.trace) {
+        if (given[flags_find(&table, "temperature")]) o.excfg.temp = o.temperature;
+        if (given[flags_find(&table, "top-k")]) o.excfg.top_k = o.top_k;
+        if (given[flags_find(&table, "top-p")]) o.excfg.top_p = o.top_p;
+        if (given[flags_find(&table, "min-p")]) o.excfg.min_p = o.min_p;
+        if (entropix_init(&ex, m, &o.excfg, o.sampler, tok, o.trace, err, sizeof err) != 0) die("%s", err);
         sampler.entropix = &ex;
     }
-    Printer pr = { tok, print_ids, bos, 0, {0} };
+    Printer pr = { tok, o.print_ids, bos, 0, {0} };
     utf8out_init(&pr.out, stdout);
-    float *dump = dump_path ? calloc((size_t)V, sizeof(float)) : NULL;
+    float *dump = o.dump_logits ? calloc((size_t)V, sizeof(float)) : NULL;
+    if (o.dump_logits && !dump) die("--dump-logits: out of memory");
     AtomicFile dump_file;   // opened now: fail before any work
-    if (dump_path && atomic_open(&dump_file, dump_path, err, sizeof err)) die("%s", err);
+    if (o.dump_logits && atomic_open(&dump_file, o.dump_logits, err, sizeof err)) die("%s", err);
     int pos = 0;
 
-    if (!chat) {
+    if (!o.chat) {
         // ---- one prompt ----
         int n = 0, cap = 16, *ids = malloc(cap * sizeof(int));
-        if (prompt_ids) {
+        if (!ids) die("out of memory");
+        if (o.prompt_ids) {
             free(ids);
-            ids = parse_ids(prompt_ids, V, &n);
+            ids = parse_ids(o.prompt_ids, V, &n);
         } else {
             if (bos >= 0 && lm.add_bos) append_id(bos, &ids, &n, &cap);
-            if (prompt) append_text(tok, prompt, &ids, &n, &cap);
+            if (o.prompt) append_text(tok, o.prompt, &ids, &n, &cap);
             if (n == 0) die("no prompt (and the model has no BOS token): give --prompt or --prompt-ids");
         }
         if (n > lm.ctx) die("the prompt has %d tokens but the context holds %d (--ctx)", n, lm.ctx);
-        if (attn_png && attention_png_write(m, ids, n, attn_png, err, sizeof err) != 0) die("%s", err);
-        if (prompt && !print_ids) { // echo the prompt, then continue it
-            fputs(prompt, stdout);
+        if (o.attention_png && attention_png_write(m, ids, n, o.attention_png, err, sizeof err) != 0) die("%s", err);
+        if (o.prompt && !o.print_ids) { // echo the prompt, then continue it
+            fputs(o.prompt, stdout);
             flush_stdout_or_die();
             pr.prev = ids[n - 1];
         }
         GenResult r;
-        if (generate(m, &sampler, lm.ctx, ids, n, &pos, max_new, stop, n_stop, print_token, &pr, dump, &r, err,
+        if (generate(m, &sampler, lm.ctx, ids, n, &pos, o.max_new, stop, n_stop, print_token, &pr, dump, &r, err,
                      sizeof err) != 0)
             die("%s", err);
         utf8out_flush(&pr.out);
@@ -398,6 +376,7 @@ int main(int argc, char **argv) {
         if (ch.end_id >= V) die("--chat: the end-of-turn token %d is outside the vocabulary [0, %d)", ch.end_id, V);
         if (n_stop < LOAD_MAX_EOS + 3) stop[n_stop++] = ch.end_id;
         int n = 0, cap = 256, *ids = malloc(cap * sizeof(int));
+        if (!ids) die("out of memory");
         char *line = NULL;
         size_t line_cap = 0;
         int pending = -1; // a sampled token not yet in the cache
@@ -406,18 +385,20 @@ int main(int argc, char **argv) {
         for (;;) {
             fprintf(stderr, "> ");
             fflush(stderr);
+            errno = 0;
             ssize_t got = getline(&line, &line_cap, stdin);
+            if (got < 0 && errno == ENOMEM) die("--chat: out of memory reading a line");
             if (got < 0) break;
             if (!utf8_valid(line, got)) { fprintf(stderr, "infer: that line is not valid UTF-8; try again\n"); continue; }
             // the assistant's last turn ends with <|eot_id|> (Llama 3) or </s> (Llama 2), whether or
             // not the model said it
             if (pending >= 0 && pending != ch.end_id) append_id(pending, &ids, &n, &cap);
             if (pos > 0) append_id(ch.end_id, &ids, &n, &cap);
-            if (chat_user_turn(&ch, pos == 0, system_msg, line, &ids, &n, &cap, err, sizeof err) != 0) die("%s", err);
+            if (chat_user_turn(&ch, pos == 0, o.system, line, &ids, &n, &cap, err, sizeof err) != 0) die("%s", err);
             if (pos + n > lm.ctx) { fprintf(stderr, "infer: context full (%d tokens): ending the chat\n", lm.ctx); break; }
             pr.prev = ids[n - 1];
             GenResult r;
-            if (generate(m, &sampler, lm.ctx, ids, n, &pos, max_new, stop, n_stop, print_token, &pr,
+            if (generate(m, &sampler, lm.ctx, ids, n, &pos, o.max_new, stop, n_stop, print_token, &pr,
                          turn_prompt ? NULL : dump, &r, err, sizeof err) != 0)
                 die("%s", err);
             utf8out_flush(&pr.out);

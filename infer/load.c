@@ -15,7 +15,7 @@
 #include "formats/llama2c_loader.h"
 #include "model/quant.h"
 #include <cjson/cJSON.h>
-#include "util/read_file.h"
+#include "util/json_file.h"
 
 static int is_file(const char *path) {
     struct stat sb;
@@ -51,12 +51,8 @@ static int read_tokenizer_config(LoadedModel *lm, const char *dir, char *err, si
     char p[4096];
     snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
     if (!is_file(p)) return 0;
-    size_t len;
-    char *text = read_file_all(p, &len, err, errlen);
-    if (!text) return -1;
-    cJSON *o = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!cJSON_IsObject(o)) { cJSON_Delete(o); return fail(err, errlen, "%s: malformed JSON", p); }
+    cJSON *o = read_json_object(p, err, errlen);
+    if (!o) return -1;
     if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "add_bos_token"))) lm->add_bos = 0;
     token_name(o, "bos_token", lm->bos_token, sizeof lm->bos_token);
     token_name(o, "eos_token", lm->eos_token, sizeof lm->eos_token);

@@ -27,6 +27,7 @@ typedef struct {
     struct Entropix *entropix;
 } Sampler;
 
+// s->candidates is NULL afterwards when there was no memory for it (the caller checks).
 void sampler_init(Sampler *s, int vocab_size, float temperature, int top_k, float top_p, float min_p,
                   uint64_t seed);
 void sampler_free(Sampler *s);

@@ -5,9 +5,8 @@
 #include <string.h>
 #include "model/kascade.h"
 #include "model/ops.h"
-#include "util/atomic_file.h"
 #include "util/errors.h"
-#include "util/read_file.h"
+#include "util/json_file.h"
 
 // multiply-adds (or probabilities summed) below which a call runs on one thread
 #define KASCADE_MIN_WORK (1 << 18)
@@ -164,10 +163,15 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
     k->tiles_read += read;
 }
 
-void kascade_plan(Kascade *k, const double *cover, int max_reuse, double threshold) {
+int kascade_plan(Kascade *k, const double *cover, int max_reuse, double threshold) {
     int L = k->n_layers, NH = k->n_heads;
     // score[i][j]: reuse of anchor i by layer j > i, heads mapped to their best anchor head
     double *score = malloc((size_t)L * L * sizeof(double));
+    // best[i]: layers i..L-1 when i is an anchor, as (anchors, summed score); next[i]: the
+    // anchor after i (L: none)
+    int *anchors = malloc((size_t)(L + 1) * sizeof(int)), *next = malloc((size_t)L * sizeof(int));
+    double *sum = malloc((size_t)(L + 1) * sizeof(double));
+    if (!score || !anchors || !next || !sum) { free(score); free(anchors); free(next); free(sum); return -1; }
     for (int i = 0; i < L; i++)
         for (int j = i + 1; j < L; j++) {
             double s = 0;
@@ -181,11 +185,7 @@ void kascade_plan(Kascade *k, const double *cover, int max_reuse, double thresho
             }
             score[(size_t)i * L + j] = s / NH;
         }
-    // best[i]: layers i..L-1 when i is an anchor, as (anchors, summed score); next[i]: the
-    // anchor after i (L: none). An anchor i covers i+1..n-1 when each is within max_reuse and
-    // at or above the threshold.
-    int *anchors = malloc((size_t)(L + 1) * sizeof(int)), *next = malloc((size_t)L * sizeof(int));
-    double *sum = malloc((size_t)(L + 1) * sizeof(double));
+    // An anchor i covers i+1..n-1 when each is within max_reuse and at or above the threshold.
     anchors[L] = 0; sum[L] = 0;
     for (int i = L - 1; i >= 0; i--) {
         anchors[i] = L + 1; sum[i] = 0; next[i] = i + 1;
@@ -216,6 +216,7 @@ void kascade_plan(Kascade *k, const double *cover, int max_reuse, double thresho
         }
     }
     free(score); free(anchors); free(next); free(sum);
+    return 0;
 }
 
 // ---- the schedule as JSON ----
@@ -223,12 +224,8 @@ void kascade_plan(Kascade *k, const double *cover, int max_reuse, double thresho
 //  "layers": [{"source": 0, "heads": [0, 1, ...]}, ...]}     one entry per layer
 
 Kascade *kascade_load(const char *path, int n_layers, int n_heads, char *err, size_t errlen) {
-    size_t len;
-    char *text = read_file_all(path, &len, err, errlen);
-    if (!text) return NULL;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!root) return fail_null(err, errlen, "%s: not valid JSON", path);
+    cJSON *root = read_json_object(path, err, errlen);
+    if (!root) return NULL;
     Kascade *k = kascade_create(n_layers, n_heads);
     const char *why = NULL;
     if (!k) why = "out of memory";
@@ -280,19 +277,7 @@ int kascade_save(const Kascade *k, const char *path, char *err, size_t errlen) {
     }
     cJSON_AddItemToObject(root, "anchors", anchors);
     cJSON_AddItemToObject(root, "layers", layers);
-    char *text = cJSON_Print(root);
+    int rc = write_json_file(path, root, err, errlen);
     cJSON_Delete(root);
-    if (!text) return fail(err, errlen, "%s: out of memory", path);
-    AtomicFile af;
-    int rc = atomic_open(&af, path, err, errlen);
-    if (!rc) {
-        if (atomic_write(&af, text, strlen(text), err, errlen) || atomic_write(&af, "\n", 1, err, errlen)) {
-            atomic_abort(&af);
-            rc = -1;
-        } else {
-            rc = atomic_commit(&af, err, errlen);
-        }
-    }
-    free(text);
     return rc;
 }

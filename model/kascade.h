@@ -63,8 +63,9 @@ int kascade_select(int *keep, float *mass, int ot, int top_k);
 // nearest anchor i below it, at most max_reuse layers back, and maps each head h to the anchor
 // head a with the most cover; its score is that cover averaged over heads, and it may reuse
 // only when the score is >= 1 - threshold. Dynamic programming over the layers picks the
-// fewest anchors, and among those the largest summed score. Writes k's sources and head maps.
-void kascade_plan(Kascade *k, const double *cover, int max_reuse, double threshold);
+// fewest anchors, and among those the largest summed score. Writes k's sources and head maps;
+// returns 0, or -1 when there is no memory for its tables (k unchanged).
+int kascade_plan(Kascade *k, const double *cover, int max_reuse, double threshold);
 
 // The attention of layer l in the KV path: q (T, NH*HD) at positions Tk-T..Tk-1, k, v the
 // layer's cache (Tk, NKV*HD), out (T, NH*HD), att (NH, T, Tk) as attention_forward's. Anchor

@@ -51,7 +51,8 @@ mkdir -p build-fuzz/bin
 for t in $targets; do
   [ -f "fuzz/$t.c" ] || { echo "fuzz.sh: no target fuzz/$t.c" >&2; exit 1; }
   if [ ! build-fuzz/bin/"$t" -nt "fuzz/$t.c" ] || [ build-fuzz/libscratchllama.a -nt build-fuzz/bin/"$t" ] ||
-     [ fuzz/fuzz.h -nt build-fuzz/bin/"$t" ] || [ fuzz/fuzz_model.h -nt build-fuzz/bin/"$t" ]; then
+     [ fuzz/fuzz.h -nt build-fuzz/bin/"$t" ] || [ fuzz/fuzz_model.h -nt build-fuzz/bin/"$t" ] ||
+     [ fuzz/fuzz_tiktoken.h -nt build-fuzz/bin/"$t" ]; then
     $CLANG -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags $PKG) -O1 -g $SAN -fsanitize=fuzzer $COV \
       "fuzz/$t.c" build-fuzz/libscratchllama.a -o "build-fuzz/bin/$t" $(pkg-config --libs $PKG) -lm || exit 1
   fi

@@ -36,7 +36,7 @@ $I "$F" --prompt-ids "$long" --attention-png "$tmp/b.png" -n 0 >/dev/null 2>&1
 # ---- bad input ----
 expect_fail "unwritable --attention-png" $I "$F" --prompt-ids "256 72" --attention-png /nonexistent-dir/a.png -n 1
 err=$($I "$F" --prompt-ids "256 72" --attention-png /nonexistent-dir/a.png -n 1 2>&1 >/dev/null)
-[[ $err == "infer: /nonexistent-dir/a.png: cannot write: No such file or directory" ]] &&
+[[ $err == "infer: /nonexistent-dir/a.png: cannot create: No such file or directory" ]] &&
   ok "unwritable path: the message names it" || fail "unwritable path message: '$err'"
 expect_fail "--attention-png without a prompt" $I "$F" --attention-png "$tmp/c.png"
 err=$($I "$F" --attention-png "$tmp/c.png" 2>&1 >/dev/null)

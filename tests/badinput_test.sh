@@ -336,8 +336,10 @@ row prepare "TEXT missing"                   $Q --out-dir "$T" "$T/none.txt"
 row prepare "--tokenizer missing"            $Q --tokenizer "$T/none" --out-dir "$T" "$T/corpus.txt"
 row prepare "--tokenizer a text file"        $Q --tokenizer "$T/corpus.txt" --out-dir "$T" "$T/corpus.txt"
 row prepare "--val-frac 1.5"                 $Q --val-frac 1.5 --out-dir "$T" "$T/corpus.txt"
+rowm prepare "--val-frac 1 (no train split)" 'must be below 1' $Q --val-frac 1 --out-dir "$T" "$T/corpus.txt"
+rowm prepare "flag without its value"       '^prepare: --seed needs a value \(see --help\)$' $Q "$T/corpus.txt" --seed
 row prepare "--out-dir missing"              $Q --out-dir "$T/no/dir" "$T/corpus.txt"
-rowm prepare "TEXT /dev/zero (a device, endless)" '^prepare: /dev/zero: not a regular file$' timeout 20 $Q --out-dir "$T" /dev/zero
+rowm prepare "TEXT /dev/zero (a device, endless)" '^prepare: /dev/zero: cannot open: not a regular file$' timeout 20 $Q --out-dir "$T" /dev/zero
 : > "$T/empty.txt"; row prepare "empty TEXT" $Q --out-dir "$T" "$T/empty.txt"
 row prepare "--variants without --tokenizer" $Q --variants 2 --out-dir "$T" "$T/corpus.txt"
 row prepare "--variants -1"                  $Q --variants -1 --out-dir "$T" "$T/corpus.txt"

@@ -140,14 +140,17 @@ while IFS='|' read -r kind name source quant a b c d; do
       fail "$name: llama-tokenize '$b', ours '$ids'"
   fi
 done < tests/fixtures/export/llamacpp.txt
-expect_fail "--quant q5_k" '--quant: expected bf16, f16, f32, q8_0 or q4_0, got "q5_k"' $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --quant q5_k
+expect_fail "--quant q5_k" '--quant: expected one of bf16,f16,f32,q8_0,q4_0, got "q5_k"' $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --quant q5_k
 expect_fail "--dtype with gguf" "--dtype is for --format hf" $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --dtype f32
 expect_fail "gguf into a missing folder" "nodir/x.gguf" $E $G/tiny_f32.gguf "$tmp/nodir/x.gguf" --format gguf
 
 expect_fail "no --format" "--format is required" $E tests/fixtures/hf_llama2_fp32 "$tmp/x"
-expect_fail "--format onnx" '--format: expected hf' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format onnx
-expect_fail "--dtype f16" '--dtype: expected bf16 or f32, got "f16"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format hf --dtype f16
+expect_fail "--format onnx" '--format: expected one of hf,gguf, got "onnx"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format onnx
+expect_fail "--dtype f16" '--dtype: expected one of bf16,f32, got "f16"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format hf --dtype f16
 expect_fail "one argument" "expected MODEL and OUT" $E tests/fixtures/hf_llama2_fp32 --format hf
+expect_fail "--format without its value" "--format needs a value (see --help)" $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format
+[ "$($E --help | grep -c '(default')" = 2 ] && $E --help | grep -q '(required)' && ok "--help: --format required, --dtype and --quant with their defaults" ||
+  fail "--help: $($E --help | tr '\n' '|')"
 expect_fail "missing model" "nosuch: No such file" $E "$tmp/nosuch" "$tmp/x" --format hf
 head -c 5000 tests/fixtures/export/ckpt.bin > "$tmp/trunc.bin"
 expect_fail "truncated checkpoint" "trunc.bin" $E "$tmp/trunc.bin" "$tmp/x" --format hf

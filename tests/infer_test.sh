@@ -87,6 +87,18 @@ SCRATCHLLAMA_LOADAVG=99 $I "$F" --prompt-ids "1 17" --temperature 0 -n 2 >/dev/n
   grep -q "| 1 threads |" "$tmp/err" && ok "busy machine, default threads: one line, then 1 thread" ||
   fail "busy machine default threads: exit $rc, $(cat "$tmp/err")"
 $I --help | grep -q -- "--dump-logits" && [ "$($I --help | grep -c -- '--')" -ge 15 ] && ok "--help lists the flags" || fail "--help"
+# the flag table (util/flags.h): each flag's --help entry (its line and the indented lines under
+# it) states its default; -n is --max-new
+nodef=$($I --help | awk '/^  -/ { if (f != "" && f !~ /--(entropix|help)$/ && e !~ /\(default/) print f; f = $1 ~ /,$/ ? $2 : $1; e = $0; next }
+                         /^   / { e = e $0; next } END { if (f != "" && f !~ /--(entropix|help)$/ && e !~ /\(default/) print f }')
+nflags=$($I --help | grep -c '^  -')
+[ -z "$nodef" ] && [ "$nflags" -ge 24 ] && ok "--help: all $nflags flags, each with its default" || fail "--help: no default for: $nodef ($nflags flags)"
+a=$($I "$F" --prompt-ids "1 17" --temperature 0 -n 3 --print-ids 2>/dev/null); b=$($I "$F" --prompt-ids "1 17" --temperature 0 --max-new 3 --print-ids 2>/dev/null)
+[ -n "$a" ] && [ "$a" = "$b" ] && [ "$(echo $a | wc -w)" = 3 ] && ok "-n 3 = --max-new 3: 3 ids ($a)" || fail "-n 3 '$a', --max-new 3 '$b'"
+err=$($I "$F" --prompt-ids 1 --quant q5_0 2>&1 >/dev/null)
+[ "$err" = 'infer: --quant: expected one of none,q8_0,q4_0, got "q5_0"' ] && ok "--quant q5_0: \"$err\"" || fail "--quant q5_0: '$err'"
+err=$($I "$F" --prompt-ids 2>&1 >/dev/null)
+[ "$err" = 'infer: --prompt-ids needs a value (see --help)' ] && ok "--prompt-ids without a value: \"$err\"" || fail "--prompt-ids without a value: '$err'"
 
 # ---- bad flags and prompts: one line, exit 1 ----
 expect_fail "--top-p 2"            $I "$M" --prompt x --top-p 2

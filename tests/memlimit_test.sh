@@ -2,7 +2,9 @@
 # tests/memlimit_test.sh — programs under an address-space limit (ulimit -v): a limit too small
 # for OpenBLAS's buffers is one line and exit 1 before main (it used to hang: OpenBLAS retries a
 # failed 128 MB mmap forever; util/blas_room.h), and running out of memory later, inside
-# stb_ds's tables included, is one line and exit 1, never a crash (data/stb_ds_impl.c).
+# stb_ds's tables and cJSON's parse included, is one line and exit 1, never a crash
+# (util/stb_ds_impl.c, util/json_file.c); which allocation failed, the KV cache or the attention
+# scratch, is the one the message names.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 if [ "${SAN:-}" = 1 ]; then
@@ -52,6 +54,37 @@ awk 'BEGIN { A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 for kb in 40000 70000 100000 130000; do
   limit_row "tokenize loading 1M ranks" $kb '^tokenize: out of memory' env OMP_NUM_THREADS=1 $BIN/tokenize --encoding "$T/big.tiktoken" --pattern gpt2
 done
+
+# ---- a tokenizer.json (Llama 3's, 9 MB) loaded under limits that run out in different places:
+# the file's buffer, cJSON's tree, our tables. cJSON answers a failed allocation with NULL (it
+# read as "malformed JSON"); its allocations now go through util/json_file.c's, which ends the
+# program with one line ----
+if [ -f "$TOK/llama3/tokenizer.json" ]; then
+  in_json=0
+  for kb in 20000 30000 40000 50000 60000 80000 100000; do
+    limit_row "tokenize loading Llama 3's tokenizer.json" $kb '^tokenize: (.*: )?out of memory' \
+      $BIN/tokenize --tokenizer "$TOK/llama3/tokenizer.json"
+    printf '%s' "$err" | grep -q '^tokenize: out of memory (JSON, ' && in_json=$((in_json + 1))
+  done
+  [ $in_json -gt 0 ] && ok "tokenizer.json: $in_json of those limits ran out inside cJSON's parse: 'out of memory (JSON, N bytes)'" ||
+    fail "tokenizer.json: no limit ran out inside cJSON's parse"
+else
+  echo "SKIP tokenizer.json under memory limits: no $TOK/llama3/tokenizer.json"
+fi
+
+# ---- the KV cache or the attention scratch: the message names the one that did not fit ----
+le32() { local n=$1 i; for i in 0 1 2 3; do printf "\\x$(printf %02x $(( (n >> (8*i)) & 255 )))"; done; }
+hdr() { le32 $1; le32 $2; le32 $3; le32 $4; le32 $5; le32 $6; le32 $7; }   # a llama2.c header
+# 64 query heads of width 2 on one KV head (legacy llama2.c file, zero weights): at --ctx 16384
+# the KV cache is 0.3 MB, the scratch (64 heads' scores for 256 queries over 16384 keys) 1075 MB
+{ hdr 128 8 1 64 1 4 16384; head -c 280064 /dev/zero; } > "$T/scratch.bin"
+limit_row "infer, a scratch larger than the limit" 400000 '^infer: cannot allocate the attention scratch \(1075\.2 MB\) for --ctx 16384$' \
+  env OMP_NUM_THREADS=1 $BIN/infer "$T/scratch.bin" --prompt-ids 1 -n 1 --ctx 16384
+# 8 layers of one 128-wide head (v1 file): at --ctx 65536 the KV cache is 537 MB, the scratch 69 MB
+{ le32 $((0x616b3432)); le32 1; hdr 128 1 8 1 1 2 65536; printf '\1'; head -c $((256 - 37)) /dev/zero
+  head -c $(( (2*128 + 2*8*128 + 128 + 8*4*128*128 + 8*3*128) * 4 )) /dev/zero; } > "$T/kv.bin"
+limit_row "infer, a KV cache larger than the limit" 400000 '^infer: cannot allocate the KV cache \(536\.9 MB\) for --ctx 65536$' \
+  env OMP_NUM_THREADS=1 $BIN/infer "$T/kv.bin" --prompt-ids 1 -n 1 --ctx 65536
 
 # ---- one character repeated: 10 MB of "a", 5 MB of spaces, each one pre-token piece. Encoded
 # whole, the BPE of one piece needs about 44 bytes per byte (it took 570 MB for 20 MB of "a");

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # tests/outputs_test.sh — what is at an output path decides how it is written
-# (data/atomic_file.h): a regular file is replaced atomically, a symlink is followed (the link
+# (util/atomic_file.h): a regular file is replaced atomically, a symlink is followed (the link
 # stays, the file it names gets the bytes), a character device or a FIFO is written through (a
 # FIFO nobody reads is an error, not a hang), a directory is refused. Every output path of every
 # program goes through it: bin/train --log and checkpoints, bin/prepare's shards, bin/bpe-train
-# --out, bin/infer --dump-logits. Also: a write error on stdout is an error, not a silent exit 0.
+# --out, bin/infer --dump-logits, --attention-png and --trace, bin/export's GGUF file and HF
+# folder. Also: a write error on stdout is an error, not a silent exit 0.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 T=$(mktemp -d /tmp/outputs_test.XXXXXX)
@@ -99,7 +100,52 @@ expect_end "infer --dump-logits $devnote" 'infer: .*/full: write failed: No spac
   $BIN/infer "$F" --prompt-ids 1 -n 0 --dump-logits "$T/full"
 expect_msg "infer --dump-logits on a directory" 'infer: .*/adir: is a directory' \
   $BIN/infer "$F" --prompt-ids 1 -n 0 --dump-logits "$T/adir"
-ls "$T" "$T/p" | grep -q '\.tmp\.' && fail "temp files left behind: $(ls "$T" "$T/p" | grep '\.tmp\.')" ||
+# bin/infer --attention-png and --trace, bin/export's files: the same rules
+P="256 72 101 108"; G=tests/fixtures/hf_llama32_bf16
+expect_end "infer --attention-png $devnote" 'infer: .*/full: write failed: No space left on device' \
+  $BIN/infer "$G" --prompt-ids "$P" -n 0 --attention-png "$T/full"
+$BIN/infer "$G" --prompt-ids "$P" -n 0 --attention-png /dev/null > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ -c /dev/null ] && ok "infer --attention-png /dev/null: exit 0, /dev/null still a device" ||
+  fail "infer --attention-png /dev/null: exit $rc: $(head -2 "$T/err")"
+echo stale > "$T/target.png"; ln -s target.png "$T/link.png"
+$BIN/infer "$G" --prompt-ids "$P" -n 0 --attention-png "$T/link.png" > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ -L "$T/link.png" ] && [ "$(od -An -tx1 -N8 "$T/target.png" | tr -d ' ')" = 89504e470d0a1a0a ] &&
+  ok "infer --attention-png through a symlink: the link stays, its target is the PNG" ||
+  fail "infer --attention-png through a symlink: exit $rc, link $(ls -l "$T/link.png" | cut -c1-10), target starts $(head -c 8 "$T/target.png" | od -An -c)"
+expect_msg "infer --attention-png on a FIFO nobody reads" 'infer: .*/fifo: cannot write: a FIFO with no reader' \
+  $BIN/infer "$G" --prompt-ids "$P" -n 0 --attention-png "$T/fifo"
+expect_msg "infer --attention-png on a directory" 'infer: .*/adir: is a directory' \
+  $BIN/infer "$G" --prompt-ids "$P" -n 0 --attention-png "$T/adir"
+expect_end "infer --trace $devnote" 'infer: --trace: .*/full: write failed: No space left on device' \
+  $BIN/infer "$G" --prompt-ids "$P" -n 3 --trace "$T/full"
+echo stale > "$T/target.csv"; rm -f "$T/link.csv"; ln -s target.csv "$T/link.csv"
+$BIN/infer "$G" --prompt-ids "$P" -n 3 --trace "$T/link.csv" > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ -L "$T/link.csv" ] && [ "$(head -c 11 "$T/target.csv")" = step,token, ] && [ "$(wc -l < "$T/target.csv")" = 4 ] &&
+  ok "infer --trace through a symlink: the link stays, its target holds the header and 3 rows" ||
+  fail "infer --trace through a symlink: exit $rc, target: $(head -2 "$T/target.csv" | tr '\n' '|')"
+$BIN/infer "$G" --prompt-ids "$P" -n 3 --trace /dev/null > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ -c /dev/null ] && ok "infer --trace /dev/null: exit 0" || fail "infer --trace /dev/null: exit $rc: $(head -2 "$T/err")"
+expect_msg "infer --trace on a FIFO nobody reads" 'infer: .*/fifo: cannot write: a FIFO with no reader' \
+  $BIN/infer "$G" --prompt-ids "$P" -n 3 --trace "$T/fifo"
+expect_end "export --format gguf $devnote" 'export: .*/full: write failed: No space left on device' \
+  $BIN/export "$G" "$T/full" --format gguf
+expect_end "export --format gguf on a FIFO nobody reads" 'export: .*/fifo: cannot write: a FIFO with no reader' \
+  $BIN/export "$G" "$T/fifo" --format gguf
+echo stale > "$T/target.gguf"; ln -s target.gguf "$T/link.gguf"
+$BIN/export "$G" "$T/link.gguf" --format gguf > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ -L "$T/link.gguf" ] && [ "$(head -c 4 "$T/target.gguf")" = GGUF ] &&
+  $BIN/infer "$T/link.gguf" --prompt-ids "$P" -n 1 > /dev/null 2>&1 &&
+  ok "export --format gguf through a symlink: the link stays, its target is a GGUF bin/infer runs" ||
+  fail "export gguf through a symlink: exit $rc, $(head -2 "$T/err" | tr '\n' '|')"
+mkdir "$T/hf"; echo stale > "$T/config.target"; ln -s ../config.target "$T/hf/config.json"
+$BIN/export "$G" "$T/hf" --format hf > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ -L "$T/hf/config.json" ] && grep -q '"model_type":[[:space:]]*"llama"' "$T/config.target" &&
+  ok "export --format hf, config.json a symlink: the link stays, its target holds the config" ||
+  fail "export hf, config.json a symlink: exit $rc, $(head -2 "$T/err" | tr '\n' '|'), target: $(head -c 40 "$T/config.target")"
+ln -sf "$T/full" "$T/hf/model.safetensors"
+expect_end "export --format hf, model.safetensors a symlink to $devnote" 'export: .*/full: write failed: No space left on device' \
+  $BIN/export "$G" "$T/hf" --format hf
+ls "$T" "$T/p" "$T/hf" | grep -q '\.tmp\.' && fail "temp files left behind: $(ls "$T" "$T/p" "$T/hf" | grep '\.tmp\.')" ||
   ok "no temp files left behind by the failed writes"
 
 # stdout: a write error (here /dev/full) is exit 1 and a message, with and without --print-ids

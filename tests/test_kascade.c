@@ -218,7 +218,7 @@ static void test_json(void) {
     kascade_free(k);
     struct { const char *json, *msg; } bad[] = {
         {"{\"tile\": 16, \"top_k\": 8, \"layers\": [{\"source\": 0, \"heads\": [0, 1]}, {\"source\": 1, \"heads\": [0, 1]},"
-         " {\"source\": 2, \"heads\": [0, 1]}]", "not valid JSON"},
+         " {\"source\": 2, \"heads\": [0, 1]}]", "malformed JSON"},
         {"{\"tile\": 16, \"top_k\": 8, \"layers\": [{\"source\": 0, \"heads\": [0, 1]}]}", "different count"},
         {"{\"tile\": 16, \"top_k\": 8, \"layers\": [{\"source\": 0, \"heads\": [0, 1]}, {\"source\": 2, \"heads\": [0, 1]},"
          " {\"source\": 2, \"heads\": [0, 1]}]}", "layer 1: source 2 is not an anchor"},

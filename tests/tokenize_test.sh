@@ -56,6 +56,11 @@ $T --encoding "$G" < "$tmp/bad" | $T --encoding "$G" --decode > "$tmp/bad2" && c
 # --pattern names a pattern explicitly, and a trained-size file needs one.
 $T --encoding "$G" --pattern gpt2 < /dev/null > /dev/null && ok "--pattern gpt2 accepted" || fail "--pattern gpt2"
 $T --help | grep -q -- "--pattern" && ok "--help lists the flags" || fail "--help"
+err=$($T --encoding 2>&1 >/dev/null)
+[ "$err" = "tokenize: --encoding needs a value (see --help)" ] && ok "a flag without its value: \"$err\"" || fail "a flag without its value: '$err'"
+R5=any.tiktoken   # (refused while the flags are read, before any file is opened)
+err=$(echo hi | $T --bench --tokenizer $R5 --tokenizer $R5 --encoding $R5 --tokenizer $R5 --tokenizer $R5 2>&1 >/dev/null)
+[ "$err" = "tokenize: --tokenizer: at most 4 files" ] && ok "--tokenizer (or --encoding) a fifth time: \"$err\"" || fail "five tokenizers: '$err'"
 
 printf 'not a rank file\n' > "$tmp/bad.tiktoken"
 head -c 1000 "$G" > "$tmp/trunc.tiktoken"

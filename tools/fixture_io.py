@@ -45,6 +45,23 @@ def read_fixture(path):
     return out
 
 
+def llama_config(spec, bos=None, eos=None):
+    """transformers' LlamaConfig of a fixture spec (vocab, dim, hidden, n_layers, n_heads,
+    n_kv_heads, head_dim, max_pos, eps, tied, theta, and scaling: None or Llama 3's rope_scaling
+    fields), no dropout, initializer_range 0.02."""
+    from transformers import LlamaConfig
+    rope = {"rope_type": "default", "rope_theta": spec["theta"]}
+    if spec["scaling"]:
+        rope = {"rope_type": "llama3", "rope_theta": spec["theta"], **spec["scaling"]}
+    return LlamaConfig(
+        vocab_size=spec["vocab"], hidden_size=spec["dim"], intermediate_size=spec["hidden"],
+        num_hidden_layers=spec["n_layers"], num_attention_heads=spec["n_heads"],
+        num_key_value_heads=spec["n_kv_heads"], head_dim=spec["head_dim"],
+        max_position_embeddings=spec["max_pos"], rms_norm_eps=spec["eps"],
+        tie_word_embeddings=spec["tied"], rope_parameters=rope, attention_dropout=0.0,
+        initializer_range=0.02, bos_token_id=bos, eos_token_id=eos, pad_token_id=None)
+
+
 def init_llama_weights(model, std, seed):
     """Every matrix ~ N(0, std) and every RMSNorm weight ~ 1 + 0.1 N(0, 1) (so that norm
     gradients are not trivial), drawn in named_parameters() order from a torch.Generator

@@ -42,7 +42,7 @@ import transformers
 from transformers import LlamaConfig, LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_io import init_llama_weights, write_fixture  # noqa: E402
+from fixture_io import init_llama_weights, llama_config, write_fixture  # noqa: E402
 
 
 TINY = {
@@ -153,17 +153,7 @@ def greedy(model, prompt, n, eos_ids):
 
 def make_tiny(tag, spec, outdir, seed):
     print("== %s" % tag)
-    rope = {"rope_type": "default", "rope_theta": spec["theta"]}
-    if spec["scaling"]:
-        rope = {"rope_type": "llama3", "rope_theta": spec["theta"], **spec["scaling"]}
-    cfg = LlamaConfig(
-        vocab_size=spec["vocab"], hidden_size=spec["dim"], intermediate_size=spec["hidden"],
-        num_hidden_layers=spec["n_layers"], num_attention_heads=spec["n_heads"],
-        num_key_value_heads=spec["n_kv_heads"], head_dim=spec["head_dim"],
-        max_position_embeddings=spec["max_pos"], rms_norm_eps=spec["eps"],
-        tie_word_embeddings=spec["tied"], rope_parameters=rope, attention_dropout=0.0,
-        initializer_range=0.02, bos_token_id=spec["bos"], eos_token_id=spec["eos"],
-        pad_token_id=None)
+    cfg = llama_config(spec, spec["bos"], spec["eos"])
     torch.manual_seed(seed)
     live = LlamaForCausalLM(cfg).float()
     if spec["tied"] and live.lm_head.weight.data_ptr() != live.model.embed_tokens.weight.data_ptr():

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import transformers
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_io import init_llama_weights, write_fixture  # noqa: E402
+from fixture_io import init_llama_weights, llama_config, write_fixture  # noqa: E402
 
 B, T = 2, 16
 ADAM_STEPS = 5
@@ -67,16 +67,7 @@ def expected_inv_freq(head_dim, theta, scaling):
 
 
 def build(spec, seed):
-    rope = {"rope_type": "default", "rope_theta": spec["theta"]}
-    if spec["scaling"]:
-        rope = {"rope_type": "llama3", "rope_theta": spec["theta"], **spec["scaling"]}
-    cfg = LlamaConfig(
-        vocab_size=spec["vocab"], hidden_size=spec["dim"], intermediate_size=spec["hidden"],
-        num_hidden_layers=spec["n_layers"], num_attention_heads=spec["n_heads"],
-        num_key_value_heads=spec["n_kv_heads"], head_dim=spec["head_dim"],
-        max_position_embeddings=spec["max_pos"], rms_norm_eps=spec["eps"],
-        tie_word_embeddings=spec["tied"], rope_parameters=rope, attention_dropout=0.0,
-        initializer_range=0.02, bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    cfg = llama_config(spec)
     try:
         cfg._attn_implementation = "eager"  # the plain softmax(QK^T)V path, easiest to trust
     except Exception as e:  # noqa: BLE001

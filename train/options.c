@@ -1,42 +1,20 @@
 // train/options.c — see options.h. The table below is bin/train's whole command line.
 #include "train/options.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/errors.h"
-
-typedef enum {
-    K_GROUP,    // a --help section heading (name is the heading)
-    K_PATH,     // char[]: a path, or any text (--lora-targets)
-    K_CHOICE,   // char[]: one of `choices` ("" when unset)
-    K_ENUM,     // int: the index of the value in `choices`
-    K_INT, K_LONG, K_U64, K_F32, K_F64,
-    K_SWITCH,   // no value: sets an int to 1
-} Kind;
-
-typedef struct {
-    const char *name;       // the flag, without "--"
-    Kind kind;
-    size_t off, size;       // the TrainOptions field
-    double lo, hi;          // numbers: the allowed range [lo, hi] ((lo, hi] with open_lo)
-    int open_lo;
-    const char *choices;    // K_CHOICE / K_ENUM: "a,b,c"
-    const char *def;        // the default, parsed like a command-line value (NULL: zero / empty)
-    int resume;             // 1: may be given again with --resume (run control, not the run itself)
-    int saved;              // 0: not in the state file; else the state version that added it
-    const char *meta, *help;
-} Row;
+#include "util/flags.h"
 
 #define F(field) offsetof(TrainOptions, field), sizeof(((TrainOptions *)0)->field)
 #define GROUP(title) {title, K_GROUP, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, NULL, NULL}
 #define BIG ((double)(1L << 40))
 
 // Version-1 rows are in the state file's order; later rows are appended after the state fields.
-static const Row rows[] = {
+static const FlagRow rows[] = {
     GROUP("data"),
     {"data", K_PATH, F(data), 0, 0, 0, NULL, "data/shakespeare/train.bin", 0, 1, "FILE",
      "training shard, or a quoted glob of several read one per epoch in turn (make train:\n"
@@ -141,70 +119,18 @@ static const struct { const char *name, *values; } presets[] = {
 };
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
 
-static int find_row(const char *name) {
-    for (int i = 0; i < N_ROWS; i++)
-        if (rows[i].kind != K_GROUP && !strcmp(rows[i].name, name)) return i;
-    return -1;
-}
+static const FlagTable table;
+
+static int find_row(const char *name) { return flags_find(&table, name); }
 
 int options_given(const OptionsGiven *given, const char *name) {
     int i = find_row(name);
     return i >= 0 && given->row[i];
 }
 
-// The index of s in "a,b,c", or -1.
-static int choice_index(const char *choices, const char *s) {
-    size_t n = strlen(s);
-    int i = 0;
-    for (const char *c = choices; *c; i++) {
-        const char *end = strchr(c, ',');
-        size_t len = end ? (size_t)(end - c) : strlen(c);
-        if (len == n && !strncmp(c, s, n)) return i;
-        if (!end) break;
-        c = end + 1;
-    }
-    return -1;
-}
-
-static int in_range(const Row *r, double v) {
-    return r->open_lo ? v > r->lo && v <= r->hi : v >= r->lo && v <= r->hi;
-}
-
-// Parses one value into its field; dies with "--name: expected ..., got "s"".
-static void set_value(const Row *r, TrainOptions *o, const char *s) {
-    char *dst = (char *)o + r->off;
-    switch (r->kind) {
-    case K_PATH:
-        if (strlen(s) >= r->size) die("--%s: too long (at most %zu bytes)", r->name, r->size - 1);
-        strcpy(dst, s);
-        break;
-    case K_CHOICE:
-        if (choice_index(r->choices, s) < 0 || strlen(s) >= r->size)
-            die("--%s: expected one of %s, got \"%s\"", r->name, r->choices, s);
-        strcpy(dst, s);
-        break;
-    case K_ENUM: {
-        int i = choice_index(r->choices, s);
-        if (i < 0) die("--%s: expected one of %s, got \"%s\"", r->name, r->choices, s);
-        *(int *)dst = i;
-        break;
-    }
-    case K_INT: *(int *)dst = (int)flag_long(r->name, s, (long)r->lo, (long)r->hi); break;
-    case K_LONG: *(long *)dst = flag_long(r->name, s, (long)r->lo, (long)r->hi); break;
-    case K_U64: *(uint64_t *)dst = (uint64_t)flag_long(r->name, s, (long)r->lo, 0x7fffffffffffffffL); break;
-    case K_F32: case K_F64: {
-        double v = r->open_lo ? flag_double_above(r->name, s, r->lo, r->hi) : flag_double(r->name, s, r->lo, r->hi);
-        if (r->kind == K_F32) *(float *)dst = (float)v; else *(double *)dst = v;
-        break;
-    }
-    case K_SWITCH: *(int *)dst = 1; break;
-    case K_GROUP: break;
-    }
-}
-
 // "name=value name=value": the preset's values for the rows the command line left unset.
 static void apply_preset(TrainOptions *o, const OptionsGiven *given) {
-    int p = choice_index("tiny,small", o->preset);
+    int p = flags_choice_index("tiny,small", o->preset);
     if (p < 0) die("--preset: expected one of tiny,small, got \"%s\"", o->preset);
     char buf[512];
     snprintf(buf, sizeof buf, "%s", presets[p].values);
@@ -212,95 +138,49 @@ static void apply_preset(TrainOptions *o, const OptionsGiven *given) {
         char *eq = strchr(kv, '=');
         *eq = '\0';
         int i = find_row(kv);
-        if (i >= 0 && !given->row[i]) set_value(&rows[i], o, eq + 1);
+        if (i >= 0 && !given->row[i]) flags_set(&rows[i], o, eq + 1);
     }
 }
 
 void options_parse(int argc, char **argv, TrainOptions *o, OptionsGiven *given) {
     memset(o, 0, sizeof *o);
-    memset(given, 0, sizeof *given);
-    for (int i = 0; i < N_ROWS; i++)
-        if (rows[i].def) set_value(&rows[i], o, rows[i].def);
-    struct option lo[N_ROWS + 2];
-    int n = 0;
-    for (int i = 0; i < N_ROWS; i++)
-        if (rows[i].kind != K_GROUP && rows[i].help)   // rows without help are not flags
-            lo[n++] = (struct option){rows[i].name, rows[i].kind == K_SWITCH ? no_argument : required_argument, 0, 256 + i};
-    lo[n++] = (struct option){"help", no_argument, 0, 'h'};
-    lo[n] = (struct option){0, 0, 0, 0};
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        if (c == 'h') { options_usage(stdout); exit(0); }
-        if (c == ':') die("%s needs a value (see --help)", argv[optind - 1]);
-        if (c < 256 || c >= 256 + N_ROWS) die("unknown option %s (see --help)", argv[optind - 1]);
-        given->row[c - 256] = 1;
-        set_value(&rows[c - 256], o, optarg ? optarg : "");
-    }
+    int optind = flags_parse(&table, argc, argv, o, given->row);
     if (optind < argc) die("unexpected argument \"%s\" (see --help)", argv[optind]);
     const char *stop = getenv("SCRATCHLLAMA_STOP_AT");   // tests: stop as if interrupted
     if (stop && *stop) {
         int i = find_row("stop-at");
-        set_value(&rows[i], o, stop);
+        flags_set(&rows[i], o, stop);
         given->row[i] = 1;
     }
     apply_preset(o, given);
 }
 
-void options_usage(FILE *f) {
-    fprintf(f, "usage: bin/train [options]\n"
-               "Train a Llama on token shards (bin/prepare writes them). Defaults train the tiny preset on\n"
-               "tiny Shakespeare as `make train` prepares it.\n");
-    for (int i = 0; i < N_ROWS; i++) {
-        const Row *r = &rows[i];
-        if (r->kind == K_GROUP) { fprintf(f, "\n%s\n", r->name); continue; }
-        if (!r->help) continue;
-        char flag[64], def[160] = "";
-        snprintf(flag, sizeof flag, "--%s%s%s", r->name, r->meta ? " " : "", r->meta ? r->meta : "");
-        // the default, or each preset's value
-        char pv[128] = "";
-        for (int p = 0; p < N_PRESETS; p++) {
-            const char *at = strstr(presets[p].values, r->name);
-            size_t nl = strlen(r->name);
-            while (at && !((at == presets[p].values || at[-1] == ' ') && at[nl] == '=')) at = strstr(at + 1, r->name);
-            if (!at) continue;
-            int len = (int)strcspn(at + nl + 1, " ");
-            snprintf(pv + strlen(pv), sizeof pv - strlen(pv), "%s%s %.*s", pv[0] ? ", " : "", presets[p].name, len, at + nl + 1);
-        }
-        if (strstr(r->help, "(default")) def[0] = '\0';   // the help says it
-        else if (pv[0]) snprintf(def, sizeof def, " (%s)", pv);
-        else if (r->kind == K_SWITCH) snprintf(def, sizeof def, " (default off)");
-        else if (r->def) snprintf(def, sizeof def, " (default %s)", r->def);
-        else if (r->kind == K_PATH || r->kind == K_CHOICE) snprintf(def, sizeof def, " (default none)");
-        // the help text, its continuation lines indented under it
-        fprintf(f, "  %-22s ", flag);
-        if (strlen(flag) > 22) fprintf(f, "\n  %-22s ", "");
-        for (const char *h = r->help; *h; h++) {
-            fputc(*h, f);
-            if (*h == '\n') fprintf(f, "  %-22s ", "");
-        }
-        fprintf(f, "%s%s\n", def, r->resume ? " [resume]" : "");
+// --help: a row the presets set shows each preset's value ("tiny 3e-3, small 1e-3")
+static void preset_values(const FlagRow *r, char *pv, size_t n) {
+    pv[0] = '\0';
+    for (int p = 0; p < N_PRESETS; p++) {
+        const char *at = strstr(presets[p].values, r->name);
+        size_t nl = strlen(r->name);
+        while (at && !((at == presets[p].values || at[-1] == ' ') && at[nl] == '=')) at = strstr(at + 1, r->name);
+        if (!at) continue;
+        int len = (int)strcspn(at + nl + 1, " ");
+        snprintf(pv + strlen(pv), n - strlen(pv), "%s%s %.*s", pv[0] ? ", " : "", presets[p].name, len, at + nl + 1);
     }
-    fprintf(f, "  %-22s this text\n", "--help");
 }
 
+static const FlagTable table = {
+    rows, N_ROWS,
+    "usage: bin/train [options]\n"
+    "Train a Llama on token shards (bin/prepare writes them). Defaults train the tiny preset on\n"
+    "tiny Shakespeare as `make train` prepares it.\n",
+    NULL, NULL, preset_values, NULL,
+};
+
+void options_usage(FILE *f) { flags_usage(&table, f); }
+
 void options_check(const TrainOptions *o, const char *where) {
-    for (int i = 0; i < N_ROWS; i++) {
-        const Row *r = &rows[i];
-        const char *p = (const char *)o + r->off;
-        int ok = 1;
-        switch (r->kind) {
-        case K_INT: ok = in_range(r, *(const int *)p); break;
-        case K_LONG: ok = in_range(r, (double)*(const long *)p); break;
-        case K_F32: ok = in_range(r, *(const float *)p); break;
-        case K_F64: ok = in_range(r, *(const double *)p); break;
-        case K_ENUM: ok = *(const int *)p >= 0 && *(const int *)p < 3; break;
-        case K_CHOICE: ok = !p[0] || choice_index(r->choices, p) >= 0; break;
-        case K_PATH: ok = memchr(p, 0, r->size) != NULL; break;
-        default: break;
-        }
-        if (!ok) die("%s: the saved setting --%s is out of range (not a state file bin/train wrote?)", where, r->name);
-    }
+    int i = flags_check(&table, o);
+    if (i >= 0) die("%s: the saved setting --%s is out of range (not a state file bin/train wrote?)", where, rows[i].name);
 }
 
 void options_merge_resume(TrainOptions *o, const TrainOptions *saved, const OptionsGiven *given) {
@@ -320,7 +200,7 @@ void options_merge_resume(TrainOptions *o, const TrainOptions *saved, const Opti
     if (!options_given(given, "ckpt-dir")) strcpy(o->ckpt_dir, now.resume);
 }
 
-static void put_row(SerialOut *out, const Row *r, const TrainOptions *o) {
+static void put_row(SerialOut *out, const FlagRow *r, const TrainOptions *o) {
     const char *p = (const char *)o + r->off;
     switch (r->kind) {
     case K_PATH: case K_CHOICE: ser_str(out, p); break;
@@ -333,7 +213,7 @@ static void put_row(SerialOut *out, const Row *r, const TrainOptions *o) {
     }
 }
 
-static void get_row(SerialIn *in, const Row *r, TrainOptions *o) {
+static void get_row(SerialIn *in, const FlagRow *r, TrainOptions *o) {
     char *p = (char *)o + r->off;
     switch (r->kind) {
     case K_PATH: case K_CHOICE: des_str(in, p, r->size); break;
@@ -355,7 +235,7 @@ void options_get(SerialIn *in, TrainOptions *o) {
     memset(o, 0, sizeof *o);
     for (int i = 0; i < N_ROWS; i++) {
         if (rows[i].saved == 1) get_row(in, &rows[i], o);
-        else if (rows[i].def) set_value(&rows[i], o, rows[i].def);   // for a file that predates the row
+        else if (rows[i].def) flags_set(&rows[i], o, rows[i].def);   // for a file that predates the row
     }
 }
 

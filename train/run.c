@@ -267,6 +267,7 @@ static void prepare_ckpt_dir(Run *r) {
     if (!r->resumed) {
         size_t n = 0;
         uint64_t *old = ckpt_list_steps(dir, &n), newest = old && n > 0 ? old[0] : 0;
+        if (!old) die("--ckpt-dir %s: cannot read the directory: %s", dir, strerror(errno));
         free(old);
         if (n > 0)
             die("--ckpt-dir %s already holds a run (state_%08" PRIu64 ".bin): continue it with --resume %s, or use another --ckpt-dir",

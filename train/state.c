@@ -166,13 +166,14 @@ static uint64_t *list_steps(const char *dir, const char *prefix, size_t *n) {
         if (errno || strcmp(end, ".bin") != 0) continue;
         if (*n == cap) {
             uint64_t *q = realloc(steps, 2 * cap * sizeof *steps);
-            if (!q) break;
+            if (!q) { free(steps); steps = NULL; break; }   // (a partial list could hide the newest)
             steps = q; cap *= 2;
         }
         steps[(*n)++] = v;
     }
     closedir(d);
-    if (steps) qsort(steps, *n, sizeof *steps, cmp_desc);
+    if (!steps) { *n = 0; errno = ENOMEM; return NULL; }
+    qsort(steps, *n, sizeof *steps, cmp_desc);
     return steps;
 }
 

@@ -50,6 +50,7 @@ int train_state_save(const char *path, const TrainState *st, const float *m, con
 int train_state_load(const char *path, TrainState *st, float *m, float *v, size_t n, char *err, size_t errlen);
 
 // The steps N for which <dir>/state_<N>.bin exists, newest first (caller frees); count in *n.
+// NULL (errno says why) when the directory cannot be read or there is no memory for the list.
 uint64_t *ckpt_list_steps(const char *dir, size_t *n);
 // "<dir>/model_<N>.bin" / "<dir>/state_<N>.bin" into buf.
 void ckpt_model_path(char *buf, size_t cap, const char *dir, uint64_t step);

@@ -98,7 +98,7 @@ int atomic_open(AtomicFile *af, const char *path, char *err, size_t errlen) {
     snprintf(af->tmp, n, "%s.tmp.%ld", af->path, (long)getpid());
     af->fp = fopen(af->tmp, "wb");
     if (!af->fp) {
-        snprintf(err, errlen, "%s: cannot create: %s", af->tmp, strerror(errno));
+        snprintf(err, errlen, "%s: cannot create: %s", af->path, strerror(errno));
         free_names(af);
         return -1;
     }
@@ -161,6 +161,13 @@ int atomic_commit(AtomicFile *af, char *err, size_t errlen) {
     fsync_parent_dir(af->path);
     free_names(af);
     return 0;
+}
+
+int atomic_write_file(const char *path, const void *p, size_t n, char *err, size_t errlen) {
+    AtomicFile af;
+    if (atomic_open(&af, path, err, errlen)) return -1;
+    if (atomic_write(&af, p, n, err, errlen)) { atomic_abort(&af); return -1; }
+    return atomic_commit(&af, err, errlen);
 }
 
 void atomic_abort(AtomicFile *af) {

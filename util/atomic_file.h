@@ -28,5 +28,7 @@ int atomic_write(AtomicFile *af, const void *p, size_t n, char *err, size_t errl
 int atomic_commit(AtomicFile *af, char *err, size_t errlen);
 // Gives up: closes and removes the temporary file.
 void atomic_abort(AtomicFile *af);
+// All of a file at once: open, write the n bytes, commit (or abort). 0, or -1 with err.
+int atomic_write_file(const char *path, const void *p, size_t n, char *err, size_t errlen);
 // fsync the directory holding path (so a rename or unlink there is durable).
 int fsync_parent_dir(const char *path);

@@ -14,7 +14,7 @@
 char *read_file_all(const char *path, size_t *len, char *err, size_t errlen) {
     const char *why;
     int fd = open_regular(path, &why);   // (data/files.h: a FIFO neither blocks nor passes)
-    if (fd < 0) return fail_null(err, errlen, "%s: %s", path, why);
+    if (fd < 0) return fail_null(err, errlen, "%s: cannot open: %s", path, why);
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
