@@ -145,7 +145,7 @@ expect_fail "--dtype with gguf" "--dtype is for --format hf" $E $G/tiny_f32.gguf
 expect_fail "gguf into a missing folder" "nodir/x.gguf" $E $G/tiny_f32.gguf "$tmp/nodir/x.gguf" --format gguf
 
 expect_fail "no --format" "--format is required" $E tests/fixtures/hf_llama2_fp32 "$tmp/x"
-expect_fail "--format onnx" '--format: expected one of hf,gguf, got "onnx"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format onnx
+expect_fail "--format onnx" '--format: expected one of hf,gguf,peft, got "onnx"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format onnx
 expect_fail "--dtype f16" '--dtype: expected one of bf16,f32, got "f16"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format hf --dtype f16
 expect_fail "one argument" "expected MODEL and OUT" $E tests/fixtures/hf_llama2_fp32 --format hf
 expect_fail "--format without its value" "--format needs a value (see --help)" $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format

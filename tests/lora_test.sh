@@ -73,7 +73,7 @@ expect_msg "--lora-targets q,lm_head" 'unknown target "lm_head"' $BIN/train --in
 expect_msg "--lora 20 on k_proj (16 outputs)" "rank 20 is larger than self_attn.k_proj's 16 output features" \
   $BIN/train --init "$T/base" --lora 20 --lora-targets k "${DATA[@]}" --ckpt-dir "$T/x"
 expect_msg "--lora-init with --lora" "leave out --lora" $BIN/train --init "$T/base" --lora 4 --lora-init $F/adapter "${DATA[@]}" --ckpt-dir "$T/x"
-expect_msg "--lora-init of a missing folder" "adapter_config.json: No such file" $BIN/train --init "$T/base" --lora-init "$T/none" "${DATA[@]}" --ckpt-dir "$T/x"
+expect_msg "--lora-init of a missing folder" "adapter_config.json: cannot open: No such file" $BIN/train --init "$T/base" --lora-init "$T/none" "${DATA[@]}" --ckpt-dir "$T/x"
 mkdir -p "$T/rs" && cp $F/adapter/* "$T/rs/" && sed -i 's/"use_rslora": false/"use_rslora": true/' "$T/rs/adapter_config.json"
 expect_msg "--lora-init with use_rslora" '"use_rslora" is set' $BIN/train --init "$T/base" --lora-init "$T/rs" "${DATA[@]}" --ckpt-dir "$T/x"
 mkdir -p "$T/r8" && cp $F/adapter/* "$T/r8/" && sed -i 's/"r": 4,/"r": 8,/' "$T/r8/adapter_config.json"
