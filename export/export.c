@@ -4,13 +4,15 @@
 // adapters alone as a folder peft loads.
 //
 //   bin/export MODEL OUT --format hf [--dtype bf16|f32]
-//   bin/export MODEL OUT.gguf --format gguf [--quant bf16|f16|f32|q8_0|q4_0]
+//   bin/export MODEL OUT.gguf --format gguf [--quant bf16|f16|f32|q8_0|q4_0] [--awq CALIB.txt]
 //   bin/export LORA_CKPT OUT --format peft
 //
 // A LoRA checkpoint as MODEL of hf / gguf is merged first (model/lora.h lora_merge: each adapted
 // matrix becomes W + (alpha/R) B A in f32, then converted to the output dtype).
 // gguf (formats/gguf_writer.h): with q8_0 / q4_0 the model is quantized as bin/infer --quant
-// does it (the output head to q8_0), so the file's logits are bin/infer --quant's.
+// does it (the output head to q8_0), so the file's logits are bin/infer --quant's; with --awq,
+// as bin/infer --quant --awq does it (model/awq.h: the scales are folded into the weights and
+// RMSNorm weights written, so llama.cpp runs the file as it is).
 //
 // OUT (a directory, created when missing) gets config.json, model.safetensors
 // (formats/hf_writer.h) and the tokenizer: a Hugging Face source's tokenizer files as they are,
@@ -18,6 +20,7 @@
 // SentencePiece tokenizer.bin as tokenizer.bin, a tokenizer.json as tokenizer.json; a rank file's split pattern, when the model
 // names one, as tokenizer.model.pattern).
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,8 @@ typedef struct {
     int format;   // hf, gguf, peft
     char dtype[8];   // hf: bf16, f32
     int quant;    // gguf: bf16, f16, f32, q8_0, q4_0
+    const char *awq;   // gguf q8_0/q4_0: the calibration text of activation-aware scales
+    int awq_tokens;
 } ExportOptions;
 
 #define F(field) FLAG_FIELD(ExportOptions, field)
@@ -51,6 +56,11 @@ static const FlagRow rows[] = {
     {"quant", K_ENUM, F(quant), 0, 0, 0, "bf16,f16,f32,q8_0,q4_0", "bf16", 0, 0, "TYPE",
      "gguf: bf16, f16, f32, q8_0 or q4_0; q8_0/q4_0 quantize as bin/infer\n"
      "--quant does, the output head to q8_0"},
+    {"awq", K_STR, F(awq), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "gguf q4_0/q8_0: activation-aware scales searched on the text of FILE, as\n"
+     "bin/infer --awq (default: none, plain rounding)"},
+    {"awq-tokens", K_INT, F(awq_tokens), 2, INT_MAX, 0, NULL, "8192", 0, 0, "N",
+     "calibration tokens read from the --awq text"},
 };
 #define N_ROWS (int)(sizeof rows / sizeof rows[0])
 static const FlagTable table = {
@@ -130,18 +140,21 @@ static int context_length(const LoadedModel *lm) {
          : lm->format == FORMAT_GGUF ? lm->gguf.context_length : lm->m->config.max_seq_len;
 }
 
-static int export_gguf(const char *model, const char *out, DType type) {
+static int export_gguf(const char *model, const char *out, DType type, const char *awq, int awq_tokens) {
     char err[1024];
     LoadedModel lm;
     if (load_model(&lm, model, 0, err, sizeof err) != 0) die("%s", err);
     if (lm.lora && lora_merge(lm.m, lm.lora, err, sizeof err) != 0) die("%s", err);
-    if (dtype_is_quant(type) && load_quantize(&lm, type, DTYPE_Q8_0, err, sizeof err) != 0) die("%s", err);
     Tokenizer t;
     int have_tok = 0;
     if (lm.tokenizer_path[0] && is_file(lm.tokenizer_path)) {
         if (tokenizer_open(&t, lm.tokenizer_path, lm.tokenizer_pattern, err, sizeof err) != 0) die("%s", err);
         have_tok = 1;
-    } else fprintf(stderr, "export: no tokenizer found for %s; the GGUF has no tokenizer metadata\n", model);
+    } else if (awq) die("no tokenizer found for %s: --awq needs one", model);
+    else fprintf(stderr, "export: no tokenizer found for %s; the GGUF has no tokenizer metadata\n", model);
+    if (awq ? load_quantize_awq(&lm, type, DTYPE_Q8_0, &t, awq, awq_tokens, stderr, err, sizeof err)
+            : dtype_is_quant(type) ? load_quantize(&lm, type, DTYPE_Q8_0, err, sizeof err) : 0)
+        die("%s", err);
     if (have_tok && t.kind == TOKENIZER_HF)
         fprintf(stderr, "export: %s's tokenizer is a tokenizer.json, which is not written to GGUF metadata; "
                 "the GGUF has no tokenizer\n", model);
@@ -201,11 +214,13 @@ int main(int argc, char **argv) {
     }
     if (gguf && given[flags_find(&table, "dtype")]) die("--dtype is for --format hf (gguf takes --quant)");
     if (!gguf && given[flags_find(&table, "quant")]) die("--quant is for --format gguf (hf takes --dtype)");
+    if (!gguf && o.awq) die("--awq is for --format gguf with --quant q4_0 or q8_0");
     char err[1024];
     LoadedModel lm;
     if (gguf) {
         const DType types[] = {DTYPE_BF16, DTYPE_F16, DTYPE_F32, DTYPE_Q8_0, DTYPE_Q4_0};   // --quant's order
-        return export_gguf(model, out, types[o.quant]);
+        if (o.awq && !dtype_is_quant(types[o.quant])) die("--awq needs --quant q4_0 or q8_0");
+        return export_gguf(model, out, types[o.quant], o.awq, o.awq_tokens);
     }
     const char *dtype_s = o.dtype;
     int dtype = hf_write_dtype(dtype_s);

@@ -42,8 +42,8 @@
 
 typedef struct {
     const char *prompt, *prompt_ids, *system, *tokenizer, *dump_logits, *perplexity, *trace, *attention_png,
-               *kascade_schedule;
-    int chat, max_new, top_k, ctx, threads, print_ids;
+               *kascade_schedule, *awq;
+    int chat, max_new, top_k, ctx, threads, print_ids, awq_tokens;
     float temperature, top_p, min_p;
     uint64_t seed;
     int sampler;        // 0 plain, 1 entropix
@@ -88,6 +88,11 @@ static const FlagRow rows[] = {
      "quantize the weights at load to q8_0 or q4_0; none keeps them as stored"},
     {"quant-head", K_ENUM, F(quant_head), 0, 0, 0, "q8_0,q4_0,keep", "q8_0", 0, 0, "TYPE",
      "the output head's type with --quant: q8_0, q4_0, or keep"},
+    {"awq", K_STR, F(awq), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "with --quant: round the weights with activation-aware scales searched on\n"
+     "the text of FILE (docs/quantization.md) (default: none, plain rounding)"},
+    {"awq-tokens", K_INT, F(awq_tokens), 2, INT_MAX, 0, NULL, "8192", 0, 0, "N",
+     "calibration tokens read from the --awq text"},
     {"perplexity", K_STR, F(perplexity), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
      "print the perplexity of FILE as llama.cpp's llama-perplexity computes it\n"
      "(chunks of --ctx tokens, default 512, second halves scored), then exit"},
@@ -231,6 +236,7 @@ int main(int argc, char **argv) {
     if ((o.prompt != NULL) + (o.prompt_ids != NULL) + o.chat > 1) die("give one of --prompt, --prompt-ids, --chat");
     if (o.system && !o.chat) die("--system needs --chat");
     if (o.perplexity && (o.prompt || o.prompt_ids || o.chat || o.dump_logits)) die("--perplexity runs alone: no --prompt, --prompt-ids, --chat or --dump-logits");
+    if (o.awq && !o.quant) die("--awq needs --quant q4_0 or q8_0");
     if (o.attention_png && !o.prompt && !o.prompt_ids) die("--attention-png needs --prompt or --prompt-ids");
     if (o.attention != (o.kascade_schedule != NULL))
         die(o.attention ? "--attention kascade needs --kascade-schedule FILE" : "--kascade-schedule needs --attention kascade");
@@ -250,8 +256,6 @@ int main(int argc, char **argv) {
     double t0 = now_s();
     LoadedModel lm;
     if (load_model(&lm, model_path, o.ctx, err, sizeof err) != 0) die("%s", err);
-    static const int quant_type[] = {-1, DTYPE_Q8_0, DTYPE_Q4_0}, head_type[] = {DTYPE_Q8_0, DTYPE_Q4_0, -1};
-    if (o.quant && load_quantize(&lm, quant_type[o.quant], head_type[o.quant_head], err, sizeof err) != 0) die("%s", err);
     Model *m = lm.m;
     const int V = m->config.vocab_size;
 
@@ -276,6 +280,12 @@ int main(int argc, char **argv) {
     }
     if (!tok && (o.prompt || o.chat)) die("no tokenizer found for %s: pass --tokenizer FILE, or use --prompt-ids", model_path);
     if (tok) load_resolve_tokens(&lm, tok);  // BOS / EOS named in tokenizer_config.json
+    static const int quant_type[] = {-1, DTYPE_Q8_0, DTYPE_Q4_0}, head_type[] = {DTYPE_Q8_0, DTYPE_Q4_0, -1};
+    if (o.awq && !tok) die("no tokenizer found for %s: --awq needs one (pass --tokenizer FILE)", model_path);
+    if (o.awq ? load_quantize_awq(&lm, quant_type[o.quant], head_type[o.quant_head], tok, o.awq, o.awq_tokens, stderr,
+                                  err, sizeof err)
+              : o.quant ? load_quantize(&lm, quant_type[o.quant], head_type[o.quant_head], err, sizeof err) : 0)
+        die("%s", err);
     double load_s = now_s() - t0;
 
     // BOS: config.json's bos_token_id for HF (Llama 3: <|begin_of_text|>, as transformers'

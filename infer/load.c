@@ -13,7 +13,10 @@
 #include "data/sp_tokenizer.h"
 #include "formats/checkpoint.h"
 #include "formats/llama2c_loader.h"
+#include "model/awq.h"
+#include "model/lora.h"
 #include "model/quant.h"
+#include "infer/perplexity.h"
 #include <cjson/cJSON.h>
 #include "util/json_file.h"
 
@@ -291,6 +294,42 @@ int load_model(LoadedModel *lm, const char *path, int ctx, char *err, size_t err
 int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen) {
     if (model_quantize(lm->m, t, head_t, err, errlen) != 0) return -1;
     lm->weight_bytes = weight_bytes(lm->m);
+    return 0;
+}
+
+int load_quantize_awq(LoadedModel *lm, DType t, int head_t, Tokenizer *tok, const char *calib_path, int max_tokens,
+                      FILE *log, char *err, size_t errlen) {
+    char why[1024];
+    // adapters from a LoRA checkpoint read the same inputs the scales divide: merged into the
+    // weights first, they are scaled and rounded with them
+    if (lm->m->lora && lora_merge(lm->m, lm->lora, err, errlen) != 0) return -1;
+    int n;
+    int *ids = tokenize_file(tok, lm->bos_id, calib_path, &n, why, sizeof why);
+    if (!ids) return fail(err, errlen, "--awq %s", why);
+    if (n > max_tokens) n = max_tokens;
+    int ctx = lm->ctx < LOAD_AWQ_CTX ? lm->ctx : LOAD_AWQ_CTX;
+    Model *m = lm->m;
+    AwqScales a;
+    int rc = model_kv_alloc(m, ctx) != 0 ? fail(why, sizeof why, "cannot allocate the KV cache for %d positions", ctx)
+           : awq_search(m, ids, n, ctx, lm->bos_id, t, LOAD_AWQ_ROWS, &a, why, sizeof why);
+    free(ids);
+    if (rc) return fail(err, errlen, "--awq %s: %s", calib_path, why);
+    if (log) {
+        const Config *c = &m->config;
+        fprintf(log, "infer: AWQ from %ld tokens of %s (%d rows per search); output error against plain %s "
+                "rounding, summed over %d layers, with scales / scales and clipping:", a.tokens, calib_path, a.samples,
+                dtype_name(t), c->n_layers);
+        for (int s = 0; s < AWQ_SITES; s++) {
+            double p = 0, q = 0, r = 0;
+            for (int l = 0; l < c->n_layers; l++) p += a.err_plain[s][l], q += a.err_awq[s][l], r += a.err_clip[s][l];
+            fprintf(log, " %s %.0f%%/%.0f%%", awq_site_names[s], p > 0 ? 100 * q / p : 100.0, p > 0 ? 100 * r / p : 100.0);
+        }
+        fprintf(log, "\n");
+    }
+    rc = model_quantize_scaled(m, t, head_t, &a, err, errlen);
+    awq_free(&a);
+    if (rc) return -1;
+    lm->weight_bytes = weight_bytes(m);
     return 0;
 }
 

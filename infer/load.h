@@ -10,6 +10,7 @@
 //   any other file                -> llama2.c legacy, checked by its exact size
 #pragma once
 #include <stddef.h>
+#include <stdio.h>
 #include "formats/gguf.h"
 #include "formats/hf_loader.h"
 #include "formats/lora_checkpoint.h"
@@ -56,6 +57,15 @@ int load_lora_base(LoadedModel *lm, const LoraInfo *info, int ctx, char *err, si
 // Quantize the loaded model's matrices to t, its output head to head_t (-1: as loaded); see
 // model_quantize in model/quant.h. Returns 0, or -1 with a one-line reason in err.
 int load_quantize(LoadedModel *lm, DType t, int head_t, char *err, size_t errlen);
+// The same with AWQ scales (model/awq.h) searched on the text of calib_path: its first max_tokens
+// tokens (BOS first when the model has one), run in chunks of LOAD_AWQ_CTX positions (at most
+// the model's context), the error measured on LOAD_AWQ_ROWS rows of each input. One summary line
+// to log (NULL: none). Leaves the KV cache allocated for the calibration context. Returns 0, or
+// -1 with a one-line reason starting "--awq FILE" (unreadable, empty, not UTF-8, under 2 tokens).
+#define LOAD_AWQ_CTX 512
+#define LOAD_AWQ_ROWS 512
+int load_quantize_awq(LoadedModel *lm, DType t, int head_t, Tokenizer *tok, const char *calib_path, int max_tokens,
+                      FILE *log, char *err, size_t errlen);
 
 // After the tokenizer is open: BOS from tokenizer_config.json's bos_token when config.json gave
 // none, and its eos_token among the stop ids.

@@ -284,6 +284,7 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     size_t row0 = (size_t)m->batch_row0;   // masks index the global batch's elements
     // attention block
     FWD(PROF_RMSNORM, rmsnorm_forward(a->att_norm, a->att_rstd, a->x, w->rms_att, BT, C, c->norm_eps));
+    if (m->observe_input) m->observe_input(m->observe_ctx, l, 0, a->att_norm, BT, C);
     FWD(PROF_MATMUL, matmul_forward(a->q, a->att_norm, w->wq, scr, BT, C, QD));
     FWD(PROF_MATMUL, matmul_forward(a->k, a->att_norm, w->wk, scr, BT, C, KVD));
     FWD(PROF_MATMUL, matmul_forward(a->v, a->att_norm, w->wv, scr, BT, C, KVD));
@@ -298,6 +299,7 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     else
         FWD(PROF_ATTENTION, attention_forward(a->atty, a->att, m->att_scratch, a->qr, a->kall, a->vall, B, T,
                                               Tk, NH, NKV, HD, p_att, key_prob, row0 * NH * T * Tk));
+    if (m->observe_input) m->observe_input(m->observe_ctx, l, 1, a->atty, BT, QD);
     FWD(PROF_MATMUL, matmul_forward(a->att_out, a->atty, w->wo, scr, BT, QD, C));
     adapt(m, a, l, LORA_O, a->att_out, a->atty, BT);
     FWD(PROF_DROPOUT, dropout_forward(a->att_out, a->att_out, p_drop, key_att, row0 * T * C, (size_t)BT * C));
@@ -305,11 +307,13 @@ static void layer_forward(Model *m, int l, const LayerActs *a, int B, int T, int
     // MLP block
     FWD(PROF_RMSNORM, rmsnorm_forward(a->ffn_norm, a->ffn_rstd, a->resid_mid, w->rms_ffn, BT, C,
                                       c->norm_eps));
+    if (m->observe_input) m->observe_input(m->observe_ctx, l, 2, a->ffn_norm, BT, C);
     FWD(PROF_MATMUL, matmul_forward(a->gate, a->ffn_norm, w->w1, scr, BT, C, H));
     FWD(PROF_MATMUL, matmul_forward(a->up, a->ffn_norm, w->w3, scr, BT, C, H));
     adapt(m, a, l, LORA_GATE, a->gate, a->ffn_norm, BT);
     adapt(m, a, l, LORA_UP, a->up, a->ffn_norm, BT);
     FWD(PROF_SWIGLU, swiglu_forward(a->hmid, a->gate, a->up, (size_t)BT * H));
+    if (m->observe_input) m->observe_input(m->observe_ctx, l, 3, a->hmid, BT, H);
     FWD(PROF_MATMUL, matmul_forward(a->ffn_out, a->hmid, w->w2, scr, BT, H, C));
     adapt(m, a, l, LORA_DOWN, a->ffn_out, a->hmid, BT);
     FWD(PROF_DROPOUT, dropout_forward(a->ffn_out, a->ffn_out, p_drop, key_ffn, row0 * T * C, (size_t)BT * C));

@@ -214,6 +214,11 @@ struct Model {
     // every forward adds them and the backward trains only them: the base weights are frozen
     // (no gradient buffer for them, and they may be bf16 in an mmap).
     struct Lora *lora;
+    // looking at what the matrices read (model/awq.c's calibration): when set, every layer's
+    // forward calls it with the input of wq/wk/wv (site 0), wo (1), w1/w3 (2) and w2 (3), a
+    // (rows, cols) row-major matrix. NULL (the default): one test per site.
+    void (*observe_input)(void *ctx, int layer, int site, const float *x, int rows, int cols);
+    void *observe_ctx;
     // profiling (see PROF_OPS above)
     int profile;
     double prof_fwd[PROF_OPS], prof_bwd[PROF_OPS];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/errors.h"
+#include "model/awq.h"
 #include "model/ops.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -47,6 +48,26 @@ void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k) {
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {
             y[i].qs[j] = (uint8_t)(q4_of(x[j] * id + 8.5f) | q4_of(x[j + 16] * id + 8.5f) << 4);
+        }
+    }
+}
+
+void quantize_row_clip(DType t, void *dst, const float *x, int k, const uint8_t *clip) {
+    for (int i = 0; i < k / QK8_0; i++, x += QK8_0) {
+        float amax = 0.0f, max = 0.0f, r = clip_ratio(clip[i]);
+        for (int j = 0; j < QK8_0; j++)
+            if (amax < fabsf(x[j])) { amax = fabsf(x[j]); max = x[j]; }
+        if (t == DTYPE_Q8_0) {
+            BlockQ8_0 *y = (BlockQ8_0 *)dst + i;
+            float d = amax * r / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            y->d = f32_to_f16(d);
+            for (int j = 0; j < QK8_0; j++) y->qs[j] = q8_of(x[j] * id);
+        } else {
+            BlockQ4_0 *y = (BlockQ4_0 *)dst + i;
+            float d = max * r / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            y->d = f32_to_f16(d);
+            for (int j = 0; j < QK4_0 / 2; j++)
+                y->qs[j] = (uint8_t)(q4_of(x[j] * id + 8.5f) | q4_of(x[j + 16] * id + 8.5f) << 4);
         }
     }
 }
@@ -306,7 +327,8 @@ void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, in
     }
 }
 
-int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols) {
+int quantize_mat_scaled(void *dst, DType t, Mat src, size_t rows, int cols, const float *col_scale,
+                        const float *row_scale, const uint8_t *clip) {
     size_t out_row = dtype_bytes(t, cols);
     int failed = 0;
     #pragma omp parallel reduction(|:failed)
@@ -315,64 +337,112 @@ int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols) {
         failed |= !buf;
         #pragma omp for
         for (size_t r = 0; r < rows; r++) {
-            if (buf) {
-                dequantize_row(src.dtype, (const char *)src.data + dtype_bytes(src.dtype, r * cols), buf, cols);
-                if (t == DTYPE_Q8_0) quantize_row_q8_0((BlockQ8_0 *)((char *)dst + r * out_row), buf, cols);
-                else quantize_row_q4_0((BlockQ4_0 *)((char *)dst + r * out_row), buf, cols);
-            }
+            if (!buf) continue;
+            dequantize_row(src.dtype, (const char *)src.data + dtype_bytes(src.dtype, r * cols), buf, cols);
+            float rs = row_scale ? row_scale[r] : 1.0f;
+            if (col_scale) for (int k = 0; k < cols; k++) buf[k] *= col_scale[k] * rs;
+            else if (row_scale) for (int k = 0; k < cols; k++) buf[k] *= rs;
+            char *out = (char *)dst + r * out_row;
+            if (clip && dtype_is_quant(t)) quantize_row_clip(t, out, buf, cols, clip + r * (cols / QK8_0));
+            else if (t == DTYPE_Q8_0) quantize_row_q8_0((BlockQ8_0 *)out, buf, cols);
+            else if (t == DTYPE_Q4_0) quantize_row_q4_0((BlockQ4_0 *)out, buf, cols);
+            else memcpy(out, buf, (size_t)cols * sizeof(float));
         }
         free(buf);
     }
     return failed ? -1 : 0;
 }
 
+int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols) {
+    return quantize_mat_scaled(dst, t, src, rows, cols, NULL, NULL, NULL);
+}
+
 // ---- a whole model ----
 
-typedef struct { Mat *mat; size_t rows; int cols; const char *name; DType to; } QuantJob;
+typedef struct { Mat *mat; size_t rows; int cols; const char *name; DType to; const float *cs, *rs; const uint8_t *clip; } QuantJob;
+
+static size_t padded(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 int model_quantize(Model *m, DType t, int head_t, char *err, size_t errlen) {
+    return model_quantize_scaled(m, t, head_t, NULL, err, errlen);
+}
+
+int model_quantize_scaled(Model *m, DType t, int head_t, const AwqScales *awq, char *err, size_t errlen) {
     const Config *c = &m->config;
     size_t C = c->dim, H = c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim;
     size_t KVD = (size_t)c->n_kv_heads * c->head_dim;
     int L = c->n_layers, tied = m->w.lm_head.data == m->w.tok_emb.data, nj = 0;
     QuantJob *jobs = malloc(((size_t)7 * L + 2) * sizeof *jobs);
-    if (!jobs) return fail(err, errlen, "out of memory quantizing the model");
+    float *vrow = awq ? malloc(KVD * L * sizeof(float)) : NULL, *uprow = awq ? malloc(H * L * sizeof(float)) : NULL;
+    if (!jobs || (awq && (!vrow || !uprow))) {
+        free(jobs); free(vrow); free(uprow);
+        return fail(err, errlen, "out of memory quantizing the model");
+    }
     for (int l = 0; l < L; l++) {
         LayerWeights *w = &m->w.layers[l];
-        jobs[nj++] = (QuantJob){ &w->wq, QD, (int)C, "wq", t };
-        jobs[nj++] = (QuantJob){ &w->wk, KVD, (int)C, "wk", t };
-        jobs[nj++] = (QuantJob){ &w->wv, KVD, (int)C, "wv", t };
-        jobs[nj++] = (QuantJob){ &w->wo, C, (int)QD, "wo", t };
-        jobs[nj++] = (QuantJob){ &w->w1, H, (int)C, "w1", t };
-        jobs[nj++] = (QuantJob){ &w->w3, H, (int)C, "w3", t };
-        jobs[nj++] = (QuantJob){ &w->w2, C, (int)H, "w2", t };
-    }
-    if (head_t >= 0) jobs[nj++] = (QuantJob){ &m->w.lm_head, c->vocab_size, (int)C, "the output head", head_t };
-    if (!tied) jobs[nj++] = (QuantJob){ &m->w.tok_emb, c->vocab_size, (int)C, "the embedding", t };
-    size_t total = 0;
-    for (int j = 0; j < nj; j++) {
-        if (jobs[j].cols % QK8_0 != 0) {
-            fail(err, errlen, "cannot quantize %s: its rows have %d values, not a multiple of %d",
-                 jobs[j].name, jobs[j].cols, QK8_0);
-            free(jobs);
-            return -1;
+        const float *sq = NULL, *so = NULL, *sg = NULL, *sd = NULL;
+        if (awq) {
+            sq = awq->scale[AWQ_QKV] + l * C, so = awq->scale[AWQ_O] + l * QD;
+            sg = awq->scale[AWQ_GU] + l * C, sd = awq->scale[AWQ_DOWN] + l * H;
+            awq_row_factors(awq, l, vrow + l * KVD, uprow + l * H);
         }
-        total += (dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols) + 63) / 64 * 64;
+        const uint8_t *cl[AWQ_MATS] = {0};
+        for (int k = 0; awq && k < AWQ_MATS; k++) cl[k] = awq_clip(awq, k, l);
+        jobs[nj++] = (QuantJob){ &w->wq, QD, (int)C, "wq", t, sq, NULL, cl[0] };
+        jobs[nj++] = (QuantJob){ &w->wk, KVD, (int)C, "wk", t, sq, NULL, cl[1] };
+        jobs[nj++] = (QuantJob){ &w->wv, KVD, (int)C, "wv", t, sq, awq ? vrow + l * KVD : NULL, cl[2] };
+        jobs[nj++] = (QuantJob){ &w->wo, C, (int)QD, "wo", t, so, NULL, cl[3] };
+        jobs[nj++] = (QuantJob){ &w->w1, H, (int)C, "w1", t, sg, NULL, cl[4] };
+        jobs[nj++] = (QuantJob){ &w->w3, H, (int)C, "w3", t, sg, awq ? uprow + l * H : NULL, cl[5] };
+        jobs[nj++] = (QuantJob){ &w->w2, C, (int)H, "w2", t, sd, NULL, cl[6] };
     }
-    char *buf = aligned_alloc(64, total ? total : 64);
-    if (!buf) { free(jobs); return fail(err, errlen, "out of memory quantizing the model (%zu bytes)", total); }
+    if (head_t >= 0) jobs[nj++] = (QuantJob){ &m->w.lm_head, c->vocab_size, (int)C, "the output head", head_t, NULL, NULL, NULL };
+    if (!tied) jobs[nj++] = (QuantJob){ &m->w.tok_emb, c->vocab_size, (int)C, "the embedding", t, NULL, NULL, NULL };
+    size_t total = awq ? padded(2 * L * C * sizeof(float)) : 0;   // the divided RMSNorm weights
+    int rc = 0;
+    for (int j = 0; j < nj; j++) {
+        if (dtype_is_quant(jobs[j].to) && jobs[j].cols % QK8_0 != 0) {
+            rc = fail(err, errlen, "cannot quantize %s: its rows have %d values, not a multiple of %d",
+                      jobs[j].name, jobs[j].cols, QK8_0);
+            break;
+        }
+        total += padded(dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols));
+    }
+    char *buf = rc ? NULL : aligned_alloc(64, total ? total : 64);
+    if (!rc && !buf) rc = fail(err, errlen, "out of memory quantizing the model (%zu bytes)", total);
     size_t off = 0;
-    for (int j = 0; j < nj; j++) {
-        if (quantize_mat(buf + off, jobs[j].to, *jobs[j].mat, jobs[j].rows, jobs[j].cols) != 0) {
-            free(buf); free(jobs);
-            return fail(err, errlen, "out of memory quantizing the model");
+    if (!rc && awq) {   // x W^T = (x / s)(W diag(s))^T, and x / s comes from the norm weight g / s
+        float *norms = (float *)buf;
+        for (int l = 0; l < L; l++) {
+            LayerWeights *w = &m->w.layers[l];
+            for (size_t k = 0; k < C; k++) {
+                norms[2 * l * C + k] = w->rms_att[k] / awq->scale[AWQ_QKV][l * C + k];
+                norms[(2 * l + 1) * C + k] = w->rms_ffn[k] / awq->scale[AWQ_GU][l * C + k];
+            }
         }
-        *jobs[j].mat = (Mat){ buf + off, jobs[j].to };
-        off += (dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols) + 63) / 64 * 64;
+        off = padded(2 * L * C * sizeof(float));
     }
+    for (int j = 0; j < nj && !rc; j++) {
+        if (quantize_mat_scaled(buf + off, jobs[j].to, *jobs[j].mat, jobs[j].rows, jobs[j].cols, jobs[j].cs,
+                                jobs[j].rs, jobs[j].clip) != 0)
+            rc = fail(err, errlen, "out of memory quantizing the model");
+        off += padded(dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols));
+    }
+    if (rc) { free(buf); free(jobs); free(vrow); free(uprow); return -1; }
+    // only now, with every matrix made, does m->w change
+    off = awq ? padded(2 * L * C * sizeof(float)) : 0;
+    for (int j = 0; j < nj; j++) {
+        *jobs[j].mat = (Mat){ buf + off, jobs[j].to };
+        off += padded(dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols));
+    }
+    if (awq)
+        for (int l = 0; l < L; l++) {
+            m->w.layers[l].rms_att = (const float *)buf + 2 * l * C;
+            m->w.layers[l].rms_ffn = (const float *)buf + (2 * l + 1) * C;
+        }
     if (tied) m->w.tok_emb = m->w.lm_head;
     free(m->quant_memory);
     m->quant_memory = buf;
-    free(jobs);
+    free(jobs); free(vrow); free(uprow);
     return 0;
 }

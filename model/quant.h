@@ -28,6 +28,9 @@ typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K 
 // The portable reference (what ggml's *_ref functions compute). k: a multiple of 32.
 void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k);
 void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k);
+// Either of the two (t) with block i's range shrunk to clip_ratio(clip[i]) of its largest
+// magnitude: values past it saturate, the others get a finer grid (model/awq.c picks clip).
+void quantize_row_clip(DType t, void *y, const float *x, int k, const uint8_t *clip);
 // k elements of a row of type t (a multiple of the block), widened to float
 void dequantize_row(DType t, const void *src, float *dst, int k);
 
@@ -51,6 +54,15 @@ void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, in
 // A (rows, cols) matrix of any dtype quantized to t (Q8_0 or Q4_0) into dst, which holds
 // dtype_bytes(t, rows*cols) bytes. cols must be a multiple of 32. Returns -1 out of memory.
 int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols);
+// The same for the matrix with column k multiplied by col_scale[k] and row r by row_scale[r]
+// (either NULL: 1) before rounding, and block i of row r rounded over clip_ratio(clip[r*cols/32
+// + i]) of its range (clip NULL: the whole range, as ggml rounds). t may also be F32: scaled,
+// not rounded, clip ignored.
+int quantize_mat_scaled(void *dst, DType t, Mat src, size_t rows, int cols, const float *col_scale,
+                        const float *row_scale, const uint8_t *clip);
+// clip code c: the block's range shrunk to 1 - c/20 of its largest magnitude (0: not clipped)
+#define QUANT_CLIP_CODES 11
+static inline float clip_ratio(uint8_t c) { return 1.0f - c / 20.0f; }
 
 // Quantize every layer matrix of m to t (Q8_0 or Q4_0) and the output head to head_t (Q8_0,
 // Q4_0, or -1: leave it as it is); the embedding table, when not tied to the head, goes to t
@@ -58,3 +70,10 @@ int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols);
 // model_free). Returns 0, or -1 with a one-line reason (a row length not a multiple of 32,
 // out of memory).
 int model_quantize(Model *m, DType t, int head_t, char *err, size_t errlen);
+// The same with activation-aware scales (model/awq.h) folded in: each layer's matrices are
+// rounded as W diag(s), wv's and w3's rows divided by the next matrix's scales, and the RMSNorm
+// weights divided by the scales of the matrices they feed (new copies in m->quant_memory), so the
+// unrounded model computes the same function. awq NULL: model_quantize. t may be F32 here: the
+// scales folded in without rounding (what the tests check the folding with).
+struct AwqScales;
+int model_quantize_scaled(Model *m, DType t, int head_t, const struct AwqScales *awq, char *err, size_t errlen);

@@ -262,6 +262,11 @@ gg;                                         row infer "--perplexity of a missing
 gg; printf 'short text' > "$T/short.txt";   row infer "--perplexity of a text shorter than 2 x --ctx" $I "$G1" --perplexity "$T/short.txt" --ctx 64
 gg; printf 'ab\xffcd' > "$T/bad.txt";       row infer "--perplexity of invalid UTF-8" $I "$G1" --perplexity "$T/bad.txt"
 gg;                                         row infer "--perplexity with --prompt" $I "$G1" --perplexity "$GG" --prompt x
+gg;                                         rowm infer "--awq without --quant" '--awq needs --quant' $I "$G1" --prompt-ids 1 --awq "$GG"
+gg;                                         rowm infer "--awq of a missing file" '^infer: --awq .*nothing: cannot open' $I "$G1" --prompt-ids 1 --quant q4_0 --awq "$T/nothing"
+gg; : > "$T/empty.txt";                     rowm infer "--awq of an empty file" '^infer: --awq .*: empty file' $I "$G1" --prompt-ids 1 --quant q4_0 --awq "$T/empty.txt"
+gg; printf 'ab\xffcd' > "$T/bad.txt";       rowm infer "--awq of invalid UTF-8" '^infer: --awq .*: not valid UTF-8' $I "$G1" --prompt-ids 1 --quant q4_0 --awq "$T/bad.txt"
+gg;                                         row infer "--awq-tokens 1"  $I "$G1" --prompt-ids 1 --quant q4_0 --awq "$GG" --awq-tokens 1
 
 # ---- bin/infer: our checkpoints (bin/train's model_<step>.bin) ----
 { printf 'SLMODEL\0'; le32 1; le32 64; head -c 100 /dev/zero; } > "$T/c.bin"; row infer "checkpoint truncated after the header" $I "$T/c.bin" --prompt-ids 1

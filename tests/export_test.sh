@@ -104,6 +104,15 @@ for q in f32 f16 bf16 q8_0 q4_0; do
   cmp -s "$tmp/sp_$q.f32" "$tmp/want_$q.f32" && ok "gguf --quant $q of llama.cpp's tiny_f32.gguf: logits = bin/${want[*]}, bit for bit" ||
     fail "gguf --quant $q: logits differ from bin/${want[*]} by $(maxdiff "$tmp/sp_$q.f32" "$tmp/want_$q.f32")"
 done
+# --awq: the scales are folded into the file's weights and norms, so the GGUF alone gives the
+# logits of bin/infer --quant q4_0 --awq on the same calibration text
+head -c 20000 data/tinyshakespeare.txt > "$tmp/calib.txt"
+$E $G/tiny_f32.gguf "$tmp/awq.gguf" --format gguf --quant q4_0 --awq "$tmp/calib.txt" 2> "$tmp/g.err" &&
+  logits "$tmp/awq.gguf" "$tmp/awq.f32" &&
+  $BIN/infer $G/tiny_f32.gguf --quant q4_0 --awq "$tmp/calib.txt" --prompt-ids "$IDS" -n 0 --dump-logits "$tmp/want_awq.f32" > /dev/null 2>&1 &&
+  ! cmp -s "$tmp/awq.f32" "$tmp/want_q4_0.f32" && cmp -s "$tmp/awq.f32" "$tmp/want_awq.f32" &&
+  ok "gguf --quant q4_0 --awq: logits = bin/infer --quant q4_0 --awq, bit for bit (and not plain q4_0's)" ||
+  fail "gguf --awq: $(cat "$tmp/g.err") $(maxdiff "$tmp/awq.f32" "$tmp/want_awq.f32")"
 # a checkpoint (byte-level tokenizer): the f32 GGUF gives the checkpoint's logits
 $E tests/fixtures/export/ckpt.bin "$tmp/ck.gguf" --format gguf --quant f32 2> /dev/null && logits "$tmp/ck.gguf" "$tmp/ck.gguf.f32" &&
   cmp -s "$tmp/ck.gguf.f32" "$tmp/ckpt_f32.src.f32" && ok "checkpoint -> gguf f32: the checkpoint's logits, bit for bit" ||
@@ -142,6 +151,8 @@ while IFS='|' read -r kind name source quant a b c d; do
 done < tests/fixtures/export/llamacpp.txt
 expect_fail "--quant q5_k" '--quant: expected one of bf16,f16,f32,q8_0,q4_0, got "q5_k"' $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --quant q5_k
 expect_fail "--dtype with gguf" "--dtype is for --format hf" $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --dtype f32
+expect_fail "--awq with bf16" "--awq needs --quant q4_0 or q8_0" $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --awq "$tmp/calib.txt"
+expect_fail "--awq of a missing file" "--awq $tmp/nothing: cannot open" $E $G/tiny_f32.gguf "$tmp/x.gguf" --format gguf --quant q4_0 --awq "$tmp/nothing"
 expect_fail "gguf into a missing folder" "nodir/x.gguf" $E $G/tiny_f32.gguf "$tmp/nodir/x.gguf" --format gguf
 
 expect_fail "no --format" "--format is required" $E tests/fixtures/hf_llama2_fp32 "$tmp/x"
@@ -149,7 +160,7 @@ expect_fail "--format onnx" '--format: expected one of hf,gguf,peft, got "onnx"'
 expect_fail "--dtype f16" '--dtype: expected one of bf16,f32, got "f16"' $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format hf --dtype f16
 expect_fail "one argument" "expected MODEL and OUT" $E tests/fixtures/hf_llama2_fp32 --format hf
 expect_fail "--format without its value" "--format needs a value (see --help)" $E tests/fixtures/hf_llama2_fp32 "$tmp/x" --format
-[ "$($E --help | grep -c '(default')" = 2 ] && $E --help | grep -q '(required)' && ok "--help: --format required, --dtype and --quant with their defaults" ||
+[ "$($E --help | grep -c '(default')" = 4 ] && $E --help | grep -q '(required)' && ok "--help: --format required, --dtype, --quant, --awq and --awq-tokens with their defaults" ||
   fail "--help: $($E --help | tr '\n' '|')"
 expect_fail "missing model" "nosuch: No such file" $E "$tmp/nosuch" "$tmp/x" --format hf
 head -c 5000 tests/fixtures/export/ckpt.bin > "$tmp/trunc.bin"
