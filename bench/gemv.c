@@ -22,8 +22,13 @@
 // The two halves of a pair run within a quarter of a second of each other, so the bandwidth's
 // drift (tens of percent over minutes) hits both alike.
 //
-// usage: bench-gemv MODEL_DIR [--reps N] [--decode-steps N]   (a Hugging Face directory, e.g.
-//        bench/models/...)
+// With --quant q8_0 or q4_0 the model is quantized first as bin/infer --quant does it (the head
+// to Q8_0), and every byte count is of the quantized blocks: decode then reads 8.5 or 4.5 bits a
+// weight (about 1.9x and 3.6x fewer bytes than bf16), and its share of the read bound says how
+// close the int8 kernels (model/quant.c) come to streaming them at the memory's speed.
+//
+// usage: bench-gemv MODEL_DIR [--reps N] [--decode-steps N] [--quant q8_0|q4_0]   (a Hugging
+//        Face directory, e.g. bench/models/...)
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +39,7 @@
 #include <omp.h>
 #include "formats/hf_loader.h"
 #include "model/ops.h"
+#include "model/quant.h"
 #include "bench/bench.h"
 
 // sum of n 32-bit words, threads splitting the range, 16 partial sums each (adds never wait)
@@ -51,15 +57,22 @@ static uint32_t read_words(const uint32_t *p, size_t n) {
 }
 
 typedef struct { Mat w; int K, N; } Product;
+static size_t mat_bytes(const Product *p) { return dtype_bytes(p->w.dtype, (size_t)p->K * p->N); }
 
 int main(int argc, char **argv) {
-    int reps = 7, decode_steps = 0;
-    const char *use = "usage: bench-gemv MODEL_DIR [--reps N (1-100)] [--decode-steps N (0-1000; 0: none)]\n";
-    static struct option opts[] = {{"reps", 1, 0, 'n'}, {"decode-steps", 1, 0, 'd'}, {"help", 0, 0, 'h'},
-                                   {0, 0, 0, 0}};
+    int reps = 7, decode_steps = 0, quant = -1;
+    const char *use = "usage: bench-gemv MODEL_DIR [--reps N (1-100)] [--decode-steps N (0-1000; 0: none)] "
+                      "[--quant q8_0|q4_0 (default: as stored)]\n";
+    static struct option opts[] = {{"reps", 1, 0, 'n'}, {"decode-steps", 1, 0, 'd'}, {"quant", 1, 0, 'q'},
+                                   {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
+        if (c == 'q') {
+            quant = !strcmp(optarg, "q8_0") ? DTYPE_Q8_0 : !strcmp(optarg, "q4_0") ? DTYPE_Q4_0 : -2;
+            if (quant == -2) { fprintf(stderr, "bench-gemv: --quant: expected q8_0 or q4_0, got '%s'\n", optarg); return 1; }
+            continue;
+        }
         if (c == 'n') reps = (int)strtol(optarg, &end, 10);
         else if (c == 'd') decode_steps = (int)strtol(optarg, &end, 10);
         else { fputs(use, c == 'h' ? stdout : stderr); return c != 'h'; }
@@ -80,6 +93,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench-gemv: %s\n", err);
         return 1;
     }
+    if (quant >= 0 && model_quantize(h.model, quant, DTYPE_Q8_0, err, sizeof err) != 0) {
+        fprintf(stderr, "bench-gemv: %s\n", err);
+        return 1;
+    }
     const Model *m = h.model;
     const Config *cf = &m->config;
     int C = cf->dim, H = cf->hidden_dim, QD = cf->n_heads * cf->head_dim, KVD = cf->n_kv_heads * cf->head_dim;
@@ -97,11 +114,11 @@ int main(int argc, char **argv) {
     pr[k++] = (Product){m->w.lm_head, C, cf->vocab_size};
     size_t bytes = 0, maxN = 0;
     for (int i = 0; i < np; i++) {
-        bytes += (size_t)pr[i].K * pr[i].N * dtype_size(pr[i].w.dtype);
+        bytes += mat_bytes(&pr[i]);
         if ((size_t)pr[i].N > maxN) maxN = pr[i].N;
     }
     float *x = malloc(maxK * sizeof(float)), *out = malloc(maxN * sizeof(float));
-    float *scratch = malloc(maxK * sizeof(float));
+    float *scratch = malloc(matmul_scratch_floats(maxK) * sizeof(float));   // bf16 pairs, or Q8_0 activations
     for (int i = 0; i < maxK; i++) x[i] = (float)((i % 7) - 3) * 0.01f;
     size_t heap_n = (1u << 30) / 4;
     uint32_t *heap = malloc(heap_n * 4);
@@ -110,14 +127,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < heap_n; i++) heap[i] = (uint32_t)i;   // first touch by the reading thread
     // the weights copied into 2 MB-aligned heap memory, each matrix 64-byte aligned
     size_t huge = 2u << 20, copy_bytes = 0;
-    for (int i = 0; i < np; i++) copy_bytes += ((size_t)pr[i].K * pr[i].N * dtype_size(pr[i].w.dtype) + 63) / 64 * 64;
+    for (int i = 0; i < np; i++) copy_bytes += (mat_bytes(&pr[i]) + 63) / 64 * 64;
     copy_bytes = (copy_bytes + huge - 1) / huge * huge;
     uint8_t *copy = aligned_alloc(huge, copy_bytes);
     Product *pc = malloc(np * sizeof *pc);
     if (!copy || !pc) { fprintf(stderr, "bench-gemv: out of memory\n"); return 1; }
     madvise(copy, copy_bytes, MADV_HUGEPAGE);
     for (size_t off = 0, i = 0; i < (size_t)np; i++) {
-        size_t nb = (size_t)pr[i].K * pr[i].N * dtype_size(pr[i].w.dtype);
+        size_t nb = mat_bytes(&pr[i]);
         pc[i] = pr[i];
         pc[i].w.data = copy + off;
         memcpy(copy + off, pr[i].w.data, nb);
@@ -133,7 +150,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < np; i++) matmul_forward(out, x, pr[i].w, scratch, 1, pr[i].K, pr[i].N);
         double t1 = now_s();
         for (int i = 0; i < np; i++)
-            sink += read_words((const uint32_t *)pr[i].w.data, (size_t)pr[i].K * pr[i].N * dtype_size(pr[i].w.dtype) / 4);
+            sink += read_words((const uint32_t *)pr[i].w.data, mat_bytes(&pr[i]) / 4);
         double t2 = now_s();
         sink += read_words(heap, heap_n);
         double t3 = now_s();
@@ -153,8 +170,8 @@ int main(int argc, char **argv) {
                     "gemv-heap / read-heap = %.0f%%\n",
             omp_get_max_threads(), bytes / 1e9, reps, G, RM, RH, GH, 100 * G / RM, 100 * RM / RH,
             100 * G / RH, 100 * GH / RH);
-    printf("{\"weight_bytes\": %zu, \"gemv_gbs\": %.3f, \"read_map_gbs\": %.3f, \"read_heap_gbs\": %.3f, "
-           "\"gemv_heap_gbs\": %.3f, \"sink\": %u", bytes, G, RM, RH, GH, (unsigned)sink);
+    printf("{\"weight_type\": \"%s\", \"weight_bytes\": %zu, \"gemv_gbs\": %.3f, \"read_map_gbs\": %.3f, \"read_heap_gbs\": %.3f, "
+           "\"gemv_heap_gbs\": %.3f, \"sink\": %u", dtype_name(pr[0].w.dtype), bytes, G, RM, RH, GH, (unsigned)sink);
     free(copy);   // the heap copy is not needed below: decode reads the mapping, as bin/infer does
     copy = NULL;
 

@@ -1,16 +1,14 @@
 // model/quant.c — see quant.h. The portable reference first, then the x86 kernels (compiled
 // with target attributes, picked at run time from cpuid), then the matmul and the quantizer.
 #include "model/quant.h"
+#include "model/quant_kernels.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "util/errors.h"
 #include "model/awq.h"
 #include "model/ops.h"
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define QUANT_X86 1
-#endif
 
 _Static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block is 18 bytes");
@@ -126,8 +124,35 @@ float quant_get(Mat m, size_t i) {
     return blk[i % bk];
 }
 
-static float dot_q8_0_ref(int n, const void *wv, const BlockQ8_0 *x) {
-    const BlockQ8_0 *w = wv;
+float quant_f16_table[65536];
+__attribute__((constructor)) static void fill_f16_table(void) {
+    for (int h = 0; h < 65536; h++) quant_f16_table[h] = f16_to_f32((uint16_t)h);
+}
+
+// where quant_act puts a row: nb float scales, nb int sums, nb blocks
+static QuantAct act_at(void *scratch, int K) {
+    int nb = K / QK8_0;
+    float *d = scratch;
+    int32_t *sum = (int32_t *)(d + nb);
+    return (QuantAct){(const BlockQ8_0 *)(sum + nb), d, sum};
+}
+
+void quant_act(QuantAct *a, void *scratch, const float *x, int K) {
+    *a = act_at(scratch, K);
+    BlockQ8_0 *q = (BlockQ8_0 *)a->q;
+    float *d = (float *)a->d;
+    int32_t *sum = (int32_t *)a->sum;
+    quantize_row_q8_0(q, x, K);
+    for (int b = 0; b < K / QK8_0; b++) {
+        int s = 0;
+        for (int j = 0; j < QK8_0; j++) s += q[b].qs[j];
+        d[b] = f16_to_f32(q[b].d);
+        sum[b] = s;
+    }
+}
+
+static float dot_q8_0_ref(int n, const void *wv, const QuantAct *xa) {
+    const BlockQ8_0 *w = wv, *x = xa->q;
     float acc = 0.0f;
     for (int i = 0; i < n / QK8_0; i++) {
         int s = 0;
@@ -137,8 +162,9 @@ static float dot_q8_0_ref(int n, const void *wv, const BlockQ8_0 *x) {
     return acc;
 }
 
-static float dot_q4_0_ref(int n, const void *wv, const BlockQ8_0 *x) {
+static float dot_q4_0_ref(int n, const void *wv, const QuantAct *xa) {
     const BlockQ4_0 *w = wv;
+    const BlockQ8_0 *x = xa->q;
     float acc = 0.0f;
     for (int i = 0; i < n / QK4_0; i++) {
         int s = 0;
@@ -149,140 +175,53 @@ static float dot_q4_0_ref(int n, const void *wv, const BlockQ8_0 *x) {
     return acc;
 }
 
-// ---- AVX2: 32 int8 products per block in one 256-bit register ----
-// maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the activations
-// first: |w| * (x * sign(w)) = w * x. Its pairwise int16 sums cannot overflow (|q| <= 127, and
-// Q4_0's q - 8 in [-8, 7]); madd with ones widens them to 8 int32 sums.
-#ifdef QUANT_X86
-#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
-AVX2_TARGET static inline __m256 mul_sum_i8_avx2(__m256i w, __m256i x) {
-    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+static void dot4_q8_0_ref(int n, const void *w, size_t stride, const QuantAct *x, float *out, int os) {
+    for (int r = 0; r < 4; r++) out[r * os] = dot_q8_0_ref(n, (const char *)w + r * stride, x);
 }
-AVX2_TARGET static inline float hsum_avx2(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+static void dot4_q4_0_ref(int n, const void *w, size_t stride, const QuantAct *x, float *out, int os) {
+    for (int r = 0; r < 4; r++) out[r * os] = dot_q4_0_ref(n, (const char *)w + r * stride, x);
 }
-AVX2_TARGET static inline float f16_f16c(uint16_t h) { return _cvtsh_ss(h); }
-// Q4_0's 16 bytes -> 32 values: low nibbles (elements 0..15) in the low half, high nibbles
-// (16..31) in the high half, minus 8
-AVX2_TARGET static inline __m256i unpack_q4_avx2(const uint8_t *qs) {
-    __m128i t = _mm_loadu_si128((const __m128i *)qs);
-    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-    return _mm256_sub_epi8(_mm256_and_si256(b, _mm256_set1_epi8(0xF)), _mm256_set1_epi8(8));
-}
-
-AVX2_TARGET static float dot_q8_0_avx2(int n, const void *wv, const BlockQ8_0 *x) {
-    const BlockQ8_0 *w = wv;
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n / QK8_0; i++) {
-        __m256 d = _mm256_set1_ps(f16_f16c(w[i].d) * f16_f16c(x[i].d));
-        __m256i qw = _mm256_loadu_si256((const __m256i *)w[i].qs);
-        __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        acc = _mm256_fmadd_ps(d, mul_sum_i8_avx2(qw, qx), acc);
-    }
-    return hsum_avx2(acc);
-}
-
-AVX2_TARGET static float dot_q4_0_avx2(int n, const void *wv, const BlockQ8_0 *x) {
-    const BlockQ4_0 *w = wv;
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n / QK4_0; i++) {
-        __m256 d = _mm256_set1_ps(f16_f16c(w[i].d) * f16_f16c(x[i].d));
-        __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        acc = _mm256_fmadd_ps(d, mul_sum_i8_avx2(unpack_q4_avx2(w[i].qs), qx), acc);
-    }
-    return hsum_avx2(acc);
-}
-
-// ---- AVX-512 VNNI: two blocks per 512-bit register, vpdpbusd does u8 x s8 -> 4-way int32 sums
-// in one instruction (AVX2 needs maddubs + madd). Lanes 0..7 hold block i's sums, 8..15 block
-// i+1's, so the scales go in as one vector with d_i in its low and d_{i+1} in its high half.
-#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-AVX512_TARGET static inline __m512 scale2_avx512(float a, float b) {
-    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
-}
-AVX512_TARGET static inline __m512i load2_avx512(const int8_t *a, const int8_t *b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
-                              _mm256_loadu_si256((const __m256i *)b), 1);
-}
-AVX512_TARGET static inline __m512i unpack2_q4_avx512(const uint8_t *a, const uint8_t *b) {
-    __m128i ta = _mm_loadu_si128((const __m128i *)a), tb = _mm_loadu_si128((const __m128i *)b);
-    __m512i v = _mm512_castsi128_si512(ta);
-    v = _mm512_inserti32x4(v, _mm_srli_epi16(ta, 4), 1);
-    v = _mm512_inserti32x4(v, tb, 2);
-    v = _mm512_inserti32x4(v, _mm_srli_epi16(tb, 4), 3);
-    return _mm512_and_si512(v, _mm512_set1_epi8(0xF)); // unsigned 0..15, the -8 comes later
-}
-
-AVX512_TARGET static float dot_q8_0_avx512(int n, const void *wv, const BlockQ8_0 *x) {
-    const BlockQ8_0 *w = wv;
-    int nb = n / QK8_0, i = 0;
-    __m512 acc = _mm512_setzero_ps();
-    for (; i + 1 < nb; i += 2) {
-        __m512i qw = load2_avx512(w[i].qs, w[i + 1].qs), qx = load2_avx512(x[i].qs, x[i + 1].qs);
-        // x * sign(w): negate the activation bytes where w < 0
-        __m512i sx = _mm512_mask_sub_epi8(qx, _mm512_movepi8_mask(qw), _mm512_setzero_si512(), qx);
-        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(qw), sx);
-        __m512 d = scale2_avx512(f16_f16c(w[i].d) * f16_f16c(x[i].d), f16_f16c(w[i + 1].d) * f16_f16c(x[i + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
-    }
-    float r = _mm512_reduce_add_ps(acc);
-    if (i < nb) r += dot_q8_0_avx2(QK8_0, w + i, x + i);
-    return r;
-}
-
-// sum (q - 8) x = dpbusd(q, x) - dpbusd(8, x): q stays unsigned, as vpdpbusd wants it
-AVX512_TARGET static float dot_q4_0_avx512(int n, const void *wv, const BlockQ8_0 *x) {
-    const BlockQ4_0 *w = wv;
-    int nb = n / QK4_0, i = 0;
-    __m512 acc = _mm512_setzero_ps();
-    const __m512i eight = _mm512_set1_epi8(8);
-    for (; i + 1 < nb; i += 2) {
-        __m512i qw = unpack2_q4_avx512(w[i].qs, w[i + 1].qs), qx = load2_avx512(x[i].qs, x[i + 1].qs);
-        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qw, qx);
-        s = _mm512_sub_epi32(s, _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, qx));
-        __m512 d = scale2_avx512(f16_f16c(w[i].d) * f16_f16c(x[i].d), f16_f16c(w[i + 1].d) * f16_f16c(x[i + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
-    }
-    float r = _mm512_reduce_add_ps(acc);
-    if (i < nb) r += dot_q4_0_avx2(QK4_0, w + i, x + i);
-    return r;
-}
-#endif
 
 // ---- dispatch ----
 
-const char *const quant_kernel_names[QUANT_KERNELS] = {"ref", "avx2", "avx512vnni"};
+const char *const quant_kernel_names[QUANT_KERNELS] = {"ref", "avx2", "avxvnni", "avx512vnni"};
 
 int quant_kernel_supported(QuantKernel k) {
-#ifdef QUANT_X86
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     // every AVX2 CPU has F16C too (it came a generation earlier); clang cannot ask for "f16c"
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (k == QUANT_KERNEL_AVX2) return avx2;
+    int gfni = __builtin_cpu_supports("gfni");
+    if (k == QUANT_KERNEL_AVXVNNI) return avx2 && gfni && __builtin_cpu_supports("avxvnni");
     if (k == QUANT_KERNEL_AVX512)
-        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+        return avx2 && gfni && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vnni");
 #endif
     return k == QUANT_KERNEL_REF;
 }
 
-QuantDot quant_dot(QuantKernel k, DType t) {
-#ifdef QUANT_X86
-    if (k == QUANT_KERNEL_AVX512) return t == DTYPE_Q8_0 ? dot_q8_0_avx512 : dot_q4_0_avx512;
-    if (k == QUANT_KERNEL_AVX2) return t == DTYPE_Q8_0 ? dot_q8_0_avx2 : dot_q4_0_avx2;
+static const QuantKernels *kernels_of(QuantKernel k) {
+    static const QuantKernels ref = {dot_q8_0_ref, dot_q4_0_ref, dot4_q8_0_ref, dot4_q4_0_ref};
+#if defined(__x86_64__) || defined(__i386__)
+    if (k >= QUANT_KERNEL_AVX2 && k <= QUANT_KERNEL_AVX512) return &quant_kernels_x86[k - QUANT_KERNEL_AVX2];
 #endif
-    return t == DTYPE_Q8_0 ? dot_q8_0_ref : dot_q4_0_ref;
+    return &ref;
+}
+QuantDot quant_dot(QuantKernel k, DType t) {
+    return t == DTYPE_Q8_0 ? kernels_of(k)->dot_q8_0 : kernels_of(k)->dot_q4_0;
+}
+QuantDot4 quant_dot4(QuantKernel k, DType t) {
+    return t == DTYPE_Q8_0 ? kernels_of(k)->dot4_q8_0 : kernels_of(k)->dot4_q4_0;
 }
 
 static int active_kernel = -1;
 QuantKernel quant_kernel_active(void) {
-    if (active_kernel < 0)
-        active_kernel = quant_kernel_supported(QUANT_KERNEL_AVX512) ? QUANT_KERNEL_AVX512 :
-                        quant_kernel_supported(QUANT_KERNEL_AVX2) ? QUANT_KERNEL_AVX2 : QUANT_KERNEL_REF;
+    if (active_kernel < 0) {
+        active_kernel = QUANT_KERNEL_REF;
+        for (int k = QUANT_KERNEL_AVX512; k > QUANT_KERNEL_REF && active_kernel == QUANT_KERNEL_REF; k--)
+            if (quant_kernel_supported(k)) active_kernel = k;
+    }
     return active_kernel;
 }
 void quant_kernel_set(QuantKernel k) { active_kernel = k; }
@@ -311,19 +250,43 @@ void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, in
         return;
     }
     // activations to Q8_0, one row of K/32 blocks per input row
-    BlockQ8_0 *xq = scratch;
-    int nbk = K / QK8_0;
+    size_t act = quant_act_bytes(K);
     #pragma omp parallel for if ((size_t)M * K >= OMP_MIN_WORK)
-    for (int m = 0; m < M; m++) quantize_row_q8_0(xq + (size_t)m * nbk, inp + (size_t)m * K, K);
-    QuantDot dot = quant_dot(quant_kernel_active(), w.dtype);
-    // Threads split the rows of W. Each tile of 16 rows is read from memory once and, while it
-    // sits in cache, dotted with every input row (prefill); decoding (M = 1) streams W once.
-    #pragma omp parallel for schedule(dynamic, 1) if ((size_t)N * K >= OMP_MIN_WORK)
-    for (int n0 = 0; n0 < N; n0 += 16) {
-        int n1 = n0 + 16 < N ? n0 + 16 : N;
-        for (int m = 0; m < M; m++)
-            for (int n = n0; n < n1; n++)
-                out[(size_t)m * N + n] = dot(K, wd + n * row_bytes, xq + (size_t)m * nbk);
+    for (int m = 0; m < M; m++) {
+        QuantAct unused;
+        quant_act(&unused, (char *)scratch + m * act, inp + (size_t)m * K, K);
+    }
+    QuantKernel k = quant_kernel_active();
+    QuantDot dot = quant_dot(k, w.dtype);
+    QuantDot4 dot4 = quant_dot4(k, w.dtype);
+    if (M == 1) {
+        // Decoding streams W once. Each kernel call dots four rows a quarter of the matrix apart
+        // (n, n+Q, n+2Q, n+3Q): four sequential streams per thread that run on through the rows
+        // after them, instead of four that each end after one row (a page, or half of one, at
+        // dim 2048), where the hardware prefetcher has to start over; chunks of 16 such groups
+        // handed out as threads finish.
+        QuantAct x = act_at(scratch, K);
+        int Q = N / 4;
+        #pragma omp parallel if ((size_t)N * K >= OMP_MIN_WORK)
+        {
+            #pragma omp for schedule(dynamic, 16) nowait
+            for (int n = 0; n < Q; n++) dot4(K, wd + n * row_bytes, Q * row_bytes, &x, out + n, Q);
+            #pragma omp for
+            for (int n = 4 * Q; n < N; n++) out[n] = dot(K, wd + n * row_bytes, &x);
+        }
+    } else {
+        // Threads split the rows of W. Each tile of 16 rows is read from memory once and, while it
+        // sits in cache, dotted with every input row, four rows of W per kernel call.
+        #pragma omp parallel for schedule(dynamic, 1) if ((size_t)N * K >= OMP_MIN_WORK)
+        for (int n0 = 0; n0 < N; n0 += 16) {
+            int n1 = n0 + 16 < N ? n0 + 16 : N;
+            for (int m = 0; m < M; m++) {
+                QuantAct x = act_at((char *)scratch + m * act, K);
+                int n = n0;
+                for (; n + 4 <= n1; n += 4) dot4(K, wd + n * row_bytes, row_bytes, &x, out + (size_t)m * N + n, 1);
+                for (; n < n1; n++) out[(size_t)m * N + n] = dot(K, wd + n * row_bytes, &x);
+            }
+        }
     }
 }
 
@@ -358,6 +321,18 @@ int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols) {
 }
 
 // ---- a whole model ----
+
+// Room for the quantized weights, in 2 MB pages where the kernel gives them: decoding streams
+// every byte once per token, and with 4 KB pages each page is a TLB miss (a two-level walk in a
+// virtual machine) and a restart of the hardware prefetcher.
+static char *alloc_huge(size_t bytes) {
+    size_t huge = (size_t)2 << 20, n = (bytes + huge - 1) / huge * huge;
+    char *p = aligned_alloc(huge, n ? n : huge);
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, n ? n : huge, MADV_HUGEPAGE);
+#endif
+    return p;
+}
 
 typedef struct { Mat *mat; size_t rows; int cols; const char *name; DType to; const float *cs, *rs; const uint8_t *clip; } QuantJob;
 
@@ -408,7 +383,7 @@ int model_quantize_scaled(Model *m, DType t, int head_t, const AwqScales *awq, c
         }
         total += padded(dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols));
     }
-    char *buf = rc ? NULL : aligned_alloc(64, total ? total : 64);
+    char *buf = rc ? NULL : alloc_huge(total);
     if (!rc && !buf) rc = fail(err, errlen, "out of memory quantizing the model (%zu bytes)", total);
     size_t off = 0;
     if (!rc && awq) {   // x W^T = (x / s)(W diag(s))^T, and x / s comes from the norm weight g / s

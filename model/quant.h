@@ -34,21 +34,33 @@ void quantize_row_clip(DType t, void *y, const float *x, int k, const uint8_t *c
 // k elements of a row of type t (a multiple of the block), widened to float
 void dequantize_row(DType t, const void *src, float *dst, int k);
 
-// Dot products of n/32 weight blocks with n/32 Q8_0 activation blocks.
-typedef float (*QuantDot)(int n, const void *w, const BlockQ8_0 *x);
-typedef enum { QUANT_KERNEL_REF = 0, QUANT_KERNEL_AVX2, QUANT_KERNEL_AVX512, QUANT_KERNELS } QuantKernel;
+// A row of activations as the kernels take it: K/32 Q8_0 blocks, and per block its scale as a
+// float and the sum of its 32 q (the kernels' unsigned weight bytes are q + 8 or q + 128, and
+// the sum takes the excess back out; it depends on x alone, so it is computed once per row).
+typedef struct { const BlockQ8_0 *q; const float *d; const int32_t *sum; } QuantAct;
+// bytes quant_act needs for a row of K, 64-byte aligned pieces
+static inline size_t quant_act_bytes(int K) { return ((size_t)(K / QK8_0) * (sizeof(BlockQ8_0) + 8) + 63) / 64 * 64; }
+// x (K floats) quantized into scratch (quant_act_bytes(K), 64-byte aligned), described by *a
+void quant_act(QuantAct *a, void *scratch, const float *x, int K);
+
+// Dot products of n/32 weight blocks with n/32 activation blocks: one row, or four rows at
+// w, w + stride, w + 2 stride, w + 3 stride (bytes) into out[0], out[os], out[2 os], out[3 os].
+typedef float (*QuantDot)(int n, const void *w, const QuantAct *x);
+typedef void (*QuantDot4)(int n, const void *w, size_t stride, const QuantAct *x, float *out, int os);
+typedef enum { QUANT_KERNEL_REF = 0, QUANT_KERNEL_AVX2, QUANT_KERNEL_AVXVNNI, QUANT_KERNEL_AVX512, QUANT_KERNELS } QuantKernel;
 extern const char *const quant_kernel_names[QUANT_KERNELS];
 // Whether this CPU runs that kernel (cpuid), and the kernel for a weight type (Q8_0 or Q4_0).
 int quant_kernel_supported(QuantKernel k);
 QuantDot quant_dot(QuantKernel k, DType t);
+QuantDot4 quant_dot4(QuantKernel k, DType t);
 // The kernel used by quant_matmul_forward: the best supported one unless set (tests, benches).
 QuantKernel quant_kernel_active(void);
 void quant_kernel_set(QuantKernel k);
 
 // out (M,N) = inp (M,K) W^T, W (N,K) in Q8_0/Q4_0 (int8 kernels, threads over rows of W) or
 // Q6_K (dequantized block by block; model/matmul.c sends it only M = 1). K a multiple of 32
-// (256 for Q6_K). scratch: at least quant_scratch_bytes(M, K) bytes.
-static inline size_t quant_scratch_bytes(int M, int K) { return (size_t)M * (K / QK8_0) * sizeof(BlockQ8_0); }
+// (256 for Q6_K). scratch: at least quant_scratch_bytes(M, K) bytes, 64-byte aligned.
+static inline size_t quant_scratch_bytes(int M, int K) { return (size_t)M * quant_act_bytes(K); }
 void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, int M, int K, int N);
 
 // A (rows, cols) matrix of any dtype quantized to t (Q8_0 or Q4_0) into dst, which holds

@@ -12,6 +12,12 @@
 #   4. inference   bin/infer on a random Llama-3.2-1B-shaped bf16 checkpoint and on the tiny
 #                  checkpoint step 2 wrote (decode, 512-token prefill); bin/bench-decode for the
 #                  KV cache vs recompute at 256 tokens
+#   4b. quantized  the same 1B checkpoint quantized to Q8_0 and Q4_0 at load: bin/bench-gemv's decode
+#                  steps against the memory read in one process, and a 512-token prefill in Q8_0
+#   4c. perplexity bin/infer --perplexity on held-out Shakespeare (data/shakespeare/val.txt, made by
+#                  make train) for make train's checkpoint and, when it is there, the trained
+#                  shakespeare-llama3-tiny beside the project: as stored, bf16, Q8_0, Q4_0, Q4_0 + AWQ
+#                  (calibrated on the first 200 KB of the train split)
 #   5. tokenizer   bin/tokenize --bench per encoding and tokenizer.json; one-character runs (50 MB of
 #                  "a", 10 MB of spaces); bin/bpe-train for 4,096 merges
 #
@@ -22,7 +28,8 @@
 # default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
 # BENCH_PRIORITY=1 to run at autogroup niceness -20 on a shared machine (below),
 # BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out, BENCH_ONLY="limits tokenizer ..." to run
-# only some sections (limits training torch inference tokenizer). OPENBLAS_CORETYPE is passed through as the
+# only some sections (limits training torch inference quant perplexity tokenizer), BENCH_PPL_MODEL (the
+# checkpoint for 4c; default checkpoints/model_best.bin). OPENBLAS_CORETYPE is passed through as the
 # user set it, never changed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +71,7 @@ timed() {
     return $rc
 }
 have() { [ -x "$1" ]; }
-# BENCH_ONLY="limits training torch inference tokenizer" (any subset) runs only those sections
+# BENCH_ONLY="limits training torch inference quant perplexity tokenizer" (any subset) runs only those
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 start=$(date +%s)
 # other work on the machine skews every number: record the load before and after
@@ -245,6 +252,54 @@ if have bin/bench-decode && want inference; then
     say "KV cache vs recompute at 256 tokens (tiny shapes)"
     TMO=120 timed kv_tiny bin/bench-decode $s --vocab "$VOCAB" --kv-only --prompt 16 --kv-len 256 \
         --reps 3 --max-seconds 30
+fi
+
+# ---- 4b. quantized weights ----------------------------------------------------------------------
+if [ -f $MODEL_1B/model.safetensors ] && [ "${BENCH_SKIP_1B:-0}" != 1 ] && want quant; then
+    cat $MODEL_1B/model.safetensors >/dev/null
+    if have bin/bench-gemv; then
+        for q in q8_0 q4_0; do
+            say "1B $q: one token's products against plain reads, then $STEP_PAIRS decode steps against the memory read, in turn in one process"
+            TMO=300 timed gemv_1b_$q bin/bench-gemv $MODEL_1B --reps 3 --decode-steps "$STEP_PAIRS" --quant $q
+        done
+    fi
+    if have bin/infer; then
+        say "1B q8_0: prefill a 512-token prompt, 2 times"
+        for r in 1 2; do
+            TMO=200 timed infer1b_q8_0_prefill_$r bin/infer $MODEL_1B --quant q8_0 --prompt-ids "$(ids 128256 512 $r)" \
+                -n 1 --temperature 0 --ctx 520 --threads "$THREADS" || [ $? -ne 124 ] || break
+        done
+    fi
+fi
+
+# ---- 4c. perplexity of the quantized formats -----------------------------------------------------
+# ppl_runs NAME MODEL: the model as stored, then --quant q8_0, q4_0, and q4_0 with --awq
+ppl_runs() {
+    local name=$1 model=$2 q
+    local -a f
+    for q in stored q8_0 q4_0 awq; do
+        case $q in stored) f=();; awq) f=(--quant q4_0 --awq "$RUN/calib.txt");; *) f=(--quant $q);; esac
+        TMO=600 timed ppl_${name}_$q bin/infer "$model" --perplexity data/shakespeare/val.txt --ctx 256 \
+            --threads "$THREADS" "${f[@]}"
+    done
+}
+CK=${BENCH_PPL_MODEL:-checkpoints/model_best.bin}
+HF_TINY=${SHARED_DIR:-../shared}/models/shakespeare-llama3-tiny
+if have bin/infer && want perplexity && [ -f data/shakespeare/val.txt ] && [ -f data/shakespeare/train.txt ]; then
+    head -c 200000 data/shakespeare/train.txt > "$RUN/calib.txt"
+    if [ -f "$CK" ]; then
+        say "perplexity of $CK on data/shakespeare/val.txt: f32, bf16, q8_0, q4_0, q4_0 + AWQ"
+        ppl_runs ckpt "$CK"
+        # bf16: the checkpoint exported as a Hugging Face folder with bf16 weights
+        if have bin/export && bin/export "$CK" "$RUN/ckpt_bf16" --format hf --dtype bf16 2>"$RUN/export_bf16.err"; then
+            TMO=600 timed ppl_ckpt_bf16 bin/infer "$RUN/ckpt_bf16" --perplexity data/shakespeare/val.txt --ctx 256 \
+                --threads "$THREADS"
+        fi
+    fi
+    if [ -f "$HF_TINY/config.json" ]; then
+        say "perplexity of $HF_TINY (bf16) on data/shakespeare/val.txt: bf16, q8_0, q4_0, q4_0 + AWQ"
+        ppl_runs hftiny "$HF_TINY"
+    fi
 fi
 
 # ---- 5. tokenizer -------------------------------------------------------------------------------

@@ -80,31 +80,46 @@ static void test_roundtrip(void) {
           "Q8_0: the largest value maps to 127 (%d), d = max/127 in f16", b8.qs[31]);
 }
 
-// every kernel against the reference: dequantize both, dot in double
+// every kernel against the reference: dequantize both, dot in double; one row (dot) and four
+// rows at a stride (dot4, out at a stride), Q8_0 weights including -128 (ggml never writes it,
+// a file may hold it)
 static void test_kernels(void) {
-    enum { K = 2048 + 32 };   // an odd number of blocks: the AVX-512 kernels' tail
-    float w[K], x[K], wd[K], xd[K];
-    for (int i = 0; i < K; i++) { w[i] = frand() * 0.1f; x[i] = frand() * (1 + i % 5); }
-    BlockQ8_0 w8[K / 32], x8[K / 32];
-    BlockQ4_0 w4[K / 32];
-    quantize_row_q8_0(w8, w, K);
-    quantize_row_q4_0(w4, w, K);
-    quantize_row_q8_0(x8, x, K);
-    dequantize_row(DTYPE_Q8_0, x8, xd, K);
+    enum { K = 2048 + 32, R = 4 };   // an odd number of blocks
+    float w[R * K], x[K], wd[K], xd[K];
+    for (int i = 0; i < R * K; i++) w[i] = frand() * 0.1f * (1 + i / K);
+    for (int i = 0; i < K; i++) x[i] = frand() * (1 + i % 5);
+    BlockQ8_0 w8[R * K / 32];
+    BlockQ4_0 w4[R * K / 32];
+    quantize_row_q8_0(w8, w, R * K);
+    quantize_row_q4_0(w4, w, R * K);
+    w8[3].qs[5] = -128;
+    QuantAct xa;
+    void *xs = malloc(quant_act_bytes(K));
+    quant_act(&xa, xs, x, K);
+    dequantize_row(DTYPE_Q8_0, xa.q, xd, K);
     DType types[2] = {DTYPE_Q8_0, DTYPE_Q4_0};
-    const void *wq[2] = {w8, w4};
+    const char *wq[2] = {(const char *)w8, (const char *)w4};
     for (int t = 0; t < 2; t++) {
-        dequantize_row(types[t], wq[t], wd, K);
-        double ref = 0, mag = 0;
-        for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[i]; mag += fabs((double)wd[i] * xd[i]); }
+        size_t row = dtype_bytes(types[t], K);
+        double ref[R], mag[R];
+        for (int r = 0; r < R; r++) {
+            dequantize_row(types[t], wq[t] + r * row, wd, K);
+            ref[r] = mag[r] = 0;
+            for (int i = 0; i < K; i++) { ref[r] += (double)wd[i] * xd[i]; mag[r] += fabs((double)wd[i] * xd[i]); }
+        }
         for (int k = 0; k < QUANT_KERNELS; k++) {
             if (!quant_kernel_supported(k)) { printf("skip %s kernel: not on this CPU\n", quant_kernel_names[k]); continue; }
-            float got = quant_dot(k, types[t])(K, wq[t], x8);
-            double err = fabs(got - ref) / mag;
+            float got = quant_dot(k, types[t])(K, wq[t], &xa), got4[3 * R];
+            quant_dot4(k, types[t])(K, wq[t], row, &xa, got4, 3);
+            double err = fabs(got - ref[0]) / mag[0], err4 = 0;
+            for (int r = 0; r < R; r++) err4 = fmax(err4, fabs(got4[3 * r] - ref[r]) / mag[r]);
             CHECK(err < 1e-5, "dot %s x q8_0, %s kernel: rel err %.2e (tol 1e-5)", dtype_name(types[t]),
                   quant_kernel_names[k], err);
+            CHECK(err4 < 1e-5, "dot4 %s x q8_0 (4 rows), %s kernel: max rel err %.2e (tol 1e-5)", dtype_name(types[t]),
+                  quant_kernel_names[k], err4);
         }
     }
+    free(xs);
 }
 
 // quant_matmul_forward (M = 1 decode and M > 1 prefill, threads over rows) against a double

@@ -128,6 +128,76 @@ def fmt(x, unit="", digits=1):
     return f"{x:,.{digits}f}{unit}"
 
 
+PPL_RE = re.compile(r"perplexity ([\d.]+) over (\d+) tokens")
+AWQ_RE = re.compile(r"AWQ from (\d+) tokens")
+
+
+def quant_rows(R, res, rows):
+    """Q8_0 / Q4_0: decode against the read bound and Q8_0 prefill (1B), perplexity (trained models)."""
+    q = res["quant"] = {}
+    for t, target in (("q8_0", 0.90), ("q4_0", 0.85)):
+        r = R(f"gemv_1b_{t}")
+        j = r.json() if r.ok else None
+        q[f"1b_{t}_decode"] = j
+        if j and j.get("decode_pairs"):
+            n = len(j["decode_pairs"])
+            rows.append(("quantized", f"decode 1B {t} and the memory read in turn, one process, {n} pairs",
+                         fmt(j["decode_tok_s"], " tok/s", 2),
+                         f"{100 * j['decode_ratio_median']:.0f}% of bandwidth bound (target {100 * target:.0f}%; "
+                         f"middle half {100 * j['decode_ratio_q1']:.0f}-{100 * j['decode_ratio_q3']:.0f}%; "
+                         f"{j['weight_bytes'] / 1e9:.3f} GB read a token, read {j['decode_read_gbs']:.1f} GB/s, "
+                         f"{j['decode_read_streams']} streams per thread)", r.rss_mb))
+            rows.append(("quantized", f"1B {t} products of a token vs reads (one process)", fmt(j["gemv_gbs"], " GB/s"),
+                         f"{100 * j['gemv_gbs'] / j['read_heap_gbs']:.0f}% of a heap read ({j['read_heap_gbs']:.1f} GB/s)",
+                         None))
+        else:
+            rows.append(("quantized", f"decode 1B {t} against the memory read", r.why(), "", None))
+    runs = [x for x in (R(f"infer1b_q8_0_prefill_{i}") for i in (1, 2)) if x.ran]
+    pre = med([float(m.group(2)) for x in runs if x.ok for m in [INFER_RE.search(x.err)] if m])
+    bf = (res["inference"].get("1b_prefill") or {})
+    e = {"prefill_tok_s": pre, "runs": len(runs)}
+    ratio = []
+    if pre and bf.get("prefill_tok_s"):
+        e["vs_bf16"] = pre / bf["prefill_tok_s"]
+        ratio.append(f"{e['vs_bf16']:.2f}x our bf16 prefill (target 2x)")
+    if pre and bf.get("flops_per_token"):
+        e["gops"] = pre * bf["flops_per_token"] * 1e-9
+        sg = res["limits"]["sgemm_gflops_1b_prefill"]
+        ratio.append(f"{e['gops']:.0f} GOP/s" + (f" = {e['gops'] / sg:.1f}x the sgemm rate" if sg else ""))
+    q["1b_q8_0_prefill"] = e
+    rows.append(("quantized", "prefill 512 tokens, 1B q8_0", fmt(pre, " tok/s") if pre else
+                 (runs[0].why() if runs else "not available (bin/infer or the 1B checkpoint missing)"),
+                 "; ".join(ratio), med([x.rss_mb for x in runs])))
+    # perplexity: each type against the model as stored
+    for name, label, kinds in (("ckpt", "make train's checkpoint", ("stored", "bf16", "q8_0", "q4_0", "awq")),
+                               ("hftiny", "shakespeare-llama3-tiny", ("stored", "q8_0", "q4_0", "awq"))):
+        got = {}
+        for k in kinds:
+            r = R(f"ppl_{name}_{k}")
+            m = PPL_RE.search(r.out or "") if r.ok else None
+            got[k] = float(m.group(1)) if m else None
+            if m:
+                got[k + "_tokens"] = int(m.group(2))
+        q[f"perplexity_{name}"] = got
+        if not any(got.get(k) for k in kinds):
+            continue
+        base = got.get("stored")
+        for k in kinds:
+            what = {"stored": "as stored", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0", "awq": "q4_0 + AWQ"}[k]
+            v = got.get(k)
+            note = ""
+            if v and base and k != "stored":
+                note = f"{100 * (v / base - 1):+.2f}% vs as stored"
+                if k == "q8_0":
+                    note += " (target within 0.5%)"
+                if k == "awq" and got.get("q4_0"):
+                    note += f"; {100 * (v / got['q4_0'] - 1):+.2f}% vs plain q4_0 (target: lower)"
+            elif k == "stored" and v:
+                note = f"{got.get('stored_tokens')} tokens scored, --ctx 256"
+            rows.append(("perplexity", f"{label}, val.txt, {what}", fmt(v, "", 3) if v else R(f"ppl_{name}_{k}").why(),
+                         note, None))
+
+
 def main():
     ap = argparse.ArgumentParser(description="make bench report")
     ap.add_argument("--shape", help="print bin/train's model shape (from its stdout file) as flags")
@@ -445,6 +515,8 @@ def main():
     rows.append(("inference", f"KV cache vs recompute, {j['kv_len'] if j else 256} tokens (tiny shapes)",
                  f"{j['kv_speedup']:.1f}x faster" if j else r.why(),
                  f"{j['kv_s'] * 1e3:.0f} ms vs {j['recompute_s'] * 1e3:.0f} ms" if j else "", r.rss_mb))
+
+    quant_rows(R, res, rows)
 
     # ---- tokenizer ----
     tk = res["tokenizer"] = {}
