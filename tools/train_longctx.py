@@ -18,9 +18,9 @@ n_ctx tokens from an empty cache, no BOS, the second half of each chunk scored),
 off, for each of --ppl-ctx; OUT/torch_ppl.json holds those and the training summary.
 
 usage (where torch, transformers and a GPU are):
-  python3 tools/train_longctx.py --data DIR --out OUT [--dim 384 --layers 6 --heads 6 --kv-heads 2
-      --hidden 1024 --seq 1024 --batch 32 --lr 1e-3 --dropout 0.2 --steps 3000 --minutes 4
-      --vocab N]
+  python3 tools/train_longctx.py --data DIR --out OUT [--dim 256 --layers 8 --heads 4 --kv-heads 2
+      --hidden 640 --seq 1024 --batch 32 --lr 8e-4 --dropout 0.3 --steps 3000 --minutes 2
+      --patience 5 --vocab N]
 DIR holds val.bin and train.bin or train_bpe_dropout_*.bin (llm.c shards; data/README.md).
 --vocab: the embedding's rows (default: the largest id in the shards + 1); bin/train sizes it as
 its tokenizer's ids, specials included (1813 for make train's 1792-rank BPE with cl100k's
@@ -100,21 +100,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--dim", type=int, default=384)
-    ap.add_argument("--layers", type=int, default=6)
-    ap.add_argument("--heads", type=int, default=6)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
-    ap.add_argument("--hidden", type=int, default=1024)
+    ap.add_argument("--hidden", type=int, default=640)
     ap.add_argument("--seq", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--weight-decay", type=float, default=0.1)
-    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--dropout", type=float, default=0.3)
     ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--minutes", type=float, default=4.0)
+    ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--eval-every", type=int, default=50)
-    ap.add_argument("--patience", type=int, default=8)
+    ap.add_argument("--patience", type=int, default=5)
     ap.add_argument("--ppl-ctx", default="256,512,1024")
     ap.add_argument("--vocab", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
