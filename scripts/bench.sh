@@ -309,7 +309,7 @@ if have bin/bench-kascade && want kascade; then
         TMO=900 timed kascade_ppl_sparse bin/infer $KM --perplexity $KV --ctx 512 --threads "$THREADS" \
             --attention kascade --kascade-schedule $RUN/kascade.json
     else
-        echo "$KM or data/shakespeare/ missing (make the model as docs/kascade.md says)" >"$RUN/kascade_ppl.skip"
+        echo "$KM or data/shakespeare/ missing: docs/kascade.md says how to make the model" >"$RUN/kascade_ppl.skip"
         say "Kascade perplexity skipped: $(cat "$RUN/kascade_ppl.skip")"
     fi
 fi
