@@ -1,15 +1,25 @@
 // model/kascade.c — Kascade sparse attention (see kascade.h), and its schedule's JSON.
 #include <cjson/cJSON.h>
-#include "util/parallel.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/kascade.h"
 #include "model/ops.h"
+#include "model/vecmath.h"
 #include "util/errors.h"
 #include "util/json_file.h"
+#include "util/parallel.h"
 
-// multiply-adds (or probabilities summed) below which a call runs on one thread
-#define KASCADE_MIN_WORK (1 << 18)
+// Below these a call runs on one thread: starting threads costs microseconds on a quiet machine
+// and can cost milliseconds on a busy one, while a decode step's reuse layer (32 heads x 160
+// keys x 64) takes about 0.2 ms on one core.
+#define KASCADE_MIN_MACS (1 << 21)   // reuse: query-key multiply-adds
+#define KASCADE_MIN_SUMS (1 << 21)   // anchor: probabilities summed into tile masses
+
+// Widths of the reuse score kernel: QW queries (one AVX-512 vector, two AVX2) against KW keys at
+// a time, so the KW x QW partial sums stay in registers over the head dimension and each key
+// element is one broadcast multiply-add into a vector of queries.
+enum { QW = 16, KW = 4 };
 
 Kascade *kascade_create(int n_layers, int n_heads) {
     if (n_layers < 1 || n_heads < 1) return NULL;
@@ -28,7 +38,7 @@ Kascade *kascade_create(int n_layers, int n_heads) {
 
 void kascade_free(Kascade *k) {
     if (!k) return;
-    free(k->source); free(k->head_map); free(k->keep); free(k->n_keep); free(k->mass); free(k->gather);
+    free(k->source); free(k->head_map); free(k->keep); free(k->n_keep); free(k->mass); free(k->scratch);
     free(k);
 }
 
@@ -56,15 +66,17 @@ int kascade_prepare(Kascade *k, int max_len, int chunk, int HD, char *err, size_
     k->max_keep = k->top_k + 2 < k->max_tiles ? k->top_k + 2 : k->max_tiles;
     k->n_threads = omp_get_max_threads();
     size_t nkeys = (size_t)k->max_keep * tile, nq = tile < chunk ? tile : chunk;
-    // q (nq,HD), K and V (nkeys,HD), probabilities (nq,nkeys), out (nq,HD)
-    k->gather_floats = nq * HD * 2 + nkeys * HD * 2 + nq * nkeys;
+    // a reuse block's key positions (nkeys ints), qT (HD,QW), scores (nkeys,ld), output (ld,HD),
+    // ld = nq rounded up to QW (see reuse_block); O also holds two rows of ld floats
+    k->max_ld = (int)((nq + QW - 1) / QW * QW);
+    k->scratch_floats = nkeys + (size_t)HD * QW + nkeys * k->max_ld + (size_t)k->max_ld * (HD > 2 ? HD : 2);
     size_t sets = (size_t)k->n_layers * k->n_heads * k->max_blocks;
-    free(k->keep); free(k->n_keep); free(k->mass); free(k->gather);
+    free(k->keep); free(k->n_keep); free(k->mass); free(k->scratch);
     k->keep = malloc(sets * k->max_keep * sizeof(int));
     k->n_keep = calloc(sets, sizeof(int));
     k->mass = malloc((size_t)k->n_threads * k->max_tiles * sizeof(float));
-    k->gather = malloc((size_t)k->n_threads * k->gather_floats * sizeof(float));
-    if (!k->keep || !k->n_keep || !k->mass || !k->gather) return fail(err, errlen, "kascade: out of memory");
+    k->scratch = malloc((size_t)k->n_threads * k->scratch_floats * sizeof(float));
+    if (!k->keep || !k->n_keep || !k->mass || !k->scratch) return fail(err, errlen, "kascade: out of memory");
     kascade_reset_stats(k);
     return 0;
 }
@@ -90,6 +102,106 @@ int kascade_select(int *keep, float *mass, int ot, int top_k) {
     return n;
 }
 
+// One reuse (head, query block): nq queries q (rows QD apart, the first at position qpos) over
+// the keys of the kept tiles, read where they lie in the cache (rows KVD apart: kc, vc already
+// point at the KV head). The kept tiles are ascending and the last is the block's own tile, so
+// the keys, in that order, end at the block's last query, and query t sees all of them but the
+// last nq-1-t. Scores S[j*ld + t], ld = nq rounded up to QW (the padding queries are zeros and
+// are never copied out). Scratch: kpos (keys), qT (HD x QW), S (keys x ld), O (ld x HD).
+// Products use fmaf: one rounding, and one vector instruction in these loops.
+static void reuse_block(float *out, const float *q, const float *kc, const float *vc, const int *keep,
+                        int nk_tiles, int tile, int qpos, int nq, int QD, int KVD, int HD, int *kpos, float *qT,
+                        float *S, float *O) {
+    float scale = 1.0f / sqrtf((float)HD);
+    int end = qpos + nq, n = 0, ld = nq == 1 ? 1 : (nq + QW - 1) / QW * QW;
+    for (int i = 0; i < nk_tiles; i++) {
+        int j1 = (keep[i] + 1) * tile < end ? (keep[i] + 1) * tile : end;
+        for (int j = keep[i] * tile; j < j1; j++) kpos[n++] = j;
+    }
+    // S = scale * q k^T
+    if (nq == 1) {   // decode: one dot product per key
+        for (int j = 0; j < n; j++) {
+            const float *kj = kc + (size_t)kpos[j] * KVD;
+            float d = 0.0f;
+            #pragma omp simd reduction(+:d)
+            for (int e = 0; e < HD; e++) d += q[e] * kj[e];
+            S[j] = d * scale;
+        }
+    } else {
+        for (int q0 = 0; q0 < nq; q0 += QW) {
+            int w = nq - q0 < QW ? nq - q0 : QW;
+            for (int e = 0; e < HD; e++)   // qT[e][t] = scale * q[q0+t][e], zero past the block
+                for (int t = 0; t < QW; t++) qT[e * QW + t] = t < w ? q[(size_t)(q0 + t) * QD + e] * scale : 0.0f;
+            for (int j0 = 0; j0 < n; j0 += KW) {
+                const float *kr[KW];
+                for (int jj = 0; jj < KW; jj++) kr[jj] = kc + (size_t)kpos[j0 + jj < n ? j0 + jj : n - 1] * KVD;
+                float acc[KW][QW] = {{0}};
+                for (int e = 0; e < HD; e++) {
+                    const float *qe = qT + e * QW;
+                    for (int jj = 0; jj < KW; jj++) {
+                        float ke = kr[jj][e];
+                        #pragma omp simd
+                        for (int t = 0; t < QW; t++) acc[jj][t] = fmaf(ke, qe[t], acc[jj][t]);
+                    }
+                }
+                for (int jj = 0; jj < KW && j0 + jj < n; jj++) memcpy(S + (size_t)(j0 + jj) * ld + q0, acc[jj], sizeof acc[jj]);
+            }
+        }
+    }
+    // causal softmax per query (a column of S, vectorized across the queries): query t sees keys
+    // 0..n-nq+t; the last nq-1 keys are masked with -inf for the queries before them (exp -> 0)
+    for (int j = n - nq + 1; j < n; j++)
+        for (int t = 0; t < j - (n - nq); t++) S[(size_t)j * ld + t] = -INFINITY;
+    float *mx = O, *sum = O + ld;   // O is free until the output: max and sum per query
+    for (int t = 0; t < ld; t++) { mx[t] = S[t]; sum[t] = 0.0f; }
+    for (int j = 1; j < n; j++) {
+        const float *r = S + (size_t)j * ld;
+        #pragma omp simd
+        for (int t = 0; t < ld; t++) mx[t] = r[t] > mx[t] ? r[t] : mx[t];
+    }
+    for (int j = 0; j < n; j++) {
+        float *r = S + (size_t)j * ld;
+        #pragma omp simd
+        for (int t = 0; t < ld; t++) { r[t] = exp_fast(r[t] - mx[t]); sum[t] += r[t]; }
+    }
+    for (int t = 0; t < ld; t++) sum[t] = 1.0f / sum[t];
+    for (int j = 0; j < n; j++) {
+        float *r = S + (size_t)j * ld;
+        #pragma omp simd
+        for (int t = 0; t < ld; t++) r[t] *= sum[t];
+    }
+    // O = P v: for 4 queries and 16 dims at a time, the sums stay in registers over the keys;
+    // each value row is read once per 4 queries. Other head dims: one row at a time into O.
+    if (HD % QW == 0 && ld % 4 == 0) {
+        for (int t0 = 0; t0 < nq; t0 += 4)   // rows up to t0+3 < ld exist (padding past nq)
+            for (int e0 = 0; e0 < HD; e0 += QW) {
+                float acc[4][QW] = {{0}};
+                for (int j = 0; j < n; j++) {
+                    const float *v = vc + (size_t)kpos[j] * KVD + e0, *p = S + (size_t)j * ld + t0;
+                    for (int tt = 0; tt < 4; tt++) {
+                        float pt = p[tt];
+                        #pragma omp simd
+                        for (int e = 0; e < QW; e++) acc[tt][e] = fmaf(pt, v[e], acc[tt][e]);
+                    }
+                }
+                for (int tt = 0; tt < 4; tt++) memcpy(O + (size_t)(t0 + tt) * HD + e0, acc[tt], sizeof acc[tt]);
+            }
+    } else {
+        memset(O, 0, (size_t)nq * HD * sizeof(float));
+        for (int j = 0; j < n; j++) {
+            const float *v = vc + (size_t)kpos[j] * KVD;
+            for (int t = 0; t < nq; t++) {
+                float pt = S[(size_t)j * ld + t], *o = O + (size_t)t * HD;
+                #pragma omp simd
+                for (int e = 0; e < HD; e++) o[e] = fmaf(pt, v[e], o[e]);
+            }
+        }
+    }
+    // into out: its rows lie QD floats apart, often a multiple of 4 KiB, so the sums above go to
+    // the contiguous O (rows 4 KiB apart compete for the same few L1 sets)
+    for (int t = 0; t < nq; t++) memcpy(out + (size_t)t * QD, O + (size_t)t * HD, (size_t)HD * sizeof(float));
+}
+
 void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q, const float *kc,
                        const float *vc, int T, int Tk, int NH, int NKV, int HD) {
     int tile = k->tile, pos0 = Tk - T, QD = NH * HD, KVD = NKV * HD, group = NH / NKV;
@@ -100,7 +212,7 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
         // anchor: dense attention, then each (head, block)'s tile masses from its probabilities
         attention_forward(out, att, NULL, q, kc, vc, 1, T, Tk, NH, NKV, HD, 0.0f, 0, 0);
         // threads only where the work outweighs starting them (as in attention.c)
-        #pragma omp parallel for collapse(2) if ((size_t)NH * T * Tk >= KASCADE_MIN_WORK)
+        #pragma omp parallel for collapse(2) if ((size_t)NH * T * Tk >= KASCADE_MIN_SUMS)
         for (int h = 0; h < NH; h++)
             for (int b = 0; b < nblocks; b++) {
                 float *mass = k->mass + (size_t)omp_get_thread_num() * k->max_tiles;
@@ -108,11 +220,19 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
                 int t0 = ot * tile - pos0 > 0 ? ot * tile - pos0 : 0;
                 int t1 = (ot + 1) * tile - pos0 < T ? (ot + 1) * tile - pos0 : T;
                 memset(mass, 0, (size_t)(ot + 1) * sizeof(float));
+                // the own tile's mass only when recording (selection keeps it regardless); the
+                // probabilities past a query's position are 0
+                int ntiles = k->record ? ot + 1 : ot;
                 for (int t = t0; t < t1; t++) {
                     const float *P = att + ((size_t)h * T + t) * Tk;
-                    for (int j = 0; j < ot * tile; j++) mass[j / tile] += P[j];
-                    if (k->record)   // the own tile too (selection keeps it regardless)
-                        for (int j = ot * tile; j < Tk; j++) mass[ot] += P[j];
+                    for (int i = 0; i < ntiles; i++) {
+                        const float *p = P + (size_t)i * tile;
+                        int len = (i + 1) * tile < Tk ? tile : Tk - i * tile;
+                        float s = 0.0f;
+                        #pragma omp simd reduction(+:s)
+                        for (int j = 0; j < len; j++) s += p[j];
+                        mass[i] += s;
+                    }
                 }
                 size_t set = (size_t)l * k->n_heads + h;
                 if (k->record)
@@ -124,38 +244,23 @@ void kascade_attention(Kascade *k, int l, float *out, float *att, const float *q
     }
     // reuse: head h over the kept tiles of the source's head head_map[h], on this layer's K, V
     int src = k->source[l];
+    size_t nkmax = (size_t)k->max_keep * tile;
     long long visible = 0, read = 0;
     #pragma omp parallel for collapse(2) reduction(+:visible, read) \
-        if ((size_t)NH * nblocks * k->max_keep * tile * HD >= KASCADE_MIN_WORK)
+        if ((size_t)NH * T * k->max_keep * tile * HD >= KASCADE_MIN_MACS)
     for (int h = 0; h < NH; h++)
         for (int b = 0; b < nblocks; b++) {
-            float *buf = k->gather + (size_t)omp_get_thread_num() * k->gather_floats;
+            float *scr = k->scratch + (size_t)omp_get_thread_num() * k->scratch_floats;
             int ot = tfirst + b, g = h / group;
             int t0 = ot * tile - pos0 > 0 ? ot * tile - pos0 : 0;
             int t1 = (ot + 1) * tile - pos0 < T ? (ot + 1) * tile - pos0 : T;
-            int nq = t1 - t0, end = pos0 + t1;   // keys visible to the block: 0..end-1
             size_t set = (size_t)src * k->n_heads + k->head_map[l * NH + h];
             const int *keep = k->keep + set * set_stride + (size_t)b * k->max_keep;
             int nk_tiles = k->n_keep[set * k->max_blocks + b];
-            size_t nkmax = (size_t)k->max_keep * tile;
-            float *qb = buf, *ob = qb + (size_t)tile * HD, *Kg = ob + (size_t)tile * HD;
-            float *Vg = Kg + nkmax * HD, *Pb = Vg + nkmax * HD;
-            int n = 0;
-            for (int i = 0; i < nk_tiles; i++) {
-                int j1 = (keep[i] + 1) * tile < end ? (keep[i] + 1) * tile : end;
-                for (int j = keep[i] * tile; j < j1; j++, n++) {
-                    memcpy(Kg + (size_t)n * HD, kc + (size_t)j * KVD + (size_t)g * HD, (size_t)HD * sizeof(float));
-                    memcpy(Vg + (size_t)n * HD, vc + (size_t)j * KVD + (size_t)g * HD, (size_t)HD * sizeof(float));
-                }
-            }
-            for (int t = 0; t < nq; t++)
-                memcpy(qb + (size_t)t * HD, q + (size_t)(t0 + t) * QD + (size_t)h * HD, (size_t)HD * sizeof(float));
-            // the block's queries are the last nq of the gathered keys' positions (the own tile
-            // is last, cut at the block's end), so plain causal attention over the gathered keys
-            // gives each query exactly the kept keys at or before its position
-            attention_forward(ob, Pb, NULL, qb, Kg, Vg, 1, nq, n, 1, 1, HD, 0.0f, 0, 0);
-            for (int t = 0; t < nq; t++)
-                memcpy(out + (size_t)(t0 + t) * QD + (size_t)h * HD, ob + (size_t)t * HD, (size_t)HD * sizeof(float));
+            reuse_block(out + (size_t)t0 * QD + (size_t)h * HD, q + (size_t)t0 * QD + (size_t)h * HD,
+                        kc + (size_t)g * HD, vc + (size_t)g * HD, keep, nk_tiles, tile, pos0 + t0, t1 - t0, QD, KVD,
+                        HD, (int *)scr, scr + nkmax, scr + nkmax + (size_t)HD * QW,
+                        scr + nkmax + (size_t)HD * QW + nkmax * k->max_ld);
             visible += ot + 1;
             read += nk_tiles;
         }

@@ -9,8 +9,9 @@
 // the first tile (attention sinks), the block's own tile (cut at the block's last query), and
 // the top_k other tiles by score, sorted by position. A reuse layer l with source s = source[l]
 // runs query head h over the kept set of s's head head_map[l][h], on l's own K and V of KV head
-// h / (NH/NKV) (GQA): the tiles are gathered into a contiguous buffer and causal attention runs
-// there. With top_k >= the number of tiles every reuse layer sees every key: dense attention.
+// h / (NH/NKV) (GQA), reading the kept tiles' rows where they lie in the cache (no copy), with
+// the causal mask inside the own tile. With top_k >= the number of tiles every reuse layer sees
+// every key: dense attention.
 #pragma once
 #include <stddef.h>
 
@@ -25,8 +26,9 @@ typedef struct Kascade {
     int *keep;      // (L, NH, max_blocks, max_keep) kept tile indices, ascending; written by anchors
     int *n_keep;    // (L, NH, max_blocks)
     float *mass;    // (max_tiles) per thread: an anchor head's tile scores
-    float *gather;  // per thread: gathered q, K, V, scores, output of one (head, block)
-    size_t gather_floats;
+    float *scratch; // per thread: one reuse (head, block)'s transposed queries and scores
+    size_t scratch_floats;
+    int max_ld;     // a reuse block's query count rounded up to the kernel's vector width
     int n_threads;
     // calibration: when not NULL, anchor layers also leave here each (layer, head, block)'s tile
     // masses, (L, NH, max_blocks, max_tiles), tiles past the block's own tile unwritten

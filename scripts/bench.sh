@@ -20,6 +20,10 @@
 #                  (calibrated on the first 200 KB of the train split)
 #   5. tokenizer   bin/tokenize --bench per encoding and tokenizer.json; one-character runs (50 MB of
 #                  "a", 10 MB of spaces); bin/bpe-train for 4,096 merges
+#   6. kascade     bin/bench-kascade: Kascade against dense attention in one process, 16 layers of
+#                  the 1B attention shape at 4,096 keys, and decode on the 1B checkpoint at 8,192;
+#                  perplexity dense vs Kascade at 512 on checkpoints/kascade_hf1024 when it exists
+#                  (docs/kascade.md says how it is made; a fresh clone has none: the row says so)
 #
 # Environment: BENCH_THREADS (default 2), BENCH_REPS (default 5), BENCH_PAIRS (runs of tiny
 # training and of 1B decode, each between two limit measurements; default 5), BENCH_STEP_PAIRS
@@ -28,7 +32,7 @@
 # default: that of data/shakespeare/bpe.tiktoken if make train made one, else 1024),
 # BENCH_PRIORITY=1 to run at autogroup niceness -20 on a shared machine (below),
 # BENCH_SKIP_1B=1 to leave the 2.5 GB checkpoint out, BENCH_ONLY="limits tokenizer ..." to run
-# only some sections (limits training torch inference quant perplexity tokenizer), BENCH_PPL_MODEL (the
+# only some sections (limits training torch inference quant perplexity tokenizer kascade), BENCH_PPL_MODEL (the
 # checkpoint for 4c; default checkpoints/model_best.bin). OPENBLAS_CORETYPE is passed through as the
 # user set it, never changed.
 set -uo pipefail
@@ -71,7 +75,7 @@ timed() {
     return $rc
 }
 have() { [ -x "$1" ]; }
-# BENCH_ONLY="limits training torch inference quant perplexity tokenizer" (any subset) runs only those
+# BENCH_ONLY="limits training torch inference quant perplexity tokenizer kascade" (any subset) runs only those
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 start=$(date +%s)
 # other work on the machine skews every number: record the load before and after
@@ -338,6 +342,31 @@ if have bin/bpe-train && [ -f "$TEXT" ] && want tokenizer; then
     for r in 1 2 3; do
         timed bpe_$r bin/bpe-train --vocab 4352 --quiet --out $RUN/bpe4096.tiktoken "$TEXT"
     done
+fi
+
+# ---- 6. Kascade sparse attention ------------------------------------------------------------
+# Dense and Kascade in turn within one process (bin/bench-kascade), so their ratio holds on a busy
+# machine. Schedule for speed: anchors every 5th layer (4 of 16), tile 16, top-k 8.
+if have bin/bench-kascade && want kascade; then
+    say "Kascade: 16 layers' attention at 4,096 keys, dense and Kascade in turn"
+    timed kascade_attn bin/bench-kascade --ctx 4096 --reps "$REPS"
+    if [ -f $MODEL_1B/model.safetensors ]; then
+        say "Kascade: 1B bf16 decode at position 8,191, dense and Kascade in turn"
+        TMO=600 timed kascade_decode bin/bench-kascade --model $MODEL_1B --decode-ctx 8192 --reps "$REPS"
+    fi
+    # perplexity with the schedule calibrated on the train split (settings: docs/kascade.md)
+    KM=checkpoints/kascade_hf1024; KV=data/shakespeare/val.txt
+    if [ -f $KM/config.json ] && [ -f $KV ] && [ -f data/shakespeare/train.txt ] && have bin/kascade-calibrate; then
+        say "Kascade: calibrate on $KM, then perplexity at 512, dense and Kascade"
+        TMO=900 timed kascade_calib bin/kascade-calibrate $KM data/shakespeare/train.txt --out $RUN/kascade.json \
+            --ctx 1024 --tile 16 --top-k 4 --threads "$THREADS"
+        TMO=900 timed kascade_ppl_dense bin/infer $KM --perplexity $KV --ctx 512 --threads "$THREADS"
+        TMO=900 timed kascade_ppl_sparse bin/infer $KM --perplexity $KV --ctx 512 --threads "$THREADS" \
+            --attention kascade --kascade-schedule $RUN/kascade.json
+    else
+        echo "$KM or data/shakespeare/ missing: docs/kascade.md says how to make the model" >"$RUN/kascade_ppl.skip"
+        say "Kascade perplexity skipped: $(cat "$RUN/kascade_ppl.skip")"
+    fi
 fi
 
 cut -d' ' -f1-3 /proc/loadavg >"$RUN/loadavg_end"

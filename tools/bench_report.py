@@ -548,6 +548,50 @@ def main():
                  fmt(secs, " s", 2) if secs else (runs[0].why() if runs else "not available (bin/bpe-train missing)"),
                  "", tk["bpe_train_4096_merges"]["peak_rss_mb"]))
 
+    # ---- kascade: dense / Kascade from one process each (bin/bench-kascade), and perplexity ----
+    ks = res["kascade"] = {}
+    r = R("kascade_attn")
+    for f in [line.split() for line in (r.out or "").splitlines()] if r.ok else []:
+        if len(f) == 8 and f[0].isdigit() and f[1].isdigit():   # ctx queries dense kascade x anchors reuse sparsity
+            e = dict(ctx=int(f[0]), queries=int(f[1]), dense_ms=float(f[2]), kascade_ms=float(f[3]),
+                     anchors_ms=float(f[5]), reuse_ms=float(f[6]), sparsity_pct=float(f[7].rstrip("%")))
+            e["speedup"] = e["dense_ms"] / e["kascade_ms"]
+            ks["attention_%s" % ("decode" if e["queries"] == 1 else "prefill")] = e
+    for kind, label in (("decode", "1 query"), ("prefill", "a 256-query chunk")):
+        e = ks.get("attention_" + kind)
+        rows.append(("kascade", f"attention, 16 layers (1B shape) at 4,096 keys, {label}",
+                     f"{e['speedup']:.2f}x" if e else r.why() if r.ran and not r.ok else
+                     "not available (bin/bench-kascade missing or no output)",
+                     f"dense / Kascade (target >= 1.8x): {e['dense_ms']:.1f} vs {e['kascade_ms']:.1f} ms "
+                     f"(anchors {e['anchors_ms']:.1f}, reuse {e['reuse_ms']:.1f}); {e['sparsity_pct']:.0f}% of "
+                     f"tiles skipped in reuse layers" if e else "", r.rss_mb))
+    r = R("kascade_decode")
+    f = (r.out or "").strip().splitlines()[-1].split() if r.ok and (r.out or "").strip() else []
+    e = ks["decode_1b"] = dict(zip(("ctx", "dense_ms", "kascade_ms", "speedup", "dense_attn_ms", "kascade_attn_ms"),
+                                   [float(x.rstrip("x")) for x in f])) if len(f) == 6 else None
+    rows.append(("kascade", "decode at position 8,191, 1B bf16 (random weights)",
+                 f"{e['dense_ms'] / e['kascade_ms']:.2f}x" if e else r.why() if r.ran else
+                 "not available (the 1B checkpoint missing)",
+                 f"dense / Kascade ms per token (target > 1): {e['dense_ms']:.0f} vs {e['kascade_ms']:.0f} "
+                 f"(attention {e['dense_attn_ms']:.0f} vs {e['kascade_attn_ms']:.0f})" if e else "", r.rss_mb))
+    skip = read(os.path.join(a.run, "kascade_ppl.skip"))
+    pp = {}
+    for w in ("dense", "sparse"):
+        r = R("kascade_ppl_" + w)
+        m = re.search(r"perplexity ([\d.]+) over (\d+) tokens", r.out or "") if r.ok else None
+        sp = re.search(r"sparsity ([\d.]+)%", r.out or "")
+        pp[w] = (float(m.group(1)), float(sp.group(1)) if sp else None) if m else None
+    cal = re.search(r"(\d+ of \d+ layers anchors:[\d ]+)", R("kascade_calib").err)
+    e = ks["perplexity_512"] = dict(dense=pp["dense"][0], kascade=pp["sparse"][0], sparsity_pct=pp["sparse"][1],
+                                    schedule=cal.group(1) if cal else None) if pp["dense"] and pp["sparse"] else None
+    why = f"not available ({skip.strip()})" if skip else next(
+        (R(n).why() for n in ("kascade_calib", "kascade_ppl_dense", "kascade_ppl_sparse") if not R(n).ok),
+        "not available (no perplexity in the output)")
+    rows.append(("kascade", "perplexity at 512, checkpoints/kascade_hf1024, Kascade vs dense",
+                 f"{100 * (e['kascade'] / e['dense'] - 1):+.2f}%" if e else why,
+                 f"{e['kascade']:.3f} vs {e['dense']:.3f} (target within 2%), {e['sparsity_pct']:.1f}% of tiles "
+                 f"skipped in reuse layers; {e['schedule']}" if e else "", None))
+
     res["table"] = [dict(zip(("section", "what", "value", "ratio", "peak_rss_mb"), r)) for r in rows]
     with open(a.out, "w") as f:
         json.dump(res, f, indent=2)
