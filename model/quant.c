@@ -1,5 +1,8 @@
 // model/quant.c — see quant.h. The portable reference first, then the x86 kernels (compiled
 // with target attributes, picked at run time from cpuid), then the matmul and the quantizer.
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include "model/quant.h"
 #include "model/quant_kernels.h"
 #include <math.h>
@@ -193,7 +196,10 @@ int quant_kernel_supported(QuantKernel k) {
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (k == QUANT_KERNEL_AVX2) return avx2;
     int gfni = __builtin_cpu_supports("gfni");
-    if (k == QUANT_KERNEL_AVXVNNI) return avx2 && gfni && __builtin_cpu_supports("avxvnni");
+    // AVX-VNNI is CPUID leaf 7, subleaf 1, EAX bit 4 (asked directly: clang 14 has no "avxvnni" name)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    int avxvnni = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1);
+    if (k == QUANT_KERNEL_AVXVNNI) return avx2 && gfni && avxvnni;
     if (k == QUANT_KERNEL_AVX512)
         return avx2 && gfni && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vnni");
