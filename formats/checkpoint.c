@@ -101,18 +101,8 @@ static int read_header(FILE *fp, const char *path, size_t size, CheckpointInfo *
         snprintf(err, errlen, "%s: checkpoint version %u, this program reads version %d", path, version, CHECKPOINT_VERSION);
         return -1;
     }
-    if (hb < 16 || hb > 3 * CHECKPOINT_PATH_MAX || hb > size) {
-        snprintf(err, errlen, "%s: header length %u is impossible for a %zu-byte file (truncated or corrupt)", path, hb, size);
-        return -1;
-    }
-    uint8_t *buf = malloc(hb);
-    if (!buf) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    memcpy(buf, fixed, 16);
-    if (fread(buf + 16, 1, hb - 16, fp) != hb - 16) {
-        free(buf);
-        snprintf(err, errlen, "%s: truncated header", path);
-        return -1;
-    }
+    uint8_t *buf = ser_read_header(fp, fixed, size, 3 * CHECKPOINT_PATH_MAX, path, err, errlen);
+    if (!buf) return -1;
     SerialIn in = {buf, hb, 16, 0};
     get_config(&in, &info->config);
     info->step = des_u64(&in);

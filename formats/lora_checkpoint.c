@@ -73,14 +73,8 @@ Lora *lora_checkpoint_load(const char *path, LoraInfo *info, char *err, size_t e
     memcpy(&version, fixed + 8, 4);
     memcpy(&hb, fixed + 12, 4);
     if (version != LORA_CKPT_VERSION) { fail(err, errlen, "%s: LoRA checkpoint version %u, this program reads version %d", path, version, LORA_CKPT_VERSION); goto out; }
-    if (hb < 16 || hb > 3 * LORA_PATH_MAX + 512 || hb > size) {
-        fail(err, errlen, "%s: header length %u is impossible for a %zu-byte file (truncated or corrupt)", path, hb, size);
-        goto out;
-    }
-    buf = malloc(hb);
-    if (!buf) { fail(err, errlen, "%s: out of memory", path); goto out; }
-    memcpy(buf, fixed, 16);
-    if (fread(buf + 16, 1, hb - 16, fp) != hb - 16) { fail(err, errlen, "%s: truncated header", path); goto out; }
+    buf = ser_read_header(fp, fixed, size, 3 * LORA_PATH_MAX + 512, path, err, errlen);
+    if (!buf) goto out;
     SerialIn in = {buf, hb, 16, 0};
     info->rank = des_i32(&in); info->targets = des_u32(&in); info->alpha = des_f32(&in);
     Config *c = &info->shape;

@@ -93,14 +93,8 @@ int train_state_load(const char *path, TrainState *st, float *m, float *v, size_
         snprintf(err, errlen, "%s: training state version %u, this program reads versions 1 to %d", path, version, STATE_VERSION);
         goto out;
     }
-    if (hb < 16 || hb > 16 * TRAIN_PATH_MAX || hb > size) {
-        snprintf(err, errlen, "%s: header length %u is impossible for a %zu-byte file (truncated or corrupt)", path, hb, size);
-        goto out;
-    }
-    buf = malloc(hb);
-    if (!buf) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
-    memcpy(buf, fixed, 16);
-    if (fread(buf + 16, 1, hb - 16, fp) != hb - 16) { snprintf(err, errlen, "%s: truncated header", path); goto out; }
+    buf = ser_read_header(fp, fixed, size, 16 * TRAIN_PATH_MAX, path, err, errlen);
+    if (!buf) goto out;
     SerialIn in = {buf, hb, 16, 0};
     get_state(&in, st, version);
     uint64_t fn = des_u64(&in), sum = des_u64(&in);

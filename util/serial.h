@@ -7,6 +7,7 @@
 // never as raw structs, so padding and field order never leak into a file format.
 #pragma once
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,4 +89,27 @@ static inline void ser_end_header(SerialOut *o) {
     memcpy(o->p + 12, &hb, 4);
     uint64_t hsum = checksum64(o->p, hsum_at);
     memcpy(o->p + hsum_at, &hsum, 8);
+}
+
+// The rest of a file header whose first 16 bytes (8 magic, u32 version, u32 header length hb) the
+// caller read into `fixed` and checked: hb must lie in [16, max] and within the file's `size`.
+// Returns the whole header (fixed included) in a malloc'd buffer of hb bytes, or NULL with
+// "path: ..." in err. Our checkpoints, training states and LoRA checkpoints share this layout.
+static inline uint8_t *ser_read_header(FILE *fp, const uint8_t fixed[16], size_t size, size_t max, const char *path,
+                                       char *err, size_t errlen) {
+    uint32_t hb;
+    memcpy(&hb, fixed + 12, 4);
+    if (hb < 16 || hb > max || hb > size) {
+        snprintf(err, errlen, "%s: header length %u is impossible for a %zu-byte file (truncated or corrupt)", path, hb, size);
+        return NULL;
+    }
+    uint8_t *buf = malloc(hb);
+    if (!buf) { snprintf(err, errlen, "%s: out of memory", path); return NULL; }
+    memcpy(buf, fixed, 16);
+    if (fread(buf + 16, 1, hb - 16, fp) != hb - 16) {
+        free(buf);
+        snprintf(err, errlen, "%s: truncated header", path);
+        return NULL;
+    }
+    return buf;
 }
