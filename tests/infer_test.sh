@@ -3,7 +3,7 @@
 # --quant and --perplexity too), its outputs (text, --print-ids, --dump-logits, --chat, the stats
 # line), and every bad input — flags, prompts, corrupted model folders and files — ends in one
 # line on stderr and exit 1.
-# (Token-level correctness against transformers is in tests/test_infer.c and test_loaders.c.)
+# (Token-level correctness against transformers is in tests/test_infer.c, test_loaders.c and test_llama2c.c.)
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 I=$BIN/infer
