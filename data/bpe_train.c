@@ -20,8 +20,6 @@
 // only where no lower rank is left, i.e. from the segmentation of ranks < k). So encoding the
 // corpus with the written file gives exactly the training segmentation; --dump-ids writes it so
 // tests/bpe_train_test.sh can check that.
-#include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,25 +32,39 @@
 #include "util/files.h"
 #include "data/bytes_map.h"
 #include "util/errors.h"
+#include "util/flags.h"
 #include "data/tiktoken.h"
 #include "util/timing.h"
 
 static const char *PROG = "bpe-train";
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "usage: bin/bpe-train --vocab N --out FILE.tiktoken [options] CORPUS\n"
-        "Learns byte-level BPE merges on CORPUS and writes a tiktoken rank file.\n"
-        "  --vocab N         ranks in the output: 256 single bytes + N-256 merges (required)\n"
-        "  --pattern NAME    pre-tokenizer regex: gpt2 | cl100k | llama3 (default: gpt2)\n"
-        "  --out FILE        the rank file to write, atomically (required); the pattern goes to\n"
-        "                    FILE.pattern beside it, where tokenize, prepare and train read it\n"
-        "  --dump-ids FILE   also write the corpus's ids as segmented at the end of training\n"
-        "                    (space-separated, like bin/tokenize) (default: none)\n"
-        "  --quiet           no progress on stderr (default: off)\n"
-        "  --help            this text\n");
-}
+// ---- the command line: one row per flag (util/flags.h) ----
 
+typedef struct {
+    long vocab;
+    const char *pattern, *out, *dump;
+    int quiet;
+} BpeTrainOptions;
+
+#define F(field) FLAG_FIELD(BpeTrainOptions, field)
+static const FlagRow rows[] = {
+    {"vocab", K_LONG, F(vocab), 256, 1 << 24, 0, NULL, NULL, 0, 0, "N",
+     "ranks in the output: 256 single bytes + N-256 merges (required)"},
+    {"pattern", K_STR, F(pattern), 0, 0, 0, NULL, "gpt2", 0, 0, "NAME", "pre-tokenizer regex: gpt2 | cl100k | llama3"},
+    {"out", K_STR, F(out), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "the rank file to write, atomically (required); the pattern goes to\n"
+     "FILE.pattern beside it, where tokenize, prepare and train read it"},
+    {"dump-ids", K_STR, F(dump), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "also write the corpus's ids as segmented at the end of training\n(space-separated, like bin/tokenize)"},
+    {"quiet", K_SWITCH, F(quiet), 0, 0, 0, NULL, NULL, 0, 0, NULL, "no progress on stderr"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+static const FlagTable table = {
+    rows, N_ROWS,
+    "usage: bin/bpe-train --vocab N --out FILE.tiktoken [options] CORPUS\n"
+    "Learns byte-level BPE merges on CORPUS and writes a tiktoken rank file.\n",
+    NULL, NULL, NULL, NULL,
+};
 
 // ---- state ----------------------------------------------------------------------------------
 
@@ -180,33 +192,13 @@ static void close_out(AtomicFile *af) {
 }
 
 int main(int argc, char **argv) {
-    long vocab = -1;
-    const char *pattern = "gpt2", *out = NULL, *dump = NULL;
-    int quiet = 0;
-    static const struct option opts[] = {
-        {"vocab", required_argument, 0, 'v'}, {"pattern", required_argument, 0, 'p'},
-        {"out", required_argument, 0, 'o'},   {"dump-ids", required_argument, 0, 'd'},
-        {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        char *end;
-        switch (o) {
-        case 'v':
-            errno = 0;
-            vocab = strtol(optarg, &end, 10);
-            if (*end || errno || vocab < 256 || vocab > (1 << 24))
-                die("--vocab: '%s' is not a number from 256 to %d", optarg, 1 << 24);
-            break;
-        case 'p': pattern = optarg; break;
-        case 'o': out = optarg; break;
-        case 'd': dump = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
-        }
-    }
-    if (vocab < 0) die("--vocab N is required (see --help)");
+    BpeTrainOptions o = {0};
+    unsigned char given[N_ROWS];
+    int optind = flags_parse(&table, argc, argv, &o, given);
+    long vocab = o.vocab;
+    const char *pattern = o.pattern, *out = o.out, *dump = o.dump;
+    int quiet = o.quiet;
+    if (!vocab) die("--vocab N is required (see --help)");
     if (!out) die("--out FILE is required (see --help)");
     if (optind != argc - 1) die("expected exactly one CORPUS file (see --help)");
     const char *corpus_path = argv[optind];

@@ -325,9 +325,14 @@ row tokenize "unknown flag"                  $K --encoding "$R" --frobnicate
 P=$BIN/bpe-train
 printf 'hello world, hello there\n' > "$T/corpus.txt"
 row bpe-train "no --vocab"                   $P --out "$T/o.tiktoken" "$T/corpus.txt"
-row bpe-train "--vocab 100 (below 256)"      $P --vocab 100 --out "$T/o.tiktoken" "$T/corpus.txt"
-row bpe-train "--vocab abc"                  $P --vocab abc --out "$T/o.tiktoken" "$T/corpus.txt"
-row bpe-train "--vocab 2^40"                 $P --vocab 1099511627776 --out "$T/o.tiktoken" "$T/corpus.txt"
+rowm bpe-train "--vocab 100 (below 256)" '^bpe-train: --vocab: expected an integer in \[256, 16777216\], got "100"$' \
+  $P --vocab 100 --out "$T/o.tiktoken" "$T/corpus.txt"
+rowm bpe-train "--vocab abc" '^bpe-train: --vocab: expected an integer in \[256, 16777216\], got "abc"$' \
+  $P --vocab abc --out "$T/o.tiktoken" "$T/corpus.txt"
+rowm bpe-train "--vocab 2^40" '^bpe-train: --vocab: expected an integer in \[256, 16777216\], got "1099511627776"$' \
+  $P --vocab 1099511627776 --out "$T/o.tiktoken" "$T/corpus.txt"
+rowm bpe-train "flag without its value" '^bpe-train: --out needs a value \(see --help\)$' $P --vocab 300 "$T/corpus.txt" --out
+rowm bpe-train "unknown flag" '^bpe-train: unknown option --frobnicate \(see --help\)$' $P --vocab 300 --frobnicate "$T/corpus.txt"
 row bpe-train "no --out"                     $P --vocab 300 "$T/corpus.txt"
 row bpe-train "no corpus"                    $P --vocab 300 --out "$T/o.tiktoken"
 row bpe-train "corpus missing"               $P --vocab 300 --out "$T/o.tiktoken" "$T/none.txt"

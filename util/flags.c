@@ -127,7 +127,7 @@ void flags_usage(const FlagTable *t, FILE *f) {
         int at = a ? snprintf(fl, sizeof fl, "-%c, ", a) : 0;
         snprintf(fl + at, sizeof fl - at, "--%s%s%s", r->name, r->meta ? " " : "", r->meta ? r->meta : "");
         if (t->default_text) t->default_text(r, other, sizeof other);
-        if (strstr(r->help, "(default")) def[0] = '\0';   // the help says it
+        if (strstr(r->help, "(default") || strstr(r->help, "(required)")) def[0] = '\0';   // the help says it
         else if (other[0]) snprintf(def, sizeof def, " (%s)", other);
         else if (r->kind == K_SWITCH) snprintf(def, sizeof def, " (default off)");
         else if (r->def) snprintf(def, sizeof def, " (default %s)", r->def);
