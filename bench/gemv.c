@@ -29,7 +29,6 @@
 //
 // usage: bench-gemv MODEL_DIR [--reps N] [--decode-steps N] [--quant q8_0|q4_0]   (a Hugging
 //        Face directory, e.g. bench/models/...)
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +40,8 @@
 #include "model/ops.h"
 #include "model/quant.h"
 #include "bench/bench.h"
+#include "util/errors.h"
+#include "util/flags.h"
 
 // sum of n 32-bit words, threads splitting the range, 16 partial sums each (adds never wait)
 static uint32_t read_words(const uint32_t *p, size_t n) {
@@ -59,32 +60,34 @@ static uint32_t read_words(const uint32_t *p, size_t n) {
 typedef struct { Mat w; int K, N; } Product;
 static size_t mat_bytes(const Product *p) { return dtype_bytes(p->w.dtype, (size_t)p->K * p->N); }
 
+typedef struct {
+    int reps, decode_steps;
+    char quant[8];   // "" (as stored), "q8_0" or "q4_0"
+} Options;
+
+#define F(field) FLAG_FIELD(Options, field)
+static const FlagRow flag_rows[] = {
+    {"reps", K_INT, F(reps), 1, 100, 0, NULL, "7", 0, 0, "N", "passes per measurement, median reported"},
+    {"decode-steps", K_INT, F(decode_steps), 0, 1000, 0, NULL, "0", 0, 0, "N",
+     "also N greedy decode steps against the bandwidth limit (0: none)"},
+    {"quant", K_CHOICE, F(quant), 0, 0, 0, "q8_0,q4_0", NULL, 0, 0, "q8_0|q4_0",
+     "quantize the model first, as bin/infer --quant does (default: as stored)"},
+};
+static const FlagTable table = {
+    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
+    "usage: bench-gemv MODEL_DIR [options]\n"
+    "Decode's matrix-vector products against plain reads of the same bytes (MODEL_DIR: a Hugging\n"
+    "Face directory, e.g. bench/models/...).\n",
+    NULL, NULL, NULL, NULL,
+};
+
 int main(int argc, char **argv) {
-    int reps = 7, decode_steps = 0, quant = -1;
-    const char *use = "usage: bench-gemv MODEL_DIR [--reps N (1-100)] [--decode-steps N (0-1000; 0: none)] "
-                      "[--quant q8_0|q4_0 (default: as stored)]\n";
-    static struct option opts[] = {{"reps", 1, 0, 'n'}, {"decode-steps", 1, 0, 'd'}, {"quant", 1, 0, 'q'},
-                                   {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end = NULL;
-        if (c == 'q') {
-            quant = !strcmp(optarg, "q8_0") ? DTYPE_Q8_0 : !strcmp(optarg, "q4_0") ? DTYPE_Q4_0 : -2;
-            if (quant == -2) { fprintf(stderr, "bench-gemv: --quant: expected q8_0 or q4_0, got '%s'\n", optarg); return 1; }
-            continue;
-        }
-        if (c == 'n') reps = (int)strtol(optarg, &end, 10);
-        else if (c == 'd') decode_steps = (int)strtol(optarg, &end, 10);
-        else { fputs(use, c == 'h' ? stdout : stderr); return c != 'h'; }
-        if (*optarg == '\0' || *end != '\0') {
-            fprintf(stderr, "bench-gemv: --%s: expected an integer, got '%s'\n", c == 'n' ? "reps" : "decode-steps", optarg);
-            return 1;
-        }
-    }
-    if (optind != argc - 1 || reps < 1 || reps > 100 || decode_steps < 0 || decode_steps > 1000) {
-        fputs(use, stderr);
-        return 1;
-    }
+    Options o = {0};
+    unsigned char given[sizeof flag_rows / sizeof flag_rows[0]];
+    int optind = flags_parse(&table, argc, argv, &o, given);
+    if (optind != argc - 1) die("expected one MODEL_DIR (see --help)");
+    int reps = o.reps, decode_steps = o.decode_steps;
+    int quant = !o.quant[0] ? -1 : !strcmp(o.quant, "q8_0") ? DTYPE_Q8_0 : DTYPE_Q4_0;
     HfModel h;
     char err[1024];
     memset(&h, 0, sizeof h);
