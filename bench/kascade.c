@@ -18,7 +18,6 @@
 // --decode-ctx - 1, dense and Kascade (the same anchors) in turn: ms per token and the
 // attention's share of it (the model's op profile), medians of --reps.
 // The selection comes from random data: the time does not depend on which tiles are kept.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "model/model.h"
 #include "model/ops.h"
 #include "util/errors.h"
+#include "util/flags.h"
 #include "util/rng.h"
 
 enum { NH = 32, NKV = 8, HD = 64 };
@@ -126,47 +126,42 @@ static void bench_decode(const char *path, int ctx, int every, int tile, int top
     unload_model(&lm);
 }
 
+typedef struct {
+    const char *ctxs, *model;
+    int tile, top_k, reps, prefill, layers, every, decode_ctx;
+} Options;
+
+#define F(field) FLAG_FIELD(Options, field)
+static const FlagRow flag_rows[] = {
+    {"ctx", K_STR, F(ctxs), 0, 0, 0, NULL, "512,2048,4096,8192", 0, 0, "LIST", "attention: contexts, comma separated"},
+    {"layers", K_INT, F(layers), 1, 256, 0, NULL, "16", 0, 0, "L", "attention: layers of the model timed"},
+    {"anchor-every", K_INT, F(every), 1, 256, 0, NULL, "5", 0, 0, "A", "anchors are layers 0, A, 2A, ... (default 5: 4 of 16 layers)"},
+    {"tile", K_INT, F(tile), 1, 4096, 0, NULL, "16", 0, 0, "N", "keys per tile"},
+    {"top-k", K_INT, F(top_k), 0, 65536, 0, NULL, "8", 0, 0, "K", "tiles kept besides the first and the own tile"},
+    {"prefill", K_INT, F(prefill), 1, 4096, 0, NULL, "256", 0, 0, "T", "attention: queries of the prefill chunk"},
+    {"reps", K_INT, F(reps), 1, 100000, 0, NULL, "9", 0, 0, "N", "timed runs of each, median reported"},
+    {"model", K_STR, F(model), 0, 0, 0, NULL, NULL, 0, 0, "DIR",
+     "decode: time single-token decode steps of this model instead"},
+    {"decode-ctx", K_INT, F(decode_ctx), 2, 1 << 20, 0, NULL, "8192", 0, 0, "N",
+     "decode: the step's position is N-1, its cache random"},
+};
+static const FlagTable table = {
+    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
+    "usage: bench-kascade [--ctx LIST] [--layers L] [--anchor-every A] [--tile N] [--top-k K]\n"
+    "                     [--prefill T] [--reps N]\n"
+    "       bench-kascade --model DIR [--decode-ctx N] [--anchor-every A] [--tile N] [--top-k K] [--reps N]\n"
+    "Kascade against dense attention, in turn in one process: a model's attention on random caches,\n"
+    "or with --model single-token decode steps of a real model.\n",
+    NULL, NULL, NULL, NULL,
+};
+
 int main(int argc, char **argv) {
-    const char *ctxs = "512,2048,4096,8192", *model = NULL;
-    int tile = 16, top_k = 8, reps = 9, prefill = 256, layers = 16, every = 5, decode_ctx = 8192;
-    static const struct option opts[] = {
-        {"ctx", required_argument, 0, 'c'}, {"tile", required_argument, 0, 't'}, {"top-k", required_argument, 0, 'k'},
-        {"reps", required_argument, 0, 'r'}, {"prefill", required_argument, 0, 'p'},
-        {"layers", required_argument, 0, 'l'}, {"anchor-every", required_argument, 0, 'a'},
-        {"model", required_argument, 0, 'm'}, {"decode-ctx", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c': ctxs = optarg; break;
-        case 't': tile = (int)flag_long("tile", optarg, 1, 4096); break;
-        case 'k': top_k = (int)flag_long("top-k", optarg, 0, 65536); break;
-        case 'r': reps = (int)flag_long("reps", optarg, 1, 100000); break;
-        case 'p': prefill = (int)flag_long("prefill", optarg, 1, 4096); break;
-        case 'l': layers = (int)flag_long("layers", optarg, 1, 256); break;
-        case 'a': every = (int)flag_long("anchor-every", optarg, 1, 256); break;
-        case 'm': model = optarg; break;
-        case 'd': decode_ctx = (int)flag_long("decode-ctx", optarg, 2, 1 << 20); break;
-        case 'h':
-            printf("usage: bench-kascade [--ctx LIST] [--layers L] [--anchor-every A] [--tile N] [--top-k K]\n"
-                   "                     [--prefill T] [--reps N]\n"
-                   "       bench-kascade --model DIR [--decode-ctx N] [--anchor-every A] [--tile N] [--top-k K] [--reps N]\n"
-                   "  --ctx LIST        attention: contexts, comma separated (default 512,2048,4096,8192)\n"
-                   "  --layers L        attention: layers of the model timed (default 16)\n"
-                   "  --anchor-every A  anchors are layers 0, A, 2A, ... (default 5: 4 of 16 layers)\n"
-                   "  --tile N          keys per tile (default 16)\n"
-                   "  --top-k K         tiles kept besides the first and the own tile (default 8)\n"
-                   "  --prefill T       attention: queries of the prefill chunk (default 256)\n"
-                   "  --reps N          timed runs of each, median reported (default 9)\n"
-                   "  --model DIR       decode: time single-token decode steps of this model instead\n"
-                   "  --decode-ctx N    decode: the step's position is N-1, its cache random (default 8192)\n"
-                   "  -h, --help        this help\n");
-            return 0;
-        case ':': die("%s needs a value (see --help)", argv[optind - 1]);
-        default: die("unknown option %s (see --help)", argv[optind - 1]);
-        }
-    }
+    Options o = {0};
+    unsigned char given[sizeof flag_rows / sizeof flag_rows[0]];
+    int optind = flags_parse(&table, argc, argv, &o, given);
+    const char *ctxs = o.ctxs, *model = o.model;
+    int tile = o.tile, top_k = o.top_k, reps = o.reps, prefill = o.prefill, layers = o.layers, every = o.every;
+    int decode_ctx = o.decode_ctx;
     if (optind < argc) die("unexpected argument %s (see --help)", argv[optind]);
     if (model) {
         bench_decode(model, decode_ctx, every, tile, top_k, reps);
