@@ -7,7 +7,6 @@
 // Prints the anchors and each reuse layer's source and cover on stderr; writes the JSON
 // (docs/kascade.md) atomically.
 #include <cblas.h>
-#include <getopt.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
@@ -18,53 +17,47 @@
 #include "infer/perplexity.h"
 #include "infer/tokenizer.h"
 #include "util/errors.h"
+#include "util/flags.h"
 
-static void usage(void) {
-    printf("usage: kascade-calibrate MODEL TEXT --out SCHEDULE.json [options]\n"
-           "Runs dense attention over TEXT and writes the Kascade schedule (anchor layers, each layer's\n"
-           "source layer and head map) that bin/infer --attention kascade --kascade-schedule reads.\n"
-           "  --out FILE        the schedule (JSON) (required)\n"
-           "  --ctx N           tokens per chunk of TEXT (default: the model's context, at most 512)\n"
-           "  --tile N          keys per tile (default 16)\n"
-           "  --top-k K         tiles kept per query block besides the first and the own tile (default 8)\n"
-           "  --max-reuse D     a reuse layer is at most D layers above its anchor (default 4)\n"
-           "  --threshold X     a layer reuses an anchor only when the anchor's kept tiles cover at least\n"
-           "                    1 - X of its attention mass (default 0.1)\n"
-           "  --chunks N        chunks of TEXT measured, at most (default 8)\n"
-           "  --tokenizer FILE  tiktoken rank file or llama2.c tokenizer.bin (default: found with the model)\n"
-           "  --threads N       OpenMP and OpenBLAS threads (default: the environment's)\n"
-           "  -h, --help        this help\n");
-}
+typedef struct {
+    const char *out, *tokenizer;
+    int ctx, threads;   // 0: the model's context (at most 512); the environment's threads
+    CalibrateConfig cfg;
+} Options;
+
+#define F(field) FLAG_FIELD(Options, field)
+static const FlagRow flag_rows[] = {
+    {"out", K_STR, F(out), 0, 0, 0, NULL, NULL, 0, 0, "FILE", "the schedule (JSON) (required)"},
+    {"ctx", K_INT, F(ctx), 1, INT_MAX, 0, NULL, NULL, 0, 0, "N",
+     "tokens per chunk of TEXT (default: the model's context, at most 512)"},
+    {"tile", K_INT, F(cfg.tile), 1, 65536, 0, NULL, "16", 0, 0, "N", "keys per tile"},
+    {"top-k", K_INT, F(cfg.top_k), 0, 65536, 0, NULL, "8", 0, 0, "K",
+     "tiles kept per query block besides the first and the own tile"},
+    {"max-reuse", K_INT, F(cfg.max_reuse), 0, 1024, 0, NULL, "4", 0, 0, "D",
+     "a reuse layer is at most D layers above its anchor"},
+    {"threshold", K_F64, F(cfg.threshold), 0, 1, 0, NULL, "0.1", 0, 0, "X",
+     "a layer reuses an anchor only when the anchor's kept tiles cover at\nleast 1 - X of its attention mass"},
+    {"chunks", K_INT, F(cfg.max_chunks), 1, INT_MAX, 0, NULL, "8", 0, 0, "N", "chunks of TEXT measured, at most"},
+    {"tokenizer", K_STR, F(tokenizer), 0, 0, 0, NULL, NULL, 0, 0, "FILE",
+     "tiktoken rank file or llama2.c tokenizer.bin (default: found with the\nmodel)"},
+    {"threads", K_INT, F(threads), 1, 1024, 0, NULL, NULL, 0, 0, "N",
+     "OpenMP and OpenBLAS threads (default: the environment's)"},
+};
+static const FlagTable table = {
+    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
+    "usage: kascade-calibrate MODEL TEXT --out SCHEDULE.json [options]\n"
+    "Runs dense attention over TEXT and writes the Kascade schedule (anchor layers, each layer's\n"
+    "source layer and head map) that bin/infer --attention kascade --kascade-schedule reads.\n",
+    NULL, NULL, NULL, NULL,
+};
 
 int main(int argc, char **argv) {
-    const char *out = NULL, *tokenizer_path = NULL;
-    int ctx = 0, threads = 0;
-    CalibrateConfig cfg = { .tile = 16, .top_k = 8, .max_reuse = 4, .max_chunks = 8, .threshold = 0.1 };
-    enum { O_OUT = 256, O_CTX, O_TILE, O_TOPK, O_REUSE, O_THRESH, O_CHUNKS, O_TOKENIZER, O_THREADS };
-    static const struct option opts[] = {
-        {"out", required_argument, 0, O_OUT}, {"ctx", required_argument, 0, O_CTX},
-        {"tile", required_argument, 0, O_TILE}, {"top-k", required_argument, 0, O_TOPK},
-        {"max-reuse", required_argument, 0, O_REUSE}, {"threshold", required_argument, 0, O_THRESH},
-        {"chunks", required_argument, 0, O_CHUNKS}, {"tokenizer", required_argument, 0, O_TOKENIZER},
-        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_OUT: out = optarg; break;
-        case O_CTX: ctx = (int)flag_long("ctx", optarg, 1, INT_MAX); break;
-        case O_TILE: cfg.tile = (int)flag_long("tile", optarg, 1, 65536); break;
-        case O_TOPK: cfg.top_k = (int)flag_long("top-k", optarg, 0, 65536); break;
-        case O_REUSE: cfg.max_reuse = (int)flag_long("max-reuse", optarg, 0, 1024); break;
-        case O_THRESH: cfg.threshold = flag_double("threshold", optarg, 0, 1); break;
-        case O_CHUNKS: cfg.max_chunks = (int)flag_long("chunks", optarg, 1, INT_MAX); break;
-        case O_TOKENIZER: tokenizer_path = optarg; break;
-        case O_THREADS: threads = (int)flag_long("threads", optarg, 1, 1024); break;
-        case 'h': usage(); return 0;
-        case ':': die("%s needs a value (see --help)", argv[optind - 1]);
-        default: die("unknown option %s (see --help)", argv[optind - 1]);
-        }
-    }
+    Options o = {0};
+    unsigned char given[sizeof flag_rows / sizeof flag_rows[0]];
+    int optind = flags_parse(&table, argc, argv, &o, given);
+    const char *out = o.out, *tokenizer_path = o.tokenizer;
+    int ctx = o.ctx, threads = o.threads;
+    CalibrateConfig cfg = o.cfg;
     if (argc - optind != 2) die("give MODEL and TEXT (see --help)");
     if (!out) die("--out SCHEDULE.json is required");
     if (threads) {
