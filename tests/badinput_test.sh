@@ -356,6 +356,20 @@ row prepare "--variants -1"                  $Q --variants -1 --out-dir "$T" "$T
 row prepare "--bpe-dropout 1.5"              $Q --bpe-dropout 1.5 --out-dir "$T" "$T/corpus.txt"
 row prepare "--seed abc"                     $Q --seed abc --out-dir "$T" "$T/corpus.txt"
 
+# ---- bin/kascade-calibrate, bin/bench-gemv, bin/bench-kascade: flags (read before any model) ----
+KC=$BIN/kascade-calibrate
+rowm kascade-calibrate "--tile 0" '^kascade-calibrate: --tile: expected an integer in \[1, 65536\], got "0"$' \
+  $KC "$G" "$T/corpus.txt" --out "$T/k.json" --tile 0
+rowm kascade-calibrate "--threshold 1.5" '^kascade-calibrate: --threshold: expected a number in \[0, 1\], got "1.5"$' \
+  $KC "$G" "$T/corpus.txt" --out "$T/k.json" --threshold 1.5
+rowm kascade-calibrate "unknown flag" '^kascade-calibrate: unknown option --frobnicate \(see --help\)$' \
+  $KC "$G" "$T/corpus.txt" --out "$T/k.json" --frobnicate
+rowm bench-gemv "no MODEL_DIR" '^bench-gemv: expected one MODEL_DIR \(see --help\)$' $BIN/bench-gemv --reps 1
+rowm bench-gemv "--reps 0" '^bench-gemv: --reps: expected an integer in \[1, 100\], got "0"$' $BIN/bench-gemv "$G" --reps 0
+rowm bench-gemv "--quant q5_0" '^bench-gemv: --quant: expected one of q8_0,q4_0, got "q5_0"$' $BIN/bench-gemv "$G" --quant q5_0
+rowm bench-kascade "--tile 0" '^bench-kascade: --tile: expected an integer in \[1, 4096\], got "0"$' $BIN/bench-kascade --tile 0
+rowm bench-kascade "flag without its value" '^bench-kascade: --model needs a value \(see --help\)$' $BIN/bench-kascade --model
+
 # ---- bin/train ----
 X=$BIN/train
 # tiny shards (uint16, 2000 tokens of ids < 50), and broken ones
