@@ -69,16 +69,15 @@ typedef struct {
 static const FlagRow flag_rows[] = {
     {"reps", K_INT, F(reps), 1, 100, 0, NULL, "7", 0, 0, "N", "passes per measurement, median reported"},
     {"decode-steps", K_INT, F(decode_steps), 0, 1000, 0, NULL, "0", 0, 0, "N",
-     "also N greedy decode steps against the bandwidth limit (0: none)"},
+     "also N greedy decode steps against the bandwidth limit (default 0: none)"},
     {"quant", K_CHOICE, F(quant), 0, 0, 0, "q8_0,q4_0", NULL, 0, 0, "q8_0|q4_0",
      "quantize the model first, as bin/infer --quant does (default: as stored)"},
 };
 static const FlagTable table = {
-    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
-    "usage: bench-gemv MODEL_DIR [options]\n"
-    "Decode's matrix-vector products against plain reads of the same bytes (MODEL_DIR: a Hugging\n"
-    "Face directory, e.g. bench/models/...).\n",
-    NULL, NULL, NULL, NULL,
+    .rows = flag_rows, .n_rows = sizeof flag_rows / sizeof flag_rows[0],
+    .usage = "usage: bench-gemv MODEL_DIR [options]\n"
+             "Decode's matrix-vector products against plain reads of the same bytes (MODEL_DIR: a Hugging\n"
+             "Face directory, e.g. bench/models/...).\n",
 };
 
 int main(int argc, char **argv) {

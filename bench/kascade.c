@@ -146,13 +146,13 @@ static const FlagRow flag_rows[] = {
      "decode: the step's position is N-1, its cache random"},
 };
 static const FlagTable table = {
-    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
-    "usage: bench-kascade [--ctx LIST] [--layers L] [--anchor-every A] [--tile N] [--top-k K]\n"
-    "                     [--prefill T] [--reps N]\n"
-    "       bench-kascade --model DIR [--decode-ctx N] [--anchor-every A] [--tile N] [--top-k K] [--reps N]\n"
-    "Kascade against dense attention, in turn in one process: a model's attention on random caches,\n"
-    "or with --model single-token decode steps of a real model.\n",
-    NULL, NULL, NULL, NULL,
+    .rows = flag_rows, .n_rows = sizeof flag_rows / sizeof flag_rows[0],
+    .usage = "usage: bench-kascade [--ctx LIST] [--layers L] [--anchor-every A] [--tile N] [--top-k K]\n"
+             "                     [--prefill T] [--reps N]\n"
+             "       bench-kascade --model DIR [--decode-ctx N] [--anchor-every A] [--tile N] [--top-k K]\n"
+             "                     [--reps N]\n"
+             "Kascade against dense attention, in turn in one process: a model's attention on random caches,\n"
+             "or with --model single-token decode steps of a real model.\n",
 };
 
 int main(int argc, char **argv) {

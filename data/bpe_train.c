@@ -60,10 +60,9 @@ static const FlagRow rows[] = {
 };
 #define N_ROWS (int)(sizeof rows / sizeof rows[0])
 static const FlagTable table = {
-    rows, N_ROWS,
-    "usage: bin/bpe-train --vocab N --out FILE.tiktoken [options] CORPUS\n"
-    "Learns byte-level BPE merges on CORPUS and writes a tiktoken rank file.\n",
-    NULL, NULL, NULL, NULL,
+    .rows = rows, .n_rows = N_ROWS,
+    .usage = "usage: bin/bpe-train --vocab N --out FILE.tiktoken [options] CORPUS\n"
+             "Learns byte-level BPE merges on CORPUS and writes a tiktoken rank file.\n",
 };
 
 // ---- state ----------------------------------------------------------------------------------

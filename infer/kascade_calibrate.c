@@ -44,11 +44,10 @@ static const FlagRow flag_rows[] = {
      "OpenMP and OpenBLAS threads (default: the environment's)"},
 };
 static const FlagTable table = {
-    flag_rows, sizeof flag_rows / sizeof flag_rows[0],
-    "usage: kascade-calibrate MODEL TEXT --out SCHEDULE.json [options]\n"
-    "Runs dense attention over TEXT and writes the Kascade schedule (anchor layers, each layer's\n"
-    "source layer and head map) that bin/infer --attention kascade --kascade-schedule reads.\n",
-    NULL, NULL, NULL, NULL,
+    .rows = flag_rows, .n_rows = sizeof flag_rows / sizeof flag_rows[0],
+    .usage = "usage: kascade-calibrate MODEL TEXT --out SCHEDULE.json [options]\n"
+             "Runs dense attention over TEXT and writes the Kascade schedule (anchor layers, each layer's\n"
+             "source layer and head map) that bin/infer --attention kascade --kascade-schedule reads.\n",
 };
 
 int main(int argc, char **argv) {
