@@ -95,7 +95,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench-gemv: %s\n", err);
         return 1;
     }
-    if (quant >= 0 && model_quantize(h.model, quant, DTYPE_Q8_0, err, sizeof err) != 0) {
+    if (quant >= 0 && (model_quantize(h.model, quant, DTYPE_Q8_0, err, sizeof err) != 0 ||
+                       model_pack(h.model, err, sizeof err) != 0)) {
         fprintf(stderr, "bench-gemv: %s\n", err);
         return 1;
     }

@@ -33,6 +33,7 @@
 #include "infer/load.h"
 #include "infer/perplexity.h"
 #include "model/kascade.h"
+#include "model/quant.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
 #include "util/timing.h"
@@ -286,6 +287,7 @@ int main(int argc, char **argv) {
                                   err, sizeof err)
               : o.quant ? load_quantize(&lm, quant_type[o.quant], head_type[o.quant_head], err, sizeof err) : 0)
         die("%s", err);
+    if (model_pack(m, err, sizeof err) != 0) die("%s", err);   // Q8_0/Q4_0 rows interleaved for the kernels
     double load_s = now_s() - t0;
 
     // BOS: config.json's bos_token_id for HF (Llama 3: <|begin_of_text|>, as transformers'

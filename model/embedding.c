@@ -12,7 +12,9 @@ void embedding_forward(float *out, const int *tokens, Mat table, int N, int C) {
     for (int n = 0; n < N; n++) {
         float *o = out + (size_t)n * C;
         size_t row = (size_t)tokens[n] * C;
-        if (dtype_is_quant(table.dtype)) {
+        if (dtype_is_packed(table.dtype)) {
+            quant_packed_row(table.dtype, table.data, (size_t)tokens[n], C, o);
+        } else if (dtype_is_quant(table.dtype)) {
             dequantize_row(table.dtype, (const char *)table.data + dtype_bytes(table.dtype, row), o, C);
         } else if (table.dtype == DTYPE_F32) {
             memcpy(o, (const float *)table.data + row, (size_t)C * sizeof(float));

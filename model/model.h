@@ -208,8 +208,10 @@ struct Model {
     // Kascade sparse attention in the KV-cached forward (model/kascade.h); NULL: dense. Not
     // owned: the caller creates, prepares and frees it.
     struct Kascade *kascade;
-    // weights quantized at load (model/quant.h model_quantize); m->w points into it
+    // weights quantized or packed at load (model/quant.h model_quantize, model_pack); m->w
+    // points into it
     void *quant_memory;
+    size_t quant_memory_bytes;
     // LoRA adapters (model/lora.h); NULL: none. Not owned (model_attach_lora sets it). While set,
     // every forward adds them and the backward trains only them: the base weights are frozen
     // (no gradient buffer for them, and they may be bf16 in an mmap).

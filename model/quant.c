@@ -121,6 +121,7 @@ void dequantize_row(DType t, const void *src, float *dst, int k) {
 }
 
 float quant_get(Mat m, size_t i) {
+    if (dtype_is_packed(m.dtype)) return NAN;   // its rows are interleaved: quant_packed_row reads them
     int bk = m.dtype == DTYPE_Q6_K ? QK_K : QK8_0;
     float blk[QK_K];
     dequantize_row(m.dtype, (const char *)m.data + dtype_bytes(m.dtype, i / bk * bk), blk, bk);
@@ -145,6 +146,9 @@ void quant_act(QuantAct *a, void *scratch, const float *x, int K) {
     BlockQ8_0 *q = (BlockQ8_0 *)a->q;
     float *d = (float *)a->d;
     int32_t *sum = (int32_t *)a->sum;
+#if defined(__x86_64__) || defined(__i386__)
+    if (quant_kernel_active() != QUANT_KERNEL_REF) { quant_act_avx2(q, d, sum, x, K); return; }
+#endif
     quantize_row_q8_0(q, x, K);
     for (int b = 0; b < K / QK8_0; b++) {
         int s = 0;
@@ -202,13 +206,14 @@ int quant_kernel_supported(QuantKernel k) {
     if (k == QUANT_KERNEL_AVXVNNI) return avx2 && gfni && avxvnni;
     if (k == QUANT_KERNEL_AVX512)
         return avx2 && gfni && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512vnni");
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 #endif
     return k == QUANT_KERNEL_REF;
 }
 
 static const QuantKernels *kernels_of(QuantKernel k) {
-    static const QuantKernels ref = {dot_q8_0_ref, dot_q4_0_ref, dot4_q8_0_ref, dot4_q4_0_ref};
+    static const QuantKernels ref = {dot_q8_0_ref, dot_q4_0_ref, dot4_q8_0_ref, dot4_q4_0_ref, dot16_q8_0_ref,
+                                     dot16_q4_0_ref};
 #if defined(__x86_64__) || defined(__i386__)
     if (k >= QUANT_KERNEL_AVX2 && k <= QUANT_KERNEL_AVX512) return &quant_kernels_x86[k - QUANT_KERNEL_AVX2];
 #endif
@@ -219,6 +224,9 @@ QuantDot quant_dot(QuantKernel k, DType t) {
 }
 QuantDot4 quant_dot4(QuantKernel k, DType t) {
     return t == DTYPE_Q8_0 ? kernels_of(k)->dot4_q8_0 : kernels_of(k)->dot4_q4_0;
+}
+QuantDot16 quant_dot16(QuantKernel k, DType t) {
+    return dtype_unpacked(t) == DTYPE_Q8_0 ? kernels_of(k)->dot16_q8_0 : kernels_of(k)->dot16_q4_0;
 }
 
 static int active_kernel = -1;
@@ -263,6 +271,32 @@ void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, in
         quant_act(&unused, (char *)scratch + m * act, inp + (size_t)m * K, K);
     }
     QuantKernel k = quant_kernel_active();
+    if (dtype_is_packed(w.dtype)) {
+        // 16 rows a kernel call (quant_pack.c). Decoding: guided chunks, large first, then
+        // smaller toward the end, each a stretch of consecutive groups that a thread reads as
+        // one stream (chunks of one group alternate between threads and cost a third of the
+        // speed: each thread's prefetches run into the other's rows). Prefill: a group at a
+        // time, read from memory once and kept in cache while every input row passes over it,
+        // four at a time.
+        QuantDot16 dot16 = quant_dot16(k, w.dtype);
+        size_t group = 16 * row_bytes;
+        int G = N / 16;
+        if (M == 1) {
+            QuantAct x = act_at(scratch, K);
+            #pragma omp parallel for schedule(guided) if ((size_t)N * K >= OMP_MIN_WORK)
+            for (int g = 0; g < G; g++) dot16(K, wd + g * group, &x, 1, out + 16 * g, N);
+        } else {
+            #pragma omp parallel for schedule(dynamic, 1) if ((size_t)N * K >= OMP_MIN_WORK)
+            for (int g = 0; g < G; g++)
+                for (int m0 = 0; m0 < M; m0 += 4) {
+                    QuantAct xs[4];
+                    int nx = M - m0 < 4 ? M - m0 : 4;
+                    for (int i = 0; i < nx; i++) xs[i] = act_at((char *)scratch + (m0 + i) * act, K);
+                    dot16(K, wd + g * group, xs, nx, out + (size_t)m0 * N + 16 * g, N);
+                }
+        }
+        return;
+    }
     QuantDot dot = quant_dot(k, w.dtype);
     QuantDot4 dot4 = quant_dot4(k, w.dtype);
     if (M == 1) {
@@ -331,7 +365,7 @@ int quantize_mat(void *dst, DType t, Mat src, size_t rows, int cols) {
 // Room for the quantized weights, in 2 MB pages where the kernel gives them: decoding streams
 // every byte once per token, and with 4 KB pages each page is a TLB miss (a two-level walk in a
 // virtual machine) and a restart of the hardware prefetcher.
-static char *alloc_huge(size_t bytes) {
+char *quant_alloc_huge(size_t bytes) {
     size_t huge = (size_t)2 << 20, n = (bytes + huge - 1) / huge * huge;
     char *p = aligned_alloc(huge, n ? n : huge);
 #ifdef MADV_HUGEPAGE
@@ -382,6 +416,10 @@ int model_quantize_scaled(Model *m, DType t, int head_t, const AwqScales *awq, c
     size_t total = awq ? padded(2 * L * C * sizeof(float)) : 0;   // the divided RMSNorm weights
     int rc = 0;
     for (int j = 0; j < nj; j++) {
+        if (dtype_is_packed(jobs[j].mat->dtype)) {   // model_pack ran: rows interleaved, for the kernels only
+            rc = fail(err, errlen, "cannot quantize %s: its weights are packed for the kernels", jobs[j].name);
+            break;
+        }
         if (dtype_is_quant(jobs[j].to) && jobs[j].cols % QK8_0 != 0) {
             rc = fail(err, errlen, "cannot quantize %s: its rows have %d values, not a multiple of %d",
                       jobs[j].name, jobs[j].cols, QK8_0);
@@ -389,7 +427,7 @@ int model_quantize_scaled(Model *m, DType t, int head_t, const AwqScales *awq, c
         }
         total += padded(dtype_bytes(jobs[j].to, jobs[j].rows * jobs[j].cols));
     }
-    char *buf = rc ? NULL : alloc_huge(total);
+    char *buf = rc ? NULL : quant_alloc_huge(total);
     if (!rc && !buf) rc = fail(err, errlen, "out of memory quantizing the model (%zu bytes)", total);
     size_t off = 0;
     if (!rc && awq) {   // x W^T = (x / s)(W diag(s))^T, and x / s comes from the norm weight g / s
@@ -424,6 +462,7 @@ int model_quantize_scaled(Model *m, DType t, int head_t, const AwqScales *awq, c
     if (tied) m->w.tok_emb = m->w.lm_head;
     free(m->quant_memory);
     m->quant_memory = buf;
+    m->quant_memory_bytes = total;
     free(jobs); free(vrow); free(uprow);
     return 0;
 }

@@ -53,11 +53,26 @@ extern const char *const quant_kernel_names[QUANT_KERNELS];
 int quant_kernel_supported(QuantKernel k);
 QuantDot quant_dot(QuantKernel k, DType t);
 QuantDot4 quant_dot4(QuantKernel k, DType t);
+// One group of 16 packed rows (quant_pack.c's layout, K columns) against nx activation rows:
+// out[m * ldo + r] = row r . x[m] for r < 16, m < nx.
+typedef void (*QuantDot16)(int K, const void *group, const QuantAct *x, int nx, float *out, size_t ldo);
+QuantDot16 quant_dot16(QuantKernel k, DType t);   // t: Q8_0 or Q4_0, packed or not
 // The kernel used by quant_matmul_forward: the best supported one unless set (tests, benches).
 QuantKernel quant_kernel_active(void);
 void quant_kernel_set(QuantKernel k);
 
-// out (M,N) = inp (M,K) W^T, W (N,K) in Q8_0/Q4_0 (int8 kernels, threads over rows of W) or
+// Packed Q8_0/Q4_0 (model/quant_pack.c): 16 rows interleaved block by block, so that one vector
+// instruction works on 16 rows at once. Packable: Q8_0 or Q4_0, rows a multiple of 16, cols a
+// multiple of 64. quant_pack_mat writes src's packed form to dst (the same number of bytes; dst
+// may be src: packed in place); -1 out of memory. quant_packed_row widens row r of a packed
+// matrix; model_pack packs every packable matrix of a model (bin/infer, after loading and
+// quantizing: only the matmul and the embedding read packed matrices).
+int quant_packable(DType t, size_t rows, int cols);
+int quant_pack_mat(void *dst, const void *src, DType t, size_t rows, int cols);
+void quant_packed_row(DType t, const void *data, size_t r, int cols, float *dst);
+int model_pack(Model *m, char *err, size_t errlen);
+
+// out (M,N) = inp (M,K) W^T, W (N,K) in Q8_0/Q4_0, packed or not (int8 kernels, threads over rows of W) or
 // Q6_K (dequantized block by block; model/matmul.c sends it only M = 1). K a multiple of 32
 // (256 for Q6_K). scratch: at least quant_scratch_bytes(M, K) bytes, 64-byte aligned.
 static inline size_t quant_scratch_bytes(int M, int K) { return (size_t)M * quant_act_bytes(K); }

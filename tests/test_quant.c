@@ -122,6 +122,144 @@ static void test_kernels(void) {
     free(xs);
 }
 
+// quant_act's vector quantization (the kernels' input) against the scalar reference, bit for
+// bit: random rows, rows of halves (x / d exactly k + 0.5: roundf goes away from zero), NaN and
+// infinities, zeros, subnormals and huge values
+static void test_quant_act(void) {
+    enum { K = 32 * 12 };
+    float x[K];
+    int bad = 0, rows = 0;
+    QuantKernel saved = quant_kernel_active();
+    void *sa = malloc(quant_act_bytes(K)), *sb = malloc(quant_act_bytes(K));
+    for (int kind = 0; kind < 6; kind++)
+        for (int rep = 0; rep < 50; rep++, rows++) {
+            for (int i = 0; i < K; i++) {
+                float v = frand();
+                switch (kind) {
+                case 0: x[i] = v * 3.0f; break;
+                case 1: x[i] = i % 32 == 0 ? 127.0f : (float)((int)(v * 127.0f)) + 0.5f; break;   // d = 1
+                case 2: x[i] = i % 7 == 0 ? NAN : i % 11 == 0 ? (v < 0 ? -INFINITY : INFINITY) : v; break;
+                case 3: x[i] = i % 64 < 32 ? 0.0f : v * 1e-40f; break;
+                case 4: x[i] = v * 3e38f; break;
+                default: x[i] = (i % 32 == 5 ? -1.0f : 1.0f) * (float)(i % 32) / 31.0f * 127.0f / 2.0f; break;
+                }
+            }
+            QuantAct a, b;
+            quant_kernel_set(QUANT_KERNEL_REF);
+            quant_act(&a, sa, x, K);
+            quant_kernel_set(saved);
+            quant_act(&b, sb, x, K);
+            for (int i = 0; i < K / 32; i++)
+                bad += memcmp(&a.q[i], &b.q[i], sizeof(BlockQ8_0)) != 0 || a.sum[i] != b.sum[i] ||
+                       memcmp(&a.d[i], &b.d[i], sizeof(float)) != 0;
+        }
+    CHECK(bad == 0, "quant_act with the %s kernel == the reference, bit for bit, on %d rows of %d "
+          "(random, halves, NaN/inf, zeros/subnormals, huge): %d blocks differ",
+          quant_kernel_names[saved], rows, K, bad);
+    free(sa); free(sb);
+}
+
+// 16-row packed weights: packing keeps every value (rows read back through quant_packed_row
+// equal the unpacked rows, bit for bit; in place == into another buffer), the packed matmul of
+// every kernel equals the double loop for 1 to 9 input rows (the kernels take up to 4 a call),
+// and only Q8_0/Q4_0 with rows a multiple of 16 and columns of 64 are packable
+static void test_packed(void) {
+    enum { K = 192, N = 48, M = 9 };
+    float *W = malloc(sizeof(float) * N * K), *X = malloc(sizeof(float) * M * K), *out = malloc(sizeof(float) * M * N);
+    float *wd = malloc(sizeof(float) * K), *wp = malloc(sizeof(float) * K), *xd = malloc(sizeof(float) * M * K);
+    void *scratch = malloc(quant_scratch_bytes(M, K));
+    for (int i = 0; i < N * K; i++) W[i] = frand() * (1 + i % 3);
+    for (int i = 0; i < M * K; i++) X[i] = frand();
+    BlockQ8_0 *xq = malloc(quant_scratch_bytes(M, K));
+    for (int m = 0; m < M; m++) quantize_row_q8_0(xq + m * (K / 32), X + m * K, K);
+    dequantize_row(DTYPE_Q8_0, xq, xd, M * K);
+    DType types[2] = {DTYPE_Q8_0, DTYPE_Q4_0}, packed[2] = {DTYPE_Q8_0_X16, DTYPE_Q4_0_X16};
+    QuantKernel saved = quant_kernel_active();
+    for (int t = 0; t < 2; t++) {
+        size_t bytes = dtype_bytes(types[t], (size_t)N * K);
+        char *Wq = malloc(bytes), *Wp = malloc(bytes), *Wi = malloc(bytes);
+        quantize_mat(Wq, types[t], (Mat){W, DTYPE_F32}, N, K);
+        memcpy(Wi, Wq, bytes);
+        int rc = quant_pack_mat(Wp, Wq, types[t], N, K) | quant_pack_mat(Wi, Wi, types[t], N, K);
+        int same_rows = 0;
+        for (int n = 0; n < N; n++) {
+            dequantize_row(types[t], Wq + dtype_bytes(types[t], (size_t)n * K), wd, K);
+            quant_packed_row(packed[t], Wp, n, K, wp);
+            same_rows += memcmp(wd, wp, sizeof(float) * K) == 0;
+        }
+        CHECK(rc == 0 && same_rows == N && memcmp(Wp, Wi, bytes) == 0 && memcmp(Wp, Wq, bytes) != 0,
+              "%s packed: all %d of %d rows read back bit for bit; in place == into a new buffer", dtype_name(types[t]),
+              same_rows, N);
+        // the embedding reads packed rows too
+        int tok[3] = {0, 17, N - 1};
+        float e1[3 * K], e2[3 * K];
+        embedding_forward(e1, tok, (Mat){Wq, types[t]}, 3, K);
+        embedding_forward(e2, tok, (Mat){Wp, packed[t]}, 3, K);
+        CHECK(memcmp(e1, e2, sizeof e1) == 0, "%s embedding lookup in a packed table == in the unpacked one",
+              dtype_name(types[t]));
+        for (int k = 0; k < QUANT_KERNELS; k++) {
+            if (!quant_kernel_supported(k)) continue;
+            quant_kernel_set(k);
+            double worst = 0;
+            for (int rows = 1; rows <= M; rows++) {
+                quant_matmul_forward(out, X, (Mat){Wp, packed[t]}, scratch, rows, K, N);
+                for (int n = 0; n < N; n++) {
+                    dequantize_row(types[t], Wq + dtype_bytes(types[t], (size_t)n * K), wd, K);
+                    for (int m = 0; m < rows; m++) {
+                        double ref = 0, mag = 0;
+                        for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[m * K + i]; mag += fabs(wd[i] * xd[m * K + i]); }
+                        worst = fmax(worst, fabs(out[m * N + n] - ref) / mag);
+                    }
+                }
+            }
+            CHECK(worst < 1e-5, "packed %s matmul M=1..%d K=%d N=%d, %s kernel: max rel err %.2e (tol 1e-5)",
+                  dtype_name(types[t]), M, K, N, quant_kernel_names[k], worst);
+        }
+        free(Wq); free(Wp); free(Wi);
+    }
+    quant_kernel_set(saved);
+    CHECK(quant_packable(DTYPE_Q8_0, 32, 128) && quant_packable(DTYPE_Q4_0, 16, 64) && !quant_packable(DTYPE_Q8_0, 40, 128) &&
+          !quant_packable(DTYPE_Q4_0, 32, 96) && !quant_packable(DTYPE_BF16, 32, 128) && !quant_packable(DTYPE_Q6_K, 32, 256),
+          "packable: Q8_0/Q4_0 with rows a multiple of 16 and columns of 64, nothing else");
+    free(W); free(X); free(out); free(wd); free(wp); free(xd); free(scratch); free(xq);
+}
+
+// a whole quantized model gives the same logits packed as unpacked (its layer matrices pack,
+// its 300-row head does not: both paths in one forward)
+static void test_model_packed(const char *path) {
+    char err[256];
+    for (int t = 0; t < 2; t++) {
+        LoadedModel a, b;
+        if (load_model(&a, path, 0, err, sizeof err) != 0 || load_model(&b, path, 0, err, sizeof err) != 0) {
+            CHECK(0, "load %s: %s", path, err);
+            return;
+        }
+        DType type = t ? DTYPE_Q4_0 : DTYPE_Q8_0;
+        if (load_quantize(&a, type, DTYPE_Q8_0, err, sizeof err) != 0 || load_quantize(&b, type, DTYPE_Q8_0, err, sizeof err) != 0 ||
+            model_pack(b.m, err, sizeof err) != 0) {
+            CHECK(0, "quantize/pack %s: %s", path, err);
+            return;
+        }
+        int V = a.m->config.vocab_size, toks[6] = {1, 72, 101, 108, 108, 111};
+        float *la = malloc(sizeof(float) * 6 * V);
+        model_kv_alloc(a.m, a.ctx);
+        model_kv_alloc(b.m, b.ctx);
+        memcpy(la, model_forward_kv(a.m, toks, 6, 0, 1), sizeof(float) * 6 * V);
+        float *lb = model_forward_kv(b.m, toks, 6, 0, 1);
+        double worst = 0, scale = 0;
+        for (int i = 0; i < 6 * V; i++) worst = fmax(worst, fabs(la[i] - lb[i])), scale = fmax(scale, fabs(la[i]));
+        CHECK(b.m->w.layers[0].wq.dtype == (t ? DTYPE_Q4_0_X16 : DTYPE_Q8_0_X16) && b.m->w.lm_head.dtype == DTYPE_Q8_0 &&
+              worst <= 1e-5 * scale, "%s %s: packed logits == unpacked (6 positions; max abs diff %.2e, max |logit| %.2f)",
+              path, dtype_name(type), worst, scale);
+        // packed weights are for the kernels only: quantizing them again is refused
+        CHECK(load_quantize(&b, DTYPE_Q4_0, DTYPE_Q8_0, err, sizeof err) != 0 && strstr(err, "packed"),
+              "quantizing packed weights again: refused (\"%s\")", err);
+        free(la);
+        unload_model(&a);
+        unload_model(&b);
+    }
+}
+
 // quant_matmul_forward (M = 1 decode and M > 1 prefill, threads over rows) against a double
 // loop over the dequantized weights and Q8_0-rounded activations, with each kernel
 static void test_matmul(void) {
@@ -257,6 +395,9 @@ int main(void) {
     test_roundtrip();
     test_kernels();
     test_matmul();
+    test_quant_act();
+    test_packed();
+    test_model_packed("tests/fixtures/hf_llama32_bf16");
     test_q6_k();
     test_model("tests/fixtures/hf_llama32_bf16");
     test_bad();
