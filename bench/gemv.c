@@ -27,8 +27,11 @@
 // weight (about 1.9x and 3.6x fewer bytes than bf16), and its share of the read bound says how
 // close the int8 kernels (model/quant.c) come to streaming them at the memory's speed.
 //
-// usage: bench-gemv MODEL_DIR [--reps N] [--decode-steps N] [--quant q8_0|q4_0]   (a Hugging
-//        Face directory, e.g. bench/models/...)
+// With --layout rows the quantized matrices stay in GGUF's row layout (the row kernels) instead
+// of packed 16 rows to a group as bin/infer keeps them. --kernels times the kernels alone.
+//
+// usage: bench-gemv MODEL_DIR [--reps N] [--decode-steps N] [--quant q8_0|q4_0] [--layout packed|rows]
+//        bench-gemv --kernels
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +64,9 @@ typedef struct { Mat w; int K, N; } Product;
 static size_t mat_bytes(const Product *p) { return dtype_bytes(p->w.dtype, (size_t)p->K * p->N); }
 
 typedef struct {
-    int reps, decode_steps;
+    int reps, decode_steps, kernels;
     char quant[8];   // "" (as stored), "q8_0" or "q4_0"
+    int rows;        // 1: leave the quantized matrices unpacked (the row kernels)
 } Options;
 
 #define F(field) FLAG_FIELD(Options, field)
@@ -72,6 +76,11 @@ static const FlagRow flag_rows[] = {
      "also N greedy decode steps against the bandwidth limit (default 0: none)"},
     {"quant", K_CHOICE, F(quant), 0, 0, 0, "q8_0,q4_0", NULL, 0, 0, "q8_0|q4_0",
      "quantize the model first, as bin/infer --quant does (default: as stored)"},
+    {"layout", K_ENUM, F(rows), 0, 0, 0, "packed,rows", "packed", 0, 0, "NAME",
+     "quantized matrices packed 16 rows to a group, as bin/infer keeps them, or rows as in GGUF"},
+    {"kernels", K_SWITCH, F(kernels), 0, 0, 0, NULL, NULL, 0, 0, NULL,
+     "instead: each int8 kernel this CPU runs on one 256 x 2048 matrix in cache, one thread,\n"
+     "rows and packed, GB/s of Q8_0 and Q4_0 weights (best of 300 calls; no MODEL_DIR)"},
 };
 static const FlagTable table = {
     .rows = flag_rows, .n_rows = sizeof flag_rows / sizeof flag_rows[0],
@@ -80,10 +89,55 @@ static const FlagTable table = {
              "Face directory, e.g. bench/models/...).\n",
 };
 
+// --kernels: the kernels alone, one thread on one matrix that fits in L2, each call quantizing
+// x as the matmul does; docs/quantization.md's table
+static int kernels_in_cache(void) {
+    enum { N = 256, K = 2048 };
+    float *w = malloc(sizeof(float) * N * K), *x = malloc(sizeof(float) * K), *out = malloc(sizeof(float) * N);
+    void *scratch = aligned_alloc(64, quant_scratch_bytes(1, K));
+    if (!w || !x || !out || !scratch) die("out of memory");
+    uint64_t s = 1;
+    for (int i = 0; i < N * K; i++) w[i] = (float)((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 40) / (1 << 24) - 0.5f;
+    for (int i = 0; i < K; i++) x[i] = (float)((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 40) / (1 << 24) - 0.5f;
+    omp_set_num_threads(1);
+    printf("| kernel | Q8_0 rows | Q8_0 packed | Q4_0 rows | Q4_0 packed |   (GB/s, one thread, %d x %d in cache)\n", N, K);
+    for (int k = 0; k < QUANT_KERNELS; k++) {
+        if (!quant_kernel_supported(k)) continue;
+        quant_kernel_set(k);
+        printf("| %s |", quant_kernel_names[k]);
+        for (int t = 0; t < 2; t++) {
+            DType type = t ? DTYPE_Q4_0 : DTYPE_Q8_0;
+            size_t bytes = dtype_bytes(type, (size_t)N * K);
+            char *q = aligned_alloc(64, (bytes + 63) / 64 * 64), *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+            if (!q || !p || quantize_mat(q, type, (Mat){w, DTYPE_F32}, N, K) != 0 || quant_pack_mat(p, q, type, N, K) != 0)
+                die("out of memory");
+            Mat mats[2] = {{q, type}, {p, t ? DTYPE_Q4_0_X16 : DTYPE_Q8_0_X16}};
+            for (int v = 0; v < 2; v++) {
+                double best = 1e30;
+                for (int it = 0; it < (k == QUANT_KERNEL_REF ? 10 : 300); it++) {
+                    double t0 = now_s();
+                    quant_matmul_forward(out, x, mats[v], scratch, 1, K, N);
+                    double dt = now_s() - t0;
+                    if (dt < best) best = dt;
+                }
+                printf(" %.1f |", bytes / best / 1e9);
+            }
+            free(q); free(p);
+        }
+        printf("\n");
+    }
+    free(w); free(x); free(out); free(scratch);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     Options o = {0};
     unsigned char given[sizeof flag_rows / sizeof flag_rows[0]];
     int optind = flags_parse(&table, argc, argv, &o, given);
+    if (o.kernels) {
+        if (optind != argc) die("--kernels takes no MODEL_DIR");
+        return kernels_in_cache();
+    }
     if (optind != argc - 1) die("expected one MODEL_DIR (see --help)");
     int reps = o.reps, decode_steps = o.decode_steps;
     int quant = !o.quant[0] ? -1 : !strcmp(o.quant, "q8_0") ? DTYPE_Q8_0 : DTYPE_Q4_0;
@@ -96,7 +150,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (quant >= 0 && (model_quantize(h.model, quant, DTYPE_Q8_0, err, sizeof err) != 0 ||
-                       model_pack(h.model, err, sizeof err) != 0)) {
+                       (!o.rows && model_pack(h.model, err, sizeof err) != 0))) {
         fprintf(stderr, "bench-gemv: %s\n", err);
         return 1;
     }
