@@ -122,6 +122,21 @@ static void test_kernels(void) {
     free(xs);
 }
 
+// The largest relative error of out (rows, N) against the double loop over the dequantized
+// rows of Wq (N, K, type t, GGUF's layout) and the dequantized activations xd (rows, K)
+static double matmul_worst(const float *out, const char *Wq, DType t, const float *xd, int rows, int K, int N, float *wd) {
+    double worst = 0;
+    for (int n = 0; n < N; n++) {
+        dequantize_row(t, Wq + dtype_bytes(t, (size_t)n * K), wd, K);
+        for (int m = 0; m < rows; m++) {
+            double ref = 0, mag = 0;
+            for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[m * K + i]; mag += fabs(wd[i] * xd[m * K + i]); }
+            worst = fmax(worst, fabs(out[m * N + n] - ref) / mag);
+        }
+    }
+    return worst;
+}
+
 // quant_act's vector quantization (the kernels' input) against the scalar reference, bit for
 // bit: random rows, rows of halves (x / d exactly k + 0.5: roundf goes away from zero), NaN and
 // infinities, zeros, subnormals and huge values
@@ -203,14 +218,7 @@ static void test_packed(void) {
             double worst = 0;
             for (int rows = 1; rows <= M; rows++) {
                 quant_matmul_forward(out, X, (Mat){Wp, packed[t]}, scratch, rows, K, N);
-                for (int n = 0; n < N; n++) {
-                    dequantize_row(types[t], Wq + dtype_bytes(types[t], (size_t)n * K), wd, K);
-                    for (int m = 0; m < rows; m++) {
-                        double ref = 0, mag = 0;
-                        for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[m * K + i]; mag += fabs(wd[i] * xd[m * K + i]); }
-                        worst = fmax(worst, fabs(out[m * N + n] - ref) / mag);
-                    }
-                }
+                worst = fmax(worst, matmul_worst(out, Wq, types[t], xd, rows, K, N, wd));
             }
             CHECK(worst < 1e-5, "packed %s matmul M=1..%d K=%d N=%d, %s kernel: max rel err %.2e (tol 1e-5)",
                   dtype_name(types[t]), M, K, N, quant_kernel_names[k], worst);
@@ -282,15 +290,7 @@ static void test_matmul(void) {
             quant_kernel_set(k);
             for (int rows = 1; rows <= M; rows += M - 1) {
                 quant_matmul_forward(out, X, (Mat){Wq, types[t]}, scratch, rows, K, N);
-                double worst = 0;
-                for (int n = 0; n < N; n++) {
-                    dequantize_row(types[t], (char *)Wq + dtype_bytes(types[t], (size_t)n * K), wd, K);
-                    for (int m = 0; m < rows; m++) {
-                        double ref = 0, mag = 0;
-                        for (int i = 0; i < K; i++) { ref += (double)wd[i] * xd[m * K + i]; mag += fabs(wd[i] * xd[m * K + i]); }
-                        worst = fmax(worst, fabs(out[m * N + n] - ref) / mag);
-                    }
-                }
+                double worst = matmul_worst(out, Wq, types[t], xd, rows, K, N, wd);
                 CHECK(worst < 1e-5, "matmul %s M=%d K=%d N=%d, %s kernel: max rel err %.2e (tol 1e-5)",
                       dtype_name(types[t]), rows, K, N, quant_kernel_names[k], worst);
             }
