@@ -11,6 +11,7 @@
 
 #include "util/errors.h"
 #include "util/json_file.h"
+#include "util/utf8.h"
 
 // Inserts or overwrites (a later duplicate merge wins, as in HF's HashMap). 0, or -1: no memory.
 static int merge_put(MergeTable *m, uint64_t key, MergeVal v) {
@@ -238,6 +239,10 @@ HfTokenizer *hf_tokenizer_load(const char *path, char *err, size_t errlen) {
             snprintf(e, sizeof e, "model.vocab: \"%.40s\" has no id in [0, %d)", v->string, MAX_ID);
             goto bad;
         }
+        if (!utf8_valid(v->string, strlen(v->string))) {   // JSON text is UTF-8; cJSON passes bad bytes on
+            snprintf(e, sizeof e, "model.vocab: a token (id %d) is not valid UTF-8", (int)id);
+            goto bad;
+        }
         if ((int)id > max_id) max_id = (int)id;
     }
     cJSON *added = item(root, "added_tokens");
@@ -247,6 +252,10 @@ HfTokenizer *hf_tokenizer_load(const char *path, char *err, size_t errlen) {
         if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0 && id->valuedouble < MAX_ID) || !str_of(a, "content") ||
             !*str_of(a, "content")) {
             snprintf(e, sizeof e, "added_tokens: an entry without an id in [0, %d) and a content", MAX_ID);
+            goto bad;
+        }
+        if (!utf8_valid(str_of(a, "content"), strlen(str_of(a, "content")))) {
+            snprintf(e, sizeof e, "added_tokens: the content of id %d is not valid UTF-8", (int)id->valuedouble);
             goto bad;
         }
         if ((int)id->valuedouble > max_id) max_id = (int)id->valuedouble;

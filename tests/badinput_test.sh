@@ -313,6 +313,10 @@ printf '{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "[a-"}, "behavi
 row tokenize "tokenizer.json: bad Split regex" $K --tokenizer "$J"
 printf '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}}' > "$J"; row tokenize "tokenizer.json: merge into a token not in the vocabulary" $K --tokenizer "$J"
 printf '{"decoder": {"type": "WordPiece"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}' > "$J"; row tokenize "tokenizer.json: unsupported decoder" $K --tokenizer "$J"
+printf '{"added_tokens": [{"id": 1, "content": "<\x82nk>", "special": true}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}' > "$J"
+rowm tokenize "tokenizer.json: an added token that is not UTF-8" 'added_tokens: the content of id 1 is not valid UTF-8' $K --tokenizer "$J"
+printf '{"model": {"type": "BPE", "vocab": {"a": 0, "\xc3(": 1}, "merges": []}}' > "$J"
+rowm tokenize "tokenizer.json: a vocabulary token that is not UTF-8" 'model.vocab: a token \(id 1\) is not valid UTF-8' $K --tokenizer "$J"
 L2=$TOK/llama2/tokenizer.json
 row tokenize "tokenizer.json: text is not valid UTF-8" sh -c "printf 'a\\377b' | $K --tokenizer $L2"
 echo "1 2 32000" > "$T/ids"; row tokenize "tokenizer.json: --decode id past the vocabulary" sh -c "$K --tokenizer $L2 --decode < $T/ids"
