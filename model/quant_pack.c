@@ -17,6 +17,7 @@
 #include "model/quant_kernels.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "util/errors.h"
 #include "model/ops.h"
 
@@ -158,8 +159,14 @@ int model_pack(Model *m, char *err, size_t errlen) {
             rc = fail(err, errlen, "out of memory packing the model");
             break;
         }
+        if (buf) {   // the mapped original is not read again: give its pages back (a later read
+                     // would fetch them from the file again), so the copy does not double the memory
+            uintptr_t page = 4096, a = ((uintptr_t)w->data + page - 1) / page * page;
+            uintptr_t e = ((uintptr_t)w->data + bytes) / page * page;
+            if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+            off += (bytes + 63) / 64 * 64;
+        }
         *w = (Mat){ dst, packed_of(w->dtype) };
-        if (buf) off += (bytes + 63) / 64 * 64;
     }
     if (tied) m->w.tok_emb = m->w.lm_head;
     if (buf && !rc) m->quant_memory = buf, m->quant_memory_bytes = copy_bytes;
