@@ -5,6 +5,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,14 +98,20 @@ int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t l
                           TiktokenPieceFn fn, void *ctx, char *err, size_t errlen) {
     const unsigned char *s = (const unsigned char *)text;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(sp->code, NULL);
-    if (!md) { snprintf(err, errlen, "out of memory"); return -1; }
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    if (!md || !mc) { pcre2_match_data_free(md); pcre2_match_context_free(mc); snprintf(err, errlen, "out of memory"); return -1; }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
     size_t pos = 0;
     int ret = 0;
     while (pos < len && ret == 0) {
-        int rc = pcre2_match(sp->code, s, len, pos, 0, md, NULL);
+        // PCRE2's default limit, 10 million steps a match, stops an alternative such as
+        // \s*[\r\n]+ that scans a whitespace run of 10 MB and backs out of it: allow steps in
+        // proportion to the text left (a linear pattern's scan), still a bound for one that is not
+        uint64_t limit = 10000000 + 4 * (uint64_t)(len - pos);
+        pcre2_set_match_limit(mc, limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit);
+        int rc = pcre2_match(sp->code, s, len, pos, 0, md, mc);
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT)  // the interpreter keeps its frames on the heap
-            rc = pcre2_match(sp->code, s, len, pos, PCRE2_NO_JIT, md, NULL);
+            rc = pcre2_match(sp->code, s, len, pos, PCRE2_NO_JIT, md, mc);
         size_t ms, me;
         if (rc == PCRE2_ERROR_NOMATCH) {
             ms = me = len;
@@ -128,5 +135,6 @@ int tiktoken_splitter_run(const TiktokenSplitter *sp, const char *text, size_t l
         pos = me;
     }
     pcre2_match_data_free(md);
+    pcre2_match_context_free(mc);
     return ret;
 }

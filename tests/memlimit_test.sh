@@ -104,5 +104,12 @@ for c in a ' '; do
   [ $rc = 0 ] && [ "$got" = "$want" ] && ok "tokenize $mb MB of $name in 100 MB of address space: $got ids = $((mb * 40)) slices x $per" ||
     fail "tokenize $mb MB of $name under ulimit -v 100000: exit $rc, \"$(printf '%s' "$got" | head -1)\" (want $want ids)"
 done
+# Llama 3's split pattern tries \s*[\r\n]+ before \s+(?!\S), which scans a whole whitespace run and backs
+# out of it: PCRE2's default limit of 10 million steps a match stopped a run of 10 MB
+$BIN/bpe-train --vocab 270 --quiet --pattern llama3 --out "$T/s.tiktoken" "$T/a_corpus.txt" || fail "bpe-train, llama3 pattern"
+head -c 10000000 /dev/zero | tr '\0' ' ' > "$T/run"
+got=$(timeout 120 $BIN/tokenize --encoding "$T/s.tiktoken" --pattern llama3 --count < "$T/run" 2>&1); rc=$?
+[ $rc = 0 ] && [ "$got" = 10000000 ] && ok "tokenize 10 MB of spaces with Llama 3's split pattern: $got ids" ||
+  fail "tokenize 10 MB of spaces, Llama 3's pattern: exit $rc, \"$(printf '%s' "$got" | head -1)\""
 
 summary
