@@ -327,7 +327,7 @@ if have bin/tokenize && [ -f "$TEXT" ] && want tokenizer; then
 fi
 # one character repeated: a single pre-token piece of 50 MB ("a") or 10 MB (spaces); data/tiktoken.c
 # encodes it in slices of 25,000 characters, so time and memory stay linear in the input
-f=${SHARED_DIR:-../shared}/tokenizers/llama3/tokenizer.model
+f=$TOK_DIR/llama3/tokenizer.model
 if have bin/tokenize && [ -f "$f" ] && want tokenizer; then
     head -c 50000000 /dev/zero | tr '\0' a >"$RUN/run_a.txt"
     head -c 10000000 /dev/zero | tr '\0' ' ' >"$RUN/run_space.txt"
