@@ -319,7 +319,7 @@ int gguf_write(const Model *m, const GgufWriteInfo *info, const char *path, DTyp
                 if (t->dtype == DTYPE_F32) memcpy(out, row, out_row);
                 else if (t->dtype == DTYPE_BF16) for (int q = 0; q < t->cols; q++) h16[q] = f32_to_bf16(row[q]);
                 else if (t->dtype == DTYPE_F16) for (int q = 0; q < t->cols; q++) h16[q] = f32_to_f16(row[q]);
-                else if (t->dtype == DTYPE_Q8_0) quantize_row_q8_0(out, row, t->cols);
+                else if (t->dtype == DTYPE_Q8_0) quant_row_q8_0(out, row, t->cols);
                 else quantize_row_q4_0(out, row, t->cols);
                 rc = atomic_write(&af, out, out_row, err, errlen);
             }

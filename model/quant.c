@@ -40,6 +40,13 @@ void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
 
 // d = (the value of largest magnitude) / -8, so that value lands exactly on q = 0 and the
 // other end of the range keeps 15 of the 16 levels.
+void quant_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (quant_kernel_active() != QUANT_KERNEL_REF) { quantize_row_q8_0_avx2(y, NULL, NULL, x, k); return; }
+#endif
+    quantize_row_q8_0(y, x, k);
+}
+
 void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k) {
     for (int i = 0; i < k / QK4_0; i++, x += QK4_0) {
         float amax = 0.0f, max = 0.0f;
@@ -147,7 +154,7 @@ void quant_act(QuantAct *a, void *scratch, const float *x, int K) {
     float *d = (float *)a->d;
     int32_t *sum = (int32_t *)a->sum;
 #if defined(__x86_64__) || defined(__i386__)
-    if (quant_kernel_active() != QUANT_KERNEL_REF) { quant_act_avx2(q, d, sum, x, K); return; }
+    if (quant_kernel_active() != QUANT_KERNEL_REF) { quantize_row_q8_0_avx2(q, d, sum, x, K); return; }
 #endif
     quantize_row_q8_0(q, x, K);
     for (int b = 0; b < K / QK8_0; b++) {
@@ -347,7 +354,7 @@ int quantize_mat_scaled(void *dst, DType t, Mat src, size_t rows, int cols, cons
             else if (row_scale) for (int k = 0; k < cols; k++) buf[k] *= rs;
             char *out = (char *)dst + r * out_row;
             if (clip && dtype_is_quant(t)) quantize_row_clip(t, out, buf, cols, clip + r * (cols / QK8_0));
-            else if (t == DTYPE_Q8_0) quantize_row_q8_0((BlockQ8_0 *)out, buf, cols);
+            else if (t == DTYPE_Q8_0) quant_row_q8_0((BlockQ8_0 *)out, buf, cols);
             else if (t == DTYPE_Q4_0) quantize_row_q4_0((BlockQ4_0 *)out, buf, cols);
             else memcpy(out, buf, (size_t)cols * sizeof(float));
         }

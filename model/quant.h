@@ -27,6 +27,8 @@ typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K 
 
 // The portable reference (what ggml's *_ref functions compute). k: a multiple of 32.
 void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k);
+// The same blocks, by the vector code where the CPU has AVX2 (bit for bit; tests/test_quant.c)
+void quant_row_q8_0(BlockQ8_0 *y, const float *x, int k);
 void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k);
 // Either of the two (t) with block i's range shrunk to clip_ratio(clip[i]) of its largest
 // magnitude: values past it saturate, the others get a finer grid (model/awq.c picks clip).

@@ -32,8 +32,9 @@ char *quant_alloc_huge(size_t bytes);
 extern float quant_f16_table[65536];
 
 #if defined(__x86_64__) || defined(__i386__)
-// quant_act's quantization with AVX2 (quant_x86.c), bit for bit the reference's
-void quant_act_avx2(BlockQ8_0 *q, float *d, int32_t *sum, const float *x, int K);
+// quantize_row_q8_0 with AVX2 (quant_x86.c), bit for bit; also each block's d as a float and
+// the sum of its q where d and sum are not NULL
+void quantize_row_q8_0_avx2(BlockQ8_0 *q, float *d, int32_t *sum, const float *x, int K);
 // avx2, avxvnni, avx512vnni (QUANT_KERNEL_AVX2 .. QUANT_KERNEL_AVX512 in order)
 extern const QuantKernels quant_kernels_x86[3];
 #endif

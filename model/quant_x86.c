@@ -59,14 +59,15 @@ const QuantKernels quant_kernels_x86[3] = {
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
-// quant_act's work (quant.c) eight floats at a time, with the same result bit for bit: the
+// quantize_row_q8_0 (quant.c) eight floats at a time, with the same result bit for bit: the
 // block's largest magnitude (NaN ignored, as fmaxf does), d = amax / 127 and its inverse in
 // scalar float as the reference computes them, then q = x / d rounded half away from zero
 // (roundf: truncate, then step away from zero where the dropped part is at least one half),
 // NaN to 0, clamped to +-127. The scalar reference calls roundf per element; decoding runs this
-// for every matrix's input.
-__attribute__((target("avx2,fma,f16c"))) void quant_act_avx2(BlockQ8_0 *q, float *d, int32_t *sum, const float *x,
-                                                             int K) {
+// for every matrix's input (quant_act), loading with --quant for every weight row. d and sum
+// (each block's scale as a float, the sum of its q) may be NULL.
+__attribute__((target("avx2,fma,f16c"))) void quantize_row_q8_0_avx2(BlockQ8_0 *q, float *d, int32_t *sum,
+                                                                     const float *x, int K) {
     const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
     const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
     for (int b = 0; b < K / QK8_0; b++, x += QK8_0) {
@@ -81,7 +82,7 @@ __attribute__((target("avx2,fma,f16c"))) void quant_act_avx2(BlockQ8_0 *q, float
         float amax = _mm_cvtss_f32(m4);
         float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
         q[b].d = f32_to_f16(dd);
-        d[b] = quant_f16_table[q[b].d];
+        if (d) d[b] = quant_f16_table[q[b].d];
         __m256i qi[4], s = _mm256_setzero_si256();
         for (int i = 0; i < 4; i++) {
             __m256 t = _mm256_mul_ps(v[i], _mm256_set1_ps(id));
@@ -101,7 +102,7 @@ __attribute__((target("avx2,fma,f16c"))) void quant_act_avx2(BlockQ8_0 *q, float
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
         s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
         s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-        sum[b] = _mm_cvtsi128_si32(s4);
+        if (sum) sum[b] = _mm_cvtsi128_si32(s4);
     }
 }
 #endif

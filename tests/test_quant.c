@@ -167,8 +167,12 @@ static void test_quant_act(void) {
             for (int i = 0; i < K / 32; i++)
                 bad += memcmp(&a.q[i], &b.q[i], sizeof(BlockQ8_0)) != 0 || a.sum[i] != b.sum[i] ||
                        memcmp(&a.d[i], &b.d[i], sizeof(float)) != 0;
+            BlockQ8_0 wr[K / 32], wv[K / 32];   // the weights' quantizer at load: the same code
+            quantize_row_q8_0(wr, x, K);
+            quant_row_q8_0(wv, x, K);
+            bad += memcmp(wr, wv, sizeof wr) != 0;
         }
-    CHECK(bad == 0, "quant_act with the %s kernel == the reference, bit for bit, on %d rows of %d "
+    CHECK(bad == 0, "quant_act and quant_row_q8_0 with the %s kernel == the reference, bit for bit, on %d rows of %d "
           "(random, halves, NaN/inf, zeros/subnormals, huge): %d blocks differ",
           quant_kernel_names[saved], rows, K, bad);
     free(sa); free(sb);
