@@ -48,6 +48,8 @@ static void type_block(uint32_t type, uint64_t *elems, uint64_t *bytes) {
     case GGML_BF16: *elems = 1; *bytes = 2; return;
     case GGML_Q8_0: *elems = 32; *bytes = 34; return;
     case GGML_Q4_0: *elems = 32; *bytes = 18; return;
+    case GGML_Q4_K: *elems = 256; *bytes = 144; return;
+    case GGML_Q5_K: *elems = 256; *bytes = 176; return;
     case GGML_Q6_K: *elems = 256; *bytes = 210; return;
     default:        *elems = 0; *bytes = 0;
     }

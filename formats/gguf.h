@@ -14,7 +14,8 @@
 enum { GGUF_U8 = 0, GGUF_I8, GGUF_U16, GGUF_I16, GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL, GGUF_STRING,
        GGUF_ARRAY, GGUF_U64, GGUF_I64, GGUF_F64, GGUF_NTYPES };
 // ggml tensor types this reader maps (others are listed, by name, in the error)
-enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q6_K = 14, GGML_BF16 = 30 };
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14,
+       GGML_BF16 = 30 };
 
 typedef struct { const char *s; uint64_t len; } GgufStr; // points into the mmap, not NUL-ended
 
@@ -72,8 +73,8 @@ typedef struct {
 } GgufModel;
 
 // Opens a llama-architecture GGUF as a Model for inference: matrices mmapped in their own type
-// (F32, F16, BF16, Q8_0, Q4_0, Q6_K) except attn_q / attn_k, whose rows are copied back from
-// GGUF's interleaved-pair RoPE order into ours (rotate-half); RoPE frequencies divided by
+// (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) except attn_q / attn_k, whose rows are copied
+// back from GGUF's interleaved-pair RoPE order into ours (rotate-half); RoPE frequencies divided by
 // rope_freqs.weight when present (Llama 3 scaling). ctx: the RoPE table / KV cache length
 // (at most the file's context_length); 0: the file's, at most default_ctx.
 // The tokenizer (tokenizer.ggml.model "llama": SentencePiece pieces with scores; "gpt2":

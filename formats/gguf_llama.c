@@ -46,6 +46,8 @@ static int to_dtype(uint32_t type, DType *d) {
     case GGML_BF16: *d = DTYPE_BF16; return 0;
     case GGML_Q8_0: *d = DTYPE_Q8_0; return 0;
     case GGML_Q4_0: *d = DTYPE_Q4_0; return 0;
+    case GGML_Q4_K: *d = DTYPE_Q4_K; return 0;
+    case GGML_Q5_K: *d = DTYPE_Q5_K; return 0;
     case GGML_Q6_K: *d = DTYPE_Q6_K; return 0;
     default: return -1;
     }
@@ -61,7 +63,7 @@ static int get_mat(const GgufFile *g, const char *path, const char *name, int64_
         const char *tn = ggml_type_name(t->type);
         char num[32];
         snprintf(num, sizeof num, "%u", t->type);
-        return fail(err, errlen, "%s: tensor %s has type %s, which is not supported (f32, f16, bf16, q8_0, q4_0, q6_K are)",
+        return fail(err, errlen, "%s: tensor %s has type %s, which is not supported (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K are)",
                     path, name, tn ? tn : num);
     }
     uint32_t nd = rows ? 2 : 1;

@@ -153,6 +153,8 @@ static uint32_t ggml_of(DType t) {
     case DTYPE_BF16: return GGML_BF16;
     case DTYPE_Q8_0: return GGML_Q8_0;
     case DTYPE_Q4_0: return GGML_Q4_0;
+    case DTYPE_Q4_K: return GGML_Q4_K;
+    case DTYPE_Q5_K: return GGML_Q5_K;
     default: return GGML_Q6_K;
     }
 }
@@ -182,7 +184,8 @@ static void rope_factors(const Config *c, float *out) {
 }
 
 int gguf_write(const Model *m, const GgufWriteInfo *info, const char *path, DType type, char *err, size_t errlen) {
-    if (type == DTYPE_Q6_K) return fail(err, errlen, "gguf: q6_k output is not supported");
+    if (dtype_is_kquant(type))
+        return fail(err, errlen, "gguf: %s output is not supported (f32, f16, bf16, q8_0, q4_0 are)", dtype_name(type));
     const Config *c = &m->config;
     const Weights *w = &m->w;
     size_t C = c->dim, H = c->hidden_dim, HD = c->head_dim, V = c->vocab_size;
@@ -225,9 +228,10 @@ int gguf_write(const Model *m, const GgufWriteInfo *info, const char *path, DTyp
     for (int i = 0; i < nt; i++) {
         OutTensor *t = &ts[i];
         t->dtype = !t->rows ? DTYPE_F32 : dtype_is_quant(type) ? t->mat.dtype : type;
-        if (dtype_is_quant(t->dtype) && t->cols % 32) {
+        if (t->cols % dtype_block(t->dtype)) {
             free(ts); free(rf);
-            return fail(err, errlen, "gguf: %s has rows of %d, not a multiple of 32: it cannot be %s", t->name, t->cols, dtype_name(t->dtype));
+            return fail(err, errlen, "gguf: %s has rows of %d, not a multiple of %d: it cannot be %s", t->name, t->cols,
+                        dtype_block(t->dtype), dtype_name(t->dtype));
         }
         t->type = ggml_of(t->dtype);
         t->offset = off;

@@ -33,6 +33,7 @@ typedef struct {
 
 // type: DTYPE_F32, F16 or BF16 converts every matrix to it; DTYPE_Q8_0 or Q4_0 writes each
 // matrix in the dtype the Model holds it in (quantize it first with model_quantize, so the
-// file holds exactly what bin/infer --quant computes with). general.file_type follows type.
+// file holds exactly what bin/infer --quant computes with); a K-quant type is refused.
+// general.file_type follows type.
 // Written atomically. Returns 0, or -1 with a one-line reason in err.
 int gguf_write(const Model *m, const GgufWriteInfo *info, const char *path, DType type, char *err, size_t errlen);

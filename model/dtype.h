@@ -7,23 +7,28 @@
 #include <stdint.h>
 #include <string.h>
 
-// Q8_0, Q4_0, Q6_K: GGUF's block-quantized formats, bit for bit (model/quant.h has the blocks
-// and the kernels). A row of them is a whole number of blocks (32 values, 256 for Q6_K).
+// Q8_0, Q4_0, Q6_K, Q4_K, Q5_K: GGUF's block-quantized formats, bit for bit (model/quant.h has
+// the blocks and the kernels). A row of them is a whole number of blocks (32 values; 256 for
+// the K-quants Q6_K, Q4_K, Q5_K, which are read from GGUF files and never written).
 // Q8_0_X16, Q4_0_X16: the same blocks with 16 rows interleaved (model/quant_pack.c), as bin/infer
 // keeps Q8_0/Q4_0 matrices for its kernels; same bytes in all, but a row is no longer contiguous.
 typedef enum {
     DTYPE_F32 = 0, DTYPE_BF16 = 1, DTYPE_F16 = 2, DTYPE_Q8_0 = 3, DTYPE_Q4_0 = 4, DTYPE_Q6_K = 5,
-    DTYPE_Q8_0_X16 = 6, DTYPE_Q4_0_X16 = 7
+    DTYPE_Q8_0_X16 = 6, DTYPE_Q4_0_X16 = 7, DTYPE_Q4_K = 8, DTYPE_Q5_K = 9
 } DType;
 
 static inline int dtype_is_quant(DType t) { return t >= DTYPE_Q8_0; }
 static inline int dtype_is_packed(DType t) { return t == DTYPE_Q8_0_X16 || t == DTYPE_Q4_0_X16; }
+static inline int dtype_is_kquant(DType t) { return t == DTYPE_Q6_K || t == DTYPE_Q4_K || t == DTYPE_Q5_K; }
+// values per block of a quantized type (1 for the others)
+static inline int dtype_block(DType t) { return dtype_is_kquant(t) ? 256 : dtype_is_quant(t) ? 32 : 1; }
 // the block format of a packed type (the type itself otherwise)
 static inline DType dtype_unpacked(DType t) {
     return t == DTYPE_Q8_0_X16 ? DTYPE_Q8_0 : t == DTYPE_Q4_0_X16 ? DTYPE_Q4_0 : t;
 }
 static inline const char *dtype_name(DType t) {
-    static const char *const names[] = {"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k", "q8_0", "q4_0"};
+    static const char *const names[] = {"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k", "q8_0", "q4_0",
+                                         "q4_k", "q5_k"};
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
 }
 // bytes per element of the unquantized types
@@ -35,6 +40,8 @@ static inline size_t dtype_bytes(DType t, size_t n) {
     case DTYPE_Q8_0: case DTYPE_Q8_0_X16: return n / 32 * 34;
     case DTYPE_Q4_0: case DTYPE_Q4_0_X16: return n / 32 * 18;
     case DTYPE_Q6_K: return n / 256 * 210;
+    case DTYPE_Q4_K: return n / 256 * 144;
+    case DTYPE_Q5_K: return n / 256 * 176;
     default:         return n * dtype_size(t);
     }
 }

@@ -146,7 +146,7 @@ static void gemv(float *out, const float *x, Mat w, float *xs, int K, int N) {
     }
 }
 
-// Rows n0..n0+nb of a (N,K) bf16/f16/Q6_K matrix as f32 into dst (nb*K floats): the blocks the
+// Rows n0..n0+nb of a (N,K) bf16/f16/K-quant matrix as f32 into dst (nb*K floats): the blocks the
 // prefill forward and the frozen-weight backward hand to sgemm.
 static void widen_rows(float *dst, Mat w, int n0, int nb, int K) {
     size_t count = (size_t)nb * K;
@@ -172,8 +172,9 @@ static void widen_rows(float *dst, Mat w, int n0, int nb, int K) {
 // 2.9 ms with beta = 0, 2.0 ms zeroing + beta = 1; over a tiny training step's forward, 10 ms).
 void matmul_forward(float *out, const float *inp, Mat weight, float *scratch, int M, int K, int N) {
     // Q8_0/Q4_0 weights: int8 kernels (model/quant.c), in pieces of M whose quantized
-    // activations fit the scratch (1.06 bytes an element against its 4 * MATMUL_BLOCK_ROWS)
-    if ((dtype_is_quant(weight.dtype) && weight.dtype != DTYPE_Q6_K) || (weight.dtype == DTYPE_Q6_K && M == 1)) {
+    // activations fit the scratch (1.06 bytes an element against its 4 * MATMUL_BLOCK_ROWS).
+    // K-quants there only for M = 1 (block-wise float dots); for M > 1 they are widened below.
+    if (dtype_is_quant(weight.dtype) && (!dtype_is_kquant(weight.dtype) || M == 1)) {
         for (int m0 = 0; m0 < M; m0 += 2 * MATMUL_BLOCK_ROWS) {
             int mb = M - m0 < 2 * MATMUL_BLOCK_ROWS ? M - m0 : 2 * MATMUL_BLOCK_ROWS;
             quant_matmul_forward(out + (size_t)m0 * N, inp + (size_t)m0 * K, weight, scratch, mb, K, N);

@@ -16,6 +16,8 @@
 _Static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(BlockQ4_0) == 18, "Q4_0 block is 18 bytes");
 _Static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block is 210 bytes");
+_Static_assert(sizeof(BlockQ4_K) == 144, "Q4_K block is 144 bytes");
+_Static_assert(sizeof(BlockQ5_K) == 176, "Q5_K block is 176 bytes");
 
 // ---- reference ----
 
@@ -100,6 +102,36 @@ static void dequantize_q6_K(const BlockQ6_K *x, float *y, int k) {
     }
 }
 
+// sub-block j's 6-bit scale and min from a Q4_K/Q5_K block's 12 scale bytes (quant.h: the packing)
+static void scale_min_K(const uint8_t *s, int j, int *sc, int *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | (s[j - 4] >> 6) << 4;
+        *m = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
+    }
+}
+
+// One Q4_K or Q5_K block (qh NULL: Q4_K). Sub-block j (32 values) is x = (d sc_j) q - dmin m_j,
+// both products rounded to float first, then one multiply and one subtraction, each rounded:
+// ggml's order. The two are separate statements so that no compiler fuses them into an FMA.
+static void dequantize_q45_K(uint16_t d16, uint16_t dmin16, const uint8_t *scales, const uint8_t *qs,
+                             const uint8_t *qh, float *y) {
+    float d = f16_to_f32(d16), dmin = f16_to_f32(dmin16);
+    for (int j = 0; j < QK_K / 32; j++, y += 32) {
+        int sc, m, shift = j % 2 * 4;       // even j: the low nibbles of 32 bytes, odd j: the high
+        scale_min_K(scales, j, &sc, &m);
+        float ds = d * sc, dm = dmin * m;
+        const uint8_t *q = qs + j / 2 * 32;
+        for (int l = 0; l < 32; l++) {
+            int v = (q[l] >> shift & 0xF) | (qh ? (qh[l] >> j & 1) << 4 : 0);
+            float p = ds * v;
+            y[l] = p - dm;
+        }
+    }
+}
+
 void dequantize_row(DType t, const void *src, float *dst, int k) {
     if (t == DTYPE_Q8_0) {
         const BlockQ8_0 *b = src;
@@ -118,6 +150,12 @@ void dequantize_row(DType t, const void *src, float *dst, int k) {
         }
     } else if (t == DTYPE_Q6_K) {
         dequantize_q6_K(src, dst, k);
+    } else if (t == DTYPE_Q4_K) {
+        const BlockQ4_K *b = src;
+        for (int i = 0; i < k / QK_K; i++) dequantize_q45_K(b[i].d, b[i].dmin, b[i].scales, b[i].qs, NULL, dst + i * QK_K);
+    } else if (t == DTYPE_Q5_K) {
+        const BlockQ5_K *b = src;
+        for (int i = 0; i < k / QK_K; i++) dequantize_q45_K(b[i].d, b[i].dmin, b[i].scales, b[i].qs, b[i].qh, dst + i * QK_K);
     } else if (t == DTYPE_F32) {
         memcpy(dst, src, (size_t)k * sizeof(float));
     } else {
@@ -129,7 +167,7 @@ void dequantize_row(DType t, const void *src, float *dst, int k) {
 
 float quant_get(Mat m, size_t i) {
     if (dtype_is_packed(m.dtype)) return NAN;   // its rows are interleaved: quant_packed_row reads them
-    int bk = m.dtype == DTYPE_Q6_K ? QK_K : QK8_0;
+    int bk = dtype_block(m.dtype);
     float blk[QK_K];
     dequantize_row(m.dtype, (const char *)m.data + dtype_bytes(m.dtype, i / bk * bk), blk, bk);
     return blk[i % bk];
@@ -249,11 +287,12 @@ void quant_kernel_set(QuantKernel k) { active_kernel = k; }
 
 // ---- matmul ----
 
-// Q6_K row dot: widen one 256-value block at a time and dot in float
-static float dot_q6_K_f32(const BlockQ6_K *w, const float *x, int K) {
+// K-quant row dot: widen one 256-value block at a time and dot in float
+static float dot_kquant_f32(DType t, const char *w, const float *x, int K) {
     float acc = 0.0f, buf[QK_K];
+    size_t block = dtype_bytes(t, QK_K);
     for (int b = 0; b < K / QK_K; b++, x += QK_K) {
-        dequantize_q6_K(w + b, buf, QK_K);
+        dequantize_row(t, w + b * block, buf, QK_K);
         #pragma omp simd reduction(+:acc)
         for (int j = 0; j < QK_K; j++) acc += buf[j] * x[j];
     }
@@ -263,11 +302,11 @@ static float dot_q6_K_f32(const BlockQ6_K *w, const float *x, int K) {
 void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, int M, int K, int N) {
     size_t row_bytes = dtype_bytes(w.dtype, K);
     const char *wd = w.data;
-    if (w.dtype == DTYPE_Q6_K) {
+    if (dtype_is_kquant(w.dtype)) {
         #pragma omp parallel for if ((size_t)N * K * M >= OMP_MIN_WORK)
         for (int n = 0; n < N; n++)
             for (int m = 0; m < M; m++)
-                out[(size_t)m * N + n] = dot_q6_K_f32((const BlockQ6_K *)(wd + n * row_bytes), inp + (size_t)m * K, K);
+                out[(size_t)m * N + n] = dot_kquant_f32(w.dtype, wd + n * row_bytes, inp + (size_t)m * K, K);
         return;
     }
     // activations to Q8_0, one row of K/32 blocks per input row

@@ -1,16 +1,23 @@
-// model/quant.h — block-quantized weights (GGUF's Q8_0, Q4_0, Q6_K, bit for bit) and the
+// model/quant.h — block-quantized weights (GGUF's Q8_0, Q4_0 and K-quants, bit for bit) and the
 // matrix-vector kernels that run on them.
 //
 //   Q8_0: 32 values = f16 scale d + 32 int8 q;            x = d * q
 //   Q4_0: 32 values = f16 scale d + 16 bytes of nibbles;  x = d * (q - 8), byte j holds element j
 //         in its low nibble and element j + 16 in its high nibble
-//   Q6_K: 256 values = 16 sub-blocks of 16 with int8 scales, 6-bit q (4 low bits in ql, 2 high
-//         in qh), f16 super-scale d; x = d * scale[sub] * (q - 32). Read only (GGUF files keep
-//         the output head of Q4_0 models in it); nothing here writes it.
+// The K-quants hold 256 values in sub-blocks with their own small scales. They are read only
+// (llama-quantize's Q4_K_M and Q5_K_M files mix them); nothing here writes them.
+//   Q6_K: 16 sub-blocks of 16 with int8 scales, 6-bit q (4 low bits in ql, 2 high in qh), f16
+//         super-scale d; x = d * scale[sub] * (q - 32)
+//   Q4_K: 8 sub-blocks of 32, each with a 6-bit scale sc and a 6-bit min m (12 bytes for the 16),
+//         f16 d and dmin; x = d * sc[sub] * q - dmin * m[sub], q the 4-bit code. In each 64 values,
+//         32 bytes of qs hold the first 32 codes in their low nibbles, the next 32 in their high.
+//   Q5_K: Q4_K plus a fifth bit per value: q = nibble + 16 * (bit 2i or 2i+1 of qh[j % 32]) for
+//         the j-th value of the i-th group of 64 (low nibbles bit 2i, high nibbles bit 2i+1).
 //
-// Products y = x W^T with W quantized follow llama.cpp: x is quantized to Q8_0 too (per block
+// Products y = x W^T with W in Q8_0/Q4_0 follow llama.cpp: x is quantized to Q8_0 too (per block
 // of 32: d = max|x| / 127, q = round(x / d)), and each block pair contributes
-// d_w * d_x * sum_j q_w[j] * q_x[j], the inner sum in int8 -> int32 arithmetic.
+// d_w * d_x * sum_j q_w[j] * q_x[j], the inner sum in int8 -> int32 arithmetic. K-quant rows
+// are widened to float a block at a time and dotted with x as it is.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +31,11 @@
 typedef struct { uint16_t d; int8_t qs[QK8_0]; } BlockQ8_0;          // 34 bytes
 typedef struct { uint16_t d; uint8_t qs[QK4_0 / 2]; } BlockQ4_0;     // 18 bytes
 typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; } BlockQ6_K; // 210
+// scales: sub-block j < 4 has sc = scales[j] & 63, m = scales[j + 4] & 63; j >= 4 has its low
+// 4 bits in scales[j + 4] (sc low nibble, m high nibble) and its top 2 bits in the top bits of
+// scales[j - 4] (sc) and scales[j] (m)
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; } BlockQ4_K;                  // 144
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; } BlockQ5_K; // 176
 
 // The portable reference (what ggml's *_ref functions compute). k: a multiple of 32.
 void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k);
@@ -75,8 +87,8 @@ void quant_packed_row(DType t, const void *data, size_t r, int cols, float *dst)
 int model_pack(Model *m, char *err, size_t errlen);
 
 // out (M,N) = inp (M,K) W^T, W (N,K) in Q8_0/Q4_0, packed or not (int8 kernels, threads over rows of W) or
-// Q6_K (dequantized block by block; model/matmul.c sends it only M = 1). K a multiple of 32
-// (256 for Q6_K). scratch: at least quant_scratch_bytes(M, K) bytes, 64-byte aligned.
+// a K-quant (dequantized block by block; model/matmul.c sends those only M = 1). K a multiple of
+// the block (dtype_block). scratch: at least quant_scratch_bytes(M, K) bytes, 64-byte aligned.
 static inline size_t quant_scratch_bytes(int M, int K) { return (size_t)M * quant_act_bytes(K); }
 void quant_matmul_forward(float *out, const float *inp, Mat w, void *scratch, int M, int K, int N);
 

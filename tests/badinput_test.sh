@@ -251,7 +251,8 @@ gg; poke 4 '\x02';                          row infer "GGUF version 2" $I "$G1" 
 gg; poke 16 '\xff\xff\xff\xff\xff\x00\x00\x00'; row infer "GGUF metadata count 2^40" $I "$G1" --prompt-ids 1
 gg; poke 8 '\xff\xff\xff\x7f';              row infer "GGUF tensor count 2^31" $I "$G1" --prompt-ids 1
 gg; poke $(( $(at general.architecture) + 32 )) 'qwen2'; row infer "GGUF architecture qwen2" $I "$G1" --prompt-ids 1
-gg; poke $(( $(at token_embd.weight) + 37 )) '\x0c'; row infer "GGUF token_embd.weight of type q4_K" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at token_embd.weight) + 37 )) '\x0b'; row infer "GGUF token_embd.weight of type q3_K" $I "$G1" --prompt-ids 1
+gg; poke $(( $(at token_embd.weight) + 37 )) '\x0c'; rowm infer "GGUF token_embd.weight of type q4_K, rows of 64" 'row of 64 is not a whole number of q4_K blocks' $I "$G1" --prompt-ids 1
 gg; poke $(( $(at token_embd.weight) + 37 )) '\x63'; row infer "GGUF token_embd.weight of type 99" $I "$G1" --prompt-ids 1
 gg; poke $(( $(at tokenizer.ggml.model) + 32 )) 'rwkv5'; row infer "GGUF tokenizer.ggml.model rwkv5" $I "$G1" --prompt-ids 1
 gg; poke $(( $(at llama.attention.head_count) + 30 )) '\x00\x00\x00\x00'; row infer "GGUF head_count 0" $I "$G1" --prompt-ids 1
