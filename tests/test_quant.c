@@ -1,4 +1,4 @@
-// tests/test_quant.c — Q8_0 / Q4_0 / Q6_K blocks and the int8 kernels: every kernel this CPU
+// tests/test_quant.c — Q8_0 / Q4_0 / K-quant blocks and the int8 kernels: every kernel this CPU
 // runs against the dequantize-then-float reference; f32 -> f16 against the CPU's own F16C
 // conversion; the matmul against a plain double loop; and greedy decoding of a quantized
 // fixture model against the unquantized one where the model's margins allow.
@@ -346,31 +346,38 @@ static void test_model(const char *path) {
     unload_model(&b);
 }
 
-// Q6_K blocks from ggml (tools/make_q6k_fixture.c): our dequantization gives ggml's floats, and
-// the matmul (decode: block-wise float dots; prefill: widened tiles through sgemm) their product
-static void test_q6_k(void) {
-    FILE *f = fopen("tests/fixtures/gguf/q6_k.bin", "rb");
+// K-quant blocks from ggml (tools/make_kquant_fixture.c): our dequantization gives ggml's floats,
+// and the matmul (decode: block-wise float dots; prefill: widened tiles through sgemm) their product
+static void test_kquant(DType t) {
+    char path[64];
+    snprintf(path, sizeof path, "tests/fixtures/gguf/%s.bin", dtype_name(t));
+    FILE *f = fopen(path, "rb");
     uint32_t hdr[2] = {0, 0};
     if (!f || fread(hdr, 4, 2, f) != 2 || hdr[0] > 64 || hdr[1] > 4096 || hdr[1] % 256) {
-        CHECK(0, "read tests/fixtures/gguf/q6_k.bin");
+        CHECK(0, "read %s", path);
         if (f) fclose(f);
         return;
     }
     int rows = (int)hdr[0], K = (int)hdr[1];
-    size_t nb = dtype_bytes(DTYPE_Q6_K, (size_t)rows * K);
+    size_t nb = dtype_bytes(t, (size_t)rows * K);
     unsigned char *blocks = malloc(nb);
     float *want = malloc(sizeof(float) * rows * K), *got = malloc(sizeof(float) * rows * K);
-    int ok = fread(blocks, 1, nb, f) == nb && fread(want, 4, (size_t)rows * K, f) == (size_t)rows * K;
+    int ok = fread(blocks, 1, nb, f) == nb && fread(want, 4, (size_t)rows * K, f) == (size_t)rows * K && fgetc(f) == EOF;
     fclose(f);
-    CHECK(ok, "q6_k.bin: %d rows of %d", rows, K);
-    dequantize_row(DTYPE_Q6_K, blocks, got, rows * K);
-    int same = memcmp(got, want, sizeof(float) * rows * K) == 0;
-    CHECK(same, "Q6_K dequantized == ggml's dequantize_row_q6_K, %d values bit for bit", rows * K);
+    CHECK(ok, "%s: %d rows of %d", path, rows, K);
+    dequantize_row(t, blocks, got, rows * K);
+    int differ = 0;
+    for (int i = 0; i < rows * K; i++) differ += memcmp(&got[i], &want[i], sizeof(float)) != 0;
+    CHECK(differ == 0, "%s dequantized == ggml's dequantization, %d values bit for bit: %d differ", dtype_name(t),
+          rows * K, differ);
+    float g = quant_get((Mat){blocks, t}, (size_t)rows * K - 1);
+    CHECK(memcmp(&g, &want[rows * K - 1], sizeof g) == 0, "%s quant_get of the last element: %g, ggml %g",
+          dtype_name(t), g, want[rows * K - 1]);
     enum { M = 3 };
     float x[M * 4096], out[M * 64], *scratch = malloc(matmul_scratch_floats(K) * sizeof(float));
     for (int i = 0; i < M * K; i++) x[i] = frand();
     for (int m = 1; m <= M; m += M - 1) {
-        matmul_forward(out, x, (Mat){blocks, DTYPE_Q6_K}, scratch, m, K, rows);
+        matmul_forward(out, x, (Mat){blocks, t}, scratch, m, K, rows);
         double worst = 0;
         for (int r = 0; r < m; r++)
             for (int n = 0; n < rows; n++) {
@@ -378,7 +385,7 @@ static void test_q6_k(void) {
                 for (int k = 0; k < K; k++) { ref += (double)want[n * K + k] * x[r * K + k]; mag += fabs(want[n * K + k] * x[r * K + k]); }
                 worst = fmax(worst, fabs(out[r * rows + n] - ref) / mag);
             }
-        CHECK(worst < 1e-5, "matmul q6_K M=%d K=%d N=%d: max rel err %.2e (tol 1e-5)", m, K, rows, worst);
+        CHECK(worst < 1e-5, "matmul %s M=%d K=%d N=%d: max rel err %.2e (tol 1e-5)", dtype_name(t), m, K, rows, worst);
     }
     free(blocks); free(want); free(got); free(scratch);
 }
@@ -402,7 +409,9 @@ int main(void) {
     test_quant_act();
     test_packed();
     test_model_packed("tests/fixtures/hf_llama32_bf16");
-    test_q6_k();
+    test_kquant(DTYPE_Q4_K);
+    test_kquant(DTYPE_Q5_K);
+    test_kquant(DTYPE_Q6_K);
     test_model("tests/fixtures/hf_llama32_bf16");
     test_bad();
     return test_summary();
