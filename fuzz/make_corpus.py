@@ -215,10 +215,15 @@ def shard_seeds():
 
 # ---- GGUF (llama.cpp) ----
 
-def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=True, rope_freqs=True):
+def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=True, rope_freqs=True, HD=None,
+         types=None):
     """A llama GGUF v3 (formats/gguf.h). ttype: the ggml type of the matrices (0 f32, 1 f16,
-    8 q8_0, 2 q4_0, 30 bf16), filled with random bytes of the right size."""
-    HD = C // NH
+    8 q8_0, 2 q4_0, 30 bf16, 12 q4_K, 13 q5_K, 14 q6_K), filled with random bytes of the right
+    size; types: {name: type} for the matrices whose name starts with name instead. HD: the head
+    dimension (llama.attention.key_length; None: C // NH, not written)."""
+    types = types or {}
+    kl = HD is not None
+    HD = HD if kl else C // NH
     gs = lambda x: struct.pack("<Q", len(x.encode())) + x.encode()
     kvs = [("general.architecture", 8, gs("llama")), ("llama.context_length", 4, struct.pack("<I", 64)),
            ("llama.embedding_length", 4, struct.pack("<I", C)), ("llama.block_count", 4, struct.pack("<I", L)),
@@ -227,6 +232,8 @@ def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=T
            ("llama.attention.head_count_kv", 4, struct.pack("<I", NKV)),
            ("llama.rope.freq_base", 6, struct.pack("<f", 500000.0)),
            ("llama.attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-5))]
+    if kl:
+        kvs.append(("llama.attention.key_length", 4, struct.pack("<I", HD)))
     if tokenizer == "llama":
         toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581t"]
     else:
@@ -241,16 +248,18 @@ def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=T
             ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1))]
     if tokenizer == "gpt2":
         kvs.append(("tokenizer.ggml.pre", 8, gs("gpt-2")))
-    blocks = {0: (1, 4), 1: (1, 2), 30: (1, 2), 8: (32, 34), 2: (32, 18)}  # elements, bytes per block
-    tensors = [("token_embd.weight", [C, V], ttype), ("output_norm.weight", [C], 0)]
+    blocks = {0: (1, 4), 1: (1, 2), 30: (1, 2), 8: (32, 34), 2: (32, 18), 12: (256, 144), 13: (256, 176),
+              14: (256, 210)}  # elements, bytes per block
+    typ = lambda name: next((t for n, t in types.items() if name.startswith(n)), ttype)  # noqa: E731
+    tensors = [("token_embd.weight", [C, V], typ("token_embd")), ("output_norm.weight", [C], 0)]
     if not tied:
-        tensors.append(("output.weight", [C, V], ttype))
+        tensors.append(("output.weight", [C, V], typ("output.")))
     if rope_freqs:
         tensors.append(("rope_freqs.weight", [HD // 2], 0))
     for l in range(L):
-        for n, ne in (("attn_q", [C, C]), ("attn_k", [C, NKV * HD]), ("attn_v", [C, NKV * HD]),
-                      ("attn_output", [C, C]), ("ffn_gate", [C, H]), ("ffn_up", [C, H]), ("ffn_down", [H, C])):
-            tensors.append((f"blk.{l}.{n}.weight", ne, ttype))
+        for n, ne in (("attn_q", [C, NH * HD]), ("attn_k", [C, NKV * HD]), ("attn_v", [C, NKV * HD]),
+                      ("attn_output", [NH * HD, C]), ("ffn_gate", [C, H]), ("ffn_up", [C, H]), ("ffn_down", [H, C])):
+            tensors.append((f"blk.{l}.{n}.weight", ne, typ(n)))
         tensors += [(f"blk.{l}.attn_norm.weight", [C], 0), (f"blk.{l}.ffn_norm.weight", [C], 0)]
     head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
     head += b"".join(gs(k) + struct.pack("<I", t) + v for k, t, v in kvs)
@@ -268,6 +277,10 @@ def gguf(ttype=0, C=32, H=64, L=1, NH=2, NKV=1, V=260, tokenizer="llama", tied=T
             raw = bytes(rng.randrange(256) for _ in range(n // e * b))
             if t in (8, 2):  # sane f16 scales (0x2000 = 2^-7) at the start of each block
                 raw = b"".join(b"\x00\x20" + raw[i + 2:i + b] for i in range(0, len(raw), b))
+            elif t in (12, 13):  # d and dmin
+                raw = b"".join(b"\x00\x20\x00\x20" + raw[i + 4:i + b] for i in range(0, len(raw), b))
+            elif t == 14:  # d, at the end of the block
+                raw = b"".join(raw[i:i + b - 2] + b"\x00\x20" for i in range(0, len(raw), b))
         infos += gs(name) + struct.pack("<I", len(ne)) + struct.pack(f"<{len(ne)}Q", *ne) + struct.pack("<IQ", t, len(data))
         data += raw + b"\0" * (-len(raw) % 32)
     head += infos
@@ -281,6 +294,14 @@ def gguf_seeds():
     put("gguf", "f16_gpt2", gguf(1, tokenizer="gpt2", V=261, rope_freqs=False))
     put("gguf", "bf16", gguf(30))
     put("gguf", "truncated", gguf()[:300])
+
+
+def gguf_kquant_seeds():
+    """The K-quants of a llama.cpp Q4_K_M file: rows of 256 where they are used, Q8_0 elsewhere
+    (a head dimension of 16 keeps attn_output's and ffn_down's rows short)."""
+    put("gguf", "q4_k_m_mix", gguf(8, C=256, H=64, NH=2, NKV=1, HD=16,
+                                   types={"token_embd": 12, "attn_q": 12, "attn_k": 12, "attn_v": 14, "ffn_gate": 13,
+                                          "ffn_up": 12}))
 # ---- Hugging Face tokenizer.json ----
 
 def bytes_to_unicode():
@@ -368,6 +389,7 @@ def ours():
 if __name__ == "__main__":
     tiktoken_load(); tiktoken_roundtrip(); safetensors_seeds(); hf_seeds(); llama2c_seeds(); sp_seeds()
     shard_seeds(); gguf_seeds(); hf_tokenizer_seeds()
+    gguf_kquant_seeds()  # last: the seeds above stay the bytes they were
     if "--no-ours" not in sys.argv:
         ours()
     for t in sorted(os.listdir(CORPUS)):
