@@ -21,13 +21,11 @@ int awq_alloc(AwqScales *a, const Config *c) {
     a->width[AWQ_QKV] = a->width[AWQ_GU] = c->dim;
     a->width[AWQ_O] = c->n_heads * c->head_dim;
     a->width[AWQ_DOWN] = c->hidden_dim;
-    int C = c->dim, H = c->hidden_dim, QD = c->n_heads * c->head_dim, KVD = c->n_kv_heads * c->head_dim;
-    const int rows[AWQ_MATS] = {QD, KVD, KVD, C, H, H, C}, cols[AWQ_MATS] = {C, C, C, QD, C, C, H};
     size_t nf = 0, nc = 0;
     for (int s = 0; s < AWQ_SITES; s++) nf += (size_t)L * (a->width[s] + 1);
-    for (int k = 0; k < AWQ_MATS; k++) {
-        a->rows[k] = rows[k], a->cols[k] = cols[k];
-        nc += (size_t)L * rows[k] * (cols[k] / 32);
+    for (int k = 0; k < AWQ_MATS; k++) {   // AWQ_WQ.. is model.h's layer_mat order
+        layer_mat_shape(c, k, &a->rows[k], &a->cols[k]);
+        nc += (size_t)L * a->rows[k] * (a->cols[k] / 32);
     }
     a->mem = malloc(nf * sizeof(float));
     a->dmem = calloc((size_t)3 * AWQ_SITES * L, sizeof(double));
@@ -43,7 +41,7 @@ int awq_alloc(AwqScales *a, const Config *c) {
     }
     for (int k = 0, off = 0; k < AWQ_MATS; k++) {
         a->clip[k] = a->cmem + off;
-        off += L * rows[k] * (cols[k] / 32);
+        off += L * a->rows[k] * (a->cols[k] / 32);
     }
     for (size_t i = 0; i < nf; i++) a->mem[i] = 1.0f;
     for (int s = 0; s < AWQ_SITES; s++) memset(a->alpha[s], 0, L * sizeof(float));

@@ -73,8 +73,8 @@ Lora *lora_create(const Config *c, int rank, float alpha, unsigned targets, char
     if (rank < 1) { snprintf(err, errlen, "LoRA rank %d: must be at least 1", rank); return NULL; }
     if (!(alpha > 0) || !isfinite(alpha)) { snprintf(err, errlen, "LoRA alpha %g: must be > 0", alpha); return NULL; }
     if (!targets || targets >> LORA_NT) { snprintf(err, errlen, "LoRA: no valid target matrices"); return NULL; }
-    int C = c->dim, H = c->hidden_dim, QD = c->n_heads * c->head_dim, KVD = c->n_kv_heads * c->head_dim;
-    int in[LORA_NT] = {C, C, C, QD, C, C, H}, out[LORA_NT] = {QD, KVD, KVD, C, H, H, C};
+    int in[LORA_NT], out[LORA_NT];
+    for (int t = 0; t < LORA_NT; t++) layer_mat_shape(c, t, &out[t], &in[t]);
     for (int t = 0; t < LORA_NT; t++)
         if ((targets & (1u << t)) && (rank > in[t] || rank > out[t])) {
             snprintf(err, errlen, "LoRA rank %d is larger than %s's %d %s features", rank, lora_module_names[t],
@@ -173,11 +173,6 @@ void lora_tensor_name(const Lora *l, int i, char *buf, size_t cap) {
 
 // ---------------------------------------------------------------------------------------------
 // on a model
-
-static Mat *layer_mat(LayerWeights *w, int t) {
-    Mat *m[LORA_NT] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w3, &w->w2};
-    return m[t];
-}
 
 int model_attach_lora(Model *m, Lora *l, char *err, size_t errlen) {
     const Config *c = &m->config;

@@ -63,6 +63,19 @@ typedef struct {
     Mat wq, wk, wv, wo, w1, w2, w3;
     const float *rms_att, *rms_ffn;
 } LayerWeights;
+
+// A layer's seven matrices in one order wherever they are walked (LoRA's targets, quantizing,
+// packing): q, k, v, o, gate (w1), up (w3), down (w2). Matrix t is (rows, cols) = (out, in).
+#define LAYER_MATS 7
+static inline Mat *layer_mat(LayerWeights *w, int t) {
+    Mat *m[LAYER_MATS] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w3, &w->w2};
+    return m[t];
+}
+static inline void layer_mat_shape(const Config *c, int t, int *rows, int *cols) {
+    int C = c->dim, H = c->hidden_dim, QD = c->n_heads * c->head_dim, KVD = c->n_kv_heads * c->head_dim;
+    const int out[LAYER_MATS] = {QD, KVD, KVD, C, H, H, C}, in[LAYER_MATS] = {C, C, C, QD, C, C, H};
+    *rows = out[t], *cols = in[t];
+}
 typedef struct {
     Mat tok_emb;          // (V, C)
     Mat lm_head;          // (V, C); == tok_emb when tied

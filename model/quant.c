@@ -40,8 +40,6 @@ void quantize_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
     }
 }
 
-// d = (the value of largest magnitude) / -8, so that value lands exactly on q = 0 and the
-// other end of the range keeps 15 of the 16 levels.
 void quant_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
 #if defined(__x86_64__) || defined(__i386__)
     if (quant_kernel_active() != QUANT_KERNEL_REF) { quantize_row_q8_0_avx2(y, NULL, NULL, x, k); return; }
@@ -49,6 +47,8 @@ void quant_row_q8_0(BlockQ8_0 *y, const float *x, int k) {
     quantize_row_q8_0(y, x, k);
 }
 
+// d = (the value of largest magnitude) / -8, so that value lands exactly on q = 0 and the
+// other end of the range keeps 15 of the 16 levels.
 void quantize_row_q4_0(BlockQ4_0 *y, const float *x, int k) {
     for (int i = 0; i < k / QK4_0; i++, x += QK4_0) {
         float amax = 0.0f, max = 0.0f;
@@ -433,29 +433,31 @@ int model_quantize_scaled(Model *m, DType t, int head_t, const AwqScales *awq, c
     size_t C = c->dim, H = c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim;
     size_t KVD = (size_t)c->n_kv_heads * c->head_dim;
     int L = c->n_layers, tied = m->w.lm_head.data == m->w.tok_emb.data, nj = 0;
-    QuantJob *jobs = malloc(((size_t)7 * L + 2) * sizeof *jobs);
+    QuantJob *jobs = malloc(((size_t)LAYER_MATS * L + 2) * sizeof *jobs);
     float *vrow = awq ? malloc(KVD * L * sizeof(float)) : NULL, *uprow = awq ? malloc(H * L * sizeof(float)) : NULL;
     if (!jobs || (awq && (!vrow || !uprow))) {
         free(jobs); free(vrow); free(uprow);
         return fail(err, errlen, "out of memory quantizing the model");
     }
+    static const char *const names[LAYER_MATS] = {"wq", "wk", "wv", "wo", "w1", "w3", "w2"};
     for (int l = 0; l < L; l++) {
-        LayerWeights *w = &m->w.layers[l];
-        const float *sq = NULL, *so = NULL, *sg = NULL, *sd = NULL;
+        // AWQ: each matrix's column scales (of its input), wv's and w3's rows divided by the
+        // next matrix's, and the clip codes; all NULL without
+        const float *cs[LAYER_MATS] = {0}, *rs[LAYER_MATS] = {0};
+        const uint8_t *cl[LAYER_MATS] = {0};
         if (awq) {
-            sq = awq->scale[AWQ_QKV] + l * C, so = awq->scale[AWQ_O] + l * QD;
-            sg = awq->scale[AWQ_GU] + l * C, sd = awq->scale[AWQ_DOWN] + l * H;
+            const float *sq = awq->scale[AWQ_QKV] + l * C, *sg = awq->scale[AWQ_GU] + l * C;
+            const float *so = awq->scale[AWQ_O] + l * QD, *sd = awq->scale[AWQ_DOWN] + l * H;
+            const float *col[LAYER_MATS] = {sq, sq, sq, so, sg, sg, sd};
             awq_row_factors(awq, l, vrow + l * KVD, uprow + l * H);
+            rs[2] = vrow + l * KVD, rs[5] = uprow + l * H;
+            for (int k = 0; k < LAYER_MATS; k++) cs[k] = col[k], cl[k] = awq_clip(awq, k, l);
         }
-        const uint8_t *cl[AWQ_MATS] = {0};
-        for (int k = 0; awq && k < AWQ_MATS; k++) cl[k] = awq_clip(awq, k, l);
-        jobs[nj++] = (QuantJob){ &w->wq, QD, (int)C, "wq", t, sq, NULL, cl[0] };
-        jobs[nj++] = (QuantJob){ &w->wk, KVD, (int)C, "wk", t, sq, NULL, cl[1] };
-        jobs[nj++] = (QuantJob){ &w->wv, KVD, (int)C, "wv", t, sq, awq ? vrow + l * KVD : NULL, cl[2] };
-        jobs[nj++] = (QuantJob){ &w->wo, C, (int)QD, "wo", t, so, NULL, cl[3] };
-        jobs[nj++] = (QuantJob){ &w->w1, H, (int)C, "w1", t, sg, NULL, cl[4] };
-        jobs[nj++] = (QuantJob){ &w->w3, H, (int)C, "w3", t, sg, awq ? uprow + l * H : NULL, cl[5] };
-        jobs[nj++] = (QuantJob){ &w->w2, C, (int)H, "w2", t, sd, NULL, cl[6] };
+        for (int k = 0; k < LAYER_MATS; k++) {
+            int rows, cols;
+            layer_mat_shape(c, k, &rows, &cols);
+            jobs[nj++] = (QuantJob){ layer_mat(&m->w.layers[l], k), (size_t)rows, cols, names[k], t, cs[k], rs[k], cl[k] };
+        }
     }
     if (head_t >= 0) jobs[nj++] = (QuantJob){ &m->w.lm_head, c->vocab_size, (int)C, "the output head", head_t, NULL, NULL, NULL };
     if (!tied) jobs[nj++] = (QuantJob){ &m->w.tok_emb, c->vocab_size, (int)C, "the embedding", t, NULL, NULL, NULL };

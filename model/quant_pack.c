@@ -117,24 +117,19 @@ void dot16_q4_0_ref(int K, const void *g, const QuantAct *x, int nx, float *out,
 // model has no quantized memory of its own yet; with one, they stay as they are.
 int model_pack(Model *m, char *err, size_t errlen) {
     const Config *c = &m->config;
-    size_t C = c->dim, H = c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim, KVD = (size_t)c->n_kv_heads * c->head_dim;
     int L = c->n_layers, nj = 0;
     typedef struct { Mat *mat; size_t rows; int cols; } Job;
-    Job *jobs = malloc(((size_t)7 * L + 2) * sizeof *jobs);
+    Job *jobs = malloc(((size_t)LAYER_MATS * L + 2) * sizeof *jobs);
     if (!jobs) return fail(err, errlen, "out of memory packing the model");
-    for (int l = 0; l < L; l++) {
-        LayerWeights *w = &m->w.layers[l];
-        jobs[nj++] = (Job){ &w->wq, QD, (int)C };
-        jobs[nj++] = (Job){ &w->wk, KVD, (int)C };
-        jobs[nj++] = (Job){ &w->wv, KVD, (int)C };
-        jobs[nj++] = (Job){ &w->wo, C, (int)QD };
-        jobs[nj++] = (Job){ &w->w1, H, (int)C };
-        jobs[nj++] = (Job){ &w->w3, H, (int)C };
-        jobs[nj++] = (Job){ &w->w2, C, (int)H };
-    }
+    for (int l = 0; l < L; l++)
+        for (int t = 0; t < LAYER_MATS; t++, nj++) {
+            int rows;
+            layer_mat_shape(c, t, &rows, &jobs[nj].cols);
+            jobs[nj].rows = (size_t)rows, jobs[nj].mat = layer_mat(&m->w.layers[l], t);
+        }
     int tied = m->w.tok_emb.data == m->w.lm_head.data;
-    jobs[nj++] = (Job){ &m->w.lm_head, c->vocab_size, (int)C };
-    if (!tied) jobs[nj++] = (Job){ &m->w.tok_emb, c->vocab_size, (int)C };
+    jobs[nj++] = (Job){ &m->w.lm_head, c->vocab_size, c->dim };
+    if (!tied) jobs[nj++] = (Job){ &m->w.tok_emb, c->vocab_size, c->dim };
     const char *own = m->quant_memory, *own_end = own ? own + m->quant_memory_bytes : NULL;
     size_t copy_bytes = 0;
     for (int j = 0; j < nj; j++) {
