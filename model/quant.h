@@ -80,7 +80,8 @@ void quant_kernel_set(QuantKernel k);
 // multiple of 64. quant_pack_mat writes src's packed form to dst (the same number of bytes; dst
 // may be src: packed in place); -1 out of memory. quant_packed_row widens row r of a packed
 // matrix; model_pack packs every packable matrix of a model (bin/infer, after loading and
-// quantizing: only the matmul and the embedding read packed matrices).
+// quantizing: only the matmul and the embedding read packed matrices). model_pack fails only
+// out of memory, possibly with some matrices packed: the model is then for model_free only.
 int quant_packable(DType t, size_t rows, int cols);
 int quant_pack_mat(void *dst, const void *src, DType t, size_t rows, int cols);
 void quant_packed_row(DType t, const void *data, size_t r, int cols, float *dst);
